@@ -1,0 +1,83 @@
+package dev.agenthub.agents;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+/**
+ * One agent's validated configuration (an entry of {@code agents:} in hub.yaml).
+ *
+ * @param id        agent id, also part of its event-bus address
+ * @param trust     {@code standard} or {@code sensitive}
+ * @param instances how many instances the cluster should run
+ * @param roles     node roles it may be placed on
+ * @param routineModel model key used for routine turns
+ * @param complexModel model key used for complex turns
+ * @param skills    the skills it may call
+ * @param limits    concurrency, queue and token limits
+ * @param persona   the system prompt's opening
+ * @param memoryRead  shared namespaces it may read (its own {@code agents/<id>} is implicit)
+ * @param memoryWrite shared namespaces it may write
+ * @param heartbeatMs heartbeat interval in milliseconds, 0 = off
+ * @param budgetUsd   monthly budget in USD, or null for none
+ */
+public record AgentSpec(String id, String trust, int instances, List<String> roles,
+                        String routineModel, String complexModel, List<String> skills,
+                        Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
+                        long heartbeatMs, Double budgetUsd) {
+
+  public AgentSpec {
+    roles = List.copyOf(roles);
+    skills = List.copyOf(skills);
+    memoryRead = List.copyOf(memoryRead);
+    memoryWrite = List.copyOf(memoryWrite);
+  }
+
+  /** Per-agent limits; see {@code limits:} in the configuration contract. */
+  public record Limits(int maxConcurrent, int maxQueue, int contextTokens, int outputTokens) {
+    public static Limits defaults() {
+      return new Limits(64, 1000, 8000, 1024);
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("max-concurrent", maxConcurrent).put("max-queue", maxQueue)
+        .put("context-tokens", contextTokens).put("output-tokens", outputTokens);
+    }
+
+    public static Limits fromJson(JsonObject json) {
+      return new Limits(json.getInteger("max-concurrent"), json.getInteger("max-queue"),
+        json.getInteger("context-tokens"), json.getInteger("output-tokens"));
+    }
+  }
+
+  public boolean sensitive() {
+    return "sensitive".equals(trust);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("id", id)
+      .put("trust", trust)
+      .put("instances", instances)
+      .put("roles", new JsonArray(roles))
+      .put("models", new JsonObject().put("routine", routineModel).put("complex", complexModel))
+      .put("skills", new JsonArray(skills))
+      .put("limits", limits.toJson())
+      .put("persona", persona)
+      .put("memory", new JsonObject().put("read", new JsonArray(memoryRead)).put("write", new JsonArray(memoryWrite)))
+      .put("heartbeat_ms", heartbeatMs)
+      .put("budget_usd", budgetUsd);
+  }
+
+  @SuppressWarnings("unchecked")
+  public static AgentSpec fromJson(JsonObject json) {
+    JsonObject models = json.getJsonObject("models");
+    return new AgentSpec(json.getString("id"), json.getString("trust"), json.getInteger("instances"),
+      json.getJsonArray("roles").getList(), models.getString("routine"), models.getString("complex"),
+      json.getJsonArray("skills").getList(), Limits.fromJson(json.getJsonObject("limits")),
+      json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
+      json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
+      json.getDouble("budget_usd"));
+  }
+}

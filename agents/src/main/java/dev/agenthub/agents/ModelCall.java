@@ -1,0 +1,63 @@
+package dev.agenthub.agents;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The governor's event-bus contract: an agent sends a {@link Request} to {@link #ADDRESS} (a local
+ * consumer on every node) and gets a {@link Reply}. Keys and provider details never appear here.
+ */
+public final class ModelCall {
+
+  /** Local address of the governor on every node. */
+  public static final String ADDRESS = "governor.complete";
+
+  private ModelCall() {
+  }
+
+  /**
+   * @param agent     calling agent id
+   * @param model     model key under {@code models:}
+   * @param messages  OpenAI-style chat messages ({@code role}, {@code content})
+   * @param maxTokens output token cap
+   * @param priority  {@code interactive} or {@code batch}
+   */
+  public record Request(String agent, String model, JsonArray messages, int maxTokens, String priority) {
+
+    public JsonObject toJson() {
+      return new JsonObject().put("agent", agent).put("model", model).put("messages", messages)
+        .put("max_tokens", maxTokens).put("priority", priority);
+    }
+
+    public static Request fromJson(JsonObject json) {
+      return new Request(json.getString("agent"), json.getString("model"), json.getJsonArray("messages"),
+        json.getInteger("max_tokens", 1024), json.getString("priority", "interactive"));
+    }
+  }
+
+  /**
+   * @param content      the model's text
+   * @param model        model key that answered (may be a fallback)
+   * @param inputTokens  prompt tokens
+   * @param outputTokens completion tokens
+   * @param costUsd      price of this call, from {@code models:}
+   * @param cached       answered from the response cache
+   * @param latencyMs    time spent at the provider
+   */
+  public record Reply(String content, String model, long inputTokens, long outputTokens, double costUsd,
+                      boolean cached, long latencyMs) {
+
+    public JsonObject toJson() {
+      return new JsonObject().put("content", content).put("model", model)
+        .put("usage", new JsonObject().put("input_tokens", inputTokens).put("output_tokens", outputTokens))
+        .put("cost_usd", costUsd).put("cached", cached).put("latency_ms", latencyMs);
+    }
+
+    public static Reply fromJson(JsonObject json) {
+      JsonObject usage = json.getJsonObject("usage", new JsonObject());
+      return new Reply(json.getString("content"), json.getString("model"),
+        usage.getLong("input_tokens", 0L), usage.getLong("output_tokens", 0L),
+        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getLong("latency_ms", 0L));
+    }
+  }
+}

@@ -1,0 +1,199 @@
+package dev.agenthub.hub;
+
+import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.AgentVerticle;
+import dev.agenthub.hub.cluster.ClusterView;
+import dev.agenthub.hub.cluster.HazelcastSetup;
+import dev.agenthub.hub.cluster.NodeDirectory;
+import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.gateway.GatewayContext;
+import dev.agenthub.hub.gateway.GatewayVerticle;
+import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.metrics.HubMetrics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
+
+/**
+ * One running node: a (clustered) Vert.x with the governor, this node's agent instances, the node
+ * directory and the HTTP gateway deployed on it. {@link #start} assembles it, {@link #close} takes it
+ * down in order (gateway first, so requests in flight are answered, then the cluster is left).
+ */
+public final class HubNode {
+
+  private static final Logger LOG = Logger.getLogger(HubNode.class.getName());
+  /** Seconds without a heartbeat before a member is declared dead. */
+  public static final int FAILURE_DETECTION_SECONDS = 5;
+
+  private final HubConfig config;
+  private final Vertx vertx;
+  private final HazelcastClusterManager clusterManager;
+  private final PrometheusMeterRegistry registry;
+  private final int httpPort;
+  private final NodeDirectory directory;
+  private final List<String> gatewayDeployments = new ArrayList<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
+                  PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory) {
+    this.config = config;
+    this.vertx = vertx;
+    this.clusterManager = clusterManager;
+    this.registry = registry;
+    this.httpPort = httpPort;
+    this.directory = directory;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public HubConfig config() {
+    return config;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public String url() {
+    return "http://" + config.node().http().host() + ":" + httpPort;
+  }
+
+  public ClusterView view() {
+    return directory.view();
+  }
+
+  /** Starts a node; call from a non-event-loop thread or compose on the returned future. */
+  public static Future<HubNode> start(HubConfig config) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    int port = config.node().http().port() == 0 ? freePort(config.node().http().host()) : config.node().http().port();
+    List<AgentSpec> local = config.agentsForRoles(config.node().roles());
+    String name = config.node().name();
+    List<NodeEntry.Placement> placements = local.stream()
+      .map(a -> new NodeEntry.Placement(a.id(), name, name)).toList();
+    NodeEntry self = new NodeEntry(null, name, config.node().roles(),
+      "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+      placements);
+
+    HubConfig.Cluster cluster = config.cluster();
+    VertxOptions options = new VertxOptions()
+      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+    var builder = Vertx.builder().withMetrics(new MicrometerMetricsFactory(registry));
+    Future<Vertx> vertxFuture;
+    HazelcastClusterManager clusterManager;
+    if (cluster.enabled()) {
+      options.setEventBusOptions(new EventBusOptions().setHost(cluster.host()).setPort(0)
+        .setClusterPublicHost(cluster.host()).setClusterNodeMetadata(self.toMetadata()));
+      clusterManager = new HazelcastClusterManager(HazelcastSetup.config(cluster, FAILURE_DETECTION_SECONDS));
+      vertxFuture = builder.with(options).withClusterManager(clusterManager).buildClustered();
+    } else {
+      clusterManager = null;
+      vertxFuture = Future.succeededFuture(builder.with(options).build());
+    }
+    return vertxFuture.compose(vertx -> {
+      NodeDirectory directory = new NodeDirectory(clusterManager, self);
+      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory);
+      return node.deploy(local).transform(ar -> {
+        if (ar.succeeded()) {
+          return Future.succeededFuture(node);
+        }
+        return vertx.close().transform(ignored -> Future.failedFuture(ar.cause()));
+      });
+    });
+  }
+
+  private Future<Void> deploy(List<AgentSpec> local) {
+    HubMetrics metrics = new HubMetrics(registry);
+    AtomicBoolean agentsReady = new AtomicBoolean();
+    AtomicBoolean httpReady = new AtomicBoolean();
+    Map<String, BooleanSupplier> ready = new LinkedHashMap<>();
+    ready.put("cluster", () -> clusterManager == null || clusterManager.isActive());
+    ready.put("agents", agentsReady::get);
+    ready.put("http", httpReady::get);
+    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready);
+    long modelTimeout = config.node().http().requestTimeoutMs();
+
+    return vertx.deployVerticle(new GovernorVerticle(config, metrics))
+      .compose(id -> {
+        List<Future<String>> agents = new ArrayList<>();
+        for (AgentSpec spec : local) {
+          AgentVerticle agent = new AgentVerticle(spec, config.node().name(), config.node().name(), modelTimeout);
+          Gauge.builder("agenthub_queue_depth", agent, AgentVerticle::queueDepth).tag("agent", spec.id())
+            .description("Turns waiting or running in this node's instances").register(registry);
+          agents.add(vertx.deployVerticle(agent));
+        }
+        return Future.all(agents);
+      })
+      .compose(v -> {
+        agentsReady.set(true);
+        return vertx.deployVerticle(directory);
+      })
+      .compose(id -> checkUniqueName())
+      .compose(v -> {
+        // one gateway per core: the HTTP server is shared between them by Vert.x
+        int instances = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        return vertx.deployVerticle(() -> new GatewayVerticle(gw, httpPort), new DeploymentOptions().setInstances(instances));
+      })
+      .map(id -> {
+        gatewayDeployments.add(id);
+        httpReady.set(true);
+        LOG.info("node " + config.node().name() + " serving " + url() + " (cluster: "
+          + (clusterManager == null ? "off" : config.cluster().name() + " via " + config.cluster().host()) + ", agents: "
+          + String.join(", ", local.stream().map(AgentSpec::id).toList()) + ")");
+        return null;
+      });
+  }
+
+  private Future<Void> checkUniqueName() {
+    String name = config.node().name();
+    long same = directory.view().nodes().stream().filter(n -> n.name().equals(name)).count();
+    if (same > 1) {
+      return Future.failedFuture(new IllegalStateException("node name '" + name
+        + "' is already used by a live node of cluster '" + config.cluster().name() + "'; give each node its own --node"));
+    }
+    return Future.succeededFuture();
+  }
+
+  /** Stops serving (requests in flight are answered), leaves the cluster, closes Vert.x. Idempotent. */
+  public Future<Void> close() {
+    if (!closed.compareAndSet(false, true)) {
+      return Future.succeededFuture();
+    }
+    List<Future<Void>> undeploys = new ArrayList<>();
+    gatewayDeployments.forEach(id -> undeploys.add(vertx.undeploy(id)));
+    return Future.join(undeploys).transform(ignored -> vertx.close())
+      .onComplete(ar -> registry.close());
+  }
+
+  private static int freePort(String host) {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port on " + host, e);
+    }
+  }
+}

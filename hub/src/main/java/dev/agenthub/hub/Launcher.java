@@ -1,0 +1,156 @@
+package dev.agenthub.hub;
+
+import dev.agenthub.hub.config.ConfigException;
+import dev.agenthub.hub.config.ConfigLoader;
+import dev.agenthub.hub.config.HubConfig;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.LogManager;
+
+/**
+ * {@code java -jar agenthub.jar run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]}
+ * starts a node; {@code plan ...} prints the capacity and cost plan. See "Contract: command line".
+ */
+public final class Launcher {
+
+  static final int EXIT_USAGE = 2;
+  static final int EXIT_CONFIG = 2;
+  static final int EXIT_START = 1;
+
+  private static final String USAGE = """
+    usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
+           agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
+                         [--output-tokens N] [--routine-share F] [--conf FILE] [--json]
+    The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
+    AGENTHUB_CLUSTER, AGENTHUB_CLUSTER_NAME, AGENTHUB_CLUSTER_MEMBERS, AGENTHUB_CLUSTER_PORT,
+    AGENTHUB_CLUSTER_HOST, AGENTHUB_MEMORY_DIR.""";
+
+  private Launcher() {
+  }
+
+  public static void main(String[] args) {
+    configureLogging();
+    System.exit(run(args, System.out, System.err));
+  }
+
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0 || List.of("help", "-h", "--help").contains(args[0])) {
+      out.println(USAGE);
+      return args.length == 0 ? EXIT_USAGE : 0;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    return switch (args[0]) {
+      case "run" -> runNode(rest, err);
+      case "plan" -> {
+        err.println("agenthub: plan: the capacity and cost planner is not built yet");
+        yield EXIT_USAGE;
+      }
+      default -> {
+        err.println("agenthub: unknown command '" + args[0] + "'\n" + USAGE);
+        yield EXIT_USAGE;
+      }
+    };
+  }
+
+  private static int runNode(String[] args, PrintStream err) {
+    Path conf = null;
+    String node = null;
+    Integer port = null;
+    List<String> roles = null;
+    Boolean cluster = null;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--conf" -> conf = Path.of(value(args, ++i, "--conf"));
+          case "--cluster" -> cluster = true;
+          case "--node" -> node = value(args, ++i, "--node");
+          case "--http-port" -> port = parsePort(value(args, ++i, "--http-port"));
+          case "--roles" -> roles = Arrays.stream(value(args, ++i, "--roles").split(","))
+            .map(String::trim).filter(s -> !s.isEmpty()).toList();
+          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("agenthub: " + e.getMessage() + "\n" + USAGE);
+      return EXIT_USAGE;
+    }
+    HubConfig config;
+    try {
+      config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
+    } catch (ConfigException e) {
+      err.println("agenthub: config error: " + e.getMessage());
+      return EXIT_CONFIG;
+    }
+    HubNode hub;
+    try {
+      hub = HubNode.start(config).await(5, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      err.println("agenthub: node " + config.node().name() + " failed to start: " + describe(e));
+      return EXIT_START;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        hub.close().await(40, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("agenthub: unclean shutdown: " + describe(e));
+      }
+    }, "agenthub-shutdown"));
+    System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
+      + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
+    try {
+      Thread.currentThread().join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static String value(String[] args, int i, String option) {
+    if (i >= args.length || args[i].startsWith("--")) {
+      throw new IllegalArgumentException(option + " needs a value");
+    }
+    return args[i];
+  }
+
+  private static int parsePort(String text) {
+    try {
+      int port = Integer.parseInt(text);
+      if (port < 0 || port > 65535) {
+        throw new NumberFormatException();
+      }
+      return port;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--http-port must be a port number (0-65535), got '" + text + "'");
+    }
+  }
+
+  private static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = root.getMessage();
+    if (root instanceof java.net.BindException) {
+      return "address already in use (" + message + ")";
+    }
+    return message == null ? root.getClass().getSimpleName() : message;
+  }
+
+  private static void configureLogging() {
+    if (System.getProperty("java.util.logging.config.file") != null) {
+      return;
+    }
+    try (InputStream in = Launcher.class.getResourceAsStream("/agenthub/logging.properties")) {
+      if (in != null) {
+        LogManager.getLogManager().readConfiguration(in);
+      }
+    } catch (Exception e) {
+      System.err.println("agenthub: could not configure logging: " + e.getMessage());
+    }
+  }
+}

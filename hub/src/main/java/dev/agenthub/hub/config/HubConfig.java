@@ -1,0 +1,93 @@
+package dev.agenthub.hub.config;
+
+import dev.agenthub.agents.AgentSpec;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The whole validated configuration of a node, parsed once at start by {@link ConfigLoader}.
+ * Immutable; see "Contract: configuration" in ARCHITECTURE.md for the YAML it comes from.
+ */
+public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
+                        Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
+                        List<Client> clients, String source) {
+
+  public HubConfig {
+    providers = Map.copyOf(providers);
+    models = Map.copyOf(models);
+    agents = List.copyOf(agents);
+    clients = List.copyOf(clients);
+  }
+
+  /** {@code node:} this node's name, roles and HTTP settings. */
+  public record Node(String name, List<String> roles, Http http) {
+    public Node {
+      roles = List.copyOf(roles);
+    }
+  }
+
+  /** {@code node.http:}. {@code port} 0 picks a free port. */
+  public record Http(String host, int port, long maxBodyBytes, long requestTimeoutMs) {
+  }
+
+  /** {@code cluster:} Hazelcast membership; members are expanded to single {@code host:port} entries. */
+  public record Cluster(boolean enabled, String name, String host, int port, List<String> members,
+                        boolean kubernetes, String serviceDns) {
+    public Cluster {
+      members = List.copyOf(members);
+    }
+  }
+
+  /** {@code memory:} where the Markdown memory lives. */
+  public record Memory(String dir, boolean fsync) {
+  }
+
+  /** One API key of a provider; the secret itself is read from {@code secretEnv} or {@code secretFile}. */
+  public record Key(String id, String secretEnv, String secretFile, int rpm, int tpm) {
+  }
+
+  /** {@code providers.<id>:} */
+  public record Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys) {
+    public Provider {
+      keys = List.copyOf(keys);
+    }
+  }
+
+  /** {@code models.<id>:} prices in USD per million tokens. */
+  public record Model(String id, String provider, double inputPerMillion, double outputPerMillion,
+                      List<String> fallbacks) {
+    public Model {
+      fallbacks = List.copyOf(fallbacks);
+    }
+
+    /** Price of one call in USD, unrounded. */
+    public double cost(long inputTokens, long outputTokens) {
+      return (inputTokens * inputPerMillion + outputTokens * outputPerMillion) / 1_000_000.0;
+    }
+  }
+
+  /** {@code budgets:} */
+  public record Budgets(Double monthlyUsd, List<Double> alerts, String onExceed, String webhook) {
+    public Budgets {
+      alerts = List.copyOf(alerts);
+    }
+  }
+
+  /** {@code clients:} an API token (stored as its SHA-256) and what it may reach. */
+  public record Client(String id, String tokenSha256, List<String> agents, boolean allAgents, boolean admin) {
+    public Client {
+      agents = List.copyOf(agents);
+    }
+  }
+
+  public Optional<AgentSpec> agent(String id) {
+    return agents.stream().filter(a -> a.id().equals(id)).findFirst();
+  }
+
+  /** Agents this node may run: those sharing at least one role with the node. */
+  public List<AgentSpec> agentsForRoles(List<String> roles) {
+    return agents.stream().filter(a -> a.roles().stream().anyMatch(roles::contains)).toList();
+  }
+}

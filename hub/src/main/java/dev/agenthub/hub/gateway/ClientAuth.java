@@ -1,0 +1,69 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.hub.config.HubConfig;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * API tokens: with no clients configured every request passes (and the node listens on loopback by
+ * default); otherwise a {@code Bearer} token is required and its SHA-256 must match a configured
+ * client, whose agent list and admin flag decide what it may reach.
+ */
+final class ClientAuth {
+
+  private final Map<String, HubConfig.Client> bySha;
+
+  ClientAuth(List<HubConfig.Client> clients) {
+    this.bySha = clients.stream().collect(Collectors.toUnmodifiableMap(HubConfig.Client::tokenSha256, Function.identity()));
+  }
+
+  boolean open() {
+    return bySha.isEmpty();
+  }
+
+  /** Checks the Authorization header for access to {@code agent} (null: any authenticated client). */
+  void checkAgent(String authorization, String agent) {
+    if (open()) {
+      return;
+    }
+    HubConfig.Client client = client(authorization);
+    if (agent != null && !client.allAgents() && !client.agents().contains(agent) && !client.admin()) {
+      throw new ApiError(403, "permission_denied", "this token may not use agent '" + agent + "'");
+    }
+  }
+
+  void checkAdmin(String authorization) {
+    if (open()) {
+      return;
+    }
+    if (!client(authorization).admin()) {
+      throw new ApiError(403, "permission_denied", "this endpoint needs an admin token");
+    }
+  }
+
+  private HubConfig.Client client(String authorization) {
+    if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new ApiError(401, "authentication_error", "missing bearer token");
+    }
+    HubConfig.Client client = bySha.get(sha256(authorization.substring(7).trim()));
+    if (client == null) {
+      throw new ApiError(401, "authentication_error", "unknown token");
+    }
+    return client;
+  }
+
+  static String sha256(String token) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.hub.cluster.ClusterView;
+import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.metrics.HubMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * What a gateway needs from its node: the configuration, the live cluster view, the metrics and
+ * the readiness of the node's parts.
+ *
+ * @param ready           readiness checks: name to check, all must pass for {@code /health/ready}
+ */
+public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
+                             PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready) {
+}

@@ -1,0 +1,200 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.Turn;
+import dev.agenthub.hub.cluster.ClusterView;
+import dev.agenthub.hub.cluster.NodeEntry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The HTTP face of a node: every node serves the whole API for every agent, routing each session to
+ * its owning instance anywhere in the cluster. See "Contract: HTTP API".
+ */
+public final class GatewayVerticle extends VerticleBase {
+
+  private static final Logger LOG = Logger.getLogger(GatewayVerticle.class.getName());
+  private static final long SHUTDOWN_GRACE_SECONDS = 30;
+
+  private final GatewayContext gw;
+  private final int port;
+  private HttpServer server;
+  private TurnDispatcher dispatcher;
+  private ClientAuth auth;
+
+  public GatewayVerticle(GatewayContext gw, int port) {
+    this.gw = gw;
+    this.port = port;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> start() {
+    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
+    auth = new ClientAuth(gw.config().clients());
+    ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
+
+    Router router = Router.router(vertx);
+    router.post("/v1/agents/:agent/messages").handler(body).handler(this::message);
+    router.post("/v1/chat/completions").handler(body).handler(chat::handle);
+    router.get("/v1/agents").handler(this::agents);
+    router.get("/v1/cluster").handler(this::cluster);
+    router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
+    router.get("/health/ready").handler(this::ready);
+    router.get("/metrics").handler(this::metrics);
+    router.route().failureHandler(this::failure);
+    router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method()
+      + " " + ctx.normalizedPath(), null));
+    router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method_not_allowed",
+      ctx.request().method() + " is not allowed on " + ctx.normalizedPath(), null));
+
+    HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host())
+      .setCompressionSupported(false).setMaxInitialLineLength(8192);
+    server = vertx.createHttpServer(options).requestHandler(router);
+    return server.listen(port);
+  }
+
+  @Override
+  public Future<?> stop() {
+    // stop accepting, let requests in flight finish, then close
+    return server.shutdown(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  private void message(RoutingContext ctx) {
+    long started = System.nanoTime();
+    String agent = ctx.pathParam("agent");
+    AgentSpec spec = gw.config().agent(agent).orElse(null);
+    if (spec == null) {
+      gw.metrics().refused("unknown_agent");
+      throw new ApiError(404, "not_found", "unknown agent '" + agent + "'");
+    }
+    auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
+    JsonObject json = Requests.jsonBody(ctx.body().buffer());
+    String session = Requests.session(Requests.requiredString(json, "session"), "session");
+    String text = Requests.requiredString(json, "text");
+    if (text.isBlank()) {
+      throw ApiError.badRequest("'text' must not be empty");
+    }
+    String idempotencyKey = Requests.optionalString(json, "idempotency_key");
+    if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > Requests.MAX_IDEMPOTENCY_KEY)) {
+      throw ApiError.badRequest("'idempotency_key' must be 1-" + Requests.MAX_IDEMPOTENCY_KEY + " characters");
+    }
+    String priority = Requests.optionalString(json, "priority");
+    if (priority != null && !priority.equals("interactive")) {
+      throw ApiError.badRequest(priority.equals("batch")
+        ? "'priority': 'batch' is not available yet on this hub; send 'interactive'"
+        : "'priority' must be 'interactive' or 'batch'");
+    }
+    Requests.optionalString(json, "callback_url");
+    dispatcher.dispatch(agent, new Turn.Request(session, text, idempotencyKey, "interactive"))
+      .onSuccess(reply -> {
+        gw.metrics().message(agent, "ok", System.nanoTime() - started);
+        json(ctx, 200, reply);
+      })
+      .onFailure(err -> {
+        gw.metrics().message(agent, outcome(err), System.nanoTime() - started);
+        ctx.fail(err);
+      });
+  }
+
+  static String outcome(Throwable err) {
+    if (err instanceof ApiError e) {
+      return switch (e.status) {
+        case 429 -> "rejected";
+        case 504 -> "timeout";
+        default -> "error";
+      };
+    }
+    return "error";
+  }
+
+  private void agents(RoutingContext ctx) {
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
+    ClusterView view = gw.view().get();
+    JsonArray out = new JsonArray();
+    for (AgentSpec spec : gw.config().agents()) {
+      JsonArray running = new JsonArray();
+      for (NodeEntry.Placement p : view.instancesOf(spec.id())) {
+        running.add(new JsonObject().put("instance", p.instance()).put("node", p.node()));
+      }
+      out.add(new JsonObject()
+        .put("id", spec.id())
+        .put("trust", spec.trust())
+        .put("skills", new JsonArray(spec.skills()))
+        .put("models", new JsonObject().put("routine", spec.routineModel()).put("complex", spec.complexModel()))
+        .put("roles", new JsonArray(spec.roles()))
+        .put("instances", spec.instances())
+        .put("running", running));
+    }
+    json(ctx, 200, new JsonObject().put("agents", out));
+  }
+
+  private void cluster(RoutingContext ctx) {
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
+    json(ctx, 200, gw.view().get().toJson());
+  }
+
+  private void ready(RoutingContext ctx) {
+    JsonObject checks = new JsonObject();
+    boolean up = true;
+    for (var check : gw.ready().entrySet()) {
+      boolean ok = check.getValue().getAsBoolean();
+      checks.put(check.getKey(), ok ? "UP" : "DOWN");
+      up &= ok;
+    }
+    json(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks));
+  }
+
+  private void metrics(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(gw.registry().scrape());
+  }
+
+  private void failure(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof ApiError e) {
+      if (e.status == 401 || e.status == 403) {
+        gw.metrics().refused("auth");
+      }
+      e.send(ctx);
+      return;
+    }
+    int status = ctx.statusCode();
+    switch (status) {
+      case 413 -> {
+        gw.metrics().refused("too_large");
+        ApiError.send(ctx, 413, "request_too_large", "request body is larger than "
+          + gw.config().node().http().maxBodyBytes() + " bytes", null);
+      }
+      case 400 -> ApiError.send(ctx, 400, "invalid_request_error", "bad request", null);
+      case 404 -> ApiError.send(ctx, 404, "not_found", "not found", null);
+      case 405 -> ApiError.send(ctx, 405, "method_not_allowed", "method not allowed", null);
+      default -> {
+        if (failure != null) {
+          LOG.log(Level.WARNING, "request failed: " + ctx.request().method() + " " + ctx.normalizedPath(), failure);
+        }
+        ApiError.send(ctx, status >= 400 && status < 600 ? status : 500, "internal_error", "internal error", null);
+      }
+    }
+  }
+
+  static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+  }
+}

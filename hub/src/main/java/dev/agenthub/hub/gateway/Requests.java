@@ -1,0 +1,60 @@
+package dev.agenthub.hub.gateway;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonObject;
+
+import java.util.regex.Pattern;
+
+/** Input checks shared by the HTTP endpoints; each failure is an {@link ApiError} with a clear message. */
+final class Requests {
+
+  private static final Pattern SESSION = Pattern.compile("[A-Za-z0-9_.:@-]{1,128}");
+  static final int MAX_IDEMPOTENCY_KEY = 256;
+
+  private Requests() {
+  }
+
+  static JsonObject jsonBody(Buffer body) {
+    if (body == null || body.length() == 0) {
+      throw ApiError.badRequest("request body must be a JSON object");
+    }
+    Object value;
+    try {
+      value = Json.decodeValue(body);
+    } catch (DecodeException e) {
+      throw ApiError.badRequest("request body is not valid JSON");
+    }
+    if (!(value instanceof JsonObject json)) {
+      throw ApiError.badRequest("request body must be a JSON object");
+    }
+    return json;
+  }
+
+  static String requiredString(JsonObject json, String field) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      throw ApiError.badRequest("'" + field + "' is required");
+    }
+    if (!(v instanceof String s)) {
+      throw ApiError.badRequest("'" + field + "' must be a string");
+    }
+    return s;
+  }
+
+  static String optionalString(JsonObject json, String field) {
+    Object v = json.getValue(field);
+    if (v != null && !(v instanceof String)) {
+      throw ApiError.badRequest("'" + field + "' must be a string");
+    }
+    return (String) v;
+  }
+
+  static String session(String session, String field) {
+    if (!SESSION.matcher(session).matches() || session.startsWith(".")) {
+      throw ApiError.badRequest("'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");
+    }
+    return session;
+  }
+}

@@ -1,0 +1,59 @@
+package dev.agenthub.hub.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+
+/**
+ * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
+ * reports into). Micrometer caches meters by name and tags, so these builders are cheap lookups.
+ */
+public final class HubMetrics {
+
+  private final MeterRegistry registry;
+
+  public HubMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public void message(String agent, String outcome, long nanos) {
+    Counter.builder("agenthub_messages").description("Messages answered by the gateway, by outcome")
+      .tags("agent", agent, "outcome", outcome).register(registry).increment();
+    if ("ok".equals(outcome)) {
+      Timer.builder("agenthub_turn_seconds").description("Turn latency seen by the gateway")
+        .tags("agent", agent).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
+        .register(registry).record(Duration.ofNanos(nanos));
+    }
+  }
+
+  public void refused(String reason) {
+    Counter.builder("agenthub_refused").description("Requests refused, by reason")
+      .tags("reason", reason).register(registry).increment();
+  }
+
+  public void modelCall(String agent, String model, String provider, String outcome, long nanos) {
+    Counter.builder("agenthub_model_calls").description("Model calls by outcome")
+      .tags("agent", agent, "model", model, "provider", provider, "outcome", outcome).register(registry).increment();
+    Timer.builder("agenthub_model_seconds").description("Model call latency")
+      .tags("provider", provider, "model", model).publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
+      .register(registry).record(Duration.ofNanos(nanos));
+  }
+
+  public void usage(String agent, String model, long input, long output, double usd) {
+    Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "input")
+      .register(registry).increment(input);
+    Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "output")
+      .register(registry).increment(output);
+    Counter.builder("agenthub_spend_usd").description("Spend in USD").tags("agent", agent, "model", model)
+      .register(registry).increment(usd);
+  }
+
+}

@@ -1,0 +1,2 @@
+/** agenthub memory. */
+package dev.agenthub.memory;
