@@ -16,6 +16,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
@@ -117,12 +119,15 @@ public final class HubNode {
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self);
       HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory);
-      return node.deploy(local).transform(ar -> {
+      Promise<HubNode> started = Promise.promise();
+      node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
-          return Future.succeededFuture(node);
+          started.complete(node);
+        } else {
+          closeVertx(vertx, registry).onComplete(ignored -> started.fail(ar.cause()));
         }
-        return vertx.close().transform(ignored -> Future.failedFuture(ar.cause()));
       });
+      return started.future();
     });
   }
 
@@ -185,8 +190,30 @@ public final class HubNode {
     }
     List<Future<Void>> undeploys = new ArrayList<>();
     gatewayDeployments.forEach(id -> undeploys.add(vertx.undeploy(id)));
-    return Future.join(undeploys).transform(ignored -> vertx.close())
-      .onComplete(ar -> registry.close());
+    Promise<Void> closed = Promise.promise();
+    Future.join(undeploys).onComplete(ignored -> closeVertx(vertx, registry).onComplete(closed));
+    return closed.future();
+  }
+
+  /**
+   * Closes Vert.x from a thread of its own: a close started on one of its event loops would try to
+   * report back to that loop after it has stopped, and the caller would never hear of it.
+   */
+  private static Future<Void> closeVertx(Vertx vertx, PrometheusMeterRegistry registry) {
+    Promise<Void> done = Promise.promise();
+    Thread closer = new Thread(() -> {
+      try {
+        vertx.close().await(2, TimeUnit.MINUTES);
+        done.complete();
+      } catch (Exception e) {
+        done.fail(e);
+      } finally {
+        registry.close();
+      }
+    }, "agenthub-close");
+    closer.setDaemon(true);
+    closer.start();
+    return done.future();
   }
 
   private static int freePort(String host) {

@@ -93,11 +93,15 @@ public final class Launcher {
       err.println("agenthub: node " + config.node().name() + " failed to start: " + describe(e));
       return EXIT_START;
     }
+    String name = config.node().name();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // JUL may already be shut down here: report on stdout/stderr directly
+      System.out.println("agenthub node " + name + " stopping: answering requests in flight, leaving the cluster");
       try {
-        hub.close().await(40, TimeUnit.SECONDS);
+        hub.close().await(45, TimeUnit.SECONDS);
+        System.out.println("agenthub node " + name + " stopped");
       } catch (Exception e) {
-        System.err.println("agenthub: unclean shutdown: " + describe(e));
+        System.err.println("agenthub: node " + name + " did not stop cleanly: " + describe(e));
       }
     }, "agenthub-shutdown"));
     System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
@@ -136,7 +140,7 @@ public final class Launcher {
     }
     String message = root.getMessage();
     if (root instanceof java.net.BindException) {
-      return "address already in use (" + message + ")";
+      return "HTTP address already in use (" + message + ")";
     }
     return message == null ? root.getClass().getSimpleName() : message;
   }

@@ -89,7 +89,9 @@ public final class ConfigLoader {
   public static HubConfig parse(String yaml, String source, Map<String, String> env, Overrides overrides) {
     Object root;
     try {
-      root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      root = new Yaml(new SafeConstructor(options)).load(yaml);
     } catch (MarkedYAMLException e) {
       var mark = e.getProblemMark();
       String where = mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);

@@ -1,0 +1,100 @@
+package dev.agenthub.hub;
+
+import dev.agenthub.hub.config.ConfigLoader;
+import dev.agenthub.hub.config.HubConfig;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/** Test support: configurations, nodes and an HTTP client, all on 127.0.0.1. */
+public final class TestHub {
+
+  public static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+    .connectTimeout(Duration.ofSeconds(10)).build();
+
+  private TestHub() {
+  }
+
+  /** The {@code node:} line of a test node: a free port, a 4KiB body limit. */
+  public static String node(String name, String roles) {
+    return "node: { name: %s, roles: [%s], http: { port: 0, max-body: 4KiB, request-timeout: 30s } }\n"
+      .formatted(name, roles);
+  }
+
+  /** A config with the three default agents; {@code extra} is appended YAML (new top-level keys only). */
+  public static String yaml(String nodeName, int latencyMs, String extra) {
+    return yamlWithNode(node(nodeName, "general"), latencyMs, extra);
+  }
+
+  public static String yamlWithNode(String nodeLine, int latencyMs, String extra) {
+    return nodeLine + """
+      providers: { sim: { type: sim, latency-ms: %d } }
+      models:
+        sim-large: { provider: sim, input: 2.50, output: 10.00 }
+        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+      agents:
+        - { id: support, instances: 2, models: { routine: sim-small, complex: sim-large },
+            skills: [memory.read, memory.append, time.now, agent.delegate] }
+        - { id: ops, models: { routine: sim-small, complex: sim-large } }
+        - { id: assistant, trust: sensitive, models: { routine: sim-small, complex: sim-large } }
+      """.formatted(latencyMs) + extra;
+  }
+
+  /** A cluster section with a unique name and a random port range, so parallel runs never merge. */
+  public static String clusterYaml(String name, int basePort) {
+    return """
+      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
+      """.formatted(name, basePort, basePort, basePort + 2);
+  }
+
+  public static int randomBasePort() {
+    return 20_000 + ThreadLocalRandom.current().nextInt(0, 400) * 50;
+  }
+
+  public static HubConfig config(String yaml) {
+    return ConfigLoader.parse(yaml, "test", Map.of(), ConfigLoader.Overrides.none());
+  }
+
+  public static HubNode start(String yaml) throws Exception {
+    return HubNode.start(config(yaml)).await(2, TimeUnit.MINUTES);
+  }
+
+  public static HttpResponse<String> get(String url) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60)).GET().build(),
+      HttpResponse.BodyHandlers.ofString());
+  }
+
+  public static HttpResponse<String> post(String url, String body) throws Exception {
+    return send("POST", url, body);
+  }
+
+  public static HttpResponse<String> send(String method, String url, String body) throws Exception {
+    HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
+      : HttpRequest.BodyPublishers.ofString(body);
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+      .header("Content-Type", "application/json").method(method, publisher).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Waits for {@code condition} with a generous deadline; fails with {@code what} if it never holds. */
+  public static void await(String what, Duration deadline, BooleanSupplier condition) throws InterruptedException {
+    long end = System.nanoTime() + deadline.toNanos();
+    while (System.nanoTime() < end) {
+      try {
+        if (condition.getAsBoolean()) {
+          return;
+        }
+      } catch (RuntimeException ignored) {
+        // not yet: a node may still be starting
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("timed out waiting for: " + what);
+  }
+}

@@ -1,0 +1,102 @@
+package dev.agenthub.hub.cluster;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Two real Hazelcast members on 127.0.0.1 in this JVM: any node answers for any agent. */
+class ClusterTest {
+
+  private static int nodeCount(HubNode node) throws Exception {
+    return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonArray("nodes").size();
+  }
+
+  @Test
+  void aGatewayFindsTheAgentOnAnotherNodeAndNoticesWhenItLeaves() throws Exception {
+    String cluster = "it-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    // the front node's role matches no agent: every turn it takes must cross the event bus
+    HubNode front = TestHub.start(TestHub.yamlWithNode(TestHub.node("front", "edge"), 0, TestHub.clusterYaml(cluster, port)));
+    HubNode back = null;
+    try {
+      back = TestHub.start(TestHub.yamlWithNode(TestHub.node("back", "general"), 0, TestHub.clusterYaml(cluster, port)));
+      HubNode b = back;
+      TestHub.await("both nodes see each other", Duration.ofSeconds(60),
+        () -> uncheckedCount(front) == 2 && uncheckedCount(b) == 2);
+
+      JsonObject view = new JsonObject(TestHub.get(front.url() + "/v1/cluster").body());
+      assertThat(view.getJsonArray("placements")).hasSize(3);
+      assertThat(view.getJsonArray("placements").stream().map(p -> ((JsonObject) p).getString("node")))
+        .containsOnly("back");
+
+      HttpResponse<String> r = TestHub.post(front.url() + "/v1/agents/support/messages",
+        "{\"session\":\"cross\",\"text\":\"hello from the front\"}");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonObject reply = new JsonObject(r.body());
+      assertThat(reply.getString("node")).isEqualTo("back");
+      assertThat(reply.getString("reply")).contains("hello from the front");
+
+      // streaming through one node while the agent runs on the other
+      OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(front.url() + "/v1").apiKey("x").build();
+      try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(
+        ChatCompletionCreateParams.builder().model("ops").user("cross-stream").addUserMessage("status?").build())) {
+        StringBuilder text = new StringBuilder();
+        stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append)));
+        assertThat(text.toString()).contains("status?");
+      } finally {
+        client.close();
+      }
+
+      back.close().await(1, TimeUnit.MINUTES);
+      back = null;
+      TestHub.await("the front sees the back node leave", Duration.ofSeconds(60), () -> uncheckedCount(front) == 1);
+      HttpResponse<String> none = TestHub.post(front.url() + "/v1/agents/support/messages",
+        "{\"session\":\"cross\",\"text\":\"anyone?\"}");
+      assertThat(none.statusCode()).isEqualTo(503);
+      assertThat(none.headers().firstValue("retry-after")).isPresent();
+      assertThat(new JsonObject(none.body()).getJsonObject("error").getString("message")).contains("no live instance");
+    } finally {
+      if (back != null) {
+        back.close().await(1, TimeUnit.MINUTES);
+      }
+      front.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aSecondNodeWithTheSameNameRefusesToStart() throws Exception {
+    String cluster = "it-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    HubNode first = TestHub.start(TestHub.yamlWithNode(TestHub.node("twin", "general"), 0, TestHub.clusterYaml(cluster, port)));
+    try {
+      assertThatThrownBy(() -> TestHub.start(
+        TestHub.yamlWithNode(TestHub.node("twin", "general"), 0, TestHub.clusterYaml(cluster, port))))
+        .hasMessageContaining("node name 'twin' is already used");
+      TestHub.await("the refused twin is gone", Duration.ofSeconds(60), () -> uncheckedCount(first) == 1);
+    } finally {
+      first.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  private static int uncheckedCount(HubNode node) {
+    try {
+      return nodeCount(node);
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+}

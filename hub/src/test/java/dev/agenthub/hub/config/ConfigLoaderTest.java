@@ -1,0 +1,159 @@
+package dev.agenthub.hub.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+  static String defaultYaml() throws Exception {
+    return Files.readString(Path.of("..", "conf", "hub.yaml"));
+  }
+
+  private static HubConfig parse(String yaml) {
+    return ConfigLoader.parse(yaml, "test.yaml", Map.of(), ConfigLoader.Overrides.none());
+  }
+
+  @Test
+  void theDefaultConfigHasThreeSimAgents() throws Exception {
+    HubConfig config = parse(defaultYaml());
+    assertThat(config.agents()).extracting(a -> a.id()).containsExactly("support", "ops", "assistant");
+    assertThat(config.agent("assistant").orElseThrow().sensitive()).isTrue();
+    assertThat(config.agent("support").orElseThrow().instances()).isEqualTo(2);
+    assertThat(config.agent("support").orElseThrow().heartbeatMs()).isEqualTo(30 * 60_000);
+    assertThat(config.node().http().port()).isEqualTo(8080);
+    assertThat(config.node().http().maxBodyBytes()).isEqualTo(1024 * 1024);
+    assertThat(config.cluster().enabled()).isFalse();
+    assertThat(config.cluster().host()).isEqualTo("127.0.0.1");
+    assertThat(config.cluster().members()).containsExactly("127.0.0.1:5701", "127.0.0.1:5702", "127.0.0.1:5703");
+    assertThat(config.providers().get("sim").type()).isEqualTo("sim");
+    assertThat(config.providers().get("sim").latencyMs()).isEqualTo(40);
+    assertThat(config.models().get("sim-small").cost(1_000_000, 1_000_000)).isEqualTo(0.75);
+    assertThat(config.clients()).isEmpty();
+  }
+
+  @Test
+  void theEmbeddedDefaultIsTheSameFile() throws Exception {
+    try (var in = ConfigLoader.class.getResourceAsStream(ConfigLoader.EMBEDDED)) {
+      assertThat(in).isNotNull();
+      assertThat(new String(in.readAllBytes())).isEqualTo(defaultYaml());
+    }
+  }
+
+  @Test
+  void theEnvironmentOverridesTheFileAndFlagsOverrideTheEnvironment() throws Exception {
+    Map<String, String> env = Map.of(
+      "AGENTHUB_NODE", "env-node", "AGENTHUB_HTTP_PORT", "9090", "AGENTHUB_ROLES", "a, b",
+      "AGENTHUB_CLUSTER", "true", "AGENTHUB_CLUSTER_NAME", "c1", "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:6000-6001,127.0.0.1:7000",
+      "AGENTHUB_CLUSTER_PORT", "6000", "AGENTHUB_CLUSTER_HOST", "127.0.0.1", "AGENTHUB_MEMORY_DIR", "/tmp/mem");
+    HubConfig config = ConfigLoader.parse(defaultYaml(), "t", env, ConfigLoader.Overrides.none());
+    assertThat(config.node().name()).isEqualTo("env-node");
+    assertThat(config.node().http().port()).isEqualTo(9090);
+    assertThat(config.node().roles()).containsExactly("a", "b");
+    assertThat(config.cluster().enabled()).isTrue();
+    assertThat(config.cluster().name()).isEqualTo("c1");
+    assertThat(config.cluster().port()).isEqualTo(6000);
+    assertThat(config.cluster().members()).containsExactly("127.0.0.1:6000", "127.0.0.1:6001", "127.0.0.1:7000");
+    assertThat(config.memory().dir()).isEqualTo("/tmp/mem");
+
+    HubConfig flagged = ConfigLoader.parse(defaultYaml(), "t", env,
+      new ConfigLoader.Overrides("flag-node", 7070, List.of("x"), null));
+    assertThat(flagged.node().name()).isEqualTo("flag-node");
+    assertThat(flagged.node().http().port()).isEqualTo(7070);
+    assertThat(flagged.node().roles()).containsExactly("x");
+  }
+
+  @Test
+  void everyKeyButTheRequiredOnesHasADefault() {
+    HubConfig config = parse("""
+      providers: { sim: { type: sim } }
+      models: { m: { provider: sim } }
+      agents: [ { id: a, models: { routine: m } } ]
+      """);
+    assertThat(config.node().name()).isEqualTo("n1");
+    assertThat(config.agents().get(0).complexModel()).isEqualTo("m");
+    assertThat(config.agents().get(0).limits().maxQueue()).isEqualTo(1000);
+    assertThat(config.budgets().onExceed()).isEqualTo("downgrade");
+    assertThat(config.memory().fsync()).isTrue();
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "node: { http: { port: 70000 } }                              | node.http.port: must be between 0 and 65535",
+    "node: { http: { port: eighty } }                             | node.http.port: must be a whole number",
+    "node: { http: { max-body: lots } }                           | node.http.max-body: must be a size",
+    "node: { name: 'bad name' }                                   | node.name: must be 1-64",
+    "node: { colour: blue }                                       | node.colour: unknown field",
+    "cluster: { members: ['localhost'] }                          | cluster.members: 'localhost' is not host:port",
+    "cluster: { host: 0.0.0.0 }                                   | cluster.host: must be the one address",
+    "agents: []                                                   | agents: must define at least one agent",
+    "agents: [ { id: x, models: { routine: nope } } ]             | agents[0].models.routine: unknown model 'nope'",
+    "agents: [ { id: x } ]                                        | agents[0].models: is required",
+    "agents: [ { id: x, models: { routine: m }, skills: [fly] } ] | agents[0].skills: unknown skill 'fly'",
+    "agents: [ { id: x, models: { routine: m }, trust: high } ]   | agents[0].trust: must be standard or sensitive",
+    "agents: [ { id: x, models: { routine: m }, heartbeat: { every: 5 } } ] | agents[0].heartbeat.every: needs a unit",
+    "agents: [ { id: x, models: { routine: m } }, { id: x, models: { routine: m } } ] | agents[1].id: duplicate agent id",
+    "models: { m: { provider: ghost } }                           | models.m.provider: unknown provider 'ghost'",
+    "providers: { p: { type: openai } }                           | providers.p.base-url: must be an http",
+    "providers: { p: { type: openai, base-url: 'http://127.0.0.1:1', keys: [ { id: a } ] } } | providers.p.keys[0]: needs secret-env or secret-file",
+    "providers: { p: { type: openai, base-url: 'http://127.0.0.1:1', keys: [ { id: a, secret: sk-123 } ] } } | providers.p.keys[0].secret: unknown field",
+    "budgets: { on-exceed: shrug }                                | budgets.on-exceed: must be downgrade or block",
+    "clients: [ { id: c, token-sha256: abc } ]                    | clients[0].token-sha256: must be 64 hex digits",
+  })
+  void aBadFieldIsNamedInOneLine(String override, String expected) {
+    String base = """
+      providers: { sim: { type: sim } }
+      models: { m: { provider: sim } }
+      agents: [ { id: a, models: { routine: m } } ]
+      """;
+    String key = override.substring(0, override.indexOf(':'));
+    StringBuilder yaml = new StringBuilder();
+    base.lines().filter(l -> !l.startsWith(key + ":")).forEach(l -> yaml.append(l).append('\n'));
+    yaml.append(override).append('\n');
+    if (key.equals("providers")) {
+      yaml.append("");
+    }
+    assertThatThrownBy(() -> parse(yaml.toString()))
+      .isInstanceOf(ConfigException.class)
+      .hasMessageStartingWith(expected)
+      .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void invalidYamlNamesTheLine() {
+    assertThatThrownBy(() -> parse("node:\n  name: [unclosed\n"))
+      .isInstanceOf(ConfigException.class)
+      .hasMessageContaining("test.yaml: not valid YAML at line")
+      .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void aMissingRequiredSectionIsNamed() {
+    assertThatThrownBy(() -> parse("node: { name: n1 }"))
+      .hasMessage("providers: is required");
+  }
+
+  @Test
+  void aMissingFileIsNamed() {
+    assertThatThrownBy(() -> ConfigLoader.load(Path.of("/nonexistent/hub.yaml"), Map.of(), ConfigLoader.Overrides.none()))
+      .isInstanceOf(ConfigException.class)
+      .hasMessageContaining("cannot read /nonexistent/hub.yaml");
+  }
+
+  @Test
+  void durationsAndSizes() {
+    assertThat(Fields.parseDurationMs("f", "500ms")).isEqualTo(500);
+    assertThat(Fields.parseDurationMs("f", "30m")).isEqualTo(1_800_000);
+    assertThat(Fields.parseDurationMs("f", "1h")).isEqualTo(3_600_000);
+    assertThat(Fields.parseDurationMs("f", "0")).isZero();
+    assertThatThrownBy(() -> Fields.parseDurationMs("f", "soon")).hasMessageStartingWith("f: must be a duration");
+  }
+}
