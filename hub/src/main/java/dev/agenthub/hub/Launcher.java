@@ -24,6 +24,7 @@ public final class Launcher {
 
   private static final String USAGE = """
     usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
+           agenthub bench [messages] [--messages N] [--concurrency C]
            agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
                          [--output-tokens N] [--routine-share F] [--conf FILE] [--json]
     The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
@@ -46,6 +47,14 @@ public final class Launcher {
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     return switch (args[0]) {
       case "run" -> runNode(rest, err);
+      case "bench" -> {
+        try {
+          yield dev.agenthub.hub.bench.MessageBench.run(rest, out);
+        } catch (Exception e) {
+          err.println("agenthub: bench failed: " + describe(e));
+          yield EXIT_START;
+        }
+      }
       case "plan" -> {
         err.println("agenthub: plan: the capacity and cost planner is not built yet");
         yield EXIT_USAGE;

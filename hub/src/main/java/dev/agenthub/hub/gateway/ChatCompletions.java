@@ -31,6 +31,7 @@ final class ChatCompletions {
 
   void handle(RoutingContext ctx) {
     long started = System.nanoTime();
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
     JsonObject json = Requests.jsonBody(ctx.body().buffer());
     String model = Requests.requiredString(json, "model");
     String agent = model.startsWith("agent:") ? model.substring("agent:".length()) : model;

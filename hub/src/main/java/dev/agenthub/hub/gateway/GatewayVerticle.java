@@ -51,6 +51,7 @@ public final class GatewayVerticle extends VerticleBase {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 
     Router router = Router.router(vertx);
+    router.route().handler(this::loopbackUnlessClients);
     router.post("/v1/agents/:agent/messages").handler(body).handler(this::message);
     router.post("/v1/chat/completions").handler(body).handler(chat::handle);
     router.get("/v1/agents").handler(this::agents);
@@ -76,9 +77,24 @@ public final class GatewayVerticle extends VerticleBase {
     return server.shutdown(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
   }
 
+  /** With no API clients configured the hub is open, so it only answers requests from this machine. */
+  private void loopbackUnlessClients(RoutingContext ctx) {
+    if (auth.open() && !ctx.normalizedPath().startsWith("/health/")) {
+      var remote = ctx.request().remoteAddress();
+      String host = remote == null ? null : remote.hostAddress();
+      if (host != null && !(host.startsWith("127.") || host.equals("0:0:0:0:0:0:0:1") || host.equals("::1"))) {
+        gw.metrics().refused("auth");
+        throw new ApiError(401, "authentication_error",
+          "this hub has no API clients configured and only answers requests from its own machine");
+      }
+    }
+    ctx.next();
+  }
+
   private void message(RoutingContext ctx) {
     long started = System.nanoTime();
     String agent = ctx.pathParam("agent");
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
     AgentSpec spec = gw.config().agent(agent).orElse(null);
     if (spec == null) {
       gw.metrics().refused("unknown_agent");

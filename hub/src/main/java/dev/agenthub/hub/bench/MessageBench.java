@@ -1,0 +1,211 @@
+package dev.agenthub.hub.bench;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code agenthub.jar bench [messages] [--messages N] [--concurrency C]}: N messages over C concurrent
+ * sessions through HTTP, sim latency 0, nodes started as separate JVMs from this jar, the load
+ * generated from this JVM. Once on one node, once across two (client on node 1, agent on node 2).
+ * Prints throughput and latency percentiles; asserts nothing.
+ */
+public final class MessageBench {
+
+  private static final String CONFIG = """
+    node: { name: bench, roles: [%s], http: { port: 8080, request-timeout: 60s } }
+    cluster: { name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
+    memory: { dir: %s }
+    providers: { sim: { type: sim, latency-ms: 0 } }
+    models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+    agents:
+      - { id: support, roles: [general], models: { routine: sim-small },
+          limits: { max-concurrent: 10000, max-queue: 100000 } }
+    """;
+
+  private MessageBench() {
+  }
+
+  public static int run(String[] args, PrintStream out) throws Exception {
+    int messages = 50_000;
+    int concurrency = 64;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--messages" -> messages = Integer.parseInt(args[++i]);
+        case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
+        case "messages", "all" -> { }
+        default -> {
+          out.println("usage: bench [messages|all] [--messages N] [--concurrency C]");
+          return 2;
+        }
+      }
+    }
+    Path dir = Files.createTempDirectory("agenthub-bench");
+    int base = 21_000 + (int) (Math.random() * 200) * 50;
+    String cluster = "bench-" + UUID.randomUUID();
+    out.printf("scenario messages: %,d messages, %d concurrent sessions, sim latency 0, %d cores%n",
+      messages, concurrency, Runtime.getRuntime().availableProcessors());
+
+    List<Process> nodes = new ArrayList<>();
+    try {
+      int p1 = freePort();
+      nodes.add(startNode(dir, "single", "general", false, cluster, base, p1));
+      waitReady(p1, 1);
+      measure(out, "one node", p1, messages, concurrency);
+      stop(nodes);
+
+      int front = freePort();
+      int back = freePort();
+      nodes.add(startNode(dir, "front", "edge", true, cluster, base, front));
+      nodes.add(startNode(dir, "back", "general", true, cluster, base, back));
+      waitReady(front, 2);
+      waitReady(back, 2);
+      measure(out, "two nodes (client -> node 1, agent on node 2)", front, messages, concurrency);
+    } finally {
+      stop(nodes);
+    }
+    return 0;
+  }
+
+  private static void measure(PrintStream out, String label, int port, int messages, int concurrency)
+    throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      HttpClientAgent client = vertx.createHttpClient(
+        new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port).setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(concurrency));
+      int warmup = Math.min(messages / 5, 10_000);
+      drive(client, warmup, concurrency, new Histogram(3));
+      Histogram histogram = new Histogram(TimeUnit.MINUTES.toNanos(1), 3);
+      long started = System.nanoTime();
+      int failed = drive(client, messages, concurrency, histogram);
+      double seconds = (System.nanoTime() - started) / 1e9;
+      out.printf("%-48s %,9.0f msgs/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   max %6.2f ms   failed %d%n",
+        label, messages / seconds, ms(histogram.getValueAtPercentile(50)), ms(histogram.getValueAtPercentile(99)),
+        ms(histogram.getValueAtPercentile(99.9)), ms(histogram.getMaxValue()), failed);
+      client.close().await(10, TimeUnit.SECONDS);
+    } finally {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** C closed loops, one per session: each sends its next message once the previous one is answered. */
+  private static int drive(HttpClientAgent client, int messages, int concurrency, Histogram histogram)
+    throws Exception {
+    AtomicInteger remaining = new AtomicInteger(messages);
+    AtomicInteger failed = new AtomicInteger();
+    List<Future<Void>> loops = new ArrayList<>();
+    for (int c = 0; c < concurrency; c++) {
+      Promise<Void> done = Promise.promise();
+      loop(client, "bench-" + c, remaining, failed, histogram, done);
+      loops.add(done.future());
+    }
+    Future.all(loops).await(30, TimeUnit.MINUTES);
+    return failed.get();
+  }
+
+  private static void loop(HttpClientAgent client, String session, AtomicInteger remaining, AtomicInteger failed,
+                           Histogram histogram, Promise<Void> done) {
+    if (remaining.getAndDecrement() <= 0) {
+      done.complete();
+      return;
+    }
+    Buffer body = new JsonObject().put("session", session).put("text", "How do I reset my password?").toBuffer();
+    long t0 = System.nanoTime();
+    client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/agents/support/messages"))
+      .compose(req -> req.send(body))
+      .compose(resp -> resp.body().map(b -> resp.statusCode()))
+      .onComplete(ar -> {
+        long nanos = System.nanoTime() - t0;
+        if (ar.succeeded() && ar.result() == 200) {
+          synchronized (histogram) {
+            histogram.recordValue(Math.min(nanos, histogram.getHighestTrackableValue()));
+          }
+        } else {
+          failed.incrementAndGet();
+        }
+        loop(client, session, remaining, failed, histogram, done);
+      });
+  }
+
+  private static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
+                                   int port) throws IOException {
+    Path conf = dir.resolve(name + ".yaml");
+    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, dir.resolve("memory-" + name)));
+    String jar = Path.of(MessageBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));
+    if (clustered) {
+      command.add("--cluster");
+    }
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+      .redirectOutput(dir.resolve(name + ".log").toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    return pb.start();
+  }
+
+  private static void waitReady(int port, int nodes) throws Exception {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (System.nanoTime() < end) {
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/cluster"))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200 && new JsonObject(r.body()).getJsonArray("nodes").size() == nodes) {
+          return;
+        }
+      } catch (IOException e) {
+        // not up yet
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("node on port " + port + " did not become ready");
+  }
+
+  private static void stop(List<Process> nodes) throws InterruptedException {
+    for (Process p : nodes) {
+      p.destroy();
+    }
+    for (Process p : nodes) {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+    nodes.clear();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
+  }
+}
