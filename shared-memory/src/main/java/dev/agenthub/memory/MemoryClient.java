@@ -1,0 +1,112 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonObject;
+
+import java.util.UUID;
+
+/**
+ * What an agent (or the hub's admin routes) uses to reach shared memory: Future-based, with a timeout
+ * per call and typed failures ({@link MemoryException.Kind}). Writes carry a write id and are retried
+ * while the writer is unavailable (a failover in progress), so a write lands once.
+ */
+public final class MemoryClient {
+
+  private static final long RETRY_MIN_MS = 100;
+  private static final long RETRY_MAX_MS = 1_000;
+
+  private final Vertx vertx;
+  private final String agent;
+  private final long timeoutMs;
+
+  /**
+   * @param agent     who is asking (checked against the memory policy)
+   * @param timeoutMs overall deadline of one call, retries included
+   */
+  public MemoryClient(Vertx vertx, String agent, long timeoutMs) {
+    this.vertx = vertx;
+    this.agent = agent;
+    this.timeoutMs = timeoutMs;
+  }
+
+  public Future<String> read(String path) {
+    return call("memory.read", new JsonObject().put("path", path), false).map(j -> j.getString("text"));
+  }
+
+  public Future<String> readSection(String path, String heading) {
+    return call("memory.read", new JsonObject().put("path", path).put("section", heading), false)
+      .map(j -> j.getString("text"));
+  }
+
+  /** Appends an entry; answers {@code {path, bytes, duplicate}} once it is durable. */
+  public Future<JsonObject> append(String path, String author, String text) {
+    return call("memory.write", new JsonObject().put("op", "append").put("path", path).put("author", author)
+      .put("text", text).put("write_id", UUID.randomUUID().toString()), true);
+  }
+
+  /** Replaces a file atomically; answers {@code {path, bytes, duplicate}} once it is durable. */
+  public Future<JsonObject> replace(String path, String text) {
+    return call("memory.write", new JsonObject().put("op", "replace").put("path", path).put("text", text)
+      .put("write_id", UUID.randomUUID().toString()), true);
+  }
+
+  public Future<JsonObject> list(String prefix) {
+    return call("memory.list", new JsonObject().put("prefix", prefix == null ? "" : prefix), false);
+  }
+
+  public Future<JsonObject> search(String query, boolean regex, String prefix) {
+    JsonObject body = new JsonObject().put("query", query).put("regex", regex);
+    if (prefix != null) {
+      body.put("prefix", prefix);
+    }
+    return call("memory.search", body, false);
+  }
+
+  /** Answers the writer's node and epoch, or fails with UNAVAILABLE. */
+  public Future<JsonObject> ping() {
+    return call("memory.ping", new JsonObject(), false);
+  }
+
+  private Future<JsonObject> call(String address, JsonObject body, boolean retry) {
+    body.put("agent", agent);
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+    Promise<JsonObject> promise = Promise.promise();
+    attempt(address, body, retry, deadline, RETRY_MIN_MS, promise);
+    return promise.future();
+  }
+
+  private void attempt(String address, JsonObject body, boolean retry, long deadline, long backoff,
+                       Promise<JsonObject> promise) {
+    long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+    vertx.eventBus().<JsonObject>request(address, body, new DeliveryOptions().setSendTimeout(left))
+      .onSuccess(m -> promise.complete(m.body()))
+      .onFailure(err -> {
+        MemoryException e = toMemoryException(err);
+        long remaining = (deadline - System.nanoTime()) / 1_000_000;
+        if (retry && e.kind() == MemoryException.Kind.UNAVAILABLE && remaining > backoff) {
+          vertx.setTimer(backoff, id -> attempt(address, body, true, deadline,
+            Math.min(RETRY_MAX_MS, backoff * 2), promise));
+        } else {
+          promise.fail(e);
+        }
+      });
+  }
+
+  static MemoryException toMemoryException(Throwable err) {
+    if (err instanceof ReplyException re) {
+      if (re.failureType() == ReplyFailure.NO_HANDLERS) {
+        return new MemoryException(MemoryException.Kind.UNAVAILABLE, "no memory writer is available");
+      }
+      if (re.failureType() == ReplyFailure.TIMEOUT) {
+        return new MemoryException(MemoryException.Kind.UNAVAILABLE, "the memory writer did not answer in time");
+      }
+      return new MemoryException(MemoryException.Kind.ofStatus(re.failureCode()), re.getMessage());
+    }
+    return new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory unavailable");
+  }
+}

@@ -1,0 +1,40 @@
+package dev.agenthub.memory;
+
+/** A memory operation that did not happen, with a kind a caller can act on. */
+public final class MemoryException extends RuntimeException {
+
+  /** What went wrong; {@link #status()} is the matching HTTP status. */
+  public enum Kind {
+    INVALID(400), REFUSED(403), NOT_FOUND(404), TOO_LARGE(413), UNAVAILABLE(503), IO(500);
+
+    private final int status;
+
+    Kind(int status) {
+      this.status = status;
+    }
+
+    public int status() {
+      return status;
+    }
+
+    public static Kind ofStatus(int status) {
+      for (Kind k : values()) {
+        if (k.status == status) {
+          return k;
+        }
+      }
+      return IO;
+    }
+  }
+
+  private final Kind kind;
+
+  public MemoryException(Kind kind, String message) {
+    super(message, null, false, false);
+    this.kind = kind;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+}

@@ -1,0 +1,290 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.Lock;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.logging.Logger;
+
+/**
+ * The one writer of the memory directory. Standalone, it takes the directory's OS lock at start or
+ * refuses to start, naming the holder. Clustered, every memory node runs one and all but one stand
+ * by: the writer holds the cluster lock {@value #CLUSTER_LOCK} and the OS lock, and serves
+ * {@code memory.*}; when it leaves or dies, a standby takes both locks, takes a higher fencing epoch,
+ * repairs what the crash left (journal replay) and serves from then on.
+ */
+public final class SharedMemoryVerticle extends VerticleBase {
+
+  static final String CLUSTER_LOCK = "agenthub.memory.writer";
+  private static final String EPOCH_COUNTER = "agenthub.memory.epoch";
+  private static final long STANDBY_RETRY_MS = 1_000;
+  private static final Logger LOG = Logger.getLogger(SharedMemoryVerticle.class.getName());
+
+  /** Hooks for metrics; all no-ops by default. */
+  public interface Listener {
+    default void refused(String agent, String op) {
+    }
+
+    default void wrote(long nanos) {
+    }
+
+    default void becameWriter(long epoch) {
+    }
+  }
+
+  private final Path dir;
+  private final MarkdownStore.Options options;
+  private final MemoryPolicy policy;
+  private final String node;
+  private final boolean clustered;
+  private final Listener listener;
+  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+  private MarkdownStore store;
+  private DirectoryLock osLock;
+  private Lock clusterLock;
+  private long standbyTimer = -1;
+  private boolean acquiring;
+  private boolean stopping;
+  private String lastWait;
+
+  public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
+                              boolean clustered, Listener listener) {
+    this.dir = dir;
+    this.options = options;
+    this.policy = policy;
+    this.node = node;
+    this.clustered = clustered;
+    this.listener = listener;
+  }
+
+  /** True while this instance is the active writer. */
+  public boolean active() {
+    return store != null;
+  }
+
+  @Override
+  public Future<?> start() {
+    if (!clustered) {
+      return takeOsLock().compose(lock -> {
+        if (lock.isEmpty()) {
+          return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
+            + " is in use by " + DirectoryLock.holder(dir) + "; point this node at another memory.dir or stop that one"));
+        }
+        osLock = lock.get();
+        return becomeWriter(System.currentTimeMillis());
+      });
+    }
+    standbyTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> tryTakeOver());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    if (standbyTimer >= 0) {
+      vertx.cancelTimer(standbyTimer);
+    }
+    List<Future<Void>> unregistered = new ArrayList<>();
+    consumers.forEach(c -> unregistered.add(c.unregister()));
+    return Future.join(unregistered).transform(ignored -> vertx.executeBlocking(() -> {
+      if (store != null) {
+        store.close();
+        store = null;
+      }
+      if (osLock != null) {
+        osLock.close();
+        osLock = null;
+      }
+      return null;
+    })).onComplete(ignored -> {
+      if (clusterLock != null) {
+        clusterLock.release();
+        clusterLock = null;
+      }
+    });
+  }
+
+  private void tryTakeOver() {
+    if (acquiring || store != null || stopping) {
+      return;
+    }
+    acquiring = true;
+    Future<Lock> cluster = clusterLock != null ? Future.succeededFuture(clusterLock)
+      : vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS);
+    cluster.compose(lock -> {
+      clusterLock = lock;
+      return takeOsLock();
+    }).compose(lock -> {
+      if (lock.isEmpty()) {
+        // the cluster lock is ours but the directory is still held: its holder is dying, or is
+        // a process outside this cluster; keep the cluster lock and try again
+        String wait = "memory: node " + node + " is next writer of " + dir.toAbsolutePath() + " but "
+          + DirectoryLock.holder(dir) + " still holds it";
+        if (!wait.equals(lastWait)) {
+          LOG.warning(wait);
+          lastWait = wait;
+        }
+        return Future.succeededFuture();
+      }
+      osLock = lock.get();
+      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
+        .compose(this::becomeWriter);
+    }).onComplete(ar -> {
+      acquiring = false;
+      if (ar.failed() && !(ar.cause() instanceof io.vertx.core.VertxException && clusterLock == null)) {
+        if (clusterLock != null) {
+          LOG.warning("memory: node " + node + " could not take over as writer: " + ar.cause().getMessage());
+        }
+      }
+    });
+  }
+
+  private Future<Optional<DirectoryLock>> takeOsLock() {
+    String holder = "node " + node + " (pid " + ProcessHandle.current().pid() + ")";
+    return vertx.executeBlocking(() -> DirectoryLock.tryAcquire(dir, holder));
+  }
+
+  private Future<Void> becomeWriter(long epoch) {
+    return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, LOG::warning))
+      .compose(opened -> {
+        store = opened;
+        register("memory.read", this::read);
+        register("memory.write", this::write);
+        register("memory.list", this::list);
+        register("memory.search", this::search);
+        register("memory.ping", m -> Future.succeededFuture(
+          new JsonObject().put("writer", node).put("epoch", store.epoch())));
+        List<Future<Void>> ready = new ArrayList<>();
+        consumers.forEach(c -> ready.add(c.completion()));
+        return Future.all(ready);
+      })
+      .map(v -> {
+        LOG.info("memory: node " + node + " is the writer of " + store.root() + " (epoch " + store.epoch() + ")");
+        listener.becameWriter(store.epoch());
+        return null;
+      });
+  }
+
+  private void register(String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
+    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
+      Future<JsonObject> result;
+      try {
+        result = handler.apply(m);
+      } catch (MemoryException e) {
+        result = Future.failedFuture(e);
+      } catch (RuntimeException e) {
+        result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
+      }
+      result.onSuccess(m::reply).onFailure(err -> {
+        if (err instanceof MemoryException me) {
+          m.fail(me.kind().status(), me.getMessage());
+        } else {
+          m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
+        }
+      });
+    }));
+  }
+
+  private String agent(Message<JsonObject> m, String op) {
+    String agent = m.body().getString("agent");
+    if (agent == null || !policy.known(agent)) {
+      listener.refused(String.valueOf(agent), op);
+      throw new MemoryException(MemoryException.Kind.REFUSED, "unknown agent '" + agent + "'");
+    }
+    return agent;
+  }
+
+  private MemoryPath readable(String agent, String path, String op) {
+    MemoryPath p = MemoryPath.of(path);
+    if (!policy.canRead(agent, p)) {
+      listener.refused(agent, op);
+      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not read " + p.value());
+    }
+    return p;
+  }
+
+  private Future<JsonObject> read(Message<JsonObject> m) {
+    String agent = agent(m, "read");
+    MemoryPath path = readable(agent, m.body().getString("path"), "read");
+    String section = m.body().getString("section");
+    MarkdownStore s = store;
+    return vertx.executeBlocking(() -> section == null ? s.read(path.value()) : s.readSection(path.value(), section), false)
+      .map(text -> new JsonObject().put("path", path.value()).put("text", text));
+  }
+
+  private Future<JsonObject> write(Message<JsonObject> m) {
+    String agent = agent(m, "write");
+    JsonObject body = m.body();
+    MemoryPath path = MemoryPath.of(body.getString("path"));
+    if (!policy.canWrite(agent, path)) {
+      listener.refused(agent, "write");
+      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not write " + path.value());
+    }
+    String op = body.getString("op", "append");
+    String writeId = body.getString("write_id");
+    long started = System.nanoTime();
+    var pending = switch (op) {
+      case "append" -> store.append(path.value(), body.getString("author", agent), body.getString("text"), writeId);
+      case "replace" -> store.replace(path.value(), body.getString("text"), writeId);
+      default -> throw new MemoryException(MemoryException.Kind.INVALID, "op must be append or replace");
+    };
+    return Future.fromCompletionStage(pending, context).map(result -> {
+      listener.wrote(System.nanoTime() - started);
+      if (!result.duplicate()) {
+        vertx.eventBus().publish("memory.changed", new JsonObject().put("path", result.path())
+          .put("bytes", result.bytes()).put("op", op));
+      }
+      return new JsonObject().put("path", result.path()).put("bytes", result.bytes())
+        .put("duplicate", result.duplicate());
+    });
+  }
+
+  private Future<JsonObject> list(Message<JsonObject> m) {
+    String agent = agent(m, "list");
+    String prefix = m.body().getString("prefix", "");
+    MarkdownStore s = store;
+    return vertx.executeBlocking(() -> {
+      JsonArray files = new JsonArray();
+      for (MarkdownStore.FileInfo f : s.list(prefix)) {
+        if (policy.canRead(agent, MemoryPath.of(f.path()))) {
+          files.add(new JsonObject().put("path", f.path()).put("bytes", f.bytes()));
+        }
+      }
+      return new JsonObject().put("files", files);
+    }, false);
+  }
+
+  private Future<JsonObject> search(Message<JsonObject> m) {
+    String agent = agent(m, "search");
+    String query = m.body().getString("query");
+    boolean regex = m.body().getBoolean("regex", false);
+    String prefix = m.body().getString("prefix");
+    List<String> prefixes = new ArrayList<>();
+    for (String p : policy.readable(agent)) {
+      if (prefix == null || prefix.isEmpty()) {
+        prefixes.add(p);
+      } else if (p.isEmpty() || prefix.equals(p) || prefix.startsWith(p + "/")) {
+        prefixes.add(prefix);
+      }
+    }
+    MarkdownStore s = store;
+    return vertx.executeBlocking(() -> {
+      JsonArray hits = new JsonArray();
+      if (!prefixes.isEmpty()) {
+        for (MarkdownStore.SearchHit h : s.search(query, regex, prefixes)) {
+          hits.add(new JsonObject().put("path", h.path()).put("line", h.line()).put("excerpt", h.excerpt()));
+        }
+      }
+      return new JsonObject().put("hits", hits);
+    }, false);
+  }
+}
