@@ -10,7 +10,11 @@ import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.memory.MarkdownStore;
+import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.SharedMemoryVerticle;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -28,6 +32,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -139,10 +144,14 @@ public final class HubNode {
     ready.put("cluster", () -> clusterManager == null || clusterManager.isActive());
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
-    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready);
+    MemoryProbe probe = new MemoryProbe(registry);
+    ready.put("memory", probe::reachable);
+    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
     long modelTimeout = config.node().http().requestTimeoutMs();
 
-    return vertx.deployVerticle(new GovernorVerticle(config, metrics))
+    return vertx.deployVerticle(memoryVerticle(metrics))
+      .compose(id -> vertx.deployVerticle(probe))
+      .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics)))
       .compose(id -> {
         List<Future<String>> agents = new ArrayList<>();
         for (AgentSpec spec : local) {
@@ -171,6 +180,27 @@ public final class HubNode {
           + String.join(", ", local.stream().map(AgentSpec::id).toList()) + ")");
         return null;
       });
+  }
+
+  private SharedMemoryVerticle memoryVerticle(HubMetrics metrics) {
+    HubConfig.Memory m = config.memory();
+    MarkdownStore.Options options = new MarkdownStore.Options(m.fsync(), m.maxEntryBytes(), m.maxFileBytes(),
+      16L * 1024 * 1024, m.transcriptMaxBytes());
+    Map<String, MemoryPolicy.Access> access = new LinkedHashMap<>();
+    config.agents().forEach(a -> access.put(a.id(), new MemoryPolicy.Access(a.memoryRead(), a.memoryWrite())));
+    SharedMemoryVerticle.Listener listener = new SharedMemoryVerticle.Listener() {
+      @Override
+      public void refused(String agent, String op) {
+        metrics.refused("memory_access");
+      }
+
+      @Override
+      public void wrote(long nanos) {
+        metrics.memoryWrite(nanos);
+      }
+    };
+    return new SharedMemoryVerticle(Path.of(m.dir()), options, new MemoryPolicy(access), config.node().name(),
+      clusterManager != null, listener);
   }
 
   private Future<Void> checkUniqueName() {

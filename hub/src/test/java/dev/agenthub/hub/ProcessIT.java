@@ -96,6 +96,98 @@ class ProcessIT {
   }
 
   @Test
+  void concurrentAppendsSurviveTheWritersSigkillAndAStandbyTakesOver() throws Exception {
+    int base = TestHub.randomBasePort();
+    Map<String, String> env = Map.of(
+      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+      "AGENTHUB_MEMORY_DIR", "shared-memory");
+    int[] ports = {freePort(), freePort(), freePort()};
+    for (int i = 0; i < 3; i++) {
+      launch("m" + (i + 1), env, "--cluster", "--node", "m" + (i + 1), "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " sees 3 nodes and a writer", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && writer(port) != null);
+    }
+    String firstWriter = writer(ports[0]);
+    int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
+
+    java.util.Set<String> acked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicInteger failedOnSurvivors = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+    List<Thread> loops = new ArrayList<>();
+    for (int n = 0; n < 3; n++) {
+      for (int c = 0; c < 4; c++) {
+        int node = n;
+        String prefix = "n" + n + "c" + c + "-";
+        Thread loop = new Thread(() -> {
+          for (int i = 0; i < 150; i++) {
+            String text = "load " + prefix + i;
+            try {
+              HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/memory/shared/load.md",
+                new JsonObject().put("author", "c").put("text", text).encode());
+              if (r.statusCode() == 200) {
+                acked.add(text);
+              } else if (node != victim) {
+                failedOnSurvivors.incrementAndGet();
+              }
+            } catch (Exception e) {
+              if (node == victim && killed.get()) {
+                return; // its gateway is gone with it
+              }
+              failedOnSurvivors.incrementAndGet();
+            }
+          }
+        });
+        loop.start();
+        loops.add(loop);
+      }
+    }
+    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> acked.size() >= 300);
+    killed.set(true);
+    processes.get(victim).destroyForcibly(); // SIGKILL the writer's node mid-load
+    for (Thread loop : loops) {
+      loop.join(TimeUnit.MINUTES.toMillis(3));
+    }
+    int survivor = victim == 0 ? 1 : 0;
+    TestHub.await("a standby is the writer", Duration.ofMinutes(1),
+      () -> writer(ports[survivor]) != null && !firstWriter.equals(writer(ports[survivor])));
+    assertThat(failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
+
+    String text = TestHub.get(url(ports[survivor]) + "/v1/memory/shared/load.md").body();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
+    Map<String, Integer> seen = new java.util.HashMap<>();
+    int pos = 0;
+    while (m.find()) {
+      assertThat(m.start()).as("whole entries only, none interleaved, at " + pos).isEqualTo(pos);
+      seen.merge(m.group(1), 1, Integer::sum);
+      pos = m.end();
+    }
+    assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    assertThat(seen.values()).as("no entry twice").allMatch(n -> n == 1);
+    assertThat(seen.keySet()).as("every acknowledged entry").containsAll(acked);
+    assertThat(acked.size()).isGreaterThan(1200 - 4 * 150);
+
+    // a standalone node pointed at the same directory refuses to start, naming it and its holder
+    Process intruder = launch("intruder", Map.of("AGENTHUB_MEMORY_DIR", "shared-memory"),
+      "--http-port", String.valueOf(freePort()));
+    assertThat(intruder.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    assertThat(intruder.exitValue()).isEqualTo(1);
+    assertThat(Files.readString(work.resolve("intruder.err")))
+      .contains("memory directory").contains("shared-memory").contains("in use by node " + writer(ports[survivor]));
+  }
+
+  private static String writer(int port) {
+    try {
+      return new JsonObject(TestHub.get(url(port) + "/v1/cluster").body()).getJsonObject("memory").getString("writer");
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  @Test
   void aBadConfigStopsTheNodeWithOneLineNamingTheField() throws Exception {
     Files.createDirectories(work);
     Path bad = work.resolve("bad.yaml").toAbsolutePath();

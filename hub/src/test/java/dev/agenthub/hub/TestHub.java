@@ -34,7 +34,8 @@ public final class TestHub {
   }
 
   public static String yamlWithNode(String nodeLine, int latencyMs, String extra) {
-    return nodeLine + """
+    String memory = extra.contains("memory:") ? "" : memoryYaml(freshDir());
+    return nodeLine + memory + """
       providers: { sim: { type: sim, latency-ms: %d } }
       models:
         sim-large: { provider: sim, input: 2.50, output: 10.00 }
@@ -52,6 +53,19 @@ public final class TestHub {
     return """
       cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
       """.formatted(name, basePort, basePort, basePort + 2);
+  }
+
+  /** A memory section on {@code dir}; nodes sharing a directory stand in for nodes on shared storage. */
+  public static String memoryYaml(java.nio.file.Path dir) {
+    return "memory: { dir: \"" + dir + "\" }\n";
+  }
+
+  public static java.nio.file.Path freshDir() {
+    try {
+      return java.nio.file.Files.createTempDirectory("agenthub-test-memory");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   public static int randomBasePort() {

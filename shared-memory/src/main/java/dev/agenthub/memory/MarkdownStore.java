@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -48,10 +49,12 @@ public final class MarkdownStore implements AutoCloseable {
    * @param maxEntryBytes      largest single append
    * @param maxFileBytes       largest file an append or replace may produce
    * @param journalSegmentBytes journal size that triggers a checkpoint
+   * @param transcriptMaxBytes a session transcript past this size is compacted (0 = never)
    */
-  public record Options(boolean fsync, int maxEntryBytes, long maxFileBytes, long journalSegmentBytes) {
+  public record Options(boolean fsync, int maxEntryBytes, long maxFileBytes, long journalSegmentBytes,
+                        long transcriptMaxBytes) {
     public static Options defaults() {
-      return new Options(true, 64 * 1024, 8L * 1024 * 1024, 16L * 1024 * 1024);
+      return new Options(true, 64 * 1024, 8L * 1024 * 1024, 16L * 1024 * 1024, 256 * 1024);
     }
   }
 
@@ -77,6 +80,7 @@ public final class MarkdownStore implements AutoCloseable {
   private static final int MAX_WRITE_IDS = 200_000;
   private static final int MAX_SEARCH_HITS = 100;
   private static final Pattern AUTHOR = Pattern.compile("[A-Za-z0-9_.@:-][A-Za-z0-9 _.@:-]{0,63}");
+  private static final Pattern TRANSCRIPT = Pattern.compile("(agents/[^/]+/sessions)/([^/]+)\\.md");
   private static final Pattern HEADING_LINE = Pattern.compile("(?m)^(#{1,2} )");
 
   private final Path root;
@@ -275,18 +279,91 @@ public final class MarkdownStore implements AutoCloseable {
     if (options.fsync()) {
       journal.force();
     }
+    Set<String> oversize = new HashSet<>();
     for (int i = 0; i < records.size(); i++) {
       Journal.Record r = records.get(i);
       apply(r);
-      WriteResult result = new WriteResult(r.path(), r.offset() + r.data().length, false);
+      long bytes = r.offset() + r.data().length;
+      WriteResult result = new WriteResult(r.path(), bytes, false);
       if (r.writeId() != null) {
         writeIds.put(r.writeId(), result);
       }
       accepted.get(i).result().complete(result);
+      if (r.op() == Journal.APPEND && options.transcriptMaxBytes() > 0 && bytes > options.transcriptMaxBytes()
+        && TRANSCRIPT.matcher(r.path()).matches()) {
+        oversize.add(r.path());
+      }
+    }
+    for (String path : oversize) {
+      compact(path);
     }
     if (journal.size() > options.journalSegmentBytes()) {
       checkpoint();
     }
+  }
+
+  /**
+   * Moves the older turns of a transcript into {@code sessions/archive/<session>.<n>.md} and leaves
+   * the newest ones (half the limit) under a short header. Runs on the committer thread, between
+   * batches, so no append can slip in between the read and the two replaces.
+   */
+  private void compact(String path) throws IOException {
+    Matcher m = TRANSCRIPT.matcher(path);
+    if (!m.matches()) {
+      return;
+    }
+    String dirPath = m.group(1);
+    String session = m.group(2);
+    closeChannel(path);
+    String text = Files.readString(root.resolve(path), StandardCharsets.UTF_8);
+    List<String> entries = new ArrayList<>();
+    int start = -1;
+    for (int i = 0; i < text.length(); i = text.indexOf('\n', i) + 1) {
+      if (text.startsWith("## ", i)) {
+        if (start >= 0) {
+          entries.add(text.substring(start, i));
+        }
+        start = i;
+      }
+      if (text.indexOf('\n', i) < 0) {
+        break;
+      }
+    }
+    if (start >= 0) {
+      entries.add(text.substring(start));
+    }
+    long budget = options.transcriptMaxBytes() / 2;
+    int keepFrom = entries.size();
+    long kept = 0;
+    while (keepFrom > 0 && kept + entries.get(keepFrom - 1).length() <= budget) {
+      keepFrom--;
+      kept += entries.get(keepFrom).length();
+    }
+    if (keepFrom == 0) {
+      return; // nothing old enough to archive
+    }
+    int n = 1;
+    while (Files.exists(root.resolve(dirPath + "/archive/" + session + "." + n + ".md"))) {
+      n++;
+    }
+    String archivePath = dirPath + "/archive/" + session + "." + n + ".md";
+    StringBuilder archive = new StringBuilder("# Session " + session + ", archive " + n + "\n\n");
+    entries.subList(0, keepFrom).forEach(archive::append);
+    StringBuilder rest = new StringBuilder("# Session " + session + "\n\nOlder turns: archive/" + session + ".1.md"
+      + (n > 1 ? " to archive/" + session + "." + n + ".md" : "") + "\n\n");
+    entries.subList(keepFrom, entries.size()).forEach(rest::append);
+    resolveForWrite(MemoryPath.of(archivePath));
+    List<Journal.Record> records = List.of(
+      new Journal.Record(Journal.REPLACE, epoch, archivePath, 0, null, archive.toString().getBytes(StandardCharsets.UTF_8)),
+      new Journal.Record(Journal.REPLACE, epoch, path, 0, null, rest.toString().getBytes(StandardCharsets.UTF_8)));
+    journal.write(records);
+    if (options.fsync()) {
+      journal.force();
+    }
+    for (Journal.Record r : records) {
+      apply(r);
+    }
+    log.accept("memory: compacted " + path + ": " + keepFrom + " older turns moved to " + archivePath);
   }
 
   private void apply(Journal.Record r) throws IOException {

@@ -11,14 +11,17 @@ import io.vertx.core.json.JsonObject;
 import java.util.UUID;
 
 /**
- * What an agent (or the hub's admin routes) uses to reach shared memory: Future-based, with a timeout
- * per call and typed failures ({@link MemoryException.Kind}). Writes carry a write id and are retried
- * while the writer is unavailable (a failover in progress), so a write lands once.
+ * What an agent (or the hub's admin routes) uses to reach shared memory: Future-based, with a deadline
+ * per call and typed failures ({@link MemoryException.Kind}). While the writer is unavailable (a
+ * failover in progress) calls are retried until the deadline: reads are idempotent, and writes carry
+ * a write id so a retried write lands once.
  */
 public final class MemoryClient {
 
   private static final long RETRY_MIN_MS = 100;
   private static final long RETRY_MAX_MS = 1_000;
+  // a writer that died with our request never answers it: give up on that attempt early and retry
+  private static final long ATTEMPT_TIMEOUT_MS = 5_000;
 
   private final Vertx vertx;
   private final String agent;
@@ -35,11 +38,11 @@ public final class MemoryClient {
   }
 
   public Future<String> read(String path) {
-    return call("memory.read", new JsonObject().put("path", path), false).map(j -> j.getString("text"));
+    return call("memory.read", new JsonObject().put("path", path), true).map(j -> j.getString("text"));
   }
 
   public Future<String> readSection(String path, String heading) {
-    return call("memory.read", new JsonObject().put("path", path).put("section", heading), false)
+    return call("memory.read", new JsonObject().put("path", path).put("section", heading), true)
       .map(j -> j.getString("text"));
   }
 
@@ -56,7 +59,7 @@ public final class MemoryClient {
   }
 
   public Future<JsonObject> list(String prefix) {
-    return call("memory.list", new JsonObject().put("prefix", prefix == null ? "" : prefix), false);
+    return call("memory.list", new JsonObject().put("prefix", prefix == null ? "" : prefix), true);
   }
 
   public Future<JsonObject> search(String query, boolean regex, String prefix) {
@@ -64,7 +67,7 @@ public final class MemoryClient {
     if (prefix != null) {
       body.put("prefix", prefix);
     }
-    return call("memory.search", body, false);
+    return call("memory.search", body, true);
   }
 
   /** Answers the writer's node and epoch, or fails with UNAVAILABLE. */
@@ -83,7 +86,8 @@ public final class MemoryClient {
   private void attempt(String address, JsonObject body, boolean retry, long deadline, long backoff,
                        Promise<JsonObject> promise) {
     long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
-    vertx.eventBus().<JsonObject>request(address, body, new DeliveryOptions().setSendTimeout(left))
+    long timeout = retry ? Math.min(left, ATTEMPT_TIMEOUT_MS) : left;
+    vertx.eventBus().<JsonObject>request(address, body, new DeliveryOptions().setSendTimeout(timeout))
       .onSuccess(m -> promise.complete(m.body()))
       .onFailure(err -> {
         MemoryException e = toMemoryException(err);

@@ -154,7 +154,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private Future<Void> becomeWriter(long epoch) {
-    return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, LOG::warning))
+    return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, SharedMemoryVerticle::storeLog))
       .compose(opened -> {
         store = opened;
         register("memory.read", this::read);
@@ -172,6 +172,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
         listener.becameWriter(store.epoch());
         return null;
       });
+  }
+
+  private static void storeLog(String line) {
+    if (line.contains("repaired ") && !line.contains(" 0 repaired") || line.contains("torn")
+      || line.contains("failed") || line.contains("replaced")) {
+      LOG.warning(line);
+    } else {
+      LOG.info(line);
+    }
   }
 
   private void register(String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {

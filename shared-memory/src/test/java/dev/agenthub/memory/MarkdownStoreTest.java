@@ -121,7 +121,7 @@ class MarkdownStoreTest {
   @Test
   void sizesAreBounded() throws Exception {
     store.close();
-    store = MarkdownStore.open(dir, 1, new MarkdownStore.Options(true, 1024, 4096, 1 << 20), log::add);
+    store = MarkdownStore.open(dir, 1, new MarkdownStore.Options(true, 1024, 4096, 1 << 20, 0), log::add);
     assertThat(failure(store.append("shared/x.md", "a", "x".repeat(2000), null)))
       .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.TOO_LARGE));
     for (int i = 0; i < 4; i++) {
@@ -204,6 +204,31 @@ class MarkdownStoreTest {
     store.close();
     store = MarkdownStore.open(dir, 1, MarkdownStore.Options.defaults(), log::add);
     assertThat(store.epoch()).isGreaterThan(first);
+  }
+
+  @Test
+  void aLongTranscriptIsCompactedIntoArchivesAndLosesNothing() throws Exception {
+    store.close();
+    store = MarkdownStore.open(dir, 1, new MarkdownStore.Options(true, 1024, 64 * 1024, 1 << 20, 8 * 1024), log::add);
+    String path = "agents/support/sessions/s1.md";
+    for (int i = 0; i < 200; i++) {
+      append(path, i % 2 == 0 ? "user" : "assistant", "turn " + i + " " + "t".repeat(60));
+    }
+    String transcript = store.read(path);
+    assertThat(transcript.length()).isLessThanOrEqualTo(8 * 1024 + 200);
+    assertThat(transcript).startsWith("# Session s1\n").contains("turn 199 ");
+    List<MarkdownStore.FileInfo> archives = store.list("agents/support/sessions/archive/");
+    assertThat(archives).isNotEmpty();
+    StringBuilder all = new StringBuilder();
+    for (MarkdownStore.FileInfo a : archives) {
+      assertThat(a.path()).matches("agents/support/sessions/archive/s1\\.\\d+\\.md");
+      all.append(store.read(a.path()));
+    }
+    all.append(transcript);
+    for (int i = 0; i < 200; i++) {
+      assertThat(all.toString().split("turn " + i + " ", -1)).as("turn " + i + " exactly once").hasSize(2);
+    }
+    assertThat(log).anySatisfy(l -> assertThat(l).contains("compacted " + path));
   }
 
   private static final Pattern ENTRY = Pattern.compile("## (\\S+) (w?\\d+|a)\n\n(entry (\\d+-\\d+)( x*)?|[a-z ]+)\n\n");

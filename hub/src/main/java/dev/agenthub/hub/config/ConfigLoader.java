@@ -172,9 +172,22 @@ public final class ConfigLoader {
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
       Set.of("enabled", "name", "host", "port", "members", "kubernetes")));
-    Fields mem = root.section("memory", Set.of("dir", "fsync"));
+    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max"));
     mem.rejectUnknown();
-    HubConfig.Memory memory = new HubConfig.Memory(mem.string("dir", "data/memory"), mem.bool("fsync", true));
+    long maxEntry = mem.sizeBytes("max-entry", 64 * 1024);
+    long maxFile = mem.sizeBytes("max-file", 8L * 1024 * 1024);
+    long transcriptMax = mem.sizeBytes("transcript-max", 256 * 1024);
+    if (maxEntry < 256 || maxEntry > 16L * 1024 * 1024) {
+      throw new ConfigException(mem.field("max-entry"), "must be between 256B and 16MiB");
+    }
+    if (maxFile < maxEntry || maxFile > 1024L * 1024 * 1024) {
+      throw new ConfigException(mem.field("max-file"), "must be at least max-entry and at most 1GiB");
+    }
+    if (transcriptMax != 0 && (transcriptMax < 4 * maxEntry || transcriptMax > maxFile)) {
+      throw new ConfigException(mem.field("transcript-max"), "must be 0 (off) or between 4 x max-entry and max-file");
+    }
+    HubConfig.Memory memory = new HubConfig.Memory(mem.string("dir", "data/memory"), mem.bool("fsync", true),
+      (int) maxEntry, maxFile, transcriptMax);
     if (!root.has("providers")) {
       throw new ConfigException("providers", "is required");
     }

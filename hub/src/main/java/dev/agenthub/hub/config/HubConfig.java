@@ -40,8 +40,12 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
     }
   }
 
-  /** {@code memory:} where the Markdown memory lives. */
-  public record Memory(String dir, boolean fsync) {
+  /**
+   * {@code memory:} where the Markdown memory lives and how big it may grow.
+   *
+   * @param transcriptMaxBytes a session transcript past this size is compacted (0 = never)
+   */
+  public record Memory(String dir, boolean fsync, int maxEntryBytes, long maxFileBytes, long transcriptMaxBytes) {
   }
 
   /** One API key of a provider; the secret itself is read from {@code secretEnv} or {@code secretFile}. */

@@ -12,8 +12,10 @@ import java.util.function.Supplier;
  * What a gateway needs from its node: the configuration, the live cluster view, the metrics and
  * the readiness of the node's parts.
  *
- * @param ready           readiness checks: name to check, all must pass for {@code /health/ready}
+ * @param ready        readiness checks: name to check, all must pass for {@code /health/ready}
+ * @param memoryWriter the active memory writer ({@code {writer, epoch}}) or null
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
-                             PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready) {
+                             PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready,
+                             Supplier<io.vertx.core.json.JsonObject> memoryWriter) {
 }

@@ -4,6 +4,8 @@ import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryPolicy;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -48,6 +50,8 @@ public final class GatewayVerticle extends VerticleBase {
     dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
     auth = new ClientAuth(gw.config().clients());
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
+    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN,
+      gw.config().node().http().requestTimeoutMs()), auth);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 
     Router router = Router.router(vertx);
@@ -59,6 +63,10 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(this::metrics);
+    router.get("/v1/memory").handler(memory::list);
+    router.get("/v1/memory/*").handler(memory::read);
+    router.post("/v1/memory/*").handler(body).handler(memory::append);
+    router.put("/v1/memory/*").handler(body).handler(memory::replace);
     router.route().failureHandler(this::failure);
     router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method()
       + " " + ctx.normalizedPath(), null));
@@ -163,7 +171,10 @@ public final class GatewayVerticle extends VerticleBase {
 
   private void cluster(RoutingContext ctx) {
     auth.checkAgent(ctx.request().getHeader("Authorization"), null);
-    json(ctx, 200, gw.view().get().toJson());
+    JsonObject body = gw.view().get().toJson();
+    JsonObject writer = gw.memoryWriter().get();
+    body.put("memory", writer == null ? new JsonObject().putNull("writer") : writer);
+    json(ctx, 200, body);
   }
 
   private void ready(RoutingContext ctx) {

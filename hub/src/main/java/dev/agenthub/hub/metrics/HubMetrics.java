@@ -47,6 +47,12 @@ public final class HubMetrics {
       .register(registry).record(Duration.ofNanos(nanos));
   }
 
+  public void memoryWrite(long nanos) {
+    Timer.builder("agenthub_memory_write_seconds").description("Durable memory writes, queue to fsync to ack")
+      .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(100_000))
+      .maximumExpectedValue(Duration.ofSeconds(10)).register(registry).record(Duration.ofNanos(nanos));
+  }
+
   public void usage(String agent, String model, long input, long output, double usd) {
     Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "input")
       .register(registry).increment(input);

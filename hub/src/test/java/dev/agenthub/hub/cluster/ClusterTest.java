@@ -30,10 +30,11 @@ class ClusterTest {
     String cluster = "it-" + UUID.randomUUID();
     int port = TestHub.randomBasePort();
     // the front node's role matches no agent: every turn it takes must cross the event bus
-    HubNode front = TestHub.start(TestHub.yamlWithNode(TestHub.node("front", "edge"), 0, TestHub.clusterYaml(cluster, port)));
+    String shared = TestHub.memoryYaml(TestHub.freshDir());
+    HubNode front = TestHub.start(TestHub.yamlWithNode(TestHub.node("front", "edge"), 0, TestHub.clusterYaml(cluster, port) + shared));
     HubNode back = null;
     try {
-      back = TestHub.start(TestHub.yamlWithNode(TestHub.node("back", "general"), 0, TestHub.clusterYaml(cluster, port)));
+      back = TestHub.start(TestHub.yamlWithNode(TestHub.node("back", "general"), 0, TestHub.clusterYaml(cluster, port) + shared));
       HubNode b = back;
       TestHub.await("both nodes see each other", Duration.ofSeconds(60),
         () -> uncheckedCount(front) == 2 && uncheckedCount(b) == 2);
@@ -89,6 +90,54 @@ class ClusterTest {
       TestHub.await("the refused twin is gone", Duration.ofSeconds(60), () -> uncheckedCount(first) == 1);
     } finally {
       first.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aStandbyTakesOverTheMemoryWriterAndNoAcknowledgedAppendIsLost() throws Exception {
+    String cluster = "it-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    java.nio.file.Path dir = TestHub.freshDir();
+    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
+    HubNode first = TestHub.start(TestHub.yamlWithNode(TestHub.node("m1", "general"), 0, extra));
+    HubNode second = null;
+    try {
+      TestHub.await("m1 is the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(first)));
+      second = TestHub.start(TestHub.yamlWithNode(TestHub.node("m2", "general"), 0, extra));
+      HubNode standby = second;
+      TestHub.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
+
+      dev.agenthub.memory.MemoryClient client =
+        new dev.agenthub.memory.MemoryClient(standby.vertx(), dev.agenthub.memory.MemoryPolicy.ADMIN, 60_000);
+      java.util.List<io.vertx.core.Future<JsonObject>> acks = new java.util.ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        acks.add(client.append("shared/failover.md", "c", "entry " + i));
+        if (i == 100) {
+          first.close(); // the writer leaves while appends are in flight
+        }
+      }
+      io.vertx.core.Future.join(acks).await(2, TimeUnit.MINUTES);
+      TestHub.await("m2 took over", Duration.ofSeconds(60), () -> "m2".equals(writer(standby)));
+      String text = client.read("shared/failover.md").await(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 200; i++) {
+        if (acks.get(i).succeeded()) {
+          assertThat(text.split("\n\nentry " + i + "\n\n", -1)).as("entry " + i + " once").hasSize(2);
+        }
+      }
+      assertThat(acks.stream().filter(io.vertx.core.Future::succeeded).count()).isEqualTo(200);
+    } finally {
+      if (second != null) {
+        second.close().await(1, TimeUnit.MINUTES);
+      }
+      first.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  private static String writer(HubNode node) {
+    try {
+      return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonObject("memory").getString("writer");
+    } catch (Exception e) {
+      return null;
     }
   }
 

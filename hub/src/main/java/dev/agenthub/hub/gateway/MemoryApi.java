@@ -1,0 +1,94 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryException;
+import dev.agenthub.memory.MemoryPolicy;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The memory admin routes (admin clients only once clients exist): list with sizes, read, append an
+ * entry (answered once durable), replace a file atomically. Paths are checked by the writer.
+ */
+final class MemoryApi {
+
+  private final MemoryClient memory;
+  private final ClientAuth auth;
+
+  MemoryApi(MemoryClient memory, ClientAuth auth) {
+    this.memory = memory;
+    this.auth = auth;
+  }
+
+  void list(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String prefix = ctx.queryParams().get("prefix");
+    reply(ctx, memory.list(prefix == null ? "" : prefix));
+  }
+
+  void read(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String path = path(ctx);
+    String section = ctx.queryParams().get("section");
+    Future<String> text = section == null ? memory.read(path) : memory.readSection(path, section);
+    text.onSuccess(t -> ctx.response().putHeader("Content-Type", "text/markdown; charset=utf-8").end(t))
+      .onFailure(err -> ctx.fail(toApiError(err)));
+  }
+
+  void append(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String path = path(ctx);
+    JsonObject json = Requests.jsonBody(ctx.body().buffer());
+    String author = Requests.requiredString(json, "author");
+    String text = Requests.requiredString(json, "text");
+    reply(ctx, memory.append(path, author, text).map(r -> new JsonObject().put("path", r.getString("path"))
+      .put("bytes", r.getLong("bytes"))));
+  }
+
+  void replace(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String path = path(ctx);
+    String text = ctx.body().asString("UTF-8");
+    reply(ctx, memory.replace(path, text == null ? "" : text).map(r -> new JsonObject().put("path", r.getString("path"))
+      .put("bytes", r.getLong("bytes"))));
+  }
+
+  /**
+   * Everything after {@code /v1/memory/} as the client sent it, percent-decoded but not normalized:
+   * a {@code ..} must reach the writer's name check and be refused, not be resolved away.
+   */
+  private static String path(RoutingContext ctx) {
+    String raw = ctx.request().path();
+    String decoded;
+    try {
+      decoded = java.net.URI.create("http://h" + raw).getPath();
+    } catch (IllegalArgumentException e) {
+      throw ApiError.badRequest("malformed memory path");
+    }
+    int at = decoded.indexOf("/v1/memory/");
+    if (at != 0) {
+      throw ApiError.badRequest("memory paths are relative to the memory directory");
+    }
+    return decoded.substring("/v1/memory/".length());
+  }
+
+  private static void reply(RoutingContext ctx, Future<JsonObject> result) {
+    result.onSuccess(json -> GatewayVerticle.json(ctx, 200, json)).onFailure(err -> ctx.fail(toApiError(err)));
+  }
+
+  static ApiError toApiError(Throwable err) {
+    if (err instanceof MemoryException e) {
+      String type = switch (e.kind()) {
+        case INVALID -> "invalid_request_error";
+        case REFUSED -> "permission_denied";
+        case NOT_FOUND -> "not_found";
+        case TOO_LARGE -> "request_too_large";
+        case UNAVAILABLE -> "unavailable";
+        case IO -> "internal_error";
+      };
+      return new ApiError(e.kind().status(), type, e.getMessage(), e.kind() == MemoryException.Kind.UNAVAILABLE ? 1L : null);
+    }
+    return new ApiError(500, "internal_error", "memory operation failed");
+  }
+}

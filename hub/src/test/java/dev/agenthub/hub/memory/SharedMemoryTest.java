@@ -1,0 +1,146 @@
+package dev.agenthub.hub.memory;
+
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Shared memory inside a real node: access rules, admin routes, change events, the directory lock. */
+class SharedMemoryTest {
+
+  private static HubNode node;
+  private static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    dir = TestHub.freshDir();
+    node = TestHub.start(TestHub.yamlWithNode(TestHub.node("mem1", "general"), 0, TestHub.memoryYaml(dir))
+      .replace("- { id: ops, models: { routine: sim-small, complex: sim-large } }",
+        "- { id: ops, models: { routine: sim-small }, memory: { read: [shared], write: [shared/ops] } }")
+      .replace("- { id: support, instances: 2,", "- { id: support, instances: 2, memory: { read: [shared], write: [shared] },"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close().await(1, TimeUnit.MINUTES);
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.await(30, TimeUnit.SECONDS);
+  }
+
+  private static MemoryException.Kind failure(Future<?> f) {
+    try {
+      f.await(30, TimeUnit.SECONDS);
+      throw new AssertionError("expected a refusal");
+    } catch (MemoryException e) {
+      return e.kind();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void agentsReachTheirOwnFilesAndTheNamespacesTheirConfigLists() throws Exception {
+    MemoryClient support = new MemoryClient(node.vertx(), "support", 10_000);
+    MemoryClient ops = new MemoryClient(node.vertx(), "ops", 10_000);
+    MemoryClient assistant = new MemoryClient(node.vertx(), "assistant", 10_000);
+
+    await(support.append("shared/notes.md", "support", "Printer on floor 2 is broken"));
+    await(support.append("agents/support/MEMORY.md", "support", "customer 7 prefers phone"));
+    await(assistant.append("agents/assistant/MEMORY.md", "assistant", "private diary"));
+    await(ops.append("shared/ops/runbook.md", "ops", "restart with care"));
+
+    assertThat(await(ops.read("shared/notes.md"))).contains("Printer on floor 2");
+    assertThat(failure(ops.append("shared/notes.md", "ops", "not mine to write"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(support.read("agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(assistant.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(support.append("agents/ops/MEMORY.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(new MemoryClient(node.vertx(), "intruder", 5_000).read("shared/notes.md")))
+      .isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(support.read("shared/../agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.INVALID);
+
+    JsonObject hits = await(assistant.search("diary", false, null));
+    assertThat(hits.getJsonArray("hits")).hasSize(1);
+    assertThat(await(support.search("diary", false, null)).getJsonArray("hits")).isEmpty();
+    assertThat(await(support.list("")).getJsonArray("files").stream().map(f -> ((JsonObject) f).getString("path")))
+      .contains("shared/notes.md", "agents/support/MEMORY.md").doesNotContain("agents/assistant/MEMORY.md");
+
+    assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_refused_total{reason=\"memory_access\"}");
+  }
+
+  @Test
+  void everyDurableWriteIsAnnounced() throws Exception {
+    CompletableFuture<JsonObject> changed = new CompletableFuture<>();
+    var consumer = node.vertx().eventBus().<JsonObject>consumer("memory.changed", m -> {
+      if (m.body().getString("path").equals("shared/announced.md")) {
+        changed.complete(m.body());
+      }
+    });
+    await(consumer.completion());
+    JsonObject written = await(new MemoryClient(node.vertx(), "support", 10_000)
+      .append("shared/announced.md", "support", "hello"));
+    JsonObject event = changed.get(30, TimeUnit.SECONDS);
+    assertThat(event.getLong("bytes")).isEqualTo(written.getLong("bytes"));
+    assertThat(Files.readString(dir.resolve("shared/announced.md"))).contains("hello");
+    await(consumer.unregister());
+  }
+
+  @Test
+  void theAdminRoutes() throws Exception {
+    HttpResponse<String> post = TestHub.post(node.url() + "/v1/memory/shared/admin.md",
+      "{\"author\":\"operator\",\"text\":\"first line\"}");
+    assertThat(post.statusCode()).as(post.body()).isEqualTo(200);
+    JsonObject ack = new JsonObject(post.body());
+    assertThat(ack.getString("path")).isEqualTo("shared/admin.md");
+    assertThat(ack.getLong("bytes")).isEqualTo(Files.size(dir.resolve("shared/admin.md")));
+
+    HttpResponse<String> read = TestHub.get(node.url() + "/v1/memory/shared/admin.md");
+    assertThat(read.statusCode()).isEqualTo(200);
+    assertThat(read.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/markdown"));
+    assertThat(read.body()).contains("operator\n\nfirst line");
+
+    HttpResponse<String> put = TestHub.send("PUT", node.url() + "/v1/memory/shared/admin.md", "# Replaced\n");
+    assertThat(put.statusCode()).isEqualTo(200);
+    assertThat(TestHub.get(node.url() + "/v1/memory/shared/admin.md").body()).isEqualTo("# Replaced\n");
+
+    JsonObject list = new JsonObject(TestHub.get(node.url() + "/v1/memory?prefix=shared/").body());
+    assertThat(list.getJsonArray("files").stream().map(f -> ((JsonObject) f).getString("path"))).contains("shared/admin.md");
+    assertThat(list.getJsonArray("files").getJsonObject(0).getLong("bytes")).isPositive();
+
+    for (String bad : new String[]{"shared/..%2F..%2Fetc%2Fpasswd.md", "shared/notes.txt", ".agenthub/epoch.md",
+      "shared/%2e%2e/x.md"}) {
+      HttpResponse<String> r = TestHub.post(node.url() + "/v1/memory/" + bad, "{\"author\":\"a\",\"text\":\"x\"}");
+      assertThat(r.statusCode()).as(bad + " " + r.body()).isIn(400, 404);
+      assertThat(new JsonObject(r.body()).getJsonObject("error")).isNotNull();
+    }
+    assertThat(TestHub.get(node.url() + "/v1/memory/shared/missing.md").statusCode()).isEqualTo(404);
+    assertThat(TestHub.post(node.url() + "/v1/memory/shared/admin.md", "{\"text\":\"no author\"}").statusCode())
+      .isEqualTo(400);
+    assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_memory_write_seconds_count");
+    JsonObject cluster = new JsonObject(TestHub.get(node.url() + "/v1/cluster").body());
+    assertThat(cluster.getJsonObject("memory").getString("writer")).isEqualTo("mem1");
+  }
+
+  @Test
+  void aSecondStandaloneNodeOnTheSameDirectoryRefusesToStart() {
+    assertThatThrownBy(() -> TestHub.start(TestHub.yamlWithNode(TestHub.node("mem2", "general"), 0,
+      TestHub.memoryYaml(dir))))
+      .hasMessageContaining("memory directory " + dir)
+      .hasMessageContaining("in use by node mem1");
+  }
+}
