@@ -30,17 +30,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code agenthub.jar bench [messages] [--messages N] [--concurrency C]}: N messages over C concurrent
- * sessions through HTTP, sim latency 0, nodes started as separate JVMs from this jar, the load
- * generated from this JVM. Once on one node, once across two (client on node 1, agent on node 2).
- * Prints throughput and latency percentiles; asserts nothing.
+ * {@code agenthub.jar bench [messages|memory|all] [--messages N] [--concurrency C]}: nodes started as
+ * separate JVMs from this jar, the load generated from this JVM over HTTP, closed loops. Prints
+ * throughput and latency percentiles; asserts nothing.
+ * <ul>
+ *   <li>{@code messages}: N messages over C sessions, sim latency 0; on one node, then across two
+ *   (client on node 1, agent on node 2).</li>
+ *   <li>{@code memory}: N durable appends (fsync on) from C writers to 8 shared files; on one node,
+ *   then through the cluster (client on node 1, memory writer on node 2).</li>
+ * </ul>
  */
 public final class MessageBench {
 
   private static final String CONFIG = """
     node: { name: bench, roles: [%s], http: { port: 8080, request-timeout: 60s } }
     cluster: { name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
-    memory: { dir: %s }
+    memory: { dir: %s, fsync: true }
     providers: { sim: { type: sim, latency-ms: 0 } }
     models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
     agents:
@@ -54,58 +59,77 @@ public final class MessageBench {
   public static int run(String[] args, PrintStream out) throws Exception {
     int messages = 50_000;
     int concurrency = 64;
+    String scenario = "all";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "all" -> { }
+        case "messages", "memory", "all" -> scenario = args[i];
         default -> {
-          out.println("usage: bench [messages|all] [--messages N] [--concurrency C]");
+          out.println("usage: bench [messages|memory|all] [--messages N] [--concurrency C]");
           return 2;
         }
       }
     }
-    Path dir = Files.createTempDirectory("agenthub-bench");
-    int base = 21_000 + (int) (Math.random() * 200) * 50;
-    String cluster = "bench-" + UUID.randomUUID();
-    out.printf("scenario messages: %,d messages, %d concurrent sessions, sim latency 0, %d cores%n",
-      messages, concurrency, Runtime.getRuntime().availableProcessors());
-
-    List<Process> nodes = new ArrayList<>();
-    try {
-      int p1 = freePort();
-      nodes.add(startNode(dir, "single", "general", false, cluster, base, p1));
-      waitReady(p1, 1);
-      measure(out, "one node", p1, messages, concurrency);
-      stop(nodes);
-
-      int front = freePort();
-      int back = freePort();
-      nodes.add(startNode(dir, "front", "edge", true, cluster, base, front));
-      nodes.add(startNode(dir, "back", "general", true, cluster, base, back));
-      waitReady(front, 2);
-      waitReady(back, 2);
-      measure(out, "two nodes (client -> node 1, agent on node 2)", front, messages, concurrency);
-    } finally {
-      stop(nodes);
+    if (scenario.equals("messages") || scenario.equals("all")) {
+      out.printf("scenario messages: %,d messages, %d concurrent sessions, sim latency 0, %d cores%n",
+        messages, concurrency, Runtime.getRuntime().availableProcessors());
+      scenario(out, "/v1/agents/support/messages", messages, concurrency, "agent",
+        c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+    }
+    if (scenario.equals("memory") || scenario.equals("all")) {
+      int appends = Math.min(messages, 20_000);
+      out.printf("scenario memory: %,d durable appends (fsync on), %d concurrent writers, 8 files, %d cores%n",
+        appends, concurrency, Runtime.getRuntime().availableProcessors());
+      scenario(out, "/v1/memory/shared/bench-%d.md", appends, concurrency, "memory writer",
+        c -> new JsonObject().put("author", "bench").put("text", "note from writer " + c + ": the build is green"));
     }
     return 0;
   }
 
-  private static void measure(PrintStream out, String label, int port, int messages, int concurrency)
-    throws Exception {
+  /** Runs one load on one node, then through a second node. {@code path} may hold %d (the loop % 8). */
+  private static void scenario(PrintStream out, String path, int n, int concurrency, String what,
+                               java.util.function.IntFunction<JsonObject> body) throws Exception {
+    Path dir = Files.createTempDirectory("agenthub-bench");
+    int base = 21_000 + (int) (Math.random() * 200) * 50;
+    String cluster = "bench-" + UUID.randomUUID();
+    List<Process> nodes = new ArrayList<>();
+    try {
+      int p1 = freePort();
+      nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single")));
+      waitReady(p1, 1);
+      measure(out, "  one node", p1, n, concurrency, path, body);
+      stop(nodes);
+
+      // the back node starts first: it becomes the memory writer and runs the agents
+      int front = freePort();
+      int back = freePort();
+      Path shared = dir.resolve("memory-cluster");
+      nodes.add(startNode(dir, "back", "general", true, cluster, base, back, shared));
+      waitReady(back, 1);
+      nodes.add(startNode(dir, "front", "edge", true, cluster, base, front, shared));
+      waitReady(front, 2);
+      waitReady(back, 2);
+      measure(out, "  two nodes (client -> node 1, " + what + " on node 2)", front, n, concurrency, path, body);
+    } finally {
+      stop(nodes);
+    }
+  }
+
+  private static void measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
+                              java.util.function.IntFunction<JsonObject> body) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
       HttpClientAgent client = vertx.createHttpClient(
         new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(concurrency));
       int warmup = Math.min(messages / 5, 10_000);
-      drive(client, warmup, concurrency, new Histogram(3));
+      drive(client, warmup, concurrency, new Histogram(3), path, body);
       Histogram histogram = new Histogram(TimeUnit.MINUTES.toNanos(1), 3);
       long started = System.nanoTime();
-      int failed = drive(client, messages, concurrency, histogram);
+      int failed = drive(client, messages, concurrency, histogram, path, body);
       double seconds = (System.nanoTime() - started) / 1e9;
-      out.printf("%-48s %,9.0f msgs/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   max %6.2f ms   failed %d%n",
+      out.printf("%-56s %,9.0f /s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   max %6.2f ms   failed %d%n",
         label, messages / seconds, ms(histogram.getValueAtPercentile(50)), ms(histogram.getValueAtPercentile(99)),
         ms(histogram.getValueAtPercentile(99.9)), ms(histogram.getMaxValue()), failed);
       client.close().await(10, TimeUnit.SECONDS);
@@ -115,29 +139,28 @@ public final class MessageBench {
   }
 
   /** C closed loops, one per session: each sends its next message once the previous one is answered. */
-  private static int drive(HttpClientAgent client, int messages, int concurrency, Histogram histogram)
-    throws Exception {
+  private static int drive(HttpClientAgent client, int messages, int concurrency, Histogram histogram, String path,
+                           java.util.function.IntFunction<JsonObject> body) throws Exception {
     AtomicInteger remaining = new AtomicInteger(messages);
     AtomicInteger failed = new AtomicInteger();
     List<Future<Void>> loops = new ArrayList<>();
     for (int c = 0; c < concurrency; c++) {
       Promise<Void> done = Promise.promise();
-      loop(client, "bench-" + c, remaining, failed, histogram, done);
+      loop(client, path.formatted(c % 8), body.apply(c).toBuffer(), remaining, failed, histogram, done);
       loops.add(done.future());
     }
     Future.all(loops).await(30, TimeUnit.MINUTES);
     return failed.get();
   }
 
-  private static void loop(HttpClientAgent client, String session, AtomicInteger remaining, AtomicInteger failed,
-                           Histogram histogram, Promise<Void> done) {
+  private static void loop(HttpClientAgent client, String uri, Buffer body, AtomicInteger remaining,
+                           AtomicInteger failed, Histogram histogram, Promise<Void> done) {
     if (remaining.getAndDecrement() <= 0) {
       done.complete();
       return;
     }
-    Buffer body = new JsonObject().put("session", session).put("text", "How do I reset my password?").toBuffer();
     long t0 = System.nanoTime();
-    client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/agents/support/messages"))
+    client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(uri))
       .compose(req -> req.send(body))
       .compose(resp -> resp.body().map(b -> resp.statusCode()))
       .onComplete(ar -> {
@@ -149,14 +172,14 @@ public final class MessageBench {
         } else {
           failed.incrementAndGet();
         }
-        loop(client, session, remaining, failed, histogram, done);
+        loop(client, uri, body, remaining, failed, histogram, done);
       });
   }
 
   private static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
-                                   int port) throws IOException {
+                                   int port, Path memory) throws IOException {
     Path conf = dir.resolve(name + ".yaml");
-    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, dir.resolve("memory-" + name)));
+    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory));
     String jar = Path.of(MessageBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));
