@@ -21,33 +21,38 @@ import java.util.List;
  * @param memoryWrite shared namespaces it may write
  * @param heartbeatMs heartbeat interval in milliseconds, 0 = off
  * @param budgetUsd   monthly budget in USD, or null for none
+ * @param httpHosts   hosts {@code http.fetch} may reach (empty: the skill is off)
  */
 public record AgentSpec(String id, String trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
-                        long heartbeatMs, Double budgetUsd) {
+                        long heartbeatMs, Double budgetUsd, List<String> httpHosts) {
 
   public AgentSpec {
     roles = List.copyOf(roles);
     skills = List.copyOf(skills);
     memoryRead = List.copyOf(memoryRead);
     memoryWrite = List.copyOf(memoryWrite);
+    httpHosts = List.copyOf(httpHosts);
   }
 
   /** Per-agent limits; see {@code limits:} in the configuration contract. */
-  public record Limits(int maxConcurrent, int maxQueue, int contextTokens, int outputTokens) {
+  public record Limits(int maxConcurrent, int maxQueue, int contextTokens, int outputTokens, int toolSteps,
+                       long turnTimeoutMs) {
     public static Limits defaults() {
-      return new Limits(64, 1000, 8000, 1024);
+      return new Limits(64, 1000, 8000, 1024, 4, 60_000);
     }
 
     public JsonObject toJson() {
       return new JsonObject().put("max-concurrent", maxConcurrent).put("max-queue", maxQueue)
-        .put("context-tokens", contextTokens).put("output-tokens", outputTokens);
+        .put("context-tokens", contextTokens).put("output-tokens", outputTokens).put("tool-steps", toolSteps)
+        .put("turn-timeout-ms", turnTimeoutMs);
     }
 
     public static Limits fromJson(JsonObject json) {
       return new Limits(json.getInteger("max-concurrent"), json.getInteger("max-queue"),
-        json.getInteger("context-tokens"), json.getInteger("output-tokens"));
+        json.getInteger("context-tokens"), json.getInteger("output-tokens"), json.getInteger("tool-steps"),
+        json.getLong("turn-timeout-ms"));
     }
   }
 
@@ -67,7 +72,8 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       .put("persona", persona)
       .put("memory", new JsonObject().put("read", new JsonArray(memoryRead)).put("write", new JsonArray(memoryWrite)))
       .put("heartbeat_ms", heartbeatMs)
-      .put("budget_usd", budgetUsd);
+      .put("budget_usd", budgetUsd)
+      .put("http_hosts", new JsonArray(httpHosts));
   }
 
   @SuppressWarnings("unchecked")
@@ -78,6 +84,6 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       json.getJsonArray("skills").getList(), Limits.fromJson(json.getJsonObject("limits")),
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
       json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
-      json.getDouble("budget_usd"));
+      json.getDouble("budget_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList());
   }
 }

@@ -1,48 +1,63 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One instance of one agent: an actor on {@code agent.<id>.<instance>}. Turns of a session run one at
- * a time in arrival order; different sessions run concurrently up to the agent's limits. Each turn
- * asks the governor for a completion and answers with a {@link Turn.Reply}.
+ * One instance of one agent: an actor on {@code agent.<id>.<instance>}. Turns of a session run one
+ * at a time in arrival order; sessions run concurrently up to the agent's limits. A retried message
+ * (same idempotency key) gets the first answer. Idle sessions leave RAM; their state is the
+ * transcript in shared memory. See {@link TurnRunner} for what a turn does and {@link Heartbeat}.
  */
 public final class AgentVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(AgentVerticle.class.getName());
-  private static final int HISTORY_SESSIONS = 10_000;
-  private static final int HISTORY_MESSAGES = 20;
+  private static final int HISTORY_SESSIONS = 2_000;
+  private static final int HISTORY_MESSAGES = 40;
+  private static final int IDEMPOTENCY_KEYS = 10_000;
+  private static final long MEMORY_TIMEOUT_MS = 15_000;
 
   private final AgentSpec spec;
   private final String instance;
   private final String node;
-  private final long modelTimeoutMs;
+  private final AgentEvents events;
   private SessionMailboxes mailboxes;
-  private SessionHistory history;
+  private TurnRunner runner;
+  private ContextSource context;
+  private Heartbeat heartbeat;
+  private final Map<String, Future<Turn.Reply>> answered = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Future<Turn.Reply>> eldest) {
+      return size() > IDEMPOTENCY_KEYS;
+    }
+  };
   private MessageConsumer<JsonObject> consumer;
+  private MessageConsumer<JsonObject> changes;
+  private volatile int depth;
 
   /**
-   * @param spec           the agent's configuration
-   * @param instance       instance id, unique cluster-wide for this agent
-   * @param node           name of the node it runs on (reported in replies)
-   * @param modelTimeoutMs how long a governor call may take before the turn fails with 504
+   * @param spec     the agent's configuration
+   * @param instance instance id, unique cluster-wide for this agent
+   * @param node     name of the node it runs on (reported in replies)
+   * @param events   metrics hooks
    */
-  public AgentVerticle(AgentSpec spec, String instance, String node, long modelTimeoutMs) {
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events) {
     this.spec = spec;
     this.instance = instance;
     this.node = node;
-    this.modelTimeoutMs = modelTimeoutMs;
+    this.events = events;
   }
 
   /** The address this instance consumes. */
@@ -52,15 +67,22 @@ public final class AgentVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    MemoryClient memory = new MemoryClient(vertx, spec.id(), MEMORY_TIMEOUT_MS);
     mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
-    history = new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES);
+    context = new ContextSource(spec, memory);
+    runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events), context,
+      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events);
+    heartbeat = new Heartbeat(vertx, spec, memory, events);
+    changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
-    return consumer.completion();
+    heartbeat.start();
+    return Future.all(consumer.completion(), changes.completion());
   }
 
   @Override
   public Future<?> stop() {
-    return consumer.unregister();
+    heartbeat.stop();
+    return Future.join(consumer.unregister(), changes.unregister());
   }
 
   private void onTurn(Message<JsonObject> message) {
@@ -75,38 +97,38 @@ public final class AgentVerticle extends VerticleBase {
       message.fail(Turn.Failure.BAD_REQUEST, "session and text are required");
       return;
     }
-    mailboxes.submit(request.session(), () -> runTurn(request)).onComplete(ar -> {
+    Future<Turn.Reply> reply;
+    String key = request.idempotencyKey() == null ? null : request.session() + "\u0000" + request.idempotencyKey();
+    if (key != null && answered.containsKey(key)) {
+      reply = answered.get(key);
+    } else {
+      reply = mailboxes.submit(request.session(), () -> runner.run(request));
+      if (key != null) {
+        answered.put(key, reply);
+        // a failed first attempt must not answer its retries: they get a turn of their own
+        reply.onFailure(err -> answered.remove(key, reply));
+      }
+    }
+    depth = mailboxes.waiting() + mailboxes.running();
+    reply.onComplete(ar -> {
+      depth = mailboxes.waiting() + mailboxes.running();
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
       } else {
-        Throwable cause = ar.cause();
-        message.fail(failureCode(cause), failureText(cause));
+        message.fail(failureCode(ar.cause()), failureText(ar.cause()));
       }
     });
-  }
-
-  private Future<Turn.Reply> runTurn(Turn.Request request) {
-    int budget = spec.limits().contextTokens() - Tokens.estimate(spec.persona()) - Tokens.estimate(request.text());
-    JsonArray messages = new JsonArray()
-      .add(new JsonObject().put("role", "system").put("content", spec.persona()));
-    history.recent(request.session(), Math.max(0, budget)).forEach(messages::add);
-    messages.add(new JsonObject().put("role", "user").put("content", request.text()));
-    ModelCall.Request call = new ModelCall.Request(spec.id(), spec.routineModel(), messages,
-      spec.limits().outputTokens(), request.priority());
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(modelTimeoutMs);
-    return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, call.toJson(), options)
-      .map(reply -> {
-        ModelCall.Reply answer = ModelCall.Reply.fromJson(reply.body());
-        history.add(request.session(), "user", request.text());
-        history.add(request.session(), "assistant", answer.content());
-        return new Turn.Reply(spec.id(), request.session(), instance, node, answer.content(), answer.model(),
-          answer.inputTokens(), answer.outputTokens(), answer.costUsd(), answer.cached());
-      });
   }
 
   private static int failureCode(Throwable cause) {
     if (cause instanceof SessionMailboxes.QueueFullException) {
       return Turn.Failure.QUEUE_FULL;
+    }
+    if (cause instanceof TurnRunner.TurnTimeout) {
+      return Turn.Failure.MODEL_TIMEOUT;
+    }
+    if (cause instanceof MemoryException) {
+      return Turn.Failure.UNAVAILABLE;
     }
     if (cause instanceof ReplyException re) {
       if (re.failureType() == ReplyFailure.TIMEOUT) {
@@ -122,8 +144,11 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private static String failureText(Throwable cause) {
-    if (cause instanceof SessionMailboxes.QueueFullException) {
+    if (cause instanceof SessionMailboxes.QueueFullException || cause instanceof TurnRunner.TurnTimeout) {
       return cause.getMessage();
+    }
+    if (cause instanceof MemoryException e) {
+      return "memory unavailable: " + e.getMessage();
     }
     if (cause instanceof ReplyException re) {
       return switch (re.failureType()) {
@@ -135,8 +160,8 @@ public final class AgentVerticle extends VerticleBase {
     return "model call failed";
   }
 
-  /** Turns waiting in this instance's mailboxes (for the queue-depth gauge). */
+  /** Turns waiting or running in this instance (for the queue-depth gauge; read from any thread). */
   public int queueDepth() {
-    return mailboxes == null ? 0 : mailboxes.waiting() + mailboxes.running();
+    return depth;
   }
 }

@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * Recent turns of the sessions an instance served lately, kept in RAM and bounded both in sessions
- * (least recently used leave first) and in messages per session. It gives the model the
- * conversation so far until transcripts in shared memory take over that role.
+ * (least recently used leave first) and in messages per session. A session that left RAM is read
+ * back from its transcript in shared memory when it talks again.
  */
 final class SessionHistory {
 
@@ -47,6 +47,19 @@ final class SessionHistory {
     }
     kept.forEach(out::add);
     return out;
+  }
+
+  boolean has(String session) {
+    return bySession.containsKey(session);
+  }
+
+  /** Loads a session's history (read back from its transcript), keeping the newest messages. */
+  void put(String session, JsonArray messages) {
+    ArrayDeque<JsonObject> deque = new ArrayDeque<>();
+    for (int i = Math.max(0, messages.size() - maxMessages); i < messages.size(); i++) {
+      deque.addLast(messages.getJsonObject(i));
+    }
+    bySession.put(session, deque);
   }
 
   void add(String session, String role, String content) {

@@ -34,22 +34,40 @@ public final class Turn {
    * @param text           the user's message
    * @param idempotencyKey optional client key for retries
    * @param priority       {@code interactive} or {@code batch}
+   * @param hint           {@code routine}, {@code complex} or null: which model the caller wants
+   * @param depth          how many {@code agent.delegate} hops led here (0 for a user's message)
    */
-  public record Request(String session, String text, String idempotencyKey, String priority) {
+  public record Request(String session, String text, String idempotencyKey, String priority, String hint, int depth) {
+
+    public Request(String session, String text, String idempotencyKey, String priority) {
+      this(session, text, idempotencyKey, priority, null, 0);
+    }
 
     public JsonObject toJson() {
-      JsonObject json = new JsonObject().put("session", session).put("text", text).put("priority", priority);
+      JsonObject json = new JsonObject().put("session", session).put("text", text).put("priority", priority)
+        .put("depth", depth);
       if (idempotencyKey != null) {
         json.put("idempotency_key", idempotencyKey);
+      }
+      if (hint != null) {
+        json.put("hint", hint);
       }
       return json;
     }
 
     public static Request fromJson(JsonObject json) {
       return new Request(json.getString("session"), json.getString("text"),
-        json.getString("idempotency_key"), json.getString("priority", "interactive"));
+        json.getString("idempotency_key"), json.getString("priority", "interactive"), json.getString("hint"),
+        json.getInteger("depth", 0));
     }
   }
+
+  /**
+   * Local address on every node where an agent asks another agent ({@code agent.delegate}): body
+   * {@code {agent, session, text, depth}}, answered with the other agent's {@link Reply}. The hub
+   * routes it like a user's message, so the target may run on any node.
+   */
+  public static final String DELEGATE_ADDRESS = "hub.delegate";
 
   /** The answer, in the shape of the HTTP contract's 200 body. */
   public record Reply(String agent, String session, String instance, String node, String reply, String model,

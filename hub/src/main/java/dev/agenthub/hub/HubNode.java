@@ -7,6 +7,7 @@ import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.governor.GovernorVerticle;
@@ -147,15 +148,15 @@ public final class HubNode {
     MemoryProbe probe = new MemoryProbe(registry);
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
-    long modelTimeout = config.node().http().requestTimeoutMs();
 
     return vertx.deployVerticle(memoryVerticle(metrics))
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics)))
+      .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         List<Future<String>> agents = new ArrayList<>();
         for (AgentSpec spec : local) {
-          AgentVerticle agent = new AgentVerticle(spec, config.node().name(), config.node().name(), modelTimeout);
+          AgentVerticle agent = new AgentVerticle(spec, config.node().name(), config.node().name(), metrics);
           Gauge.builder("agenthub_queue_depth", agent, AgentVerticle::queueDepth).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
           agents.add(vertx.deployVerticle(agent));

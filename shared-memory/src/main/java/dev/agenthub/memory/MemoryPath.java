@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  */
 public record MemoryPath(String value) {
 
-  private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,127}");
+  private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,159}");
   private static final int MAX_LENGTH = 512;
   private static final int MAX_DEPTH = 8;
 

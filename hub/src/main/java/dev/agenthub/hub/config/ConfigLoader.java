@@ -353,7 +353,7 @@ public final class ConfigLoader {
     Set<String> ids = new HashSet<>();
     for (int i = 0; i < raw.size(); i++) {
       Fields a = new Fields("agents[" + i + "]", raw.get(i), Set.of("id", "trust", "instances", "roles", "models",
-        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "cache", "weight", "http-hosts"));
+        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts"));
       a.rejectUnknown();
       String id = a.requiredString("id");
       if (!AGENT_ID.matcher(id).matches()) {
@@ -390,18 +390,28 @@ public final class ConfigLoader {
       mem.rejectUnknown();
       Fields hb = a.section("heartbeat", Set.of("every"));
       hb.rejectUnknown();
-      Fields lim = a.section("limits", Set.of("max-concurrent", "max-queue", "context-tokens", "output-tokens"));
+      Fields lim = a.section("limits", Set.of("max-concurrent", "max-queue", "context-tokens", "output-tokens",
+        "tool-steps", "turn-timeout"));
       lim.rejectUnknown();
       AgentSpec.Limits d = AgentSpec.Limits.defaults();
       AgentSpec.Limits limits = new AgentSpec.Limits(
         lim.integer("max-concurrent", d.maxConcurrent(), 1, 100_000),
         lim.integer("max-queue", d.maxQueue(), 1, 10_000_000),
         lim.integer("context-tokens", d.contextTokens(), 256, 2_000_000),
-        lim.integer("output-tokens", d.outputTokens(), 1, 1_000_000));
+        lim.integer("output-tokens", d.outputTokens(), 1, 1_000_000),
+        lim.integer("tool-steps", d.toolSteps(), 0, 50),
+        lim.durationMs("turn-timeout", d.turnTimeoutMs()));
+      if (limits.turnTimeoutMs() < 100) {
+        throw new ConfigException(lim.field("turn-timeout"), "must be at least 100ms");
+      }
+      List<String> httpHosts = a.strings("http-hosts", List.of());
+      if (skills.contains("http.fetch") && httpHosts.isEmpty()) {
+        throw new ConfigException(a.field("http-hosts"), "http.fetch needs the hosts it may reach (none listed)");
+      }
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
       out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
-        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0)));
+        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts));
     }
     return out;
   }

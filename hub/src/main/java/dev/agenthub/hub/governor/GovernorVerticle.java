@@ -54,14 +54,23 @@ public final class GovernorVerticle extends VerticleBase {
       message.fail(Turn.Failure.MODEL_ERROR, "provider type '" + provider.type() + "' is not supported yet");
       return;
     }
-    SimProvider.Answer answer = sim.complete(model.id(), request.messages(), request.maxTokens());
+    SimProvider.Answer answer;
+    try {
+      answer = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens());
+    } catch (SimProvider.Failure e) {
+      delay(provider.latencyMs()).onComplete(ignored -> {
+        metrics.modelCall(request.agent(), model.id(), provider.id(), "error", System.nanoTime() - started);
+        message.fail(Turn.Failure.MODEL_ERROR, e.getMessage());
+      });
+      return;
+    }
     delay(provider.latencyMs()).onComplete(ignored -> {
       long nanos = System.nanoTime() - started;
       double cost = model.cost(answer.inputTokens(), answer.outputTokens());
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
       metrics.usage(request.agent(), model.id(), answer.inputTokens(), answer.outputTokens(), cost);
-      message.reply(new ModelCall.Reply(answer.content(), model.id(), answer.inputTokens(), answer.outputTokens(),
-        cost, false, nanos / 1_000_000).toJson());
+      message.reply(new ModelCall.Reply(answer.content(), answer.toolCalls(), model.id(), answer.inputTokens(),
+        answer.outputTokens(), cost, false, nanos / 1_000_000).toJson());
     });
   }
 

@@ -5,6 +5,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The built-in offline model: deterministic (the same prompt gives the same reply), the reply derived
@@ -13,9 +17,23 @@ import java.nio.charset.StandardCharsets;
  */
 final class SimProvider {
 
-  /** What the sim answers: text and token usage. */
-  record Answer(String content, long inputTokens, long outputTokens) {
+  /** What the sim answers: text or tool calls, and token usage. */
+  record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens) {
+    Answer(String content, long inputTokens, long outputTokens) {
+      this(content, new JsonArray(), inputTokens, outputTokens);
+    }
   }
+
+  /** The sim was told to fail this model ({@code /fail <model>} in the last user message). */
+  static final class Failure extends RuntimeException {
+    Failure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private static final Pattern TOOL_LINE = Pattern.compile("(?m)^/tool\\s+([A-Za-z0-9_.]+)\\s*(\\{.*})?\\s*$");
+  private static final Pattern REMEMBER = Pattern.compile("(?i)\\bremember that\\s+(.+)");
+  private static final Pattern FAIL = Pattern.compile("(?m)^/fail\\s+(\\S+)\\s*$");
 
   private static final String[] OPENERS = {
     "Understood.", "Got it.", "Thanks for the message.", "Sure.", "Noted.", "Happy to help."
@@ -28,8 +46,18 @@ final class SimProvider {
   private static final int TOKENS_PER_MESSAGE = 4;
 
   Answer complete(String model, JsonArray messages, int maxTokens) {
+    return complete(model, messages, new JsonArray(), maxTokens);
+  }
+
+  /**
+   * Answers like a chat model: tool calls when the last user message asks for them ({@code /tool
+   * <skill> <json>} lines, or "remember that ..." when {@code memory.append} is offered), a reply that
+   * uses the tool results once they are there, {@code HEARTBEAT_OK} to a heartbeat with no open task.
+   */
+  Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens) {
     long input = 0;
     String lastUser = "";
+    int lastUserIndex = -1;
     int turns = 0;
     for (int i = 0; i < messages.size(); i++) {
       JsonObject message = messages.getJsonObject(i);
@@ -37,16 +65,53 @@ final class SimProvider {
       input += Tokens.estimate(content) + TOKENS_PER_MESSAGE;
       if ("user".equals(message.getString("role"))) {
         lastUser = content;
+        lastUserIndex = i;
         turns++;
       }
     }
+    input += Tokens.estimate(tools.encode()) / 2;
     long h = fnv1a64(model + "\u0000" + messages.encode());
-    String reply = reply(lastUser, turns, h);
+    Matcher fail = FAIL.matcher(lastUser);
+    while (fail.find()) {
+      if (fail.group(1).equals(model)) {
+        throw new Failure("sim: told to fail " + model);
+      }
+    }
+    List<JsonObject> results = new ArrayList<>();
+    for (int i = lastUserIndex + 1; i < messages.size(); i++) {
+      if ("tool".equals(messages.getJsonObject(i).getString("role"))) {
+        results.add(messages.getJsonObject(i));
+      }
+    }
+    if (results.isEmpty()) {
+      JsonArray calls = toolCalls(lastUser, tools, h);
+      if (!calls.isEmpty()) {
+        return new Answer("", calls, input, Tokens.estimate(calls.encode()));
+      }
+    }
+    String reply;
+    if (lastUser.startsWith("HEARTBEAT")) {
+      long open = lastUser.lines().filter(l -> l.strip().startsWith("- [ ]")).count();
+      reply = open == 0 ? "HEARTBEAT_OK" : "Heartbeat: " + open + " open task" + (open == 1 ? "" : "s")
+        + " checked: " + lastUser.lines().filter(l -> l.strip().startsWith("- [ ]"))
+        .map(l -> l.strip().substring(5).strip()).reduce((a, b) -> a + "; " + b).orElse("") + ".";
+    } else if (!results.isEmpty()) {
+      StringBuilder sb = new StringBuilder(OPENERS[(int) Long.remainderUnsigned(h, OPENERS.length)]);
+      for (JsonObject r : results) {
+        String content = r.getString("content", "");
+        sb.append(" Tool result: ").append(content.length() > 300 ? content.substring(0, 300) + "..." : content)
+          .append('.');
+      }
+      sb.append(" [sim ").append(String.format("%08x", h & 0xffffffffL)).append(']');
+      reply = sb.toString();
+    } else {
+      reply = reply(lastUser, turns, h);
+    }
     int maxChars = Math.max(4, maxTokens * 4);
     if (reply.length() > maxChars) {
       reply = reply.substring(0, maxChars);
     }
-    return new Answer(reply, input, Tokens.estimate(reply));
+    return new Answer(reply, new JsonArray(), input, Tokens.estimate(reply));
   }
 
   private static String reply(String lastUser, int turns, long h) {
@@ -64,6 +129,41 @@ final class SimProvider {
     sb.append(' ').append(CLOSERS[(int) Long.remainderUnsigned(h >>> 17, CLOSERS.length)]);
     sb.append(" [sim ").append(String.format("%08x", h & 0xffffffffL)).append(']');
     return sb.toString();
+  }
+
+  private static JsonArray toolCalls(String text, JsonArray tools, long h) {
+    JsonArray calls = new JsonArray();
+    Matcher m = TOOL_LINE.matcher(text);
+    while (m.find()) {
+      JsonObject args;
+      try {
+        args = m.group(2) == null ? new JsonObject() : new JsonObject(m.group(2));
+      } catch (RuntimeException e) {
+        args = new JsonObject().put("raw", m.group(2));
+      }
+      calls.add(call(m.group(1), args, h, calls.size()));
+    }
+    Matcher remember = REMEMBER.matcher(text);
+    if (calls.isEmpty() && remember.find() && offered(tools, "memory.append")) {
+      calls.add(call("memory.append", new JsonObject().put("path", "MEMORY.md").put("text", remember.group(1).strip()),
+        h, 0));
+    }
+    return calls;
+  }
+
+  private static JsonObject call(String name, JsonObject args, long h, int i) {
+    return new JsonObject().put("id", String.format("call_%08x_%d", h & 0xffffffffL, i)).put("name", name)
+      .put("arguments", args);
+  }
+
+  private static boolean offered(JsonArray tools, String name) {
+    for (int i = 0; i < tools.size(); i++) {
+      JsonObject fn = tools.getJsonObject(i).getJsonObject("function", new JsonObject());
+      if (name.equals(fn.getString("name"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The first dozen words of the message, whitespace collapsed. */

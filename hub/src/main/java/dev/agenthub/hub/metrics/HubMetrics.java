@@ -1,5 +1,6 @@
 package dev.agenthub.hub.metrics;
 
+import dev.agenthub.agents.AgentEvents;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -10,7 +11,7 @@ import java.time.Duration;
  * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
  * reports into). Micrometer caches meters by name and tags, so these builders are cheap lookups.
  */
-public final class HubMetrics {
+public final class HubMetrics implements AgentEvents {
 
   private final MeterRegistry registry;
 
@@ -31,6 +32,27 @@ public final class HubMetrics {
         .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
         .register(registry).record(Duration.ofNanos(nanos));
     }
+  }
+
+  @Override
+  public void route(String agent, String route) {
+    Counter.builder("agenthub_route").description("Turns by model route").tags("agent", agent, "route", route)
+      .register(registry).increment();
+  }
+
+  @Override
+  public void skill(String agent, String skill, String outcome) {
+    Counter.builder("agenthub_skill_calls").description("Skill (tool) calls by outcome")
+      .tags("agent", agent, "skill", skill, "outcome", outcome).register(registry).increment();
+    if ("refused".equals(outcome)) {
+      refused("skill_not_allowed");
+    }
+  }
+
+  @Override
+  public void heartbeat(String agent, String outcome) {
+    Counter.builder("agenthub_heartbeats").description("Heartbeats by outcome").tags("agent", agent, "outcome", outcome)
+      .register(registry).increment();
   }
 
   public void refused(String reason) {

@@ -1,0 +1,20 @@
+package dev.agenthub.agents;
+
+/** What an agent reports for metrics; the hub implements it with Micrometer. All no-ops by default. */
+public interface AgentEvents {
+
+  AgentEvents NONE = new AgentEvents() {
+  };
+
+  /** {@code route}: routine, complex or escalated. */
+  default void route(String agent, String route) {
+  }
+
+  /** {@code outcome}: ok, refused or error. */
+  default void skill(String agent, String skill, String outcome) {
+  }
+
+  /** {@code outcome}: skipped, ran or suppressed. */
+  default void heartbeat(String agent, String outcome) {
+  }
+}

@@ -1,0 +1,209 @@
+package dev.agenthub.agents;
+
+import dev.agenthub.memory.MemoryClient;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.net.URI;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * The built-in skills, offered to the model as JSON-schema tools and run when it calls them, but
+ * only those in the agent's {@code skills} allowlist: any other call is refused, logged, counted and
+ * answered to the model as an error, whatever the prompt said. Results are text for the model.
+ */
+final class Skills {
+
+  static final int MAX_DELEGATION_DEPTH = 3;
+  private static final int MAX_RESULT_CHARS = 8_000;
+  private static final int MAX_FETCH_BYTES = 32 * 1024;
+  private static final Logger LOG = Logger.getLogger(Skills.class.getName());
+
+  private static final Map<String, JsonObject> SCHEMAS = Map.of(
+    "memory.read", schema("memory.read", "Read a memory file, or one '## ' section of it. A bare file name means "
+      + "your own folder.", props("path", "string", "section", "string"), "path"),
+    "memory.append", schema("memory.append", "Append a dated entry to a memory file (a bare name like MEMORY.md "
+      + "means your own folder).", props("path", "string", "text", "string"), "path", "text"),
+    "memory.search", schema("memory.search", "Search the memory files you may read; answers file, line and excerpt.",
+      props("query", "string", "prefix", "string"), "query"),
+    "time.now", schema("time.now", "The current date and time (UTC).", new JsonObject()),
+    "agent.delegate", schema("agent.delegate", "Ask another agent and get its answer.",
+      props("agent", "string", "text", "string"), "agent", "text"),
+    "http.fetch", schema("http.fetch", "Fetch a URL on one of the hosts this agent may reach.",
+      props("url", "string"), "url"));
+
+  /** Where a skill runs: the turn's session, its delegation depth and its deadline. */
+  record Call(String session, int depth, long deadlineNanos) {
+    long remainingMs() {
+      return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000);
+    }
+  }
+
+  private final Vertx vertx;
+  private final AgentSpec spec;
+  private final MemoryClient memory;
+  private final AgentEvents events;
+  private HttpClient http;
+
+  Skills(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events) {
+    this.vertx = vertx;
+    this.spec = spec;
+    this.memory = memory;
+    this.events = events;
+  }
+
+  /** The tools offered to the model: the allowlisted skills only. */
+  JsonArray tools() {
+    JsonArray tools = new JsonArray();
+    spec.skills().stream().sorted().forEach(s -> tools.add(SCHEMAS.get(s)));
+    return tools;
+  }
+
+  /** Runs one tool call; never fails: errors and refusals are results the model reads. */
+  Future<String> run(String name, JsonObject args, Call call) {
+    if (!spec.skills().contains(name)) {
+      events.skill(spec.id(), String.valueOf(name), "refused");
+      LOG.warning("agent " + spec.id() + ": refused skill '" + name + "' (not in its allowlist), session "
+        + call.session());
+      return Future.succeededFuture("error: skill '" + name + "' is not allowed for this agent");
+    }
+    Future<String> result;
+    try {
+      result = switch (name) {
+        case "memory.read" -> read(args);
+        case "memory.append" -> memory.append(own(str(args, "path")), spec.id(), str(args, "text"))
+          .map(r -> "appended to " + r.getString("path") + " (" + r.getLong("bytes") + " bytes)");
+        case "memory.search" -> memory.search(str(args, "query"), false, args.getString("prefix"))
+          .map(Skills::hits);
+        case "time.now" -> Future.succeededFuture(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " (UTC)");
+        case "agent.delegate" -> delegate(args, call);
+        case "http.fetch" -> fetch(str(args, "url"), call);
+        default -> Future.failedFuture(new IllegalArgumentException("unknown skill"));
+      };
+    } catch (RuntimeException e) {
+      result = Future.failedFuture(e);
+    }
+    return result.map(text -> {
+      events.skill(spec.id(), name, "ok");
+      return text.length() > MAX_RESULT_CHARS ? text.substring(0, MAX_RESULT_CHARS) + "\n[truncated]" : text;
+    }).recover(err -> {
+      events.skill(spec.id(), name, "error");
+      return Future.succeededFuture("error: " + (err.getMessage() == null ? err.getClass().getSimpleName()
+        : err.getMessage()));
+    });
+  }
+
+  private Future<String> read(JsonObject args) {
+    String path = own(str(args, "path"));
+    String section = args.getString("section");
+    return section == null ? memory.read(path) : memory.readSection(path, section);
+  }
+
+  private Future<String> delegate(JsonObject args, Call call) {
+    String target = str(args, "agent");
+    if (target.equals(spec.id())) {
+      return Future.failedFuture(new IllegalArgumentException("an agent cannot delegate to itself"));
+    }
+    if (call.depth() + 1 > MAX_DELEGATION_DEPTH) {
+      return Future.failedFuture(new IllegalStateException("delegation deeper than " + MAX_DELEGATION_DEPTH
+        + " hops refused (a loop between agents?)"));
+    }
+    // a session of its own per asking session, so the other agent keeps the thread of the conversation
+    String session = "delegate-" + spec.id() + "-" + Integer.toHexString(call.session().hashCode());
+    JsonObject body = new JsonObject().put("agent", target).put("session", session).put("text", str(args, "text"))
+      .put("depth", call.depth() + 1);
+    return vertx.eventBus().<JsonObject>request(Turn.DELEGATE_ADDRESS, body,
+        new DeliveryOptions().setSendTimeout(call.remainingMs()))
+      .map(reply -> reply.body().getString("reply"));
+  }
+
+  private Future<String> fetch(String url, Call call) {
+    URI uri;
+    try {
+      uri = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new IllegalArgumentException("not a URL: " + url));
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+    if (!scheme.equals("http") && !scheme.equals("https")) {
+      return Future.failedFuture(new IllegalArgumentException("only http and https URLs"));
+    }
+    if (spec.httpHosts().stream().noneMatch(h -> h.equalsIgnoreCase(host))) {
+      events.skill(spec.id(), "http.fetch", "refused");
+      return Future.failedFuture(new IllegalArgumentException("host '" + host + "' is not one this agent may reach"));
+    }
+    if (http == null) {
+      http = vertx.createHttpClient();
+    }
+    int port = uri.getPort() > 0 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+    String path = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+      + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(host).setPort(port)
+      .setSsl(scheme.equals("https")).setURI(path).setTimeout(Math.min(10_000, call.remainingMs()))
+      .setFollowRedirects(false);
+    return http.request(options).compose(req -> req.send()).compose(resp -> {
+      Buffer body = Buffer.buffer();
+      resp.handler(chunk -> {
+        if (body.length() < MAX_FETCH_BYTES) {
+          body.appendBuffer(chunk.length() + body.length() > MAX_FETCH_BYTES
+            ? chunk.getBuffer(0, MAX_FETCH_BYTES - body.length()) : chunk);
+        }
+      });
+      return resp.end().map(v -> "HTTP " + resp.statusCode() + "\n" + body.toString());
+    });
+  }
+
+  /** A bare file name means the agent's own folder. */
+  private String own(String path) {
+    return path.contains("/") ? path : "agents/" + spec.id() + "/" + path;
+  }
+
+  private static String hits(JsonObject json) {
+    JsonArray hits = json.getJsonArray("hits");
+    if (hits.isEmpty()) {
+      return "no matches";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < hits.size(); i++) {
+      JsonObject h = hits.getJsonObject(i);
+      sb.append(h.getString("path")).append(':').append(h.getInteger("line")).append(": ")
+        .append(h.getString("excerpt")).append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static String str(JsonObject args, String key) {
+    Object v = args.getValue(key);
+    if (!(v instanceof String s) || s.isBlank()) {
+      throw new IllegalArgumentException("argument '" + key + "' (a string) is required");
+    }
+    return s;
+  }
+
+  private static JsonObject props(String... nameType) {
+    JsonObject props = new JsonObject();
+    for (int i = 0; i < nameType.length; i += 2) {
+      props.put(nameType[i], new JsonObject().put("type", nameType[i + 1]));
+    }
+    return props;
+  }
+
+  private static JsonObject schema(String name, String description, JsonObject properties, String... required) {
+    return new JsonObject().put("type", "function").put("function", new JsonObject()
+      .put("name", name).put("description", description)
+      .put("parameters", new JsonObject().put("type", "object").put("properties", properties)
+        .put("required", new JsonArray(java.util.List.of(required)))));
+  }
+}

@@ -1,0 +1,52 @@
+package dev.agenthub.agents;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A session transcript in shared memory: {@code agents/<id>/sessions/<session>.md}, one
+ * {@code ## <ISO time> user|assistant|tool} entry per step. Parsed back into chat history when a
+ * session comes back into RAM.
+ */
+final class Transcript {
+
+  private static final Pattern ENTRY = Pattern.compile("(?m)^## \\S+ (user|assistant|tool)\\n\\n");
+
+  private Transcript() {
+  }
+
+  static String path(String agent, String session) {
+    return "agents/" + agent + "/sessions/" + session + ".md";
+  }
+
+  /** User and assistant messages, oldest first; tool steps stay in the file, not in the history. */
+  static JsonArray parse(String text) {
+    JsonArray out = new JsonArray();
+    Matcher m = ENTRY.matcher(text);
+    String role = null;
+    int start = -1;
+    while (m.find()) {
+      if (role != null) {
+        add(out, role, text.substring(start, m.start()));
+      }
+      role = m.group(1);
+      start = m.end();
+    }
+    if (role != null) {
+      add(out, role, text.substring(start));
+    }
+    return out;
+  }
+
+  private static void add(JsonArray out, String role, String body) {
+    if (role.equals("tool")) {
+      return;
+    }
+    // the store escaped headings inside entries with a backslash
+    String content = body.strip().replaceAll("(?m)^\\\\(#{1,2} )", "$1");
+    out.add(new JsonObject().put("role", role).put("content", content));
+  }
+}
