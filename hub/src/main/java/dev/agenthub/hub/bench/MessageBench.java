@@ -46,7 +46,7 @@ public final class MessageBench {
     node: { name: bench, roles: [%s], http: { port: 8080, request-timeout: 60s } }
     cluster: { name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
     memory: { dir: %s, fsync: true }
-    providers: { sim: { type: sim, latency-ms: 0 } }
+    providers: { sim: { type: sim, latency-ms: %d } }
     models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
     agents:
       - { id: support, roles: [general], models: { routine: sim-small },
@@ -64,9 +64,9 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "all" -> scenario = args[i];
         default -> {
-          out.println("usage: bench [messages|memory|all] [--messages N] [--concurrency C]");
+          out.println("usage: bench [messages|memory|sessions|all] [--messages N] [--concurrency C]");
           return 2;
         }
       }
@@ -76,6 +76,9 @@ public final class MessageBench {
         messages, concurrency, Runtime.getRuntime().availableProcessors());
       scenario(out, "/v1/agents/support/messages", messages, concurrency, "agent",
         c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+    }
+    if (scenario.equals("sessions") || scenario.equals("all")) {
+      sessions(out, 2_000, 10_000);
     }
     if (scenario.equals("memory") || scenario.equals("all")) {
       int appends = Math.min(messages, 20_000);
@@ -87,6 +90,48 @@ public final class MessageBench {
     return 0;
   }
 
+  /**
+   * Many concurrent sessions at 1 s model latency on one node, then the heap those sessions hold
+   * (measured after a full GC, through {@code jcmd}, before and after they exist).
+   */
+  private static void sessions(PrintStream out, int sessions, int n) throws Exception {
+    out.printf("scenario sessions: %,d concurrent sessions, %,d messages, sim latency 1000 ms, one node%n", sessions, n);
+    Path dir = Files.createTempDirectory("agenthub-bench");
+    List<Process> nodes = new ArrayList<>();
+    try {
+      int port = freePort();
+      Process node = startNode(dir, "single", "general", false, "bench-" + UUID.randomUUID(), 21_000, port,
+        dir.resolve("memory"), 1000);
+      nodes.add(node);
+      waitReady(port, 1);
+      long before = heapAfterGc(node, port);
+      measure(out, "  one node", port, n, sessions, "/v1/agents/support/messages",
+        c -> new JsonObject().put("session", "s-" + c).put("text", "Is my parcel on its way?"));
+      long after = heapAfterGc(node, port);
+      out.printf("  heap after a full GC: %.1f MiB with no session, %.1f MiB with %,d sessions in RAM: %.2f MiB per 1,000%n",
+        before / 1048576.0, after / 1048576.0, sessions, (after - before) / 1048576.0 / (sessions / 1000.0));
+    } finally {
+      stop(nodes);
+    }
+  }
+
+  private static long heapAfterGc(Process node, int port) throws Exception {
+    Process gc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+      String.valueOf(node.pid()), "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+      .start();
+    gc.waitFor(60, TimeUnit.SECONDS);
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+      HttpResponse.BodyHandlers.ofString()).body();
+    long heap = 0;
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith("jvm_memory_used_bytes{area=\"heap\"")) {
+        heap += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return heap;
+  }
+
   /** Runs one load on one node, then through a second node. {@code path} may hold %d (the loop % 8). */
   private static void scenario(PrintStream out, String path, int n, int concurrency, String what,
                                java.util.function.IntFunction<JsonObject> body) throws Exception {
@@ -96,7 +141,7 @@ public final class MessageBench {
     List<Process> nodes = new ArrayList<>();
     try {
       int p1 = freePort();
-      nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single")));
+      nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single"), 0));
       waitReady(p1, 1);
       measure(out, "  one node", p1, n, concurrency, path, body);
       stop(nodes);
@@ -105,9 +150,9 @@ public final class MessageBench {
       int front = freePort();
       int back = freePort();
       Path shared = dir.resolve("memory-cluster");
-      nodes.add(startNode(dir, "back", "general", true, cluster, base, back, shared));
+      nodes.add(startNode(dir, "back", "general", true, cluster, base, back, shared, 0));
       waitReady(back, 1);
-      nodes.add(startNode(dir, "front", "edge", true, cluster, base, front, shared));
+      nodes.add(startNode(dir, "front", "edge", true, cluster, base, front, shared, 0));
       waitReady(front, 2);
       waitReady(back, 2);
       measure(out, "  two nodes (client -> node 1, " + what + " on node 2)", front, n, concurrency, path, body);
@@ -177,9 +222,9 @@ public final class MessageBench {
   }
 
   private static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
-                                   int port, Path memory) throws IOException {
+                                   int port, Path memory, int latencyMs) throws IOException {
     Path conf = dir.resolve(name + ".yaml");
-    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory));
+    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs));
     String jar = Path.of(MessageBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));

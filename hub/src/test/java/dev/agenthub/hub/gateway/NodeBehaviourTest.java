@@ -28,7 +28,7 @@ class NodeBehaviourTest {
     try {
       String address = Turn.address("ops", "order1");
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
-      for (int i = 1; i <= 20; i++) {
+      for (int i = 1; i <= 50; i++) {
         replies.add(node.vertx().eventBus().request(address,
           new Turn.Request("ordered", "m" + i, null, "interactive").toJson()));
         // another session interleaved, so the instance really runs turns concurrently
@@ -36,17 +36,41 @@ class NodeBehaviourTest {
           new Turn.Request("other-" + i, "x" + i, null, "interactive").toJson()));
       }
       Future.all(replies).await(1, TimeUnit.MINUTES);
-      for (int i = 1; i <= 20; i++) {
+      for (int i = 1; i <= 50; i++) {
         String reply = replies.get(2 * (i - 1)).result().body().getString("reply");
         assertThat(reply).contains("\"m" + i + "\"");
-        // the sim counts the user turns it sees: all of them, in order
-        int seen = i;
+        // the sim counts the user turns it sees; the instance keeps the last 20 turns in RAM
+        int seen = Math.min(i, 21);
         if (seen > 1) {
           assertThat(reply).contains("message " + seen + " of our conversation");
         }
       }
     } finally {
       node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aRestartedNodePicksSessionsUpFromTheirTranscripts() throws Exception {
+    java.nio.file.Path dir = TestHub.freshDir();
+    String yaml = TestHub.yamlWithNode(TestHub.node("again1", "general"), 0, TestHub.memoryYaml(dir));
+    HubNode first = TestHub.start(yaml);
+    try {
+      for (String text : new String[]{"my name is Ada", "I live in Lyon"}) {
+        assertThat(TestHub.post(first.url() + "/v1/agents/support/messages",
+          new JsonObject().put("session", "ada").put("text", text).encode()).statusCode()).isEqualTo(200);
+      }
+    } finally {
+      first.close().await(1, TimeUnit.MINUTES);
+    }
+    HubNode second = TestHub.start(yaml);
+    try {
+      HttpResponse<String> r = TestHub.post(second.url() + "/v1/agents/support/messages",
+        new JsonObject().put("session", "ada").put("text", "what do you know about me?").encode());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(new JsonObject(r.body()).getString("reply")).contains("message 3 of our conversation");
+    } finally {
+      second.close().await(1, TimeUnit.MINUTES);
     }
   }
 
