@@ -133,6 +133,46 @@ class ClusterTest {
     }
   }
 
+  @Test
+  void aHeartbeatBeatsOncePerIntervalAcrossTheCluster() throws Exception {
+    String cluster = "it-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    java.nio.file.Path dir = TestHub.freshDir();
+    java.nio.file.Files.createDirectories(dir.resolve("agents/pulse"));
+    java.nio.file.Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "- [ ] look at the queue\n");
+    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
+    java.util.function.Function<String, String> yaml = name -> TestHub.yamlWithNode(TestHub.node(name, "general"), 0, extra)
+      .replace("- { id: ops,", "- { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }\n  - { id: ops,");
+    HubNode a = TestHub.start(yaml.apply("hb1"));
+    HubNode b = TestHub.start(yaml.apply("hb2"));
+    try {
+      java.nio.file.Path daily = dir.resolve("agents/pulse/daily/" + java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".md");
+      TestHub.await("six beats", Duration.ofMinutes(1), () -> beats(daily).size() >= 6);
+      java.util.List<java.time.Instant> beats = beats(daily);
+      for (int i = 1; i < beats.size(); i++) {
+        assertThat(Duration.between(beats.get(i - 1), beats.get(i))).as("beat " + i + ": one per interval for both nodes")
+          .isGreaterThanOrEqualTo(Duration.ofMillis(900));
+      }
+    } finally {
+      b.close().await(1, TimeUnit.MINUTES);
+      a.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  private static java.util.List<java.time.Instant> beats(java.nio.file.Path file) {
+    java.util.List<java.time.Instant> out = new java.util.ArrayList<>();
+    try {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^## (\\S+) heartbeat$")
+        .matcher(java.nio.file.Files.readString(file));
+      while (m.find()) {
+        out.add(java.time.Instant.parse(m.group(1)));
+      }
+    } catch (Exception e) {
+      // not yet written
+    }
+    return out;
+  }
+
   private static String writer(HubNode node) {
     try {
       return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonObject("memory").getString("writer");
