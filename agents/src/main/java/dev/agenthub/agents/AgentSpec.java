@@ -22,11 +22,12 @@ import java.util.List;
  * @param heartbeatMs heartbeat interval in milliseconds, 0 = off
  * @param budgetUsd   monthly budget in USD, or null for none
  * @param httpHosts   hosts {@code http.fetch} may reach (empty: the skill is off)
+ * @param cache       whether the governor may answer this agent's routine calls from its cache
  */
 public record AgentSpec(String id, String trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
-                        long heartbeatMs, Double budgetUsd, List<String> httpHosts) {
+                        long heartbeatMs, Double budgetUsd, List<String> httpHosts, boolean cache) {
 
   public AgentSpec {
     roles = List.copyOf(roles);
@@ -73,7 +74,8 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       .put("memory", new JsonObject().put("read", new JsonArray(memoryRead)).put("write", new JsonArray(memoryWrite)))
       .put("heartbeat_ms", heartbeatMs)
       .put("budget_usd", budgetUsd)
-      .put("http_hosts", new JsonArray(httpHosts));
+      .put("http_hosts", new JsonArray(httpHosts))
+      .put("cache", cache);
   }
 
   @SuppressWarnings("unchecked")
@@ -84,6 +86,7 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       json.getJsonArray("skills").getList(), Limits.fromJson(json.getJsonObject("limits")),
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
       json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
-      json.getDouble("budget_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList());
+      json.getDouble("budget_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList(),
+      json.getBoolean("cache", true));
   }
 }

@@ -156,7 +156,7 @@ final class TurnRunner {
     ModelCall.Request request = new ModelCall.Request(spec.id(), model, messages.copy(), tools,
       spec.limits().outputTokens(), priority);
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, request.toJson(),
-        new DeliveryOptions().setSendTimeout(remaining))
+        new DeliveryOptions().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
       .map(m -> ModelCall.Reply.fromJson(m.body()))
       .recover(err -> err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT
         ? Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs())) : Future.failedFuture(err));

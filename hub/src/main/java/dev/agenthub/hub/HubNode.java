@@ -7,6 +7,7 @@ import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
@@ -64,9 +65,11 @@ public final class HubNode {
   private final NodeDirectory directory;
   private final List<String> gatewayDeployments = new ArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Map<String, String> secrets;
 
   private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
-                  PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory) {
+                  PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets) {
+    this.secrets = secrets;
     this.config = config;
     this.vertx = vertx;
     this.clusterManager = clusterManager;
@@ -95,8 +98,19 @@ public final class HubNode {
     return directory.view();
   }
 
-  /** Starts a node; call from a non-event-loop thread or compose on the returned future. */
+  /** Starts a node with the API key secrets of the process environment. */
   public static Future<HubNode> start(HubConfig config) {
+    Map<String, String> secrets;
+    try {
+      secrets = Secrets.load(config, System.getenv());
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    return start(config, secrets);
+  }
+
+  /** Starts a node; call from a non-event-loop thread or compose on the returned future. */
+  public static Future<HubNode> start(HubConfig config, Map<String, String> secrets) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     int port = config.node().http().port() == 0 ? freePort(config.node().http().host()) : config.node().http().port();
     List<AgentSpec> local = config.agentsForRoles(config.node().roles());
@@ -124,7 +138,7 @@ public final class HubNode {
     }
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self);
-      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory);
+      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets);
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -149,9 +163,13 @@ public final class HubNode {
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
 
-    return vertx.deployVerticle(memoryVerticle(metrics))
+    // the directory first: the governor shares key limits by the number of live nodes it knows
+    return vertx.deployVerticle(directory)
+      .compose(id -> checkUniqueName())
+      .compose(id -> vertx.deployVerticle(memoryVerticle(metrics)))
       .compose(id -> vertx.deployVerticle(probe))
-      .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics)))
+      .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets, clusterManager != null,
+        () -> directory.view().nodes().size())))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         List<Future<String>> agents = new ArrayList<>();
@@ -165,10 +183,6 @@ public final class HubNode {
       })
       .compose(v -> {
         agentsReady.set(true);
-        return vertx.deployVerticle(directory);
-      })
-      .compose(id -> checkUniqueName())
-      .compose(v -> {
         // one gateway per core: the HTTP server is shared between them by Vert.x
         int instances = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         return vertx.deployVerticle(() -> new GatewayVerticle(gw, httpPort), new DeploymentOptions().setInstances(instances));

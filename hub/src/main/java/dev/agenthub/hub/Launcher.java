@@ -24,7 +24,8 @@ public final class Launcher {
 
   private static final String USAGE = """
     usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
-           agenthub bench [messages] [--messages N] [--concurrency C]
+           agenthub bench [messages|memory|sessions|all] [--messages N] [--concurrency C]
+           agenthub mock-llm [--port 18080] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
            agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
                          [--output-tokens N] [--routine-share F] [--conf FILE] [--json]
     The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
@@ -55,6 +56,7 @@ public final class Launcher {
           yield EXIT_START;
         }
       }
+      case "mock-llm" -> runMock(rest, err);
       case "plan" -> {
         err.println("agenthub: plan: the capacity and cost planner is not built yet");
         yield EXIT_USAGE;
@@ -89,15 +91,17 @@ public final class Launcher {
       return EXIT_USAGE;
     }
     HubConfig config;
+    java.util.Map<String, String> secrets;
     try {
       config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
+      secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
     } catch (ConfigException e) {
       err.println("agenthub: config error: " + e.getMessage());
       return EXIT_CONFIG;
     }
     HubNode hub;
     try {
-      hub = HubNode.start(config).await(5, TimeUnit.MINUTES);
+      hub = HubNode.start(config, secrets).await(5, TimeUnit.MINUTES);
     } catch (Exception e) {
       err.println("agenthub: node " + config.node().name() + " failed to start: " + describe(e));
       return EXIT_START;
@@ -115,6 +119,43 @@ public final class Launcher {
     }, "agenthub-shutdown"));
     System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
       + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
+    try {
+      Thread.currentThread().join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static int runMock(String[] args, PrintStream err) {
+    int port = 18080;
+    long latency = 0;
+    double errorRate = 0;
+    List<dev.agenthub.hub.governor.MockLlm.Key> keys = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--port" -> port = parsePort(value(args, ++i, "--port"));
+          case "--latency-ms" -> latency = Long.parseLong(value(args, ++i, "--latency-ms"));
+          case "--error-rate" -> errorRate = Double.parseDouble(value(args, ++i, "--error-rate"));
+          case "--key" -> keys.add(dev.agenthub.hub.governor.MockLlm.Key.parse(value(args, ++i, "--key")));
+          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("agenthub: mock-llm: " + e.getMessage() + "\n" + USAGE);
+      return EXIT_USAGE;
+    }
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    var mock = new dev.agenthub.hub.governor.MockLlm(vertx, latency, errorRate, keys);
+    try {
+      int actual = mock.listen("127.0.0.1", port).await(30, TimeUnit.SECONDS);
+      System.out.println("mock LLM on http://127.0.0.1:" + actual + "/v1 (" + keys.size() + " keys"
+        + (keys.isEmpty() ? ", any key accepted, no limits" : "") + "; GET /stats)");
+    } catch (Exception e) {
+      err.println("agenthub: mock-llm failed to start: " + describe(e));
+      return EXIT_START;
+    }
     try {
       Thread.currentThread().join();
     } catch (InterruptedException e) {

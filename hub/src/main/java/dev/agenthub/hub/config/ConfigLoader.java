@@ -277,7 +277,7 @@ public final class ConfigLoader {
     Map<String, HubConfig.Provider> out = new LinkedHashMap<>();
     for (Object key : rawKeys(f)) {
       String id = String.valueOf(key);
-      Fields p = f.section(id, Set.of("type", "base-url", "local", "latency-ms", "keys", "timeout"));
+      Fields p = f.section(id, Set.of("type", "base-url", "local", "latency-ms", "keys", "timeout", "max-retries"));
       p.rejectUnknown();
       String type = p.requiredString("type");
       if (!Set.of("sim", "openai", "anthropic").contains(type)) {
@@ -308,8 +308,12 @@ public final class ConfigLoader {
           throw new ConfigException(p.field("base-url"), "must be an http:// or https:// URL for a " + type + " provider");
         }
       }
+      if (!type.equals("sim") && keys.isEmpty()) {
+        throw new ConfigException(p.field("keys"), "a " + type + " provider needs at least one key");
+      }
       out.put(id, new HubConfig.Provider(id, type, baseUrl, p.bool("local", type.equals("sim")),
-        p.integer("latency-ms", 40, 0, 600_000), keys));
+        p.integer("latency-ms", 40, 0, 600_000), keys, p.durationMs("timeout", 60_000),
+        p.integer("max-retries", 4, 0, 20)));
     }
     if (out.isEmpty()) {
       throw new ConfigException("providers", "must define at least one provider");
@@ -321,15 +325,15 @@ public final class ConfigLoader {
     Map<String, HubConfig.Model> out = new LinkedHashMap<>();
     for (Object key : rawKeys(f)) {
       String id = String.valueOf(key);
-      Fields m = f.section(id, Set.of("provider", "input", "output", "fallbacks", "name", "batch"));
+      Fields m = f.section(id, Set.of("provider", "input", "output", "fallbacks", "name"));
       m.rejectUnknown();
       String provider = m.requiredString("provider");
       if (!providers.containsKey(provider)) {
         throw new ConfigException(m.field("provider"), "unknown provider '" + provider + "' (defined: "
           + String.join(", ", providers.keySet()) + ")");
       }
-      out.put(id, new HubConfig.Model(id, provider, m.number("input", 0, 0), m.number("output", 0, 0),
-        m.strings("fallbacks", List.of())));
+      out.put(id, new HubConfig.Model(id, provider, m.string("name", id), m.number("input", 0, 0),
+        m.number("output", 0, 0), m.strings("fallbacks", List.of())));
     }
     if (out.isEmpty()) {
       throw new ConfigException("models", "must define at least one model");
@@ -353,7 +357,7 @@ public final class ConfigLoader {
     Set<String> ids = new HashSet<>();
     for (int i = 0; i < raw.size(); i++) {
       Fields a = new Fields("agents[" + i + "]", raw.get(i), Set.of("id", "trust", "instances", "roles", "models",
-        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts"));
+        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts", "cache"));
       a.rejectUnknown();
       String id = a.requiredString("id");
       if (!AGENT_ID.matcher(id).matches()) {
@@ -411,7 +415,7 @@ public final class ConfigLoader {
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
       out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
-        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts));
+        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts, a.bool("cache", true)));
     }
     return out;
   }

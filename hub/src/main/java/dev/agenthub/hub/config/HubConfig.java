@@ -52,15 +52,21 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
   public record Key(String id, String secretEnv, String secretFile, int rpm, int tpm) {
   }
 
-  /** {@code providers.<id>:} */
-  public record Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys) {
+  /**
+   * {@code providers.<id>:}
+   *
+   * @param timeoutMs  connect-to-answer timeout of one call
+   * @param maxRetries retries of one call on 429/5xx/network errors, each on the next usable key
+   */
+  public record Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
+                         long timeoutMs, int maxRetries) {
     public Provider {
       keys = List.copyOf(keys);
     }
   }
 
-  /** {@code models.<id>:} prices in USD per million tokens. */
-  public record Model(String id, String provider, double inputPerMillion, double outputPerMillion,
+  /** {@code models.<id>:} prices in USD per million tokens; {@code name} is the provider's name for it. */
+  public record Model(String id, String provider, String name, double inputPerMillion, double outputPerMillion,
                       List<String> fallbacks) {
     public Model {
       fallbacks = List.copyOf(fallbacks);

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
@@ -9,29 +10,72 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The only place that talks to model providers. This first version serves the built-in {@code sim}
- * provider; OpenAI-compatible and Anthropic providers, key pools and limits come with the governor
- * issue, and until then a model on such a provider fails its calls with a clear message.
+ * The only place that holds API keys and talks to model providers ({@code governor.complete}, local
+ * on every node). A call goes to its model's provider lane (key pool, fair queue, retries); when the
+ * model cannot be served (no key with room, provider failing) the model's fallbacks are tried in
+ * order. Routine models answer from the response cache when they can; hits cost nothing.
  */
 public final class GovernorVerticle extends VerticleBase {
 
+  private static final long DEFAULT_DEADLINE_MS = 60_000;
+
   private final HubConfig config;
   private final HubMetrics metrics;
+  private final Map<String, String> secrets;
+  private final boolean clustered;
+  private final java.util.function.IntSupplier liveNodes;
   private final SimProvider sim = new SimProvider();
+  private final Map<String, ProviderLane> lanes = new HashMap<>();
+  private ResponseCache cache;
   private MessageConsumer<JsonObject> consumer;
+  private WebClient web;
 
-  public GovernorVerticle(HubConfig config, HubMetrics metrics) {
+  /**
+   * @param secrets   API key secrets by {@code <provider>/<key id>}, already read from env or files
+   * @param clustered whether responses may be shared with the cluster's cache
+   * @param liveNodes how many nodes share the keys right now
+   */
+  public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets, boolean clustered,
+                          java.util.function.IntSupplier liveNodes) {
+    this.liveNodes = liveNodes;
     this.config = config;
     this.metrics = metrics;
+    this.secrets = secrets;
+    this.clustered = clustered;
   }
 
   @Override
   public Future<?> start() {
+    web = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setKeepAlive(true)
+      .setUserAgent("agenthub"), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(64));
+    long now = System.nanoTime();
+    for (HubConfig.Provider p : config.providers().values()) {
+      if (p.type().equals("sim")) {
+        continue;
+      }
+      Map<String, String> keySecrets = new HashMap<>();
+      p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
+      ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(web, p.baseUrl())
+        : new OpenAiClient(web, p.baseUrl());
+      lanes.put(p.id(), new ProviderLane(vertx, p, new KeyPool(p.id(), p.keys(), keySecrets, now), client, metrics));
+    }
+    cache = new ResponseCache(vertx, clustered);
+    // until capacity leases exist, each node plans with its share of every key (see KeyPool#share)
+    lanes.values().forEach(l -> l.share(liveNodes.getAsInt()));
+    vertx.setPeriodic(500, id -> lanes.values().forEach(l -> l.share(liveNodes.getAsInt())));
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
-    return consumer.completion();
+    return Future.all(consumer.completion(), cache.start());
   }
 
   private void onCall(Message<JsonObject> message) {
@@ -47,39 +91,96 @@ public final class GovernorVerticle extends VerticleBase {
       message.fail(Turn.Failure.BAD_REQUEST, "unknown model '" + request.model() + "'");
       return;
     }
-    HubConfig.Provider provider = config.providers().get(model.provider());
-    long started = System.nanoTime();
-    if (!"sim".equals(provider.type())) {
-      metrics.modelCall(request.agent(), model.id(), provider.id(), "error", System.nanoTime() - started);
-      message.fail(Turn.Failure.MODEL_ERROR, "provider type '" + provider.type() + "' is not supported yet");
-      return;
-    }
-    SimProvider.Answer answer;
-    try {
-      answer = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens());
-    } catch (SimProvider.Failure e) {
-      delay(provider.latencyMs()).onComplete(ignored -> {
-        metrics.modelCall(request.agent(), model.id(), provider.id(), "error", System.nanoTime() - started);
-        message.fail(Turn.Failure.MODEL_ERROR, e.getMessage());
-      });
-      return;
-    }
-    delay(provider.latencyMs()).onComplete(ignored -> {
-      long nanos = System.nanoTime() - started;
-      double cost = model.cost(answer.inputTokens(), answer.outputTokens());
-      metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
-      metrics.usage(request.agent(), model.id(), answer.inputTokens(), answer.outputTokens(), cost);
-      message.reply(new ModelCall.Reply(answer.content(), answer.toolCalls(), model.id(), answer.inputTokens(),
-        answer.outputTokens(), cost, false, nanos / 1_000_000).toJson());
+    long timeout = message.headers().contains("timeout") ? Long.parseLong(message.headers().get("timeout"))
+      : DEFAULT_DEADLINE_MS;
+    long deadline = System.nanoTime() + timeout * 1_000_000;
+    List<String> chain = new ArrayList<>();
+    chain.add(model.id());
+    chain.addAll(model.fallbacks());
+    withFallbacks(request, chain, 0, deadline).onComplete(ar -> {
+      if (ar.succeeded()) {
+        message.reply(ar.result().toJson());
+      } else if (ar.cause() instanceof ProviderLane.Rejected || ar.cause() instanceof SimProvider.Failure
+        || ar.cause() instanceof ProviderLane.NoCapacity) {
+        message.fail(Turn.Failure.MODEL_ERROR, ar.cause().getMessage());
+      } else {
+        message.fail(Turn.Failure.MODEL_ERROR, "model call failed");
+      }
     });
   }
 
-  private Future<Void> delay(long ms) {
-    if (ms <= 0) {
-      return Future.succeededFuture();
+  private Future<ModelCall.Reply> withFallbacks(ModelCall.Request request, List<String> chain, int i, long deadline) {
+    HubConfig.Model model = config.models().get(chain.get(i));
+    return cached(request, model, deadline).recover(err -> {
+      boolean canFall = i + 1 < chain.size() && !(err instanceof ProviderLane.Rejected)
+        && System.nanoTime() < deadline;
+      if (!canFall) {
+        return Future.failedFuture(err);
+      }
+      metrics.fallback(chain.get(i), chain.get(i + 1));
+      return withFallbacks(request, chain, i + 1, deadline);
+    });
+  }
+
+  private Future<ModelCall.Reply> cached(ModelCall.Request request, HubConfig.Model model, long deadline) {
+    AgentSpec agent = config.agent(request.agent()).orElse(null);
+    boolean routine = agent != null && agent.routineModel().equals(model.id());
+    if (agent == null || !agent.cache() || !routine) {
+      return call(request, model, deadline);
     }
-    Promise<Void> promise = Promise.promise();
-    vertx.setTimer(ms, id -> promise.complete());
+    String scope = agent.sensitive() ? "agent:" + agent.id() : "standard";
+    String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.maxTokens());
+    return cache.get(key).compose(hit -> {
+      if (hit != null) {
+        metrics.cacheHit(model.id());
+        ModelCall.Reply r = ModelCall.Reply.fromJson(hit);
+        return Future.succeededFuture(new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(),
+          r.outputTokens(), 0.0, true, 0));
+      }
+      return call(request, model, deadline).onSuccess(reply -> cache.put(key, reply.toJson()));
+    });
+  }
+
+  private Future<ModelCall.Reply> call(ModelCall.Request request, HubConfig.Model model, long deadline) {
+    HubConfig.Provider provider = config.providers().get(model.provider());
+    long started = System.nanoTime();
+    Future<ProviderClient.Result> result;
+    if (provider.type().equals("sim")) {
+      result = simulate(request, model, provider);
+    } else {
+      result = lanes.get(provider.id()).call(request.agent(), request.priority(), model, request.messages(),
+        request.tools(), request.maxTokens(), deadline);
+    }
+    return result.map(r -> {
+      long nanos = System.nanoTime() - started;
+      double cost = model.cost(r.inputTokens(), r.outputTokens());
+      metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
+      metrics.usage(request.agent(), model.id(), r.inputTokens(), r.outputTokens(), cost);
+      return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(), r.outputTokens(), cost,
+        false, nanos / 1_000_000);
+    }).onFailure(err -> metrics.modelCall(request.agent(), model.id(), provider.id(), "error",
+      System.nanoTime() - started));
+  }
+
+  private Future<ProviderClient.Result> simulate(ModelCall.Request request, HubConfig.Model model,
+                                                 HubConfig.Provider provider) {
+    Promise<ProviderClient.Result> promise = Promise.promise();
+    Runnable answer = () -> {
+      try {
+        SimProvider.Answer a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens());
+        promise.complete(new ProviderClient.Result(200, null, a.content(), a.toolCalls(), a.inputTokens(),
+          a.outputTokens(), null));
+      } catch (SimProvider.Failure e) {
+        promise.fail(e);
+      }
+    };
+    if (provider.latencyMs() > 0) {
+      vertx.setTimer(provider.latencyMs(), id -> answer.run());
+    } else {
+      answer.run();
+    }
     return promise.future();
   }
+
+
 }

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * from the prompt, usage counted at about four characters a token. No Vert.x in here: the governor
  * adds the configured latency around it.
  */
-final class SimProvider {
+public final class SimProvider {
 
   /** What the sim answers: text or tool calls, and token usage. */
   record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens) {

@@ -55,6 +55,21 @@ public final class HubMetrics implements AgentEvents {
       .register(registry).increment();
   }
 
+  public void rateLimitWait(String key, long nanos) {
+    Timer.builder("agenthub_ratelimit_wait_seconds").description("Time calls waited for a key with room")
+      .tags("key", key).register(registry).record(Duration.ofNanos(nanos));
+  }
+
+  public void cacheHit(String model) {
+    Counter.builder("agenthub_cache_hits").description("Model calls answered from the response cache")
+      .tags("model", model).register(registry).increment();
+  }
+
+  public void fallback(String model, String fallback) {
+    Counter.builder("agenthub_fallbacks").description("Calls moved to a fallback model")
+      .tags("model", model, "fallback", fallback).register(registry).increment();
+  }
+
   public void refused(String reason) {
     Counter.builder("agenthub_refused").description("Requests refused, by reason")
       .tags("reason", reason).register(registry).increment();

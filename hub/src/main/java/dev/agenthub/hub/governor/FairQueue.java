@@ -1,0 +1,82 @@
+package dev.agenthub.hub.governor;
+
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Calls waiting for a key, served by priority (interactive, then heartbeat, then batch) and, within
+ * a priority, round-robin between agents, so a flood from one agent cannot starve another.
+ * Lives on the governor's context.
+ */
+final class FairQueue<T> {
+
+  private static final int PRIORITIES = 3;
+  @SuppressWarnings("unchecked")
+  private final LinkedHashMap<String, ArrayDeque<T>>[] byAgent = new LinkedHashMap[PRIORITIES];
+  private int size;
+
+  FairQueue() {
+    for (int i = 0; i < PRIORITIES; i++) {
+      byAgent[i] = new LinkedHashMap<>();
+    }
+  }
+
+  static int priority(String name) {
+    return switch (name == null ? "interactive" : name) {
+      case "heartbeat" -> 1;
+      case "batch" -> 2;
+      default -> 0;
+    };
+  }
+
+  void add(String agent, String priority, T item) {
+    byAgent[priority(priority)].computeIfAbsent(agent, a -> new ArrayDeque<>()).addLast(item);
+    size++;
+  }
+
+  /** The next item to serve, without removing it; null if empty. */
+  T peek() {
+    for (LinkedHashMap<String, ArrayDeque<T>> level : byAgent) {
+      if (!level.isEmpty()) {
+        return level.values().iterator().next().peekFirst();
+      }
+    }
+    return null;
+  }
+
+  /** Removes the item {@link #peek()} returned and moves its agent to the back of the line. */
+  T poll() {
+    for (LinkedHashMap<String, ArrayDeque<T>> level : byAgent) {
+      if (!level.isEmpty()) {
+        Map.Entry<String, ArrayDeque<T>> first = level.entrySet().iterator().next();
+        String agent = first.getKey();
+        ArrayDeque<T> queue = first.getValue();
+        T item = queue.pollFirst();
+        level.remove(agent);
+        if (!queue.isEmpty()) {
+          level.put(agent, queue);
+        }
+        size--;
+        return item;
+      }
+    }
+    return null;
+  }
+
+  boolean remove(String agent, String priority, T item) {
+    ArrayDeque<T> queue = byAgent[priority(priority)].get(agent);
+    if (queue != null && queue.remove(item)) {
+      size--;
+      if (queue.isEmpty()) {
+        byAgent[priority(priority)].remove(agent);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  int size() {
+    return size;
+  }
+}
