@@ -163,13 +163,13 @@ public final class HubNode {
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
 
-    // the directory first: the governor shares key limits by the number of live nodes it knows
+    // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
       .compose(id -> checkUniqueName())
       .compose(id -> vertx.deployVerticle(memoryVerticle(metrics)))
       .compose(id -> vertx.deployVerticle(probe))
-      .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets, clusterManager != null,
-        () -> directory.view().nodes().size())))
+      .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
+        clusterManager == null ? null : clusterManager.getHazelcastInstance())))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         List<Future<String>> agents = new ArrayList<>();

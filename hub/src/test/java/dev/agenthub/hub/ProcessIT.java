@@ -189,6 +189,110 @@ class ProcessIT {
   }
 
   @Test
+  void threeNodesShareThreeKeysWithoutEverPushingTheProviderOver() throws Exception {
+    io.vertx.core.Vertx mockVertx = io.vertx.core.Vertx.vertx();
+    try {
+      List<dev.agenthub.hub.governor.MockLlm.Key> keys = List.of(
+        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-a", 600, 3_000_000),
+        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-b", 600, 3_000_000),
+        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-c", 600, 3_000_000));
+      var mock = new dev.agenthub.hub.governor.MockLlm(mockVertx, 5, 0, keys);
+      int mockPort = mock.listen("127.0.0.1", 0).await(30, TimeUnit.SECONDS);
+      Files.createDirectories(work);
+      StringBuilder keyYaml = new StringBuilder();
+      for (var k : keys) {
+        Path f = work.resolve(k.secret() + ".key");
+        Files.writeString(f, k.secret());
+        keyYaml.append(keyYaml.isEmpty() ? "" : ", ").append("{ id: ").append(k.secret().substring(7))
+          .append(", secret-file: \"").append(f.toAbsolutePath()).append("\", rpm: 600, tpm: 3000000 }");
+      }
+      Path conf = work.resolve("hub.yaml");
+      Files.writeString(conf, """
+        providers:
+          mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", max-retries: 8, keys: [ %s ] }
+        models:
+          small: { provider: mock, name: gpt-4o-mini, input: 0.15, output: 0.60 }
+        agents:
+          - { id: support, models: { routine: small }, cache: false, limits: { max-concurrent: 256 } }
+          - { id: ops, models: { routine: small }, cache: false, limits: { max-concurrent: 256 } }
+          - { id: billing, models: { routine: small }, cache: false, limits: { max-concurrent: 256 } }
+        """.formatted(mockPort, keyYaml));
+      int base = TestHub.randomBasePort();
+      Map<String, String> env = Map.of(
+        "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+        "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+        "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+        "AGENTHUB_MEMORY_DIR", "memory");
+      int[] ports = {freePort(), freePort(), freePort()};
+      for (int i = 0; i < 3; i++) {
+        launch("g" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "g" + (i + 1),
+          "--http-port", String.valueOf(ports[i]));
+      }
+      for (int port : ports) {
+        TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+          () -> nodes(port) == 3 && ready(port));
+      }
+      java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+      List<Thread> loops = new ArrayList<>();
+      String[] agents = {"support", "ops", "billing"};
+      int perLoop = 12;
+      for (int c = 0; c < 24; c++) {
+        int loop = c;
+        Thread t = new Thread(() -> {
+          for (int i = 0; i < perLoop; i++) {
+            String session = "gov-" + loop + "-" + i;
+            // a client retries with the same idempotency key until it gets its answer, on a node still up
+            for (int attempt = 0; attempt < 20; attempt++) {
+              int node = (loop + attempt) % 3;
+              if (node == 2 && killed.get()) {
+                continue;
+              }
+              try {
+                HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/agents/" + agents[loop % 3] + "/messages",
+                  new JsonObject().put("session", session).put("text", "load " + loop + "-" + i)
+                    .put("idempotency_key", session).encode());
+                if (r.statusCode() == 200) {
+                  answered.incrementAndGet();
+                  break;
+                }
+              } catch (Exception e) {
+                // the node went away mid-request: retry elsewhere
+              }
+            }
+          }
+        });
+        t.start();
+        loops.add(t);
+      }
+      TestHub.await("a third of the load answered", Duration.ofMinutes(2), () -> answered.get() >= 24 * perLoop / 3);
+      killed.set(true);
+      processes.get(2).destroyForcibly();
+      for (Thread t : loops) {
+        t.join(TimeUnit.MINUTES.toMillis(4));
+      }
+      JsonObject stats = mock.stats();
+      assertThat(answered.get()).as("every message answered").isEqualTo(24 * perLoop);
+      assertThat(stats.getLong("rate_limited")).as("429s from the provider").isZero();
+      assertThat(stats.encode()).doesNotContain("sk-pit");
+      for (int i = 0; i < 2; i++) {
+        assertThat(TestHub.get(url(ports[i]) + "/metrics").body()).doesNotContain("sk-pit");
+        assertThat(Files.readString(work.resolve("g" + (i + 1) + ".err"))).doesNotContain("sk-pit");
+      }
+    } finally {
+      mockVertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static boolean ready(int port) {
+    try {
+      return TestHub.get(url(port) + "/health/ready").statusCode() == 200;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Test
   void aBadConfigStopsTheNodeWithOneLineNamingTheField() throws Exception {
     Files.createDirectories(work);
     Path bad = work.resolve("bad.yaml").toAbsolutePath();

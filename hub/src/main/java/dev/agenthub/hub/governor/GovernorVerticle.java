@@ -34,7 +34,7 @@ public final class GovernorVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
-  private final java.util.function.IntSupplier liveNodes;
+  private final com.hazelcast.map.IMap<String, ClusterLimiter.State> buckets;
   private final SimProvider sim = new SimProvider();
   private final Map<String, ProviderLane> lanes = new HashMap<>();
   private ResponseCache cache;
@@ -43,23 +43,21 @@ public final class GovernorVerticle extends VerticleBase {
 
   /**
    * @param secrets   API key secrets by {@code <provider>/<key id>}, already read from env or files
-   * @param clustered whether responses may be shared with the cluster's cache
-   * @param liveNodes how many nodes share the keys right now
+   * @param hazelcast the cluster's Hazelcast member (keys' buckets and the cache are shared), or null alone
    */
-  public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets, boolean clustered,
-                          java.util.function.IntSupplier liveNodes) {
-    this.liveNodes = liveNodes;
+  public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
+                          com.hazelcast.core.HazelcastInstance hazelcast) {
+    this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
+    this.clustered = hazelcast != null;
     this.config = config;
     this.metrics = metrics;
     this.secrets = secrets;
-    this.clustered = clustered;
   }
 
   @Override
   public Future<?> start() {
     web = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setKeepAlive(true)
       .setUserAgent("agenthub"), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(64));
-    long now = System.nanoTime();
     for (HubConfig.Provider p : config.providers().values()) {
       if (p.type().equals("sim")) {
         continue;
@@ -68,12 +66,10 @@ public final class GovernorVerticle extends VerticleBase {
       p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
       ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(web, p.baseUrl())
         : new OpenAiClient(web, p.baseUrl());
-      lanes.put(p.id(), new ProviderLane(vertx, p, new KeyPool(p.id(), p.keys(), keySecrets, now), client, metrics));
+      lanes.put(p.id(), new ProviderLane(vertx, p, new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
+        buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context)), client, metrics));
     }
     cache = new ResponseCache(vertx, clustered);
-    // until capacity leases exist, each node plans with its share of every key (see KeyPool#share)
-    lanes.values().forEach(l -> l.share(liveNodes.getAsInt()));
-    vertx.setPeriodic(500, id -> lanes.values().forEach(l -> l.share(liveNodes.getAsInt())));
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
     return Future.all(consumer.completion(), cache.start());
   }

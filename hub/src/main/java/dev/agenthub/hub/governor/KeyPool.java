@@ -1,22 +1,30 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.hub.config.HubConfig;
+import io.vertx.core.Future;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
- * The API keys of one provider, each with its RPM and TPM buckets (a safety margin below the
+ * The API keys of one provider, each with its RPM/TPM {@link Limiter} (a safety margin below the
  * nominal limits, so network jitter cannot push a key over), a cooldown (after a 429, 529 or 5xx,
  * honouring {@code Retry-After}) and a disabled flag (after a 401/403). Secrets stay in here: only
  * key ids leave it. Lives on the governor's context.
  */
 final class KeyPool {
 
-  /** Fraction of a key's nominal limits the governor plans with. */
+  /** Fraction of a key's nominal rate the governor plans with. */
   static final double MARGIN = 0.95;
+  /**
+   * Burst the governor allows, in seconds of the key's rate: half the provider's one second, so
+   * calls delayed on their way (a busy event loop, a GC pause) and arriving bunched up at the
+   * provider still fit its bucket (up to about half a second of delay).
+   */
+  static final double BURST_SECONDS = 0.5;
   private static final Logger LOG = Logger.getLogger(KeyPool.class.getName());
 
   static final class KeyState {
@@ -24,18 +32,16 @@ final class KeyPool {
     final String secret;
     final int rpm;
     final int tpm;
-    TokenBucket requests;
-    TokenBucket tokens;
+    final Limiter limiter;
     long coolUntil;
     boolean disabled;
 
-    KeyState(HubConfig.Key key, String secret, long now) {
+    KeyState(HubConfig.Key key, String secret, Limiter limiter) {
       this.id = key.id();
       this.secret = secret;
       this.rpm = key.rpm();
       this.tpm = key.tpm();
-      this.requests = new TokenBucket(MARGIN * rpm / 60.0, MARGIN * rpm / 60.0, now);
-      this.tokens = new TokenBucket(MARGIN * tpm / 60.0, MARGIN * tpm / 60.0, now);
+      this.limiter = limiter;
     }
 
     boolean usable(long now) {
@@ -43,40 +49,26 @@ final class KeyPool {
     }
   }
 
+  /** A key taken for one call, or how long to wait before asking again ({@code key} null). */
+  record Acquired(KeyState key, long waitNanos) {
+  }
+
   private final String provider;
   private final List<KeyState> keys = new ArrayList<>();
   private int next;
 
-  KeyPool(String provider, List<HubConfig.Key> configured, Map<String, String> secrets, long now) {
+  /**
+   * @param limiters makes a key's limiter from {requests/s, tokens/s, request burst, token burst}
+   */
+  KeyPool(String provider, List<HubConfig.Key> configured, Map<String, String> secrets,
+          Function<double[], Function<String, Limiter>> limiters) {
     this.provider = provider;
     for (HubConfig.Key k : configured) {
-      keys.add(new KeyState(k, secrets.get(k.id()), now));
+      double rps = MARGIN * k.rpm() / 60.0;
+      double tps = MARGIN * k.tpm() / 60.0;
+      double[] limits = {rps, tps, Math.max(1, BURST_SECONDS * rps), BURST_SECONDS * tps};
+      keys.add(new KeyState(k, secrets.get(k.id()), limiters.apply(limits).apply(provider + "/" + k.id())));
     }
-  }
-
-  private int shares = 1;
-
-  /**
-   * Plans with {@code 1/nodes} of each key's limits, so the whole cluster stays under them. New
-   * buckets start empty: capacity moved between nodes never creates a fresh burst.
-   */
-  void share(int nodes, long now) {
-    int n = Math.max(1, nodes);
-    if (n == shares) {
-      return;
-    }
-    shares = n;
-    for (KeyState k : keys) {
-      double rps = MARGIN * k.rpm / 60.0 / n;
-      double tps = MARGIN * k.tpm / 60.0 / n;
-      k.requests = new TokenBucket(rps, rps, 0, now);
-      k.tokens = new TokenBucket(tps, tps, 0, now);
-    }
-    LOG.info("provider " + provider + ": each key's limits now shared by " + n + " node" + (n == 1 ? "" : "s"));
-  }
-
-  int shares() {
-    return shares;
   }
 
   List<KeyState> keys() {
@@ -87,41 +79,39 @@ final class KeyPool {
     return keys.stream().anyMatch(k -> !k.disabled);
   }
 
-  /** A key with room for one request of {@code reserve} tokens, taken from its buckets; or null. */
-  KeyState tryAcquire(long reserve, long now) {
+  /** Tries the usable keys in turn, starting after the last one used. */
+  Future<Acquired> acquire(long reserve) {
+    long now = System.nanoTime();
+    List<KeyState> order = new ArrayList<>();
+    long coolWait = Long.MAX_VALUE;
     for (int i = 0; i < keys.size(); i++) {
       KeyState k = keys.get((next + i) % keys.size());
-      if (k.usable(now) && k.requests.nanosUntil(1, now) == 0 && k.tokens.nanosUntil(reserve, now) == 0) {
-        k.requests.tryTake(1, now);
-        k.tokens.tryTake(reserve, now);
-        next = (next + i + 1) % keys.size();
-        return k;
+      if (k.usable(now)) {
+        order.add(k);
+      } else if (!k.disabled) {
+        coolWait = Math.min(coolWait, k.coolUntil - now);
       }
     }
-    return null;
+    return tryKeys(order, 0, reserve, coolWait);
   }
 
-  /** How long until some key could take a request of {@code reserve} tokens (Long.MAX_VALUE: none can). */
-  long nanosUntilAny(long reserve, long now) {
-    long best = Long.MAX_VALUE;
-    for (KeyState k : keys) {
-      if (k.disabled) {
-        continue;
-      }
-      long wait = Math.max(Math.max(0, k.coolUntil - now),
-        Math.max(k.requests.nanosUntil(1, now), k.tokens.nanosUntil(reserve, now)));
-      best = Math.min(best, wait);
+  private Future<Acquired> tryKeys(List<KeyState> order, int i, long reserve, long bestWait) {
+    if (i >= order.size()) {
+      return Future.succeededFuture(new Acquired(null, bestWait));
     }
-    return best;
+    KeyState k = order.get(i);
+    return k.limiter.take(reserve).compose(wait -> {
+      if (wait == 0) {
+        next = (keys.indexOf(k) + 1) % keys.size();
+        return Future.succeededFuture(new Acquired(k, 0));
+      }
+      return tryKeys(order, i + 1, reserve, Math.min(bestWait, wait));
+    });
   }
 
   /** Settles a reservation to the real usage. */
-  void settle(KeyState k, long reserved, long used, long now) {
-    if (used < reserved) {
-      k.tokens.refund(reserved - used, now);
-    } else if (used > reserved) {
-      k.tokens.charge(used - reserved, now);
-    }
+  void settle(KeyState k, long reserved, long used) {
+    k.limiter.settle(reserved - used);
   }
 
   void cooldown(KeyState k, long millis, long now, String why) {

@@ -51,6 +51,7 @@ final class ProviderLane {
   private final HubMetrics metrics;
   private final FairQueue<Waiter> queue = new FairQueue<>();
   private long timer = -1;
+  private boolean pumping;
 
   ProviderLane(Vertx vertx, HubConfig.Provider provider, KeyPool pool, ProviderClient client, HubMetrics metrics) {
     this.vertx = vertx;
@@ -59,15 +60,10 @@ final class ProviderLane {
     this.client = client;
     this.metrics = metrics;
     for (KeyPool.KeyState k : pool.keys()) {
-      Gauge.builder("agenthub_key_available", k, s -> s.disabled ? 0 : s.requests.available(System.nanoTime())
-          / s.requests.capacity())
+      Gauge.builder("agenthub_key_available", k, s -> s.disabled ? 0 : s.limiter.headroom())
         .description("Share of a key's request bucket that is free (1 = full headroom)")
         .tag("key", provider.id() + "/" + k.id).register(metrics.registry());
     }
-  }
-
-  void share(int nodes) {
-    pool.share(nodes, System.nanoTime());
   }
 
   Future<ProviderClient.Result> call(String agent, String priority, HubConfig.Model model, JsonArray messages,
@@ -86,10 +82,10 @@ final class ProviderLane {
           long now = System.nanoTime();
           observe(key, result.headers(), now);
           if (result.ok()) {
-            pool.settle(key, reserve, result.inputTokens() + result.outputTokens(), now);
+            pool.settle(key, reserve, result.inputTokens() + result.outputTokens());
             return Future.succeededFuture(result);
           }
-          pool.settle(key, reserve, 0, now);
+          pool.settle(key, reserve, 0);
           int status = result.status();
           if (status == 401 || status == 403) {
             pool.disable(key, status);
@@ -123,46 +119,54 @@ final class ProviderLane {
   }
 
   private Future<KeyPool.KeyState> acquire(String agent, String priority, long reserve, long deadline) {
-    long now = System.nanoTime();
-    if (queue.size() == 0) {
-      KeyPool.KeyState key = pool.tryAcquire(reserve, now);
-      if (key != null) {
-        return Future.succeededFuture(key);
-      }
-    }
     if (!pool.anyEnabled()) {
       return Future.failedFuture(new NoCapacity("no usable key for provider " + provider.id()));
     }
     Promise<KeyPool.KeyState> promise = Promise.promise();
-    queue.add(agent, priority, new Waiter(reserve, deadline, now, promise));
+    queue.add(agent, priority, new Waiter(reserve, deadline, System.nanoTime(), promise));
     pump();
     return promise.future();
   }
 
+  /** Serves the queue head by head; one pump at a time, as taking a key may be a cluster round trip. */
   private void pump() {
+    if (pumping) {
+      return;
+    }
+    Waiter w = queue.peek();
+    if (w == null) {
+      return;
+    }
     long now = System.nanoTime();
-    Waiter w;
-    while ((w = queue.peek()) != null) {
-      if (now >= w.deadline()) {
-        queue.poll();
-        w.promise().fail(new NoCapacity("no key of provider " + provider.id() + " had room before the deadline"));
-        continue;
-      }
-      KeyPool.KeyState key = pool.tryAcquire(w.reserve(), now);
-      if (key == null) {
-        long wait = pool.nanosUntilAny(w.reserve(), now);
-        if (wait == Long.MAX_VALUE) {
-          queue.poll();
-          w.promise().fail(new NoCapacity("every key of provider " + provider.id() + " is out of the pool"));
-          continue;
-        }
-        schedule(Math.min(wait, w.deadline() - now));
+    if (now >= w.deadline()) {
+      queue.poll();
+      w.promise().fail(new NoCapacity("no key of provider " + provider.id() + " had room before the deadline"));
+      pump();
+      return;
+    }
+    pumping = true;
+    pool.acquire(w.reserve()).onComplete(ar -> {
+      pumping = false;
+      if (ar.failed()) {
+        // the cluster map did not answer: try again shortly
+        schedule(50_000_000L);
         return;
       }
-      queue.poll();
-      metrics.rateLimitWait(provider.id() + "/" + key.id, now - w.since());
-      w.promise().complete(key);
-    }
+      KeyPool.Acquired got = ar.result();
+      if (got.key() != null) {
+        queue.poll();
+        metrics.rateLimitWait(provider.id() + "/" + got.key().id, System.nanoTime() - w.since());
+        w.promise().complete(got.key());
+        pump();
+      } else if (got.waitNanos() == Long.MAX_VALUE && !pool.anyEnabled()) {
+        queue.poll();
+        w.promise().fail(new NoCapacity("every key of provider " + provider.id() + " is out of the pool"));
+        pump();
+      } else {
+        long wait = got.waitNanos() == Long.MAX_VALUE ? 50_000_000L : got.waitNanos();
+        schedule(Math.min(wait, Math.max(1, w.deadline() - System.nanoTime())));
+      }
+    });
   }
 
   private void schedule(long nanos) {
@@ -175,7 +179,10 @@ final class ProviderLane {
     });
   }
 
-  /** Reads the provider's view of the key: nothing left means cool down until its reset. */
+  /**
+   * Reads the provider's view of the key: with nothing left, the key rests until one more request
+   * (or its reset, if sooner) would be admitted; our own buckets do the rest.
+   */
   private void observe(KeyPool.KeyState key, MultiMap headers, long now) {
     if (headers == null) {
       return;
@@ -184,14 +191,25 @@ final class ProviderLane {
       String remaining = headers.get("x-ratelimit-remaining-" + kind);
       if ("0".equals(remaining)) {
         long reset = parseDurationMs(headers.get("x-ratelimit-reset-" + kind));
-        if (reset > 0) {
-          pool.cooldown(key, reset, now, "provider reports no " + kind + " left");
+        long limit = parseLong(headers.get("x-ratelimit-limit-" + kind));
+        long one = kind.equals("requests") && limit > 0 ? (60_000 + limit - 1) / limit : reset;
+        long rest = reset > 0 ? Math.min(reset, one) : one;
+        if (rest > 0) {
+          pool.cooldown(key, rest, now, "provider reports no " + kind + " left");
         }
       }
       String anthropic = headers.get("anthropic-ratelimit-" + kind + "-remaining");
       if ("0".equals(anthropic)) {
         pool.cooldown(key, 1_000, now, "provider reports no " + kind + " left");
       }
+    }
+  }
+
+  private static long parseLong(String text) {
+    try {
+      return text == null ? 0 : Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      return 0;
     }
   }
 
