@@ -64,9 +64,9 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "governor", "all" -> scenario = args[i];
         default -> {
-          out.println("usage: bench [messages|memory|sessions|all] [--messages N] [--concurrency C]");
+          out.println("usage: bench [messages|memory|sessions|governor|all] [--messages N] [--concurrency C]");
           return 2;
         }
       }
@@ -79,6 +79,9 @@ public final class MessageBench {
     }
     if (scenario.equals("sessions") || scenario.equals("all")) {
       sessions(out, 2_000, 10_000);
+    }
+    if (scenario.equals("governor") || scenario.equals("all")) {
+      GovernorBench.run(out, 30);
     }
     if (scenario.equals("memory") || scenario.equals("all")) {
       int appends = Math.min(messages, 20_000);
@@ -237,7 +240,7 @@ public final class MessageBench {
     return pb.start();
   }
 
-  private static void waitReady(int port, int nodes) throws Exception {
+  static void waitReady(int port, int nodes) throws Exception {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (System.nanoTime() < end) {
@@ -255,7 +258,7 @@ public final class MessageBench {
     throw new IllegalStateException("node on port " + port + " did not become ready");
   }
 
-  private static void stop(List<Process> nodes) throws InterruptedException {
+  static void stop(List<Process> nodes) throws InterruptedException {
     for (Process p : nodes) {
       p.destroy();
     }
@@ -267,13 +270,13 @@ public final class MessageBench {
     nodes.clear();
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return s.getLocalPort();
     }
   }
 
-  private static double ms(long nanos) {
+  static double ms(long nanos) {
     return nanos / 1e6;
   }
 }
