@@ -288,7 +288,7 @@ public final class ConfigLoader {
       Set<String> keyIds = new HashSet<>();
       for (int i = 0; i < rawKeys.size(); i++) {
         Fields k = new Fields(p.field("keys") + "[" + i + "]", rawKeys.get(i),
-          Set.of("id", "secret-env", "secret-file", "rpm", "tpm", "daily-tokens"));
+          Set.of("id", "secret-env", "secret-file", "rpm", "tpm"));
         k.rejectUnknown();
         String keyId = k.requiredString("id");
         if (!keyIds.add(keyId)) {
