@@ -50,9 +50,10 @@ public final class ModelCall {
    * @param costUsd      price of this call, from {@code models:}
    * @param cached       answered from the response cache
    * @param latencyMs    time spent at the provider
+   * @param keyId        which key answered ({@code <provider>/<key id>}, never the secret; "cache" or "sim")
    */
   public record Reply(String content, JsonArray toolCalls, String model, long inputTokens, long outputTokens,
-                      double costUsd, boolean cached, long latencyMs) {
+                      double costUsd, boolean cached, long latencyMs, String keyId) {
 
     public boolean wantsTools() {
       return toolCalls != null && !toolCalls.isEmpty();
@@ -62,14 +63,15 @@ public final class ModelCall {
       return new JsonObject().put("content", content).put("tool_calls", toolCalls == null ? new JsonArray() : toolCalls)
         .put("model", model)
         .put("usage", new JsonObject().put("input_tokens", inputTokens).put("output_tokens", outputTokens))
-        .put("cost_usd", costUsd).put("cached", cached).put("latency_ms", latencyMs);
+        .put("cost_usd", costUsd).put("cached", cached).put("latency_ms", latencyMs).put("key_id", keyId);
     }
 
     public static Reply fromJson(JsonObject json) {
       JsonObject usage = json.getJsonObject("usage", new JsonObject());
       return new Reply(json.getString("content", ""), json.getJsonArray("tool_calls", new JsonArray()),
         json.getString("model"), usage.getLong("input_tokens", 0L), usage.getLong("output_tokens", 0L),
-        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getLong("latency_ms", 0L));
+        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getLong("latency_ms", 0L),
+        json.getString("key_id"));
     }
   }
 }

@@ -12,6 +12,7 @@ import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MarkdownStore;
@@ -162,14 +163,16 @@ public final class HubNode {
     MemoryProbe probe = new MemoryProbe(registry);
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
+    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name());
 
     // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
       .compose(id -> checkUniqueName())
       .compose(id -> vertx.deployVerticle(memoryVerticle(metrics)))
       .compose(id -> vertx.deployVerticle(probe))
+      .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
-        clusterManager == null ? null : clusterManager.getHazelcastInstance())))
+        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         List<Future<String>> agents = new ArrayList<>();

@@ -35,7 +35,8 @@ public final class TestHub {
 
   public static String yamlWithNode(String nodeLine, int latencyMs, String extra) {
     String memory = extra.contains("memory:") ? "" : memoryYaml(freshDir());
-    return nodeLine + memory + """
+    String ledger = extra.contains("ledger:") ? "" : "ledger: { dir: \"" + freshDir() + "\" }\n";
+    return nodeLine + memory + ledger + """
       providers: { sim: { type: sim, latency-ms: %d } }
       models:
         sim-large: { provider: sim, input: 2.50, output: 10.00 }

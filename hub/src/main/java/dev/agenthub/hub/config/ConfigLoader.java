@@ -202,7 +202,10 @@ public final class ConfigLoader {
     List<AgentSpec> agents = agents(root, models);
     HubConfig.Budgets budgets = budgets(root.section("budgets", Set.of("monthly-usd", "alerts", "on-exceed", "webhook")));
     List<HubConfig.Client> clients = clients(root, agents);
-    return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients, source);
+    Fields ledger = root.section("ledger", Set.of("dir"));
+    ledger.rejectUnknown();
+    return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
+      ledger.string("dir", "data/ledger"), source);
   }
 
   private static HubConfig.Node node(Fields f) {

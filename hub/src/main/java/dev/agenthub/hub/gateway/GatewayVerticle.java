@@ -60,6 +60,7 @@ public final class GatewayVerticle extends VerticleBase {
     router.post("/v1/chat/completions").handler(body).handler(chat::handle);
     router.get("/v1/agents").handler(this::agents);
     router.get("/v1/cluster").handler(this::cluster);
+    router.get("/v1/spend").handler(this::spend);
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(this::metrics);
@@ -175,6 +176,13 @@ public final class GatewayVerticle extends VerticleBase {
     JsonObject writer = gw.memoryWriter().get();
     body.put("memory", writer == null ? new JsonObject().putNull("writer") : writer);
     json(ctx, 200, body);
+  }
+
+  private void spend(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    vertx.eventBus().<JsonObject>request(dev.agenthub.hub.ledger.LedgerVerticle.SPEND, new JsonObject())
+      .onSuccess(m -> json(ctx, 200, m.body()))
+      .onFailure(err -> ctx.fail(new ApiError(503, "unavailable", "spend is not available right now", 1L)));
   }
 
   private void ready(RoutingContext ctx) {

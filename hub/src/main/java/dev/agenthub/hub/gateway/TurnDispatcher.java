@@ -62,8 +62,9 @@ final class TurnDispatcher {
       case NO_HANDLERS -> new ApiError(503, "unavailable", "no live instance of agent '" + agent + "'", 1L);
       case RECIPIENT_FAILURE, ERROR -> switch (re.failureCode()) {
         case Turn.Failure.BAD_REQUEST -> ApiError.badRequest(re.getMessage());
-        case Turn.Failure.QUEUE_FULL -> new ApiError(429, "queue_full",
-          "agent '" + agent + "' is busy: " + re.getMessage(), 1L);
+        case Turn.Failure.QUEUE_FULL -> re.getMessage() != null && re.getMessage().startsWith("budget exceeded")
+          ? new ApiError(429, "budget_exceeded", re.getMessage(), 3600L)
+          : new ApiError(429, "queue_full", "agent '" + agent + "' is busy: " + re.getMessage(), 1L);
         case Turn.Failure.MODEL_TIMEOUT -> new ApiError(504, "model_timeout", re.getMessage());
         case Turn.Failure.UNAVAILABLE -> new ApiError(503, "unavailable", re.getMessage(), 1L);
         default -> new ApiError(502, "model_error", re.getMessage() == null ? "model call failed" : re.getMessage());

@@ -34,19 +34,24 @@ public final class GovernorVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
+  private final java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets;
   private final com.hazelcast.map.IMap<String, ClusterLimiter.State> buckets;
   private final SimProvider sim = new SimProvider();
   private final Map<String, ProviderLane> lanes = new HashMap<>();
   private ResponseCache cache;
+
   private MessageConsumer<JsonObject> consumer;
   private WebClient web;
 
   /**
    * @param secrets   API key secrets by {@code <provider>/<key id>}, already read from env or files
    * @param hazelcast the cluster's Hazelcast member (keys' buckets and the cache are shared), or null alone
+   * @param budgets   the latest budget standing from the ledger (null until measured)
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
-                          com.hazelcast.core.HazelcastInstance hazelcast) {
+                          com.hazelcast.core.HazelcastInstance hazelcast,
+                          java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets) {
+    this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
     this.clustered = hazelcast != null;
     this.config = config;
@@ -87,13 +92,27 @@ public final class GovernorVerticle extends VerticleBase {
       message.fail(Turn.Failure.BAD_REQUEST, "unknown model '" + request.model() + "'");
       return;
     }
+    dev.agenthub.hub.ledger.Spend spend = budgets.get();
+    AgentSpec agent = config.agent(request.agent()).orElse(null);
+    if (spend != null && agent != null) {
+      String state = spend.stateFor(agent.id());
+      if (state.equals("blocked")) {
+        metrics.refused("budget");
+        message.fail(Turn.Failure.QUEUE_FULL, "budget exceeded for agent '" + agent.id()
+          + "' this month (on-exceed: block)");
+        return;
+      }
+      if (state.equals("downgraded") && model.id().equals(agent.complexModel())) {
+        model = config.models().get(agent.routineModel());
+      }
+    }
     long timeout = message.headers().contains("timeout") ? Long.parseLong(message.headers().get("timeout"))
       : DEFAULT_DEADLINE_MS;
     long deadline = System.nanoTime() + timeout * 1_000_000;
     List<String> chain = new ArrayList<>();
     chain.add(model.id());
     chain.addAll(model.fallbacks());
-    withFallbacks(request, chain, 0, deadline).onComplete(ar -> {
+    withFallbacks(request, chain, 0, deadline).compose(reply -> record(request, reply)).onComplete(ar -> {
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
       } else if (ar.cause() instanceof ProviderLane.Rejected || ar.cause() instanceof SimProvider.Failure
@@ -103,6 +122,19 @@ public final class GovernorVerticle extends VerticleBase {
         message.fail(Turn.Failure.MODEL_ERROR, "model call failed");
       }
     });
+  }
+
+  /** Every call is in the ledger before its answer leaves: {@code /v1/spend} never lags an answer. */
+  private Future<ModelCall.Reply> record(ModelCall.Request request, ModelCall.Reply reply) {
+    JsonObject usage = new JsonObject().put("agent", request.agent()).put("model", reply.model())
+      .put("key", keyOf(reply)).put("input", reply.inputTokens()).put("output", reply.outputTokens())
+      .put("usd", reply.costUsd()).put("cached", reply.cached());
+    return vertx.eventBus().request(dev.agenthub.hub.ledger.LedgerVerticle.RECORD, usage)
+      .map(ignored -> reply).otherwise(reply);
+  }
+
+  private static String keyOf(ModelCall.Reply reply) {
+    return reply.keyId() == null ? "-" : reply.keyId();
   }
 
   private Future<ModelCall.Reply> withFallbacks(ModelCall.Request request, List<String> chain, int i, long deadline) {
@@ -131,7 +163,7 @@ public final class GovernorVerticle extends VerticleBase {
         metrics.cacheHit(model.id());
         ModelCall.Reply r = ModelCall.Reply.fromJson(hit);
         return Future.succeededFuture(new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(),
-          r.outputTokens(), 0.0, true, 0));
+          r.outputTokens(), 0.0, true, 0, "cache"));
       }
       return call(request, model, deadline).onSuccess(reply -> cache.put(key, reply.toJson()));
     });
@@ -153,7 +185,7 @@ public final class GovernorVerticle extends VerticleBase {
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
       metrics.usage(request.agent(), model.id(), r.inputTokens(), r.outputTokens(), cost);
       return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(), r.outputTokens(), cost,
-        false, nanos / 1_000_000);
+        false, nanos / 1_000_000, provider.id() + "/" + (provider.type().equals("sim") ? "sim" : r.keyId()));
     }).onFailure(err -> metrics.modelCall(request.agent(), model.id(), provider.id(), "error",
       System.nanoTime() - started));
   }

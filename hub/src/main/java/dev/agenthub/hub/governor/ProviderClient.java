@@ -12,9 +12,18 @@ interface ProviderClient {
    * otherwise the HTTP status (0 for a network failure) and headers for the key pool to read.
    */
   record Result(int status, MultiMap headers, String content, JsonArray toolCalls, long inputTokens,
-                long outputTokens, String error) {
+                long outputTokens, String error, String keyId) {
+    Result(int status, MultiMap headers, String content, JsonArray toolCalls, long inputTokens, long outputTokens,
+           String error) {
+      this(status, headers, content, toolCalls, inputTokens, outputTokens, error, null);
+    }
+
     boolean ok() {
       return status >= 200 && status < 300;
+    }
+
+    Result withKey(String key) {
+      return new Result(status, headers, content, toolCalls, inputTokens, outputTokens, error, key);
     }
   }
 

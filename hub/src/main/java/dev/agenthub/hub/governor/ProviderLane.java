@@ -83,7 +83,7 @@ final class ProviderLane {
           observe(key, result.headers(), now);
           if (result.ok()) {
             pool.settle(key, reserve, result.inputTokens() + result.outputTokens());
-            return Future.succeededFuture(result);
+            return Future.succeededFuture(result.withKey(key.id));
           }
           pool.settle(key, reserve, 0);
           int status = result.status();

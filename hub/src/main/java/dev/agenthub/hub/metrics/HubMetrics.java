@@ -70,6 +70,11 @@ public final class HubMetrics implements AgentEvents {
       .tags("model", model, "fallback", fallback).register(registry).increment();
   }
 
+  public void budgetAlert(String scope, double threshold) {
+    Counter.builder("agenthub_budget_alerts").description("Budget thresholds crossed")
+      .tags("scope", scope, "threshold", Double.toString(threshold)).register(registry).increment();
+  }
+
   public void refused(String reason) {
     Counter.builder("agenthub_refused").description("Requests refused, by reason")
       .tags("reason", reason).register(registry).increment();
