@@ -27,7 +27,8 @@ public final class Launcher {
            agenthub bench [messages|memory|sessions|all] [--messages N] [--concurrency C]
            agenthub mock-llm [--port 18080] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
            agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
-                         [--output-tokens N] [--routine-share F] [--conf FILE] [--json]
+                         [--output-tokens N] [--routine-share F] [--peak-factor F] [--conf FILE] [--json]
+                         [--from-ledger]
     The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
     AGENTHUB_CLUSTER, AGENTHUB_CLUSTER_NAME, AGENTHUB_CLUSTER_MEMBERS, AGENTHUB_CLUSTER_PORT,
     AGENTHUB_CLUSTER_HOST, AGENTHUB_MEMORY_DIR.""";
@@ -57,10 +58,7 @@ public final class Launcher {
         }
       }
       case "mock-llm" -> runMock(rest, err);
-      case "plan" -> {
-        err.println("agenthub: plan: the capacity and cost planner is not built yet");
-        yield EXIT_USAGE;
-      }
+      case "plan" -> plan(rest, out, err);
       default -> {
         err.println("agenthub: unknown command '" + args[0] + "'\n" + USAGE);
         yield EXIT_USAGE;
@@ -125,6 +123,102 @@ public final class Launcher {
       Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  private static int plan(String[] args, PrintStream out, PrintStream err) {
+    Path conf = null;
+    boolean json = false;
+    boolean fromLedger = false;
+    java.util.Map<String, String> given = new java.util.HashMap<>();
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--conf" -> conf = Path.of(value(args, ++i, "--conf"));
+          case "--json" -> json = true;
+          case "--from-ledger" -> fromLedger = true;
+          case "--messages-per-day", "--heartbeat", "--agents", "--context-tokens", "--output-tokens",
+               "--routine-share", "--peak-factor" -> given.put(args[i], value(args, ++i, args[i]));
+          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("agenthub: plan: " + e.getMessage() + "\n" + USAGE);
+      return EXIT_USAGE;
+    }
+    HubConfig config;
+    try {
+      config = ConfigLoader.load(conf, System.getenv(), ConfigLoader.Overrides.none());
+    } catch (ConfigException e) {
+      err.println("agenthub: config error: " + e.getMessage());
+      return EXIT_CONFIG;
+    }
+    dev.agenthub.hub.planner.Planner.Profile d = dev.agenthub.hub.planner.Planner.Profile.defaults(config.agents().size());
+    dev.agenthub.hub.planner.Planner.Profile profile;
+    try {
+      profile = new dev.agenthub.hub.planner.Planner.Profile(
+        positiveLong(given, "--messages-per-day", d.messagesPerDay()),
+        given.containsKey("--heartbeat") ? durationMs(given.get("--heartbeat")) : d.heartbeatMs(),
+        (int) positiveLong(given, "--agents", d.agents()),
+        (int) positiveLong(given, "--context-tokens", d.contextTokens()),
+        (int) positiveLong(given, "--output-tokens", d.outputTokens()),
+        fraction(given, "--routine-share", d.routineShare()),
+        given.containsKey("--peak-factor") ? Math.max(1, Double.parseDouble(given.get("--peak-factor"))) : d.peakFactor());
+      if (fromLedger) {
+        var calibrated = dev.agenthub.hub.planner.Planner.calibrate(profile, Path.of(config.ledgerDir()), config);
+        if (calibrated == null) {
+          err.println("agenthub: plan: no calls in this month's ledger under " + config.ledgerDir()
+            + "; using the given profile");
+        } else {
+          profile = calibrated;
+        }
+      }
+    } catch (NumberFormatException | java.io.IOException e) {
+      err.println("agenthub: plan: " + e.getMessage());
+      return EXIT_USAGE;
+    } catch (IllegalArgumentException e) {
+      err.println("agenthub: plan: " + e.getMessage());
+      return EXIT_USAGE;
+    }
+    var plan = dev.agenthub.hub.planner.Planner.plan(profile, dev.agenthub.hub.planner.Planner.Prices.from(config));
+    out.println(json ? plan.toJson().encode() : plan.toText());
+    return 0;
+  }
+
+  private static long positiveLong(java.util.Map<String, String> given, String option, long def) {
+    if (!given.containsKey(option)) {
+      return def;
+    }
+    long v = Long.parseLong(given.get(option));
+    if (v <= 0) {
+      throw new IllegalArgumentException(option + " must be positive, got " + v);
+    }
+    return v;
+  }
+
+  private static double fraction(java.util.Map<String, String> given, String option, double def) {
+    if (!given.containsKey(option)) {
+      return def;
+    }
+    double v = Double.parseDouble(given.get(option));
+    if (v < 0 || v > 1) {
+      throw new IllegalArgumentException(option + " is a fraction between 0 and 1, got " + v);
+    }
+    return v;
+  }
+
+  private static long durationMs(String text) {
+    var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(text.trim());
+    if (!m.matches() || (m.group(2) == null && !m.group(1).equals("0"))) {
+      throw new IllegalArgumentException("--heartbeat is a duration like 30m or 1h (0 = off), got '" + text + "'");
+    }
+    long n = Long.parseLong(m.group(1));
+    return m.group(2) == null ? 0 : switch (m.group(2)) {
+      case "ms" -> n;
+      case "s" -> n * 1000;
+      case "m" -> n * 60_000;
+      case "h" -> n * 3_600_000;
+      default -> n * 86_400_000;
+    };
   }
 
   private static int runMock(String[] args, PrintStream err) {

@@ -1,0 +1,39 @@
+package dev.agenthub.hub;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LauncherTest {
+
+  private static String[] run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Launcher.run(args, new PrintStream(out, true), new PrintStream(err, true));
+    return new String[]{String.valueOf(code), out.toString(), err.toString()};
+  }
+
+  @Test
+  void planPrintsTheContractsJson() {
+    String[] r = run("plan", "--messages-per-day", "10000", "--json", "--conf", "../conf/hub.yaml");
+    assertThat(r[0]).isEqualTo("0");
+    JsonObject plan = new JsonObject(r[1].strip());
+    assertThat(plan.getJsonObject("monthly_usd").fieldNames()).contains("large", "small", "mix");
+    assertThat(plan.fieldNames()).contains("peak_rpm", "peak_tpm", "keys_needed", "nodes_needed", "storage_gb_per_month");
+  }
+
+  @Test
+  void planAsTextAndBadOptions() {
+    assertThat(run("plan", "--conf", "../conf/hub.yaml")[1]).contains("monthly cost").contains("mix");
+    String[] bad = run("plan", "--routine-share", "1.5", "--conf", "../conf/hub.yaml");
+    assertThat(bad[0]).isEqualTo("2");
+    assertThat(bad[2]).contains("--routine-share is a fraction");
+    assertThat(run("plan", "--heartbeat", "soon")[2]).contains("--heartbeat is a duration");
+    assertThat(run("frobnicate")[0]).isEqualTo("2");
+    assertThat(run("run", "--http-port", "99999")[2]).contains("--http-port must be a port number");
+  }
+}
