@@ -25,6 +25,7 @@ final class TurnRunner {
     }
   }
 
+  static final long BATCH_TIMEOUT_MS = 3_600_000;
   private final Vertx vertx;
   private final AgentSpec spec;
   private final String instance;
@@ -66,7 +67,10 @@ final class TurnRunner {
   }
 
   Future<Turn.Reply> run(Turn.Request request) {
-    long deadline = System.nanoTime() + spec.limits().turnTimeoutMs() * 1_000_000;
+    // a batch turn waits for the provider's batch window, not for a user
+    long timeout = "batch".equals(request.priority()) ? Math.max(spec.limits().turnTimeoutMs(), BATCH_TIMEOUT_MS)
+      : spec.limits().turnTimeoutMs();
+    long deadline = System.nanoTime() + timeout * 1_000_000;
     String transcript = Transcript.path(spec.id(), request.session());
     Usage usage = new Usage();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());

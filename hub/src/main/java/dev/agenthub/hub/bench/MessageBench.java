@@ -118,6 +118,25 @@ public final class MessageBench {
     }
   }
 
+  private static java.time.Duration cpu(Process node) {
+    return node.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+  }
+
+  private static long size(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return 0;
+    }
+    try (var files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).filter(f -> f.toString().endsWith(".md")).mapToLong(f -> {
+        try {
+          return Files.size(f);
+        } catch (IOException e) {
+          return 0;
+        }
+      }).sum();
+    }
+  }
+
   private static long heapAfterGc(Process node, int port) throws Exception {
     Process gc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
       String.valueOf(node.pid()), "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -146,7 +165,12 @@ public final class MessageBench {
       int p1 = freePort();
       nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single"), 0));
       waitReady(p1, 1);
+      java.time.Duration cpu0 = cpu(nodes.get(0));
       measure(out, "  one node", p1, n, concurrency, path, body);
+      java.time.Duration cpu1 = cpu(nodes.get(0));
+      long warm = Math.min(n / 5, 10_000);
+      out.printf("  node CPU: %.3f ms per call (warm-up included); memory dir after the run: %,d bytes%n",
+        (cpu1.toNanos() - cpu0.toNanos()) / 1e6 / (n + warm), size(dir.resolve("memory-single")));
       stop(nodes);
 
       // the back node starts first: it becomes the memory writer and runs the agents

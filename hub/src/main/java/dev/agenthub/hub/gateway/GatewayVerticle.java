@@ -28,12 +28,15 @@ public final class GatewayVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(GatewayVerticle.class.getName());
   private static final long SHUTDOWN_GRACE_SECONDS = 30;
+  /** How long a batch message may take: provider batch windows are long. */
+  static final long BATCH_TIMEOUT_MS = 3_600_000;
 
   private final GatewayContext gw;
   private final int port;
   private HttpServer server;
   private TurnDispatcher dispatcher;
   private ClientAuth auth;
+  private io.vertx.ext.web.client.WebClient web;
 
   public GatewayVerticle(GatewayContext gw, int port) {
     this.gw = gw;
@@ -49,6 +52,7 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
     auth = new ClientAuth(gw.config().clients());
+    web = io.vertx.ext.web.client.WebClient.create(vertx);
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
     MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN,
       gw.config().node().http().requestTimeoutMs()), auth);
@@ -121,12 +125,20 @@ public final class GatewayVerticle extends VerticleBase {
       throw ApiError.badRequest("'idempotency_key' must be 1-" + Requests.MAX_IDEMPOTENCY_KEY + " characters");
     }
     String priority = Requests.optionalString(json, "priority");
-    if (priority != null && !priority.equals("interactive")) {
-      throw ApiError.badRequest(priority.equals("batch")
-        ? "'priority': 'batch' is not available yet on this hub; send 'interactive'"
-        : "'priority' must be 'interactive' or 'batch'");
+    if (priority != null && !priority.equals("interactive") && !priority.equals("batch")) {
+      throw ApiError.badRequest("'priority' must be 'interactive' or 'batch'");
     }
-    Requests.optionalString(json, "callback_url");
+    String callback = Requests.optionalString(json, "callback_url");
+    if (callback != null && !(callback.startsWith("http://") || callback.startsWith("https://"))) {
+      throw ApiError.badRequest("'callback_url' must be an http:// or https:// URL");
+    }
+    if ("batch".equals(priority)) {
+      batch(ctx, agent, new Turn.Request(session, text, idempotencyKey, "batch"), callback, started);
+      return;
+    }
+    if (callback != null) {
+      throw ApiError.badRequest("'callback_url' is for batch messages");
+    }
     dispatcher.dispatch(agent, new Turn.Request(session, text, idempotencyKey, "interactive"))
       .onSuccess(reply -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
@@ -136,6 +148,26 @@ public final class GatewayVerticle extends VerticleBase {
         gw.metrics().message(agent, outcome(err), System.nanoTime() - started);
         ctx.fail(err);
       });
+  }
+
+  /**
+   * A batch message: 202 with its id at once; the turn runs at batch priority (the provider's batch
+   * API where it has one), its answer lands in the transcript and, if asked, is POSTed to the callback.
+   */
+  private void batch(RoutingContext ctx, String agent, Turn.Request request, String callback, long started) {
+    String batchId = "batch-" + java.util.UUID.randomUUID();
+    json(ctx, 202, new JsonObject().put("batch_id", batchId).put("agent", agent).put("session", request.session()));
+    dispatcher.dispatch(agent, request, BATCH_TIMEOUT_MS).onComplete(ar -> {
+      gw.metrics().message(agent, ar.succeeded() ? "ok" : outcome(ar.cause()), System.nanoTime() - started);
+      if (callback == null) {
+        return;
+      }
+      JsonObject payload = ar.succeeded() ? ar.result().copy().put("batch_id", batchId)
+        : new JsonObject().put("batch_id", batchId).put("error", new JsonObject().put("type", "batch_failed")
+          .put("message", ar.cause().getMessage() == null ? "failed" : ar.cause().getMessage()));
+      web.postAbs(callback).timeout(30_000).sendJsonObject(payload)
+        .onFailure(err -> LOG.warning("batch " + batchId + ": callback failed: " + err.getMessage()));
+    });
   }
 
   static String outcome(Throwable err) {

@@ -32,14 +32,19 @@ final class TurnDispatcher {
   }
 
   Future<JsonObject> dispatch(String agent, Turn.Request request) {
+    return dispatch(agent, request, timeoutMs);
+  }
+
+  Future<JsonObject> dispatch(String agent, Turn.Request request, long timeoutMs) {
     List<NodeEntry.Placement> ranked = RendezvousRouter.rank(request.session(), view.get().instancesOf(agent));
     if (ranked.isEmpty()) {
       return Future.failedFuture(new ApiError(503, "unavailable", "no live instance of agent '" + agent + "'", 1L));
     }
-    return attempt(agent, request, ranked, 0);
+    return attempt(agent, request, ranked, 0, timeoutMs);
   }
 
-  private Future<JsonObject> attempt(String agent, Turn.Request request, List<NodeEntry.Placement> ranked, int i) {
+  private Future<JsonObject> attempt(String agent, Turn.Request request, List<NodeEntry.Placement> ranked, int i,
+                                     long timeoutMs) {
     NodeEntry.Placement target = ranked.get(i);
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeoutMs + 2_000);
@@ -47,7 +52,7 @@ final class TurnDispatcher {
       .map(message -> message.body())
       .recover(err -> {
         if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS && i + 1 < ranked.size()) {
-          return attempt(agent, request, ranked, i + 1);
+          return attempt(agent, request, ranked, i + 1, timeoutMs);
         }
         return Future.failedFuture(toApiError(agent, err));
       });

@@ -38,6 +38,7 @@ public final class GovernorVerticle extends VerticleBase {
   private final com.hazelcast.map.IMap<String, ClusterLimiter.State> buckets;
   private final SimProvider sim = new SimProvider();
   private final Map<String, ProviderLane> lanes = new HashMap<>();
+  private final Map<String, BatchLane> batchLanes = new HashMap<>();
   private ResponseCache cache;
 
   private MessageConsumer<JsonObject> consumer;
@@ -71,8 +72,12 @@ public final class GovernorVerticle extends VerticleBase {
       p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
       ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(web, p.baseUrl())
         : new OpenAiClient(web, p.baseUrl());
-      lanes.put(p.id(), new ProviderLane(vertx, p, new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
-        buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context)), client, metrics));
+      KeyPool pool = new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
+        buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context));
+      lanes.put(p.id(), new ProviderLane(vertx, p, pool, client, metrics));
+      if (p.type().equals("openai")) {
+        batchLanes.put(p.id(), new BatchLane(vertx, web, p, pool));
+      }
     }
     cache = new ResponseCache(vertx, clustered);
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
@@ -173,15 +178,19 @@ public final class GovernorVerticle extends VerticleBase {
     HubConfig.Provider provider = config.providers().get(model.provider());
     long started = System.nanoTime();
     Future<ProviderClient.Result> result;
+    boolean batch = "batch".equals(request.priority()) && batchLanes.containsKey(provider.id());
     if (provider.type().equals("sim")) {
       result = simulate(request, model, provider);
+    } else if (batch) {
+      result = batchLanes.get(provider.id()).submit(model.name(), request.messages(), request.tools(),
+        request.maxTokens());
     } else {
       result = lanes.get(provider.id()).call(request.agent(), request.priority(), model, request.messages(),
         request.tools(), request.maxTokens(), deadline);
     }
     return result.map(r -> {
       long nanos = System.nanoTime() - started;
-      double cost = model.cost(r.inputTokens(), r.outputTokens());
+      double cost = model.cost(r.inputTokens(), r.outputTokens()) * (batch ? BatchLane.PRICE_FACTOR : 1.0);
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
       metrics.usage(request.agent(), model.id(), r.inputTokens(), r.outputTokens(), cost);
       return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(), r.outputTokens(), cost,

@@ -84,6 +84,11 @@ public final class MockLlm {
     router.post("/v1/chat/completions").handler(BodyHandler.create(false).setBodyLimit(8 * 1024 * 1024))
       .handler(this::complete);
     router.get("/stats").handler(ctx -> ctx.json(stats()));
+    router.post("/v1/files").handler(BodyHandler.create(System.getProperty("java.io.tmpdir") + "/agenthub-mock-uploads")
+      .setBodyLimit(64 * 1024 * 1024).setDeleteUploadedFilesOnEnd(true)).handler(this::upload);
+    router.post("/v1/batches").handler(BodyHandler.create(false)).handler(this::createBatch);
+    router.get("/v1/batches/:id").handler(this::getBatch);
+    router.get("/v1/files/:id/content").handler(this::fileContent);
     server = vertx.createHttpServer().requestHandler(router);
     return server.listen(port, host).map(HttpServer::actualPort);
   }
@@ -97,7 +102,104 @@ public final class MockLlm {
     keys.values().forEach(k -> byKey.put(k.name, new JsonObject().put("requests", k.count.get())
       .put("ok", k.ok.get()).put("rate_limited", k.limited.get()).put("rpm", k.rpm).put("tpm", k.tpm)));
     return new JsonObject().put("requests", requests.get()).put("ok", ok.get()).put("rate_limited", limited.get())
-      .put("errors", errors.get()).put("by_key", byKey);
+      .put("errors", errors.get()).put("batches", batchCount.get()).put("by_key", byKey);
+  }
+
+  private final Map<String, String> files = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, JsonObject> batches = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong batchCount = new AtomicLong();
+
+  private boolean authorized(RoutingContext ctx) {
+    String auth = ctx.request().getHeader("Authorization");
+    String secret = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim() : null;
+    if (!keys.isEmpty() && (secret == null || !keys.containsKey(secret))) {
+      error(ctx.response(), 401, "invalid_api_key", "Incorrect API key provided");
+      return false;
+    }
+    return true;
+  }
+
+  private void upload(RoutingContext ctx) {
+    if (!authorized(ctx)) {
+      return;
+    }
+    if (ctx.fileUploads().isEmpty()) {
+      error(ctx.response(), 400, "invalid_request_error", "a file is required");
+      return;
+    }
+    String content = vertx.fileSystem().readFileBlocking(ctx.fileUploads().get(0).uploadedFileName()).toString();
+    String id = "file-" + java.util.UUID.randomUUID().toString().replace("-", "");
+    files.put(id, content);
+    ctx.json(new JsonObject().put("id", id).put("object", "file").put("bytes", content.length())
+      .put("purpose", ctx.request().getFormAttribute("purpose")));
+  }
+
+  /** Runs every line through the sim at once; the batch reads as completed after the mock's latency. */
+  private void createBatch(RoutingContext ctx) {
+    if (!authorized(ctx)) {
+      return;
+    }
+    String input = files.get(ctx.body().asJsonObject().getString("input_file_id"));
+    if (input == null) {
+      error(ctx.response(), 404, "not_found", "no such file");
+      return;
+    }
+    StringBuilder output = new StringBuilder();
+    int total = 0;
+    for (String line : input.split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      total++;
+      JsonObject req = new JsonObject(line);
+      JsonObject body = req.getJsonObject("body");
+      int maxTokens = body.getInteger("max_tokens", 1024);
+      SimProvider.Answer a = sim.complete(body.getString("model", "mock"), body.getJsonArray("messages"),
+        body.getJsonArray("tools", new JsonArray()), maxTokens);
+      output.append(new JsonObject().put("id", "batch_req_" + total).put("custom_id", req.getString("custom_id"))
+        .put("response", new JsonObject().put("status_code", 200).put("body", completion(body.getString("model"), a)))
+        .putNull("error").encode()).append('\n');
+    }
+    String outputId = "file-" + java.util.UUID.randomUUID().toString().replace("-", "");
+    files.put(outputId, output.toString());
+    String id = "batch_" + java.util.UUID.randomUUID().toString().replace("-", "");
+    long readyAt = System.currentTimeMillis() + latencyMs;
+    JsonObject batch = new JsonObject().put("id", id).put("object", "batch").put("endpoint", "/v1/chat/completions")
+      .put("status", "in_progress").put("output_file_id", outputId).put("ready_at", readyAt)
+      .put("request_counts", new JsonObject().put("total", total).put("completed", total).put("failed", 0));
+    batches.put(id, batch);
+    batchCount.incrementAndGet();
+    ctx.json(batch);
+  }
+
+  private void getBatch(RoutingContext ctx) {
+    if (!authorized(ctx)) {
+      return;
+    }
+    JsonObject batch = batches.get(ctx.pathParam("id"));
+    if (batch == null) {
+      error(ctx.response(), 404, "not_found", "no such batch");
+      return;
+    }
+    boolean done = System.currentTimeMillis() >= batch.getLong("ready_at");
+    JsonObject view = batch.copy().put("status", done ? "completed" : "in_progress");
+    if (!done) {
+      view.putNull("output_file_id");
+    }
+    view.remove("ready_at");
+    ctx.json(view);
+  }
+
+  private void fileContent(RoutingContext ctx) {
+    if (!authorized(ctx)) {
+      return;
+    }
+    String content = files.get(ctx.pathParam("id"));
+    if (content == null) {
+      error(ctx.response(), 404, "not_found", "no such file");
+      return;
+    }
+    ctx.response().putHeader("Content-Type", "application/jsonl").end(content);
   }
 
   private void complete(RoutingContext ctx) {

@@ -58,7 +58,7 @@ final class OpenAiClient implements ProviderClient {
         err.getClass().getSimpleName()));
   }
 
-  private static JsonArray outgoing(JsonArray messages) {
+  static JsonArray outgoing(JsonArray messages) {
     JsonArray out = new JsonArray();
     for (int i = 0; i < messages.size(); i++) {
       JsonObject m = messages.getJsonObject(i).copy();
@@ -74,7 +74,7 @@ final class OpenAiClient implements ProviderClient {
     return out;
   }
 
-  private static JsonArray outgoingTools(JsonArray tools) {
+  static JsonArray outgoingTools(JsonArray tools) {
     JsonArray out = new JsonArray();
     for (int i = 0; i < tools.size(); i++) {
       JsonObject t = tools.getJsonObject(i).copy();

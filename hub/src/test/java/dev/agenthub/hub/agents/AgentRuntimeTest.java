@@ -47,6 +47,7 @@ class AgentRuntimeTest {
     String yaml = """
       node: { name: rt1, roles: [general], http: { port: 0, request-timeout: 30s } }
       memory: { dir: "%s" }
+      ledger: { dir: "%s" }
       providers:
         sim: { type: sim, latency-ms: 0 }
         slow: { type: sim, latency-ms: 3000 }
@@ -65,7 +66,7 @@ class AgentRuntimeTest {
             skills: [memory.read, memory.append, time.now] }
         - { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }
         - { id: sloth, models: { routine: slow-model }, limits: { turn-timeout: 500ms } }
-      """.formatted(dir);
+      """.formatted(dir, TestHub.freshDir());
     node = TestHub.start(yaml);
   }
 

@@ -45,7 +45,8 @@ class GovernorTest {
   }
 
   private String config(int mockPort, String keys, String extraModels) {
-    return TestHub.node("gov1", "general") + TestHub.memoryYaml(TestHub.freshDir()) + """
+    return TestHub.node("gov1", "general") + TestHub.memoryYaml(TestHub.freshDir())
+      + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
       providers:
         mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, max-retries: 8, keys: [ %s ] }
         dead: { type: openai, base-url: "http://127.0.0.1:1/v1", max-retries: 1, keys: [ { id: d, secret-env: PATH } ] }
@@ -125,6 +126,38 @@ class GovernorTest {
       secretFile("sk-good")), ""));
     assertThat(load(20)).allSatisfy(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(200));
     assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_key_available{key=\"mock/revoked\"} 0.0");
+  }
+
+  @Test
+  void aBatchMessageGoesThroughTheBatchApiAtHalfPriceAndCallsBack() throws Exception {
+    MockLlm mock = new MockLlm(mockVertx, 300, 0, List.of(new MockLlm.Key("sk-batch", 6000, 10_000_000)));
+    int port = mock(mock);
+    List<JsonObject> callbacks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.http.HttpServer hook = mockVertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
+      callbacks.add(b.toJsonObject());
+      req.response().end();
+    })).listen(0, "127.0.0.1").await(30, TimeUnit.SECONDS);
+    node = TestHub.start(config(port, "{ id: b, secret-file: \"%s\", rpm: 6000, tpm: 10000000 }"
+      .formatted(secretFile("sk-batch")), ""));
+    HttpResponse<String> accepted = TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject()
+      .put("session", "nightly").put("text", "summarize the day").put("priority", "batch")
+      .put("callback_url", "http://127.0.0.1:" + hook.actualPort() + "/done").encode());
+    assertThat(accepted.statusCode()).isEqualTo(202);
+    String batchId = new JsonObject(accepted.body()).getString("batch_id");
+    assertThat(batchId).startsWith("batch-");
+    TestHub.await("the callback", Duration.ofMinutes(1), () -> !callbacks.isEmpty());
+    JsonObject done = callbacks.get(0);
+    assertThat(done.getString("batch_id")).isEqualTo(batchId);
+    assertThat(done.getString("reply")).contains("summarize the day");
+    JsonObject usage = done.getJsonObject("usage");
+    double full = (usage.getLong("input_tokens") * 0.15 + usage.getLong("output_tokens") * 0.60) / 1e6;
+    assertThat(done.getDouble("cost_usd")).isCloseTo(full / 2, org.assertj.core.data.Offset.offset(1e-15));
+    assertThat(mock.stats().getLong("batches")).isEqualTo(1);
+    assertThat(new JsonObject(TestHub.get(node.url() + "/v1/spend").body()).getDouble("month_to_date_usd"))
+      .isCloseTo(full / 2, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(TestHub.post(node.url() + "/v1/agents/support/messages",
+      "{\"session\":\"s\",\"text\":\"x\",\"callback_url\":\"ftp://x\",\"priority\":\"batch\"}").statusCode())
+      .isEqualTo(400);
   }
 
   @Test
