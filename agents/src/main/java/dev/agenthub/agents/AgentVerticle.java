@@ -28,6 +28,8 @@ public final class AgentVerticle extends VerticleBase {
   private static final int HISTORY_MESSAGES = 40;
   private static final int IDEMPOTENCY_KEYS = 10_000;
   private static final long MEMORY_TIMEOUT_MS = 15_000;
+  private static final long ANSWER_TTL_MS = 3_600_000;
+  private io.vertx.core.shareddata.AsyncMap<String, JsonObject> answers;
 
   private final AgentSpec spec;
   private final String instance;
@@ -76,13 +78,32 @@ public final class AgentVerticle extends VerticleBase {
     changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
     heartbeat.start();
-    return Future.all(consumer.completion(), changes.completion());
+    return vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.answers").compose(map -> {
+      answers = map;
+      return Future.all(consumer.completion(), changes.completion());
+    });
   }
 
+  /** The agent this is an instance of. */
+  public String agent() {
+    return spec.id();
+  }
+
+  /** Stops taking turns, then finishes the ones it has (for up to the turn timeout) before it goes. */
   @Override
   public Future<?> stop() {
     heartbeat.stop();
-    return Future.join(consumer.unregister(), changes.unregister());
+    return Future.join(consumer.unregister(), changes.unregister()).compose(v -> drained(
+      System.currentTimeMillis() + spec.limits().turnTimeoutMs()));
+  }
+
+  private Future<Void> drained(long until) {
+    if (mailboxes.running() + mailboxes.waiting() == 0 || System.currentTimeMillis() > until) {
+      return Future.succeededFuture();
+    }
+    io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+    vertx.setTimer(50, id -> drained(until).onComplete(later));
+    return later.future();
   }
 
   private void onTurn(Message<JsonObject> message) {
@@ -98,11 +119,16 @@ public final class AgentVerticle extends VerticleBase {
       return;
     }
     Future<Turn.Reply> reply;
-    String key = request.idempotencyKey() == null ? null : request.session() + "\u0000" + request.idempotencyKey();
+    String key = request.idempotencyKey() == null ? null : request.session() + "|" + request.idempotencyKey();
     if (key != null && answered.containsKey(key)) {
       reply = answered.get(key);
     } else {
-      reply = mailboxes.submit(request.session(), () -> runner.run(request));
+      // a client's own key, or a turn sent again after a node died: it may have been answered already
+      boolean mayBeAnswered = key != null && (!request.idempotencyKey().startsWith("gw-")
+        || message.headers().contains("resend"));
+      Future<Turn.Reply> known = mayBeAnswered ? lookup(key) : Future.succeededFuture(null);
+      reply = known.compose(found -> found != null ? Future.succeededFuture(found)
+        : mailboxes.submit(request.session(), () -> runner.run(request)).onSuccess(r -> remember(key, r)));
       if (key != null) {
         answered.put(key, reply);
         // a failed first attempt must not answer its retries: they get a turn of their own
@@ -118,6 +144,21 @@ public final class AgentVerticle extends VerticleBase {
         message.fail(failureCode(ar.cause()), failureText(ar.cause()));
       }
     });
+  }
+
+  /** Answers kept cluster-wide for an hour, so a retry on any instance gets the first answer. */
+  private Future<Turn.Reply> lookup(String key) {
+    if (answers == null) {
+      return Future.succeededFuture(null);
+    }
+    return answers.get(spec.id() + "|" + key).map(json -> json == null ? null : Turn.Reply.fromJson(json))
+      .otherwise((Turn.Reply) null);
+  }
+
+  private void remember(String key, Turn.Reply reply) {
+    if (key != null && answers != null) {
+      answers.put(spec.id() + "|" + key, reply.toJson(), ANSWER_TTL_MS);
+    }
   }
 
   private static int failureCode(Throwable cause) {

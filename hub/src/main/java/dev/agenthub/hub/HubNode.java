@@ -116,11 +116,8 @@ public final class HubNode {
     int port = config.node().http().port() == 0 ? freePort(config.node().http().host()) : config.node().http().port();
     List<AgentSpec> local = config.agentsForRoles(config.node().roles());
     String name = config.node().name();
-    List<NodeEntry.Placement> placements = local.stream()
-      .map(a -> new NodeEntry.Placement(a.id(), name, name)).toList();
     NodeEntry self = new NodeEntry(null, name, config.node().roles(),
-      "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
-      placements);
+      "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
 
     HubConfig.Cluster cluster = config.cluster();
     VertxOptions options = new VertxOptions()
@@ -138,7 +135,7 @@ public final class HubNode {
       vertxFuture = Future.succeededFuture(builder.with(options).build());
     }
     return vertxFuture.compose(vertx -> {
-      NodeDirectory directory = new NodeDirectory(clusterManager, self);
+      NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
       HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets);
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
@@ -175,14 +172,12 @@ public final class HubNode {
         clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
-        List<Future<String>> agents = new ArrayList<>();
+        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics);
         for (AgentSpec spec : local) {
-          AgentVerticle agent = new AgentVerticle(spec, config.node().name(), config.node().name(), metrics);
-          Gauge.builder("agenthub_queue_depth", agent, AgentVerticle::queueDepth).tag("agent", spec.id())
+          Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
-          agents.add(vertx.deployVerticle(agent));
         }
-        return Future.all(agents);
+        return vertx.deployVerticle(placer);
       })
       .compose(v -> {
         agentsReady.set(true);

@@ -64,7 +64,8 @@ class ProcessIT {
       JsonObject cluster = new JsonObject(TestHub.get(url(port) + "/v1/cluster").body());
       assertThat(cluster.getJsonArray("nodes").stream().map(n -> ((JsonObject) n).getString("name")))
         .containsExactly("p1", "p2", "p3");
-      assertThat(cluster.getJsonArray("placements")).hasSize(9);
+      // support 2 instances, ops 1, assistant 1, spread over the three nodes
+      assertThat(cluster.getJsonArray("placements")).hasSize(4);
     }
     for (int port : ports) {
       for (String agent : AGENTS) {
@@ -282,6 +283,121 @@ class ProcessIT {
     } finally {
       mockVertx.close().await(30, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void aTurnWhoseNodeDiesIsAnsweredByTheNewOwnerAndARetryIsNotASecondTurn() throws Exception {
+    Files.createDirectories(work);
+    Path conf = work.resolve("failover.yaml");
+    Files.writeString(conf, """
+      providers: { sim: { type: sim, latency-ms: 2500 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      agents:
+        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
+      """);
+    int base = TestHub.randomBasePort();
+    Map<String, String> env = Map.of(
+      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+      "AGENTHUB_MEMORY_DIR", "memory");
+    int[] ports = {freePort(), freePort(), freePort()};
+    for (int i = 0; i < 3; i++) {
+      launch("f" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "f" + (i + 1),
+        "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && ready(port));
+    }
+    JsonObject cluster = new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body());
+    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = new ArrayList<>();
+    cluster.getJsonArray("placements").forEach(o -> {
+      JsonObject p = (JsonObject) o;
+      placements.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"),
+        p.getString("instance").substring(0, p.getString("instance").indexOf('@')), p.getString("node")));
+    });
+    assertThat(placements).extracting(dev.agenthub.hub.cluster.NodeEntry.Placement::node)
+      .containsExactlyInAnyOrder("f1", "f2", "f3");
+    List<String> onF2 = new ArrayList<>();
+    for (int i = 0; onF2.size() < 6; i++) {
+      String session = "fo-" + i;
+      if (dev.agenthub.hub.cluster.RendezvousRouter.rank(session, placements).get(0).node().equals("f2")) {
+        onF2.add(session);
+      }
+    }
+
+    // six turns running on f2, sent through f1's gateway; f2 dies under them
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (String session : onF2) {
+      calls.add(TestHub.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url(ports[0])
+          + "/v1/agents/support/messages")).timeout(Duration.ofMinutes(2)).POST(java.net.http.HttpRequest.BodyPublishers
+          .ofString(new JsonObject().put("session", session).put("text", "question for " + session).encode())).build(),
+        HttpResponse.BodyHandlers.ofString()));
+    }
+    TestHub.await("the turns are running on f2", Duration.ofSeconds(30),
+      () -> metric(ports[1], "agenthub_queue_depth{agent=\"support\"}") >= 6);
+    processes.get(1).destroyForcibly();
+    for (var call : calls) {
+      HttpResponse<String> r = call.get(2, TimeUnit.MINUTES);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(new JsonObject(r.body()).getString("node")).isIn("f1", "f3");
+    }
+
+    // a client whose gateway (f3) dies retries on f1 with its idempotency key: one turn, one answer
+    TestHub.await("f1 plans without f2", Duration.ofMinutes(1), () -> nodes(ports[0]) == 2);
+    List<dev.agenthub.hub.cluster.NodeEntry.Placement> now = new ArrayList<>();
+    new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body()).getJsonArray("placements").forEach(o -> {
+      JsonObject p = (JsonObject) o;
+      now.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"),
+        p.getString("instance").substring(0, p.getString("instance").indexOf('@')), p.getString("node")));
+    });
+    String session = null;
+    for (int i = 100; session == null; i++) {
+      if (dev.agenthub.hub.cluster.RendezvousRouter.rank("fo-" + i, now).get(0).node().equals("f1")) {
+        session = "fo-" + i;
+      }
+    }
+    String body = new JsonObject().put("session", session).put("text", "charge the card once")
+      .put("idempotency_key", "pay-1").encode();
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> first = TestHub.HTTP.sendAsync(
+      java.net.http.HttpRequest.newBuilder(java.net.URI.create(url(ports[2]) + "/v1/agents/support/messages"))
+        .timeout(Duration.ofMinutes(2)).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+      HttpResponse.BodyHandlers.ofString());
+    Path transcriptFile = work.resolve("memory/agents/support/sessions/" + session + ".md");
+    TestHub.await("the turn is running on f1 (its user entry is in the transcript)", Duration.ofSeconds(30), () -> {
+      if (first.isDone()) {
+        throw new AssertionError("the first attempt ended early: " + first.join().statusCode() + " " + first.join().body());
+      }
+      try {
+        return Files.exists(transcriptFile) && Files.readString(transcriptFile).contains("charge the card once");
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    });
+    processes.get(2).destroyForcibly();
+    assertThat(first).failsWithin(Duration.ofMinutes(1));
+    HttpResponse<String> retry = TestHub.post(url(ports[0]) + "/v1/agents/support/messages", body);
+    assertThat(retry.statusCode()).as(retry.body()).isEqualTo(200);
+    HttpResponse<String> again = TestHub.post(url(ports[0]) + "/v1/agents/support/messages", body);
+    assertThat(again.body()).isEqualTo(retry.body());
+    String transcript = Files.readString(work.resolve("memory/agents/support/sessions/" + session + ".md"));
+    assertThat(new JsonObject(retry.body()).getString("node")).isEqualTo("f1");
+    assertThat(transcript.split(" user\n\ncharge the card once", -1)).as("one user turn").hasSize(2);
+    assertThat(transcript.split(" assistant\n\n", -1)).as("one answer").hasSize(2);
+  }
+
+  private static double metric(int port, String series) {
+    try {
+      for (String line : TestHub.get(url(port) + "/metrics").body().split("\n")) {
+        if (line.startsWith(series + " ")) {
+          return Double.parseDouble(line.substring(series.length() + 1));
+        }
+      }
+    } catch (Exception e) {
+      return -1;
+    }
+    return 0;
   }
 
   private static boolean ready(int port) {

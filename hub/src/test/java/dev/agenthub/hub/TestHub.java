@@ -105,6 +105,8 @@ public final class TestHub {
         if (condition.getAsBoolean()) {
           return;
         }
+      } catch (AssertionError e) {
+        throw e;
       } catch (RuntimeException ignored) {
         // not yet: a node may still be starting
       }

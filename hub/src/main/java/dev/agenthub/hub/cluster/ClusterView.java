@@ -1,40 +1,40 @@
 package dev.agenthub.hub.cluster;
 
+import dev.agenthub.agents.AgentSpec;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** An immutable snapshot of the live nodes and the agent instances they run. */
-public record ClusterView(List<NodeEntry> nodes) {
+/** An immutable snapshot of the live nodes and the agent instances placed on them. */
+public record ClusterView(List<NodeEntry> nodes, List<NodeEntry.Placement> placements) {
 
   public ClusterView {
     nodes = nodes.stream().sorted(Comparator.comparing(NodeEntry::name)).toList();
+    placements = List.copyOf(placements);
   }
 
-  /** Live instances of {@code agent}, in node-name order. */
+  public static ClusterView of(List<NodeEntry> nodes, List<AgentSpec> agents) {
+    return new ClusterView(nodes, PlacementPlan.compute(nodes, agents));
+  }
+
+  /** Live instances of {@code agent}. */
   public List<NodeEntry.Placement> instancesOf(String agent) {
-    List<NodeEntry.Placement> out = new ArrayList<>();
-    for (NodeEntry node : nodes) {
-      for (NodeEntry.Placement p : node.placements()) {
-        if (p.agent().equals(agent)) {
-          out.add(p);
-        }
-      }
-    }
-    return out;
+    return placements.stream().filter(p -> p.agent().equals(agent)).toList();
+  }
+
+  /** Instances this view places on {@code node}. */
+  public List<NodeEntry.Placement> on(String node) {
+    return placements.stream().filter(p -> p.node().equals(node)).toList();
   }
 
   /** The body of {@code GET /v1/cluster}. */
   public JsonObject toJson() {
     JsonArray ns = new JsonArray();
+    nodes.forEach(n -> ns.add(n.toJson()));
     JsonArray ps = new JsonArray();
-    for (NodeEntry node : nodes) {
-      ns.add(node.toJson());
-      node.placements().forEach(p -> ps.add(p.toJson()));
-    }
+    placements.forEach(p -> ps.add(p.toJson()));
     return new JsonObject().put("nodes", ns).put("placements", ps);
   }
 }

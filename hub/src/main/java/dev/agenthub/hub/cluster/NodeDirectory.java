@@ -1,6 +1,7 @@
 package dev.agenthub.hub.cluster;
 
 import com.hazelcast.cluster.MembershipEvent;
+import dev.agenthub.agents.AgentSpec;
 import com.hazelcast.cluster.MembershipListener;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -27,23 +28,27 @@ public final class NodeDirectory extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(NodeDirectory.class.getName());
   private static final long RESYNC_MS = 2_000;
+  private static final long LOOKUP_TIMEOUT_MS = 2_000;
 
   private final HazelcastClusterManager clusterManager;
   private final NodeEntry self;
+  private final List<AgentSpec> agents;
   private final Map<String, NodeEntry> nodes = new HashMap<>();
   private volatile ClusterView view;
   private UUID listenerId;
   private long timerId = -1;
   private boolean refreshing;
+  private boolean pendingRefresh;
 
   /**
    * @param clusterManager the node's cluster manager, or null when the node runs alone
    * @param self           this node's entry
    */
-  public NodeDirectory(HazelcastClusterManager clusterManager, NodeEntry self) {
+  public NodeDirectory(HazelcastClusterManager clusterManager, NodeEntry self, List<AgentSpec> agents) {
     this.clusterManager = clusterManager;
     this.self = self;
-    this.view = new ClusterView(List.of(self));
+    this.agents = agents;
+    this.view = ClusterView.of(List.of(self), agents);
   }
 
   /** The latest snapshot; safe to call from any thread. */
@@ -84,7 +89,11 @@ public final class NodeDirectory extends VerticleBase {
   }
 
   private Future<Void> refresh() {
-    if (refreshing || !clusterManager.isActive()) {
+    if (refreshing) {
+      pendingRefresh = true;
+      return Future.succeededFuture();
+    }
+    if (!clusterManager.isActive()) {
       return Future.succeededFuture();
     }
     refreshing = true;
@@ -94,12 +103,19 @@ public final class NodeDirectory extends VerticleBase {
       if (!nodes.containsKey(id)) {
         Promise<NodeInfo> promise = Promise.promise();
         clusterManager.getNodeInfo(id, promise);
-        lookups.add(promise.future().map(info -> info == null ? null : NodeEntry.fromMetadata(id, info.metadata()))
+        // a lookup can hang while the member that holds the entry is dying: never wait for it long
+        lookups.add(promise.future().timeout(LOOKUP_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+          .map(info -> info == null ? null : NodeEntry.fromMetadata(id, info.metadata()))
           .otherwise((NodeEntry) null));
       }
     }
     return Future.join(lookups).transform(ignored -> {
       refreshing = false;
+      if (pendingRefresh) {
+        // membership changed while we looked: look again
+        pendingRefresh = false;
+        vertx.runOnContext(v -> refresh());
+      }
       boolean changed = nodes.keySet().removeIf(id -> {
         if (!live.contains(id)) {
           LOG.info("node left: " + nodes.get(id).name());
@@ -116,7 +132,7 @@ public final class NodeDirectory extends VerticleBase {
         }
       }
       if (changed) {
-        view = new ClusterView(new ArrayList<>(nodes.values()));
+        view = ClusterView.of(new ArrayList<>(nodes.values()), agents);
       }
       return Future.<Void>succeededFuture();
     });

@@ -27,7 +27,7 @@ public final class RendezvousRouter {
     return mix(sessionHash ^ hash(p.agent() + "/" + p.instance()));
   }
 
-  static long hash(String s) {
+  public static long hash(String s) {
     long h = 0xcbf29ce484222325L;
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       h ^= (b & 0xff);

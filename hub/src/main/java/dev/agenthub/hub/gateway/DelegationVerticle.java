@@ -24,6 +24,7 @@ public final class DelegationVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
+    vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
       JsonObject body = m.body();
       String agent = body.getString("agent");

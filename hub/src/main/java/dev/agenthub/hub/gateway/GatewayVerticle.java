@@ -51,6 +51,7 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
+    vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     auth = new ClientAuth(gw.config().clients());
     web = io.vertx.ext.web.client.WebClient.create(vertx);
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
@@ -188,7 +189,7 @@ public final class GatewayVerticle extends VerticleBase {
     for (AgentSpec spec : gw.config().agents()) {
       JsonArray running = new JsonArray();
       for (NodeEntry.Placement p : view.instancesOf(spec.id())) {
-        running.add(new JsonObject().put("instance", p.instance()).put("node", p.node()));
+        running.add(new JsonObject().put("instance", p.id()).put("node", p.node()));
       }
       out.add(new JsonObject()
         .put("id", spec.id())

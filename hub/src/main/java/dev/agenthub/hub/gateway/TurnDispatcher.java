@@ -17,9 +17,31 @@ import java.util.function.Supplier;
 /**
  * Sends a turn to the instance that owns its session (rendezvous hash over the live instances,
  * anywhere in the cluster). An instance that has no consumer (its node is leaving, or not yet
- * deployed) is skipped for the next one in the session's ranking.
+ * deployed) is skipped for the next one in the session's ranking. A turn whose node leaves the
+ * cluster while it runs is sent again, with the same idempotency key, to the session's new owner:
+ * an accepted message is answered even if the node that ran it dies.
  */
 final class TurnDispatcher {
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(TurnDispatcher.class.getName());
+
+  /** A turn on its way: where it was sent last. */
+  private static final class Pending {
+    final String agent;
+    final Turn.Request request;
+    final long timeoutMs;
+    final io.vertx.core.Promise<JsonObject> promise = io.vertx.core.Promise.promise();
+    String node;
+    int resends;
+
+    Pending(String agent, Turn.Request request, long timeoutMs) {
+      this.agent = agent;
+      this.request = request;
+      this.timeoutMs = timeoutMs;
+    }
+  }
+
+  private final java.util.Set<Pending> pending = new java.util.HashSet<>();
 
   private final Vertx vertx;
   private final Supplier<ClusterView> view;
@@ -36,25 +58,61 @@ final class TurnDispatcher {
   }
 
   Future<JsonObject> dispatch(String agent, Turn.Request request, long timeoutMs) {
-    List<NodeEntry.Placement> ranked = RendezvousRouter.rank(request.session(), view.get().instancesOf(agent));
-    if (ranked.isEmpty()) {
-      return Future.failedFuture(new ApiError(503, "unavailable", "no live instance of agent '" + agent + "'", 1L));
-    }
-    return attempt(agent, request, ranked, 0, timeoutMs);
+    // every turn carries an idempotency key, so that sending it again can never make a second turn
+    Turn.Request keyed = request.idempotencyKey() != null ? request : new Turn.Request(request.session(),
+      request.text(), "gw-" + java.util.UUID.randomUUID(), request.priority(), request.hint(), request.depth());
+    Pending p = new Pending(agent, keyed, timeoutMs);
+    pending.add(p);
+    p.promise.future().onComplete(ar -> pending.remove(p));
+    send(p, false);
+    return p.promise.future();
   }
 
-  private Future<JsonObject> attempt(String agent, Turn.Request request, List<NodeEntry.Placement> ranked, int i,
-                                     long timeoutMs) {
+  /** Sends again the turns whose node is no longer in the cluster. Call periodically. */
+  void resendOrphans() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    java.util.Set<String> live = new java.util.HashSet<>();
+    view.get().nodes().forEach(n -> live.add(n.name()));
+    for (Pending p : new java.util.ArrayList<>(pending)) {
+      if (p.node != null && !live.contains(p.node) && p.resends < 5) {
+        p.resends++;
+        LOG.info("turn of " + p.agent + "/" + p.request.session() + " lost node " + p.node + ": sending it again");
+        send(p, true);
+      }
+    }
+  }
+
+  private void send(Pending p, boolean resend) {
+    List<NodeEntry.Placement> ranked = RendezvousRouter.rank(p.request.session(), view.get().instancesOf(p.agent));
+    if (ranked.isEmpty()) {
+      p.promise.tryFail(new ApiError(503, "unavailable", "no live instance of agent '" + p.agent + "'", 1L));
+      return;
+    }
+    attempt(p, ranked, 0, resend);
+  }
+
+  private void attempt(Pending p, List<NodeEntry.Placement> ranked, int i, boolean resend) {
     NodeEntry.Placement target = ranked.get(i);
+    p.node = target.node();
+    int generation = p.resends;
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeoutMs + 2_000);
-    return vertx.eventBus().<JsonObject>request(Turn.address(agent, target.instance()), request.toJson(), options)
-      .map(message -> message.body())
-      .recover(err -> {
-        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS && i + 1 < ranked.size()) {
-          return attempt(agent, request, ranked, i + 1, timeoutMs);
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000);
+    if (resend) {
+      options.addHeader("resend", "true");
+    }
+    vertx.eventBus().<JsonObject>request(Turn.address(p.agent, target.id()), p.request.toJson(), options)
+      .onSuccess(message -> p.promise.tryComplete(message.body()))
+      .onFailure(err -> {
+        if (generation != p.resends) {
+          return; // superseded by a resend to the new owner
         }
-        return Future.failedFuture(toApiError(agent, err));
+        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS && i + 1 < ranked.size()) {
+          attempt(p, ranked, i + 1, resend);
+          return;
+        }
+        p.promise.tryFail(toApiError(p.agent, err));
       });
   }
 

@@ -153,7 +153,7 @@ class AgentRuntimeTest {
     JsonObject r = ok("support", "deleg-1", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"is the web tier up?\"}");
     assertThat(r.getString("reply")).contains("Tool result:").contains("is the web tier up?");
     // a turn that is already three hops deep may not delegate again
-    Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "rt1"),
+    Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "support-0@rt1"),
       new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, "interactive",
         null, 3).toJson()).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");

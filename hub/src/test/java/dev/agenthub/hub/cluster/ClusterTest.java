@@ -40,7 +40,7 @@ class ClusterTest {
         () -> uncheckedCount(front) == 2 && uncheckedCount(b) == 2);
 
       JsonObject view = new JsonObject(TestHub.get(front.url() + "/v1/cluster").body());
-      assertThat(view.getJsonArray("placements")).hasSize(3);
+      assertThat(view.getJsonArray("placements")).hasSize(4);
       assertThat(view.getJsonArray("placements").stream().map(p -> ((JsonObject) p).getString("node")))
         .containsOnly("back");
 

@@ -26,7 +26,7 @@ class NodeBehaviourTest {
   void turnsOfOneSessionAreAnsweredInArrivalOrderWhileOtherSessionsRun() throws Exception {
     HubNode node = TestHub.start(TestHub.yaml("order1", 5, ""));
     try {
-      String address = Turn.address("ops", "order1");
+      String address = Turn.address("ops", "ops-0@order1");
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
         replies.add(node.vertx().eventBus().request(address,
