@@ -65,6 +65,7 @@ public final class HubNode {
   private final int httpPort;
   private final NodeDirectory directory;
   private final List<String> gatewayDeployments = new ArrayList<>();
+  private final List<String> placerDeployments = new ArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
 
@@ -165,7 +166,8 @@ public final class HubNode {
     // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
       .compose(id -> checkUniqueName())
-      .compose(id -> vertx.deployVerticle(memoryVerticle(metrics)))
+      .compose(id -> config.memory().writer() ? vertx.deployVerticle(memoryVerticle(metrics))
+        : Future.succeededFuture("no memory writer on this node"))
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
@@ -177,7 +179,7 @@ public final class HubNode {
           Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
         }
-        return vertx.deployVerticle(placer);
+        return vertx.deployVerticle(placer).onSuccess(placerDeployments::add);
       })
       .compose(v -> {
         agentsReady.set(true);
@@ -231,10 +233,16 @@ public final class HubNode {
     if (!closed.compareAndSet(false, true)) {
       return Future.succeededFuture();
     }
-    List<Future<Void>> undeploys = new ArrayList<>();
-    gatewayDeployments.forEach(id -> undeploys.add(vertx.undeploy(id)));
+    // in order: stop taking requests, let the agents finish their turns (they still need the governor,
+    // the ledger and memory), then leave the cluster
+    List<Future<Void>> gateways = new ArrayList<>();
+    gatewayDeployments.forEach(id -> gateways.add(vertx.undeploy(id)));
     Promise<Void> closed = Promise.promise();
-    Future.join(undeploys).onComplete(ignored -> closeVertx(vertx, registry).onComplete(closed));
+    Future.join(gateways).transform(ignored -> {
+      List<Future<Void>> agents = new ArrayList<>();
+      placerDeployments.forEach(id -> agents.add(vertx.undeploy(id)));
+      return Future.join(agents);
+    }).onComplete(ignored -> closeVertx(vertx, registry).onComplete(closed));
     return closed.future();
   }
 

@@ -25,13 +25,13 @@ public final class Launcher {
   private static final String USAGE = """
     usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
            agenthub bench [messages|memory|sessions|all] [--messages N] [--concurrency C]
-           agenthub mock-llm [--port 18080] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
+           agenthub mock-llm [--port 18080] [--host 127.0.0.1] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
            agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
                          [--output-tokens N] [--routine-share F] [--peak-factor F] [--conf FILE] [--json]
                          [--from-ledger]
     The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
     AGENTHUB_CLUSTER, AGENTHUB_CLUSTER_NAME, AGENTHUB_CLUSTER_MEMBERS, AGENTHUB_CLUSTER_PORT,
-    AGENTHUB_CLUSTER_HOST, AGENTHUB_MEMORY_DIR.""";
+    AGENTHUB_CLUSTER_HOST, AGENTHUB_MEMORY_DIR, AGENTHUB_MEMORY_WRITER, AGENTHUB_HTTP_HOST.""";
 
   private Launcher() {
   }
@@ -223,6 +223,7 @@ public final class Launcher {
 
   private static int runMock(String[] args, PrintStream err) {
     int port = 18080;
+    String host = "127.0.0.1";
     long latency = 0;
     double errorRate = 0;
     List<dev.agenthub.hub.governor.MockLlm.Key> keys = new java.util.ArrayList<>();
@@ -230,6 +231,7 @@ public final class Launcher {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--port" -> port = parsePort(value(args, ++i, "--port"));
+          case "--host" -> host = value(args, ++i, "--host");
           case "--latency-ms" -> latency = Long.parseLong(value(args, ++i, "--latency-ms"));
           case "--error-rate" -> errorRate = Double.parseDouble(value(args, ++i, "--error-rate"));
           case "--key" -> keys.add(dev.agenthub.hub.governor.MockLlm.Key.parse(value(args, ++i, "--key")));
@@ -243,8 +245,8 @@ public final class Launcher {
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
     var mock = new dev.agenthub.hub.governor.MockLlm(vertx, latency, errorRate, keys);
     try {
-      int actual = mock.listen("127.0.0.1", port).await(30, TimeUnit.SECONDS);
-      System.out.println("mock LLM on http://127.0.0.1:" + actual + "/v1 (" + keys.size() + " keys"
+      int actual = mock.listen(host, port).await(30, TimeUnit.SECONDS);
+      System.out.println("mock LLM on http://" + host + ":" + actual + "/v1 (" + keys.size() + " keys"
         + (keys.isEmpty() ? ", any key accepted, no limits" : "") + "; GET /stats)");
     } catch (Exception e) {
       err.println("agenthub: mock-llm failed to start: " + describe(e));

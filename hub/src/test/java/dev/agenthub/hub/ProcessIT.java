@@ -387,6 +387,97 @@ class ProcessIT {
     assertThat(transcript.split(" assistant\n\n", -1)).as("one answer").hasSize(2);
   }
 
+  @Test
+  void aRollingRestartUnderLoadFailsNoMessage() throws Exception {
+    Files.createDirectories(work);
+    Path conf = work.resolve("rolling.yaml");
+    Files.writeString(conf, """
+      providers: { sim: { type: sim, latency-ms: 200 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      agents:
+        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
+        - { id: ops, instances: 2, models: { routine: sim-small }, cache: false }
+      """);
+    int base = TestHub.randomBasePort();
+    Map<String, String> env = Map.of(
+      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+      "AGENTHUB_MEMORY_DIR", "memory");
+    int[] ports = {freePort(), freePort(), freePort()};
+    Process[] nodes = new Process[3];
+    for (int i = 0; i < 3; i++) {
+      nodes[i] = launch("r" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node",
+        "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+    }
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Thread> loops = new ArrayList<>();
+    for (int c = 0; c < 6; c++) {
+      int loop = c;
+      Thread t = new Thread(() -> {
+        for (int i = 0; !stop.get(); i++) {
+          String session = "roll-" + loop;
+          String body = new JsonObject().put("session", session).put("text", "message " + i)
+            .put("idempotency_key", session + "-" + i).encode();
+          boolean done = false;
+          // like a load balancer: a gateway that is going away is retried on the next one, same key
+          for (int attempt = 0; attempt < 30 && !done; attempt++) {
+            int port = ports[(loop + attempt) % 3];
+            try {
+              HttpResponse<String> r = TestHub.post(url(port) + "/v1/agents/" + (loop % 2 == 0 ? "support" : "ops")
+                + "/messages", body);
+              if (r.statusCode() == 200) {
+                done = true;
+              } else {
+                failures.add(r.statusCode() + " " + r.body());
+                done = true;
+              }
+            } catch (Exception e) {
+              sleepQuietly(200);
+            }
+          }
+          if (!done) {
+            failures.add("no gateway answered " + session + " message " + i);
+          } else {
+            answered.incrementAndGet();
+          }
+        }
+      });
+      t.start();
+      loops.add(t);
+    }
+    TestHub.await("load is flowing", Duration.ofMinutes(1), () -> answered.get() >= 30);
+    for (int i = 0; i < 3; i++) {
+      int before = answered.get();
+      nodes[i].destroy(); // SIGTERM: a clean leave
+      assertThat(nodes[i].waitFor(2, TimeUnit.MINUTES)).isTrue();
+      nodes[i] = launch("r" + (i + 1) + "-again", env, "--conf", conf.toAbsolutePath().toString(), "--cluster",
+        "--node", "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
+      int port = ports[i];
+      TestHub.await("r" + (i + 1) + " is back", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+      TestHub.await("load flows after restarting r" + (i + 1), Duration.ofMinutes(1), () -> answered.get() >= before + 20);
+    }
+    stop.set(true);
+    for (Thread t : loops) {
+      t.join(TimeUnit.MINUTES.toMillis(2));
+    }
+    assertThat(failures).as("failed messages during the rolling restart").isEmpty();
+    assertThat(answered.get()).isGreaterThan(100);
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private static double metric(int port, String series) {
     try {
       for (String line : TestHub.get(url(port) + "/metrics").body().split("\n")) {

@@ -122,6 +122,8 @@ public final class ConfigLoader {
     setIfPresent(root, env, "AGENTHUB_CLUSTER_PORT", List.of("cluster", "port"), false);
     setIfPresent(root, env, "AGENTHUB_CLUSTER_HOST", List.of("cluster", "host"), false);
     setIfPresent(root, env, "AGENTHUB_MEMORY_DIR", List.of("memory", "dir"), false);
+    setIfPresent(root, env, "AGENTHUB_MEMORY_WRITER", List.of("memory", "writer"), false);
+    setIfPresent(root, env, "AGENTHUB_HTTP_HOST", List.of("node", "http", "host"), false);
   }
 
   private static void setIfPresent(Map<String, Object> root, Map<String, String> env, String var,
@@ -172,7 +174,7 @@ public final class ConfigLoader {
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
       Set.of("enabled", "name", "host", "port", "members", "kubernetes")));
-    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max"));
+    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer"));
     mem.rejectUnknown();
     long maxEntry = mem.sizeBytes("max-entry", 64 * 1024);
     long maxFile = mem.sizeBytes("max-file", 8L * 1024 * 1024);
@@ -187,7 +189,7 @@ public final class ConfigLoader {
       throw new ConfigException(mem.field("transcript-max"), "must be 0 (off) or between 4 x max-entry and max-file");
     }
     HubConfig.Memory memory = new HubConfig.Memory(mem.string("dir", "data/memory"), mem.bool("fsync", true),
-      (int) maxEntry, maxFile, transcriptMax);
+      (int) maxEntry, maxFile, transcriptMax, mem.bool("writer", true));
     if (!root.has("providers")) {
       throw new ConfigException("providers", "is required");
     }

@@ -44,8 +44,11 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
    * {@code memory:} where the Markdown memory lives and how big it may grow.
    *
    * @param transcriptMaxBytes a session transcript past this size is compacted (0 = never)
+   * @param writer      whether this node may become the memory writer (it needs {@code dir} on the
+   *                    shared storage); other nodes use memory through the event bus only
    */
-  public record Memory(String dir, boolean fsync, int maxEntryBytes, long maxFileBytes, long transcriptMaxBytes) {
+  public record Memory(String dir, boolean fsync, int maxEntryBytes, long maxFileBytes, long transcriptMaxBytes,
+                       boolean writer) {
   }
 
   /** One API key of a provider; the secret itself is read from {@code secretEnv} or {@code secretFile}. */

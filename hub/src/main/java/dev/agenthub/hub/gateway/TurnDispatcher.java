@@ -33,6 +33,7 @@ final class TurnDispatcher {
     final io.vertx.core.Promise<JsonObject> promise = io.vertx.core.Promise.promise();
     String node;
     int resends;
+    int waits;
 
     Pending(String agent, Turn.Request request, long timeoutMs) {
       this.agent = agent;
@@ -42,6 +43,8 @@ final class TurnDispatcher {
   }
 
   private final java.util.Set<Pending> pending = new java.util.HashSet<>();
+  private static final long WAIT_MS = 250;
+  private static final int MAX_WAITS = 20;
 
   private final Vertx vertx;
   private final Supplier<ClusterView> view;
@@ -87,10 +90,29 @@ final class TurnDispatcher {
   private void send(Pending p, boolean resend) {
     List<NodeEntry.Placement> ranked = RendezvousRouter.rank(p.request.session(), view.get().instancesOf(p.agent));
     if (ranked.isEmpty()) {
-      p.promise.tryFail(new ApiError(503, "unavailable", "no live instance of agent '" + p.agent + "'", 1L));
+      if (!retryLater(p, resend)) {
+        p.promise.tryFail(new ApiError(503, "unavailable", "no live instance of agent '" + p.agent + "'", 1L));
+      }
       return;
     }
     attempt(p, ranked, 0, resend);
+  }
+
+  /**
+   * While instances move between nodes (a node joining, leaving or restarting) an agent can have no
+   * consumer for a moment: look again shortly, for a few seconds, before answering 503.
+   */
+  private boolean retryLater(Pending p, boolean resend) {
+    if (p.waits >= MAX_WAITS) {
+      return false;
+    }
+    p.waits++;
+    vertx.setTimer(WAIT_MS, id -> {
+      if (!p.promise.future().isComplete()) {
+        send(p, resend);
+      }
+    });
+    return true;
   }
 
   private void attempt(Pending p, List<NodeEntry.Placement> ranked, int i, boolean resend) {
@@ -102,14 +124,28 @@ final class TurnDispatcher {
     if (resend) {
       options.addHeader("resend", "true");
     }
+    long sentAt = System.nanoTime();
     vertx.eventBus().<JsonObject>request(Turn.address(p.agent, target.id()), p.request.toJson(), options)
       .onSuccess(message -> p.promise.tryComplete(message.body()))
       .onFailure(err -> {
         if (generation != p.resends) {
           return; // superseded by a resend to the new owner
         }
-        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS && i + 1 < ranked.size()) {
-          attempt(p, ranked, i + 1, resend);
+        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+          if (i + 1 < ranked.size()) {
+            attempt(p, ranked, i + 1, resend);
+            return;
+          }
+          if (retryLater(p, resend)) {
+            return;
+          }
+        }
+        // the message was lost on its way (the node's connection closed under it, so the failure came
+        // long before our timeout): send it again; its idempotency key makes that safe
+        boolean lost = err instanceof ReplyException re && (re.failureType() == ReplyFailure.ERROR
+          || re.failureType() == ReplyFailure.TIMEOUT
+          && System.nanoTime() - sentAt < (p.timeoutMs + 1_000) * 1_000_000);
+        if (lost && retryLater(p, true)) {
           return;
         }
         p.promise.tryFail(toApiError(p.agent, err));

@@ -128,6 +128,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theShippedDeploymentConfigsAreValid() throws Exception {
+    HubConfig compose = ConfigLoader.parse(Files.readString(Path.of("..", "deploy", "conf", "cluster.yaml")), "compose",
+      Map.of("AGENTHUB_NODE", "n2"), ConfigLoader.Overrides.none());
+    assertThat(compose.cluster().members()).containsExactly("hub1:5701", "hub2:5701", "hub3:5701");
+    assertThat(compose.clients()).hasSize(1);
+    String configMap = Files.readString(Path.of("..", "deploy", "kubernetes", "configmap.yaml"));
+    String hubYaml = configMap.substring(configMap.indexOf("hub.yaml: |") + "hub.yaml: |".length()).lines()
+      .map(l -> l.length() >= 4 ? l.substring(4) : l).reduce("", (a, b) -> a + b + "\n");
+    HubConfig k8s = ConfigLoader.parse(hubYaml, "configmap", Map.of("AGENTHUB_NODE", "agenthub-memory-0",
+      "AGENTHUB_MEMORY_WRITER", "false", "AGENTHUB_HTTP_HOST", "0.0.0.0"), ConfigLoader.Overrides.none());
+    assertThat(k8s.cluster().kubernetes()).isTrue();
+    assertThat(k8s.memory().writer()).isFalse();
+    assertThat(k8s.node().http().host()).isEqualTo("0.0.0.0");
+    assertThat(k8s.providers().get("openai").keys().get(0).secretFile()).isEqualTo("/secrets/openai/key-a");
+  }
+
+  @Test
   void invalidYamlNamesTheLine() {
     assertThatThrownBy(() -> parse("node:\n  name: [unclosed\n"))
       .isInstanceOf(ConfigException.class)
