@@ -35,6 +35,7 @@ public final class AgentVerticle extends VerticleBase {
   private final String instance;
   private final String node;
   private final AgentEvents events;
+  private final String token;
   private SessionMailboxes mailboxes;
   private TurnRunner runner;
   private ContextSource context;
@@ -54,8 +55,10 @@ public final class AgentVerticle extends VerticleBase {
    * @param instance instance id, unique cluster-wide for this agent
    * @param node     name of the node it runs on (reported in replies)
    * @param events   metrics hooks
+   * @param token    this agent's identity token for memory and the governor
    */
-  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events) {
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token) {
+    this.token = token;
     this.spec = spec;
     this.instance = instance;
     this.node = node;
@@ -69,12 +72,12 @@ public final class AgentVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    MemoryClient memory = new MemoryClient(vertx, spec.id(), MEMORY_TIMEOUT_MS);
+    MemoryClient memory = new MemoryClient(vertx, spec.id(), token, MEMORY_TIMEOUT_MS);
     mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
     runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events), context,
-      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events);
-    heartbeat = new Heartbeat(vertx, spec, memory, events);
+      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token);
+    heartbeat = new Heartbeat(vertx, spec, memory, events, token);
     changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
     heartbeat.start();

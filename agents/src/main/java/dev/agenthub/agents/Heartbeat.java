@@ -30,10 +30,12 @@ final class Heartbeat {
   private final AgentSpec spec;
   private final MemoryClient memory;
   private final AgentEvents events;
+  private final String token;
   private long timer = -1;
   private boolean beating;
 
-  Heartbeat(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events) {
+  Heartbeat(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, String token) {
+    this.token = token;
     this.vertx = vertx;
     this.spec = spec;
     this.memory = memory;
@@ -99,7 +101,7 @@ final class Heartbeat {
         .add(ContextSource.message("user", "HEARTBEAT: go through this checklist. If nothing needs attention, "
           + "answer exactly " + OK + ".\n\n" + checklist));
       ModelCall.Request call = new ModelCall.Request(spec.id(), spec.routineModel(), messages, new JsonArray(),
-        spec.limits().outputTokens(), "heartbeat");
+        spec.limits().outputTokens(), "heartbeat", token);
       return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, call.toJson(),
           new DeliveryOptions().setSendTimeout(spec.limits().turnTimeoutMs()))
         .compose(m -> {

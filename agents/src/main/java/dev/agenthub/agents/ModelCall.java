@@ -25,19 +25,21 @@ public final class ModelCall {
    * @param tools     tools the model may call (may be empty)
    * @param maxTokens output token cap
    * @param priority  {@code interactive}, {@code heartbeat} or {@code batch}
+   * @param token     the agent's identity token, checked by the governor
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                        String priority) {
+                        String priority, String token) {
 
     public JsonObject toJson() {
       return new JsonObject().put("agent", agent).put("model", model).put("messages", messages)
-        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority);
+        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority)
+        .put("agent_token", token);
     }
 
     public static Request fromJson(JsonObject json) {
       return new Request(json.getString("agent"), json.getString("model"), json.getJsonArray("messages"),
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
-        json.getString("priority", "interactive"));
+        json.getString("priority", "interactive"), json.getString("agent_token"));
     }
   }
 

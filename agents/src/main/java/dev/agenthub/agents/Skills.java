@@ -71,8 +71,12 @@ final class Skills {
   }
 
   /** Runs one tool call; never fails: errors and refusals are results the model reads. */
+  /** What a sensitive agent may ever run, whatever its configuration says. */
+  static final java.util.Set<String> SENSITIVE_SAFE = java.util.Set.of("memory.read", "memory.append", "memory.search",
+    "time.now", "agent.delegate");
+
   Future<String> run(String name, JsonObject args, Call call) {
-    if (!spec.skills().contains(name)) {
+    if (!spec.skills().contains(name) || spec.sensitive() && !SENSITIVE_SAFE.contains(name)) {
       events.skill(spec.id(), String.valueOf(name), "refused");
       LOG.warning("agent " + spec.id() + ": refused skill '" + name + "' (not in its allowlist), session "
         + call.session());
@@ -122,7 +126,7 @@ final class Skills {
     // a session of its own per asking session, so the other agent keeps the thread of the conversation
     String session = "delegate-" + spec.id() + "-" + Integer.toHexString(call.session().hashCode());
     JsonObject body = new JsonObject().put("agent", target).put("session", session).put("text", str(args, "text"))
-      .put("depth", call.depth() + 1);
+      .put("depth", call.depth() + 1).put("from", spec.id());
     return vertx.eventBus().<JsonObject>request(Turn.DELEGATE_ADDRESS, body,
         new DeliveryOptions().setSendTimeout(call.remainingMs()))
       .map(reply -> reply.body().getString("reply"));

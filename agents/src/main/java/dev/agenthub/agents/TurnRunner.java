@@ -35,9 +35,11 @@ final class TurnRunner {
   private final ContextSource context;
   private final SessionHistory history;
   private final AgentEvents events;
+  private final String token;
 
   TurnRunner(Vertx vertx, AgentSpec spec, String instance, String node, MemoryClient memory, Skills skills,
-             ContextSource context, SessionHistory history, AgentEvents events) {
+             ContextSource context, SessionHistory history, AgentEvents events, String token) {
+    this.token = token;
     this.vertx = vertx;
     this.spec = spec;
     this.instance = instance;
@@ -158,7 +160,7 @@ final class TurnRunner {
       return Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs()));
     }
     ModelCall.Request request = new ModelCall.Request(spec.id(), model, messages.copy(), tools,
-      spec.limits().outputTokens(), priority);
+      spec.limits().outputTokens(), priority, token);
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, request.toJson(),
         new DeliveryOptions().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
       .map(m -> ModelCall.Reply.fromJson(m.body()))

@@ -33,12 +33,14 @@ final class AgentPlacer extends VerticleBase {
   private final HubConfig config;
   private final Supplier<ClusterView> view;
   private final AgentEvents events;
+  private final byte[] secret;
   private final Map<String, String> deployments = new HashMap<>();
   private final Map<String, AgentVerticle> running = new ConcurrentHashMap<>();
   private volatile boolean placed;
   private boolean busy;
 
-  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events) {
+  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret) {
+    this.secret = secret;
     this.config = config;
     this.view = view;
     this.events = events;
@@ -93,7 +95,8 @@ final class AgentPlacer extends VerticleBase {
         continue;
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
-      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events);
+      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events,
+        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()));
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {
         deployments.put(p.instance(), id);

@@ -66,12 +66,16 @@ public final class HubNode {
   private final NodeDirectory directory;
   private final List<String> gatewayDeployments = new ArrayList<>();
   private final List<String> placerDeployments = new ArrayList<>();
+  private dev.agenthub.hub.metrics.AuditLog audit;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
+  private final byte[] clusterSecret;
 
   private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
-                  PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets) {
+                  PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets,
+                  byte[] clusterSecret) {
     this.secrets = secrets;
+    this.clusterSecret = clusterSecret;
     this.config = config;
     this.vertx = vertx;
     this.clusterManager = clusterManager;
@@ -98,6 +102,11 @@ public final class HubNode {
 
   public ClusterView view() {
     return directory.view();
+  }
+
+  /** The identity token of {@code agent} in this node's cluster (for tools and tests that act as it). */
+  public String identityToken(String agent) {
+    return dev.agenthub.memory.AgentIdentity.token(clusterSecret, agent);
   }
 
   /** Starts a node with the API key secrets of the process environment. */
@@ -137,7 +146,8 @@ public final class HubNode {
     }
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
-      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets);
+      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets,
+        Secrets.clusterSecret(config, System.getenv()));
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -151,17 +161,19 @@ public final class HubNode {
   }
 
   private Future<Void> deploy(List<AgentSpec> local) {
-    HubMetrics metrics = new HubMetrics(registry);
+    audit = dev.agenthub.hub.metrics.AuditLog.open(java.nio.file.Path.of(config.auditDir()), config.node().name());
+    HubMetrics metrics = new HubMetrics(registry, audit);
     AtomicBoolean agentsReady = new AtomicBoolean();
     AtomicBoolean httpReady = new AtomicBoolean();
     Map<String, BooleanSupplier> ready = new LinkedHashMap<>();
     ready.put("cluster", () -> clusterManager == null || clusterManager.isActive());
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
-    MemoryProbe probe = new MemoryProbe(registry);
+    String adminToken = dev.agenthub.memory.AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
+    MemoryProbe probe = new MemoryProbe(registry, adminToken);
     ready.put("memory", probe::reachable);
-    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer);
-    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name());
+    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken);
+    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken);
 
     // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
@@ -171,10 +183,10 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
-        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest)))
+        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest, clusterSecret)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
-        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics);
+        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret);
         for (AgentSpec spec : local) {
           Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
@@ -207,6 +219,7 @@ public final class HubNode {
       @Override
       public void refused(String agent, String op) {
         metrics.refused("memory_access");
+        metrics.audit("memory_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("op", op));
       }
 
       @Override
@@ -215,7 +228,7 @@ public final class HubNode {
       }
     };
     return new SharedMemoryVerticle(Path.of(m.dir()), options, new MemoryPolicy(access), config.node().name(),
-      clusterManager != null, listener);
+      clusterManager != null, listener, clusterSecret);
   }
 
   private Future<Void> checkUniqueName() {
@@ -242,7 +255,12 @@ public final class HubNode {
       List<Future<Void>> agents = new ArrayList<>();
       placerDeployments.forEach(id -> agents.add(vertx.undeploy(id)));
       return Future.join(agents);
-    }).onComplete(ignored -> closeVertx(vertx, registry).onComplete(closed));
+    }).onComplete(ignored -> closeVertx(vertx, registry).onComplete(ar -> {
+      if (audit != null) {
+        audit.close();
+      }
+      closed.handle(ar);
+    }));
     return closed.future();
   }
 

@@ -35,7 +35,8 @@ public final class TestHub {
 
   public static String yamlWithNode(String nodeLine, int latencyMs, String extra) {
     String memory = extra.contains("memory:") ? "" : memoryYaml(freshDir());
-    String ledger = extra.contains("ledger:") ? "" : "ledger: { dir: \"" + freshDir() + "\" }\n";
+    String ledger = extra.contains("ledger:") ? "" : "ledger: { dir: \"" + freshDir() + "\" }\n"
+      + "audit: { dir: \"" + freshDir() + "\" }\n";
     return nodeLine + memory + ledger + """
       providers: { sim: { type: sim, latency-ms: %d } }
       models:

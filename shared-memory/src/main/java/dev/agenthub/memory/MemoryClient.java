@@ -25,15 +25,18 @@ public final class MemoryClient {
 
   private final Vertx vertx;
   private final String agent;
+  private final String token;
   private final long timeoutMs;
 
   /**
    * @param agent     who is asking (checked against the memory policy)
+   * @param token     the agent's identity token ({@link AgentIdentity}), or null where identities are off
    * @param timeoutMs overall deadline of one call, retries included
    */
-  public MemoryClient(Vertx vertx, String agent, long timeoutMs) {
+  public MemoryClient(Vertx vertx, String agent, String token, long timeoutMs) {
     this.vertx = vertx;
     this.agent = agent;
+    this.token = token;
     this.timeoutMs = timeoutMs;
   }
 
@@ -77,6 +80,9 @@ public final class MemoryClient {
 
   private Future<JsonObject> call(String address, JsonObject body, boolean retry) {
     body.put("agent", agent);
+    if (token != null) {
+      body.put("agent_token", token);
+    }
     long deadline = System.nanoTime() + timeoutMs * 1_000_000;
     Promise<JsonObject> promise = Promise.promise();
     attempt(address, body, retry, deadline, RETRY_MIN_MS, promise);

@@ -56,8 +56,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private boolean stopping;
   private String lastWait;
 
+  private final byte[] secret;
+
+  /**
+   * @param secret the cluster secret that agent identity tokens are checked with, or null to trust
+   *               the {@code agent} field as given
+   */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
-                              boolean clustered, Listener listener) {
+                              boolean clustered, Listener listener, byte[] secret) {
+    this.secret = secret;
     this.dir = dir;
     this.options = options;
     this.policy = policy;
@@ -208,6 +215,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (agent == null || !policy.known(agent)) {
       listener.refused(String.valueOf(agent), op);
       throw new MemoryException(MemoryException.Kind.REFUSED, "unknown agent '" + agent + "'");
+    }
+    if (secret != null && !AgentIdentity.verify(secret, agent, m.body().getString("agent_token"))) {
+      listener.refused(agent, "identity");
+      throw new MemoryException(MemoryException.Kind.REFUSED, "the request does not prove it comes from agent '"
+        + agent + "'");
     }
     return agent;
   }

@@ -169,12 +169,13 @@ public final class ConfigLoader {
 
   private static HubConfig validate(Map<String, Object> map, String source) {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
-      "budgets", "clients", "ledger"));
+      "budgets", "clients", "ledger", "audit"));
     root.rejectUnknown();
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
       Set.of("enabled", "name", "host", "port", "members", "kubernetes")));
-    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer"));
+    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
+      "sensitive-readable"));
     mem.rejectUnknown();
     long maxEntry = mem.sizeBytes("max-entry", 64 * 1024);
     long maxFile = mem.sizeBytes("max-file", 8L * 1024 * 1024);
@@ -202,12 +203,15 @@ public final class ConfigLoader {
       throw new ConfigException("agents", "is required");
     }
     List<AgentSpec> agents = agents(root, models);
+    checkTrust(agents, models, providers, mem.strings("sensitive-readable", List.of()));
     HubConfig.Budgets budgets = budgets(root.section("budgets", Set.of("monthly-usd", "alerts", "on-exceed", "webhook")));
     List<HubConfig.Client> clients = clients(root, agents);
     Fields ledger = root.section("ledger", Set.of("dir"));
     ledger.rejectUnknown();
+    Fields audit = root.section("audit", Set.of("dir"));
+    audit.rejectUnknown();
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
-      ledger.string("dir", "data/ledger"), source);
+      ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source);
   }
 
   private static HubConfig.Node node(Fields f) {
@@ -422,6 +426,53 @@ public final class ConfigLoader {
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
         hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts, a.bool("cache", true)));
     }
+    return out;
+  }
+
+  /** Skills a sensitive agent may have: nothing that reaches outside the hub. */
+  public static final Set<String> SENSITIVE_SKILLS = Set.of("memory.read", "memory.append", "memory.search",
+    "time.now", "agent.delegate");
+
+  /**
+   * A sensitive agent uses local providers only (its fallbacks too), only the safe skills, and only
+   * the shared namespaces {@code memory.sensitive-readable} lists besides its own folder.
+   */
+  private static void checkTrust(List<AgentSpec> agents, Map<String, HubConfig.Model> models,
+                                 Map<String, HubConfig.Provider> providers, List<String> sensitiveReadable) {
+    for (int i = 0; i < agents.size(); i++) {
+      AgentSpec a = agents.get(i);
+      if (!a.sensitive()) {
+        continue;
+      }
+      String field = "agents[" + i + "]";
+      List<String> chain = new ArrayList<>(List.of(a.routineModel(), a.complexModel()));
+      for (int j = 0; j < chain.size(); j++) {
+        HubConfig.Model m = models.get(chain.get(j));
+        HubConfig.Provider p = providers.get(m.provider());
+        if (!p.local()) {
+          throw new ConfigException(field + ".models", "sensitive agent '" + a.id() + "' may use local providers only; "
+            + "model '" + m.id() + "' runs on '" + p.id() + "' (local: false)");
+        }
+        m.fallbacks().stream().filter(fb -> !chain.contains(fb)).forEach(chain::add);
+      }
+      for (String skill : a.skills()) {
+        if (!SENSITIVE_SKILLS.contains(skill)) {
+          throw new ConfigException(field + ".skills", "sensitive agent '" + a.id() + "' may not have '" + skill
+            + "' (allowed: " + String.join(", ", SENSITIVE_SKILLS.stream().sorted().toList()) + ")");
+        }
+      }
+      for (String ns : concat(a.memoryRead(), a.memoryWrite())) {
+        if (sensitiveReadable.stream().noneMatch(ok -> ns.equals(ok) || ns.startsWith(ok + "/"))) {
+          throw new ConfigException(field + ".memory", "sensitive agent '" + a.id() + "' may reach '" + ns
+            + "' only if memory.sensitive-readable lists it");
+        }
+      }
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
     return out;
   }
 

@@ -12,7 +12,7 @@ import java.util.Optional;
  */
 public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
                         Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
-                        List<Client> clients, String ledgerDir, String source) {
+                        List<Client> clients, String ledgerDir, String auditDir, String source) {
 
   public HubConfig {
     providers = Map.copyOf(providers);

@@ -17,6 +17,40 @@ public final class Secrets {
   private Secrets() {
   }
 
+  /**
+   * The cluster's secret, which agent identity tokens are signed with: {@code AGENTHUB_CLUSTER_SECRET},
+   * or the file {@code AGENTHUB_CLUSTER_SECRET_FILE} names. Without one, a standalone node makes a
+   * random one, and a clustered node derives one from the cluster name (and says so: set a secret
+   * in production).
+   */
+  public static byte[] clusterSecret(HubConfig config, Map<String, String> env) {
+    String secret = env.get("AGENTHUB_CLUSTER_SECRET");
+    String file = env.get("AGENTHUB_CLUSTER_SECRET_FILE");
+    if ((secret == null || secret.isBlank()) && file != null && !file.isBlank()) {
+      try {
+        secret = Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        throw new ConfigException("AGENTHUB_CLUSTER_SECRET_FILE", "cannot read " + file);
+      }
+    }
+    if (secret != null && !secret.isBlank()) {
+      return secret.getBytes(StandardCharsets.UTF_8);
+    }
+    if (!config.cluster().enabled()) {
+      byte[] random = new byte[32];
+      new java.security.SecureRandom().nextBytes(random);
+      return random;
+    }
+    java.util.logging.Logger.getLogger(Secrets.class.getName()).warning("no AGENTHUB_CLUSTER_SECRET: agent identities "
+      + "on the event bus are signed with a secret derived from the cluster name; set one in production");
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256")
+        .digest(("agenthub-cluster:" + config.cluster().name()).getBytes(StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Secrets by {@code <provider>/<key id>}. */
   public static Map<String, String> load(HubConfig config, Map<String, String> env) {
     Map<String, String> out = new HashMap<>();

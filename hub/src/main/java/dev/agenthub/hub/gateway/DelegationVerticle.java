@@ -32,6 +32,13 @@ public final class DelegationVerticle extends VerticleBase {
         m.fail(Turn.Failure.BAD_REQUEST, "unknown agent '" + agent + "'");
         return;
       }
+      boolean fromSensitive = gw.config().agent(body.getString("from", "")).map(a -> a.sensitive()).orElse(false);
+      if (fromSensitive && !gw.config().agent(agent).orElseThrow().sensitive()) {
+        gw.metrics().refused("trust");
+        gw.metrics().audit("delegation_refused", new JsonObject().put("from", body.getString("from")).put("to", agent));
+        m.fail(403, "a sensitive agent may delegate only to sensitive agents");
+        return;
+      }
       Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, "interactive",
         null, body.getInteger("depth", 1));
       dispatcher.dispatch(agent, request).onSuccess(m::reply).onFailure(err -> {

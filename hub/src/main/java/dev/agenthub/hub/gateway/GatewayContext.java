@@ -14,8 +14,9 @@ import java.util.function.Supplier;
  *
  * @param ready        readiness checks: name to check, all must pass for {@code /health/ready}
  * @param memoryWriter the active memory writer ({@code {writer, epoch}}) or null
+ * @param adminToken   the identity token of the hub's admin routes
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
                              PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready,
-                             Supplier<io.vertx.core.json.JsonObject> memoryWriter) {
+                             Supplier<io.vertx.core.json.JsonObject> memoryWriter, String adminToken) {
 }

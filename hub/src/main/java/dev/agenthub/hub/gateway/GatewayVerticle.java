@@ -55,7 +55,7 @@ public final class GatewayVerticle extends VerticleBase {
     auth = new ClientAuth(gw.config().clients());
     web = io.vertx.ext.web.client.WebClient.create(vertx);
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
-    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN,
+    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN, gw.adminToken(),
       gw.config().node().http().requestTimeoutMs()), auth);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 
@@ -239,6 +239,10 @@ public final class GatewayVerticle extends VerticleBase {
     if (failure instanceof ApiError e) {
       if (e.status == 401 || e.status == 403) {
         gw.metrics().refused("auth");
+        var remote = ctx.request().remoteAddress();
+        gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status)
+          .put("method", ctx.request().method().name()).put("path", ctx.normalizedPath())
+          .put("remote", remote == null ? null : remote.hostAddress()).put("reason", e.getMessage()));
       }
       e.send(ctx);
       return;

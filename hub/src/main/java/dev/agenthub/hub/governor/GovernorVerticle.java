@@ -34,6 +34,7 @@ public final class GovernorVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
+  private final byte[] secret;
   private final java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets;
   private final com.hazelcast.map.IMap<String, ClusterLimiter.State> buckets;
   private final SimProvider sim = new SimProvider();
@@ -51,7 +52,8 @@ public final class GovernorVerticle extends VerticleBase {
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
                           com.hazelcast.core.HazelcastInstance hazelcast,
-                          java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets) {
+                          java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets, byte[] secret) {
+    this.secret = secret;
     this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
     this.clustered = hazelcast != null;
@@ -92,6 +94,12 @@ public final class GovernorVerticle extends VerticleBase {
       message.fail(Turn.Failure.BAD_REQUEST, "malformed model call");
       return;
     }
+    if (secret != null && !dev.agenthub.memory.AgentIdentity.verify(secret, request.agent(), request.token())) {
+      metrics.refused("identity");
+      metrics.audit("identity_refused", new JsonObject().put("agent", request.agent()).put("to", "governor"));
+      message.fail(403, "the call does not prove it comes from agent '" + request.agent() + "'");
+      return;
+    }
     HubConfig.Model model = config.models().get(request.model());
     if (model == null || request.messages() == null) {
       message.fail(Turn.Failure.BAD_REQUEST, "unknown model '" + request.model() + "'");
@@ -99,10 +107,18 @@ public final class GovernorVerticle extends VerticleBase {
     }
     dev.agenthub.hub.ledger.Spend spend = budgets.get();
     AgentSpec agent = config.agent(request.agent()).orElse(null);
+    if (agent != null && agent.sensitive() && !config.providers().get(model.provider()).local()) {
+      // the config check at start makes this impossible; it is checked again here all the same
+      metrics.refused("trust");
+      metrics.audit("trust_refused", new JsonObject().put("agent", agent.id()).put("model", model.id()));
+      message.fail(403, "sensitive agent '" + agent.id() + "' may use local providers only");
+      return;
+    }
     if (spend != null && agent != null) {
       String state = spend.stateFor(agent.id());
       if (state.equals("blocked")) {
         metrics.refused("budget");
+        metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id()));
         message.fail(Turn.Failure.QUEUE_FULL, "budget exceeded for agent '" + agent.id()
           + "' this month (on-exceed: block)");
         return;

@@ -56,7 +56,10 @@ public final class LedgerVerticle extends VerticleBase {
   private volatile Spend latest;
   private boolean dirty;
 
-  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node) {
+  private final String adminToken;
+
+  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, String adminToken) {
+    this.adminToken = adminToken;
     this.config = config;
     this.metrics = metrics;
     this.node = node;
@@ -69,7 +72,7 @@ public final class LedgerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    memory = new MemoryClient(vertx, MemoryPolicy.ADMIN, 10_000);
+    memory = new MemoryClient(vertx, MemoryPolicy.ADMIN, adminToken, 10_000);
     web = WebClient.create(vertx);
     Path file = Path.of(config.ledgerDir()).resolve(node + ".jsonl");
     return vertx.executeBlocking(() -> load(file))

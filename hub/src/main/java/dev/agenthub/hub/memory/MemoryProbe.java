@@ -24,8 +24,11 @@ public final class MemoryProbe extends VerticleBase {
   private volatile long bytes = -1;
   private MemoryClient client;
 
-  public MemoryProbe(MeterRegistry registry) {
+  private final String adminToken;
+
+  public MemoryProbe(MeterRegistry registry, String adminToken) {
     this.registry = registry;
+    this.adminToken = adminToken;
   }
 
   /** True when a writer answered the last ping. */
@@ -40,7 +43,7 @@ public final class MemoryProbe extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = new MemoryClient(vertx, MemoryPolicy.ADMIN, PING_MS * 2);
+    client = new MemoryClient(vertx, MemoryPolicy.ADMIN, adminToken, PING_MS * 2);
     Gauge.builder("agenthub_memory_files", this, p -> p.files).description("Markdown files in shared memory")
       .register(registry);
     Gauge.builder("agenthub_memory_bytes", this, p -> p.bytes).description("Bytes of Markdown in shared memory")

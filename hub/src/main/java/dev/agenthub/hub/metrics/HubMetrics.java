@@ -14,9 +14,22 @@ import java.time.Duration;
 public final class HubMetrics implements AgentEvents {
 
   private final MeterRegistry registry;
+  private final AuditLog audit;
 
   public HubMetrics(MeterRegistry registry) {
+    this(registry, null);
+  }
+
+  public HubMetrics(MeterRegistry registry, AuditLog audit) {
     this.registry = registry;
+    this.audit = audit;
+  }
+
+  /** Writes an audit line (refusals, authentication failures, budget blocks), if this node keeps one. */
+  public void audit(String type, io.vertx.core.json.JsonObject detail) {
+    if (audit != null) {
+      audit.record(type, detail);
+    }
   }
 
   public MeterRegistry registry() {
@@ -46,6 +59,7 @@ public final class HubMetrics implements AgentEvents {
       .tags("agent", agent, "skill", skill, "outcome", outcome).register(registry).increment();
     if ("refused".equals(outcome)) {
       refused("skill_not_allowed");
+      audit("skill_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("skill", skill));
     }
   }
 

@@ -108,7 +108,8 @@ class ClusterTest {
       TestHub.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
 
       dev.agenthub.memory.MemoryClient client =
-        new dev.agenthub.memory.MemoryClient(standby.vertx(), dev.agenthub.memory.MemoryPolicy.ADMIN, 60_000);
+        new dev.agenthub.memory.MemoryClient(standby.vertx(), dev.agenthub.memory.MemoryPolicy.ADMIN,
+          standby.identityToken(dev.agenthub.memory.MemoryPolicy.ADMIN), 60_000);
       java.util.List<io.vertx.core.Future<JsonObject>> acks = new java.util.ArrayList<>();
       for (int i = 0; i < 200; i++) {
         acks.add(client.append("shared/failover.md", "c", "entry " + i));

@@ -107,6 +107,8 @@ class ConfigLoaderTest {
     "providers: { p: { type: openai, base-url: 'http://127.0.0.1:1', keys: [ { id: a, secret: sk-123 } ] } } | providers.p.keys[0].secret: unknown field",
     "budgets: { on-exceed: shrug }                                | budgets.on-exceed: must be downgrade or block",
     "clients: [ { id: c, token-sha256: abc } ]                    | clients[0].token-sha256: must be 64 hex digits",
+    "agents: [ { id: s, trust: sensitive, models: { routine: m }, skills: [http.fetch], http-hosts: [x] } ] | agents[0].skills: sensitive agent 's' may not have 'http.fetch'",
+    "agents: [ { id: s, trust: sensitive, models: { routine: m }, skills: [], memory: { read: [shared] } } ] | agents[0].memory: sensitive agent 's' may reach 'shared' only if",
   })
   void aBadFieldIsNamedInOneLine(String override, String expected) {
     String base = """
@@ -142,6 +144,17 @@ class ConfigLoaderTest {
     assertThat(k8s.memory().writer()).isFalse();
     assertThat(k8s.node().http().host()).isEqualTo("0.0.0.0");
     assertThat(k8s.providers().get("openai").keys().get(0).secretFile()).isEqualTo("/secrets/openai/key-a");
+  }
+
+  @Test
+  void aSensitiveAgentMayUseLocalProvidersOnly() {
+    assertThatThrownBy(() -> parse("""
+      providers:
+        sim: { type: sim }
+        cloud: { type: openai, base-url: "https://api.example.com/v1", keys: [ { id: a, secret-env: X } ] }
+      models: { m: { provider: sim, fallbacks: [c] }, c: { provider: cloud } }
+      agents: [ { id: s, trust: sensitive, models: { routine: m }, skills: [] } ]
+      """)).hasMessage("agents[0].models: sensitive agent 's' may use local providers only; model 'c' runs on 'cloud' (local: false)");
   }
 
   @Test

@@ -56,9 +56,9 @@ class SharedMemoryTest {
 
   @Test
   void agentsReachTheirOwnFilesAndTheNamespacesTheirConfigLists() throws Exception {
-    MemoryClient support = new MemoryClient(node.vertx(), "support", 10_000);
-    MemoryClient ops = new MemoryClient(node.vertx(), "ops", 10_000);
-    MemoryClient assistant = new MemoryClient(node.vertx(), "assistant", 10_000);
+    MemoryClient support = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
+    MemoryClient ops = new MemoryClient(node.vertx(), "ops", node.identityToken("ops"), 10_000);
+    MemoryClient assistant = new MemoryClient(node.vertx(), "assistant", node.identityToken("assistant"), 10_000);
 
     await(support.append("shared/notes.md", "support", "Printer on floor 2 is broken"));
     await(support.append("agents/support/MEMORY.md", "support", "customer 7 prefers phone"));
@@ -70,7 +70,7 @@ class SharedMemoryTest {
     assertThat(failure(support.read("agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(assistant.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(support.append("agents/ops/MEMORY.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(new MemoryClient(node.vertx(), "intruder", 5_000).read("shared/notes.md")))
+    assertThat(failure(new MemoryClient(node.vertx(), "intruder", node.identityToken("intruder"), 5_000).read("shared/notes.md")))
       .isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(support.read("shared/../agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.INVALID);
 
@@ -84,6 +84,20 @@ class SharedMemoryTest {
   }
 
   @Test
+  void aForgedOrMissingIdentityIsRefused() throws Exception {
+    MemoryClient forged = new MemoryClient(node.vertx(), "support", node.identityToken("assistant"), 5_000);
+    assertThat(failure(forged.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
+    MemoryClient missing = new MemoryClient(node.vertx(), "support", null, 5_000);
+    assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
+    JsonObject call = new dev.agenthub.agents.ModelCall.Request("support", "sim-small", new io.vertx.core.json.JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "hi")), new io.vertx.core.json.JsonArray(), 10,
+      "interactive", "forged").toJson();
+    assertThatThrownBy(() -> node.vertx().eventBus().request(dev.agenthub.agents.ModelCall.ADDRESS, call)
+      .await(10, TimeUnit.SECONDS)).hasMessageContaining("does not prove");
+    assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_refused_total{reason=\"identity\"}");
+  }
+
+  @Test
   void everyDurableWriteIsAnnounced() throws Exception {
     CompletableFuture<JsonObject> changed = new CompletableFuture<>();
     var consumer = node.vertx().eventBus().<JsonObject>consumer("memory.changed", m -> {
@@ -92,7 +106,7 @@ class SharedMemoryTest {
       }
     });
     await(consumer.completion());
-    JsonObject written = await(new MemoryClient(node.vertx(), "support", 10_000)
+    JsonObject written = await(new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000)
       .append("shared/announced.md", "support", "hello"));
     JsonObject event = changed.get(30, TimeUnit.SECONDS);
     assertThat(event.getLong("bytes")).isEqualTo(written.getLong("bytes"));
