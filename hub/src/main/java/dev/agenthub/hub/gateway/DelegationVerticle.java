@@ -26,7 +26,11 @@ public final class DelegationVerticle extends VerticleBase {
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
-      JsonObject body = m.body();
+      if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("text") instanceof String)
+        || !(body.getValue("session") instanceof String)) {
+        m.fail(Turn.Failure.BAD_REQUEST, "malformed delegation");
+        return;
+      }
       String agent = body.getString("agent");
       if (agent == null || gw.config().agent(agent).isEmpty()) {
         m.fail(Turn.Failure.BAD_REQUEST, "unknown agent '" + agent + "'");

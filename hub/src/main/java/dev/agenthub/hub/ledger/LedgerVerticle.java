@@ -141,6 +141,12 @@ public final class LedgerVerticle extends VerticleBase {
 
   /** {@code {agent, model, key, input, output, usd, cached}}: answered once the cluster's rows show it. */
   private void record(Message<JsonObject> m) {
+    if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("agent") instanceof String)
+      || !(body.getValue("model") instanceof String) || !(body.getValue("usd", 0.0) instanceof Number)
+      || !(body.getValue("input", 0) instanceof Number) || !(body.getValue("output", 0) instanceof Number)) {
+      m.fail(400, "malformed usage record");
+      return;
+    }
     ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
     JsonObject e = m.body().copy().put("month", Spend.month(now)).put("day", Spend.today(now))
       .put("ts", now.toInstant().toString()).put("node", node);

@@ -30,6 +30,7 @@ class AgentRuntimeTest {
   private static HubNode node;
   private static Path dir;
   private static HttpServer site;
+  private static final Path auditDir = TestHub.freshDir();
 
   @BeforeAll
   static void start() throws Exception {
@@ -48,6 +49,7 @@ class AgentRuntimeTest {
       node: { name: rt1, roles: [general], http: { port: 0, request-timeout: 30s } }
       memory: { dir: "%s" }
       ledger: { dir: "%s" }
+      audit: { dir: "%s" }
       providers:
         sim: { type: sim, latency-ms: 0 }
         slow: { type: sim, latency-ms: 3000 }
@@ -66,7 +68,7 @@ class AgentRuntimeTest {
             skills: [memory.read, memory.append, time.now] }
         - { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }
         - { id: sloth, models: { routine: slow-model }, limits: { turn-timeout: 500ms } }
-      """.formatted(dir, TestHub.freshDir());
+      """.formatted(dir, TestHub.freshDir(), auditDir);
     node = TestHub.start(yaml);
   }
 
@@ -146,6 +148,14 @@ class AgentRuntimeTest {
     assertThat(Files.exists(dir.resolve("shared/leak.md"))).isFalse();
     assertThat(metrics()).contains("agenthub_skill_calls_total{agent=\"assistant\",outcome=\"refused\",skill=\"http.fetch\"}")
       .contains("agenthub_refused_total{reason=\"skill_not_allowed\"}");
+    TestHub.await("the refusals are audited", Duration.ofSeconds(30), () -> {
+      try {
+        String audit = Files.readString(auditDir.resolve("rt1.jsonl"));
+        return audit.contains("\"type\":\"skill_refused\"") && audit.contains("\"skill\":\"http.fetch\"");
+      } catch (Exception e) {
+        return false;
+      }
+    });
   }
 
   @Test

@@ -46,7 +46,7 @@ class GovernorTest {
 
   private String config(int mockPort, String keys, String extraModels) {
     return TestHub.node("gov1", "general") + TestHub.memoryYaml(TestHub.freshDir())
-      + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
+      + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\n" + "audit: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
       providers:
         mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, max-retries: 8, keys: [ %s ] }
         dead: { type: openai, base-url: "http://127.0.0.1:1/v1", max-retries: 1, keys: [ { id: d, secret-env: PATH } ] }

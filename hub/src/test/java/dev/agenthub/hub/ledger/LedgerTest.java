@@ -25,6 +25,7 @@ class LedgerTest {
     return TestHub.node("led1", "general") + """
       memory: { dir: "%s" }
       ledger: { dir: "%s" }
+      audit: { dir: "%s" }
       providers: { sim: { type: sim, latency-ms: 0 } }
       models:
         sim-large: { provider: sim, input: 2.50, output: 10.00 }
@@ -33,7 +34,7 @@ class LedgerTest {
         - { id: support, models: { routine: sim-small, complex: sim-large }, cache: true %s }
         - { id: ops, models: { routine: sim-small, complex: sim-large } }
       budgets: { %s, alerts: [0.5, 0.8, 1.0], webhook: "%s" }
-      """.formatted(memory, ledger, supportBudget, budgets, webhook);
+      """.formatted(memory, ledger, TestHub.freshDir(), supportBudget, budgets, webhook);
   }
 
   private static JsonObject send(HubNode node, String agent, String session, String text) throws Exception {
