@@ -136,8 +136,16 @@ public final class HubNode {
     Future<Vertx> vertxFuture;
     HazelcastClusterManager clusterManager;
     if (cluster.enabled()) {
-      options.setEventBusOptions(new EventBusOptions().setHost(cluster.host()).setPort(0)
-        .setClusterPublicHost(cluster.host()).setClusterNodeMetadata(self.toMetadata()));
+      EventBusOptions eventBus = new EventBusOptions().setHost(cluster.host()).setPort(0)
+        .setClusterPublicHost(cluster.host()).setClusterNodeMetadata(self.toMetadata());
+      if (cluster.tls() != null) {
+        // every node presents its certificate and accepts only peers whose certificate the CA signed
+        eventBus.setSsl(true).setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED)
+          .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(cluster.tls().cert())
+            .setKeyPath(cluster.tls().key()))
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(cluster.tls().ca()));
+      }
+      options.setEventBusOptions(eventBus);
       clusterManager = new HazelcastClusterManager(HazelcastSetup.config(cluster, FAILURE_DETECTION_SECONDS));
       vertxFuture = builder.with(options).withClusterManager(clusterManager).buildClustered();
     } else {

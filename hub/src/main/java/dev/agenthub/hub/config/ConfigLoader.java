@@ -173,7 +173,7 @@ public final class ConfigLoader {
     root.rejectUnknown();
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
-      Set.of("enabled", "name", "host", "port", "members", "kubernetes")));
+      Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls")));
     Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
       "sensitive-readable"));
     mem.rejectUnknown();
@@ -260,8 +260,19 @@ public final class ConfigLoader {
     if (!NAME.matcher(name).matches()) {
       throw new ConfigException(f.field("name"), "must be 1-64 of A-Z a-z 0-9 _ . -, got '" + name + "'");
     }
+    HubConfig.Tls tls = null;
+    if (f.has("tls")) {
+      Fields t = f.section("tls", Set.of("cert", "key", "ca"));
+      t.rejectUnknown();
+      tls = new HubConfig.Tls(t.requiredString("cert"), t.requiredString("key"), t.requiredString("ca"));
+      for (String file : List.of(tls.cert(), tls.key(), tls.ca())) {
+        if (!Files.isReadable(Path.of(file))) {
+          throw new ConfigException(t.path(), "cannot read " + file);
+        }
+      }
+    }
     return new HubConfig.Cluster(f.bool("enabled", false), name, host, port, members,
-      k8s.bool("enabled", false), k8s.string("service-dns", ""));
+      k8s.bool("enabled", false), k8s.string("service-dns", ""), tls);
   }
 
   /** {@code host:port} or {@code host:port-port} to single {@code host:port} entries. */

@@ -34,10 +34,17 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
 
   /** {@code cluster:} Hazelcast membership; members are expanded to single {@code host:port} entries. */
   public record Cluster(boolean enabled, String name, String host, int port, List<String> members,
-                        boolean kubernetes, String serviceDns) {
+                        boolean kubernetes, String serviceDns, Tls tls) {
     public Cluster {
       members = List.copyOf(members);
     }
+  }
+
+  /**
+   * {@code cluster.tls:} event-bus TLS between nodes, with client certificates: PEM certificate and
+   * key of this node, and the CA that signs every node's certificate. Null when off.
+   */
+  public record Tls(String cert, String key, String ca) {
   }
 
   /**

@@ -174,6 +174,71 @@ class ClusterTest {
     return out;
   }
 
+  /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
+  static java.nio.file.Path[] certificate(String name) throws Exception {
+    java.nio.file.Path dir = TestHub.freshDir();
+    java.nio.file.Path store = dir.resolve(name + ".p12");
+    Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
+      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    assertThat(keytool.exitValue()).isZero();
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = java.nio.file.Files.newInputStream(store)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes());
+    java.nio.file.Path cert = dir.resolve(name + ".crt");
+    java.nio.file.Path key = dir.resolve(name + ".key");
+    java.nio.file.Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    java.nio.file.Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    return new java.nio.file.Path[]{cert, key};
+  }
+
+  @Test
+  void theEventBusSpeaksTlsAndANodeWithoutTheClustersCertificateCannotTakePart() throws Exception {
+    String cluster = "it-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    java.nio.file.Path[] good = certificate("agenthub");
+    java.nio.file.Path[] other = certificate("intruder");
+    String memory = TestHub.memoryYaml(TestHub.freshDir());
+    java.util.function.BiFunction<java.nio.file.Path[], String, String> tls = (pair, node) ->
+      TestHub.yamlWithNode(TestHub.node(node, node.equals("tls-back") ? "general" : "edge")
+          .replace("request-timeout: 30s", "request-timeout: 3s"), 0,
+        TestHub.clusterYaml(cluster, port).replace(" }\n", ", tls: { cert: \"" + pair[0] + "\", key: \"" + pair[1]
+          + "\", ca: \"" + good[0] + "\" } }\n") + memory);
+    HubNode back = TestHub.start(tls.apply(good, "tls-back"));
+    HubNode front = null;
+    HubNode intruder = null;
+    try {
+      front = TestHub.start(tls.apply(good, "tls-front"));
+      HubNode f = front;
+      TestHub.await("both see each other", Duration.ofSeconds(60), () -> uncheckedCount(f) == 2);
+      HttpResponse<String> ok = TestHub.post(front.url() + "/v1/agents/support/messages",
+        "{\"session\":\"tls\",\"text\":\"over TLS\"}");
+      assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+      assertThat(new JsonObject(ok.body()).getString("node")).isEqualTo("tls-back");
+
+      intruder = TestHub.start(tls.apply(other, "tls-intruder"));
+      HubNode i = intruder;
+      TestHub.await("the intruder joined Hazelcast", Duration.ofSeconds(60), () -> uncheckedCount(i) == 3);
+      HttpResponse<String> refused = TestHub.post(intruder.url() + "/v1/agents/support/messages",
+        "{\"session\":\"tls\",\"text\":\"let me in\"}");
+      assertThat(refused.statusCode()).as(refused.body()).isNotEqualTo(200);
+    } finally {
+      if (intruder != null) {
+        intruder.close().await(1, TimeUnit.MINUTES);
+      }
+      if (front != null) {
+        front.close().await(1, TimeUnit.MINUTES);
+      }
+      back.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
   private static String writer(HubNode node) {
     try {
       return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonObject("memory").getString("writer");
