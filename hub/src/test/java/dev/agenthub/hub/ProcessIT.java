@@ -470,6 +470,58 @@ class ProcessIT {
     assertThat(answered.get()).isGreaterThan(100);
   }
 
+  @Test
+  void theDashboardShowsTheClusterLiveInARealBrowser() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Browser.available(),
+      "Debian's chromium is not installed (scripts/test installs it when it can)");
+    int base = TestHub.randomBasePort();
+    Map<String, String> env = Map.of(
+      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+      "AGENTHUB_MEMORY_DIR", "memory");
+    int[] ports = {freePort(), freePort(), freePort()};
+    for (int i = 0; i < 3; i++) {
+      launch("d" + (i + 1), env, "--cluster", "--node", "d" + (i + 1), "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+    }
+    try (Browser browser = Browser.open(url(ports[0]) + "/", work.resolve("chromium"))) {
+      TestHub.await("the page shows three nodes up", Duration.ofMinutes(1), () -> {
+        try {
+          return "d1,d2,d3".equals(browser.eval(
+            "[...document.querySelectorAll('[data-node][data-state=up]')].map(e => e.dataset.node).sort().join(',')"));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      double before = ((Number) browser.eval("window.agenthubDashboard.last().messages_total")).doubleValue();
+      for (int i = 0; i < 5; i++) {
+        assertThat(message(ports[i % 3], "support", "dash-" + i).statusCode()).isEqualTo(200);
+      }
+      TestHub.await("the counters move", Duration.ofMinutes(1), () -> {
+        try {
+          return ((Number) browser.eval("window.agenthubDashboard.last().messages_total")).doubleValue() >= before + 5;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      browser.screenshot(Path.of("target", "dashboard.png"));
+      processes.get(2).destroyForcibly();
+      TestHub.await("the killed node leaves the page", Duration.ofMinutes(1), () -> {
+        try {
+          return "d1,d2".equals(browser.eval(
+            "[...document.querySelectorAll('[data-node][data-state=up]')].map(e => e.dataset.node).sort().join(',')"));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      browser.screenshot(Path.of("target", "dashboard-after-kill.png"));
+      assertThat(Files.readString(work.resolve("chromium").resolve("chromium.log"))).doesNotContain("net::ERR_NAME");
+    }
+  }
+
   private static void sleepQuietly(long ms) {
     try {
       Thread.sleep(ms);

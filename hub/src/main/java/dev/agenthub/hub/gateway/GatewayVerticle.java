@@ -69,6 +69,18 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/health/live").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(this::metrics);
+    Dashboard dashboard = new Dashboard(vertx, gw);
+    if (firstInstance()) {
+      vertx.setPeriodic(1_000, id -> dashboard.publishOwn());
+    }
+    router.get("/").handler(ctx -> ctx.redirect("/ui/"));
+    router.get("/ui/events").handler(ctx -> {
+      String token = ctx.queryParams().get("token");
+      auth.checkAdmin(token == null ? ctx.request().getHeader("Authorization") : "Bearer " + token);
+      dashboard.events(ctx);
+    });
+    router.get("/ui/*").handler(io.vertx.ext.web.handler.StaticHandler.create("agenthub/ui")
+      .setCachingEnabled(false).setIndexPage("index.html"));
     router.get("/v1/memory").handler(memory::list);
     router.get("/v1/memory/*").handler(memory::read);
     router.post("/v1/memory/*").handler(body).handler(memory::append);
@@ -103,6 +115,12 @@ public final class GatewayVerticle extends VerticleBase {
       }
     }
     ctx.next();
+  }
+
+  /** One gateway instance per node publishes the node's dashboard figures. */
+  private boolean firstInstance() {
+    String me = java.util.UUID.randomUUID().toString();
+    return vertx.sharedData().getLocalMap("agenthub.gateway").putIfAbsent("dashboard-publisher", me) == null;
   }
 
   private void message(RoutingContext ctx) {

@@ -1,0 +1,132 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.hub.cluster.ClusterView;
+import dev.agenthub.hub.cluster.NodeEntry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The live dashboard's data: every node publishes its own figures on {@code dashboard.stats} once a
+ * second; each gateway keeps the latest from every live node and pushes the cluster's picture to
+ * its browsers over server-sent events ({@code /ui/events}) once a second. Nodes that left stay on
+ * the page as {@code down} for half a minute.
+ */
+final class Dashboard {
+
+  static final String STATS = "dashboard.stats";
+  private static final long DOWN_SHOWN_MS = 30_000;
+
+  private final Vertx vertx;
+  private final GatewayContext gw;
+  private final Map<String, JsonObject> byNode = new HashMap<>();
+  private final Map<String, JsonObject> gone = new LinkedHashMap<>();
+  private double lastMessages = -1;
+  private long lastAt;
+
+  Dashboard(Vertx vertx, GatewayContext gw) {
+    this.vertx = vertx;
+    this.gw = gw;
+    vertx.eventBus().<JsonObject>consumer(STATS, m -> byNode.put(m.body().getString("node"), m.body()));
+  }
+
+  /** This node's figures, published to every dashboard in the cluster. */
+  void publishOwn() {
+    var registry = gw.metrics().registry();
+    double messages = registry.find("agenthub_messages").counters().stream().mapToDouble(Counter::count).sum();
+    long now = System.nanoTime();
+    double rate = lastMessages < 0 ? 0 : (messages - lastMessages) / ((now - lastAt) / 1e9);
+    lastMessages = messages;
+    lastAt = now;
+    double p50 = 0;
+    double p99 = 0;
+    for (Timer t : registry.find("agenthub_turn_seconds").timers()) {
+      var snap = t.takeSnapshot();
+      for (var v : snap.percentileValues()) {
+        p50 = Math.max(p50, v.percentile() == 0.5 ? v.value(TimeUnit.MILLISECONDS) : 0);
+      }
+      p99 = Math.max(p99, snap.max(TimeUnit.MILLISECONDS));
+      p50 = Math.max(p50, snap.mean(TimeUnit.MILLISECONDS));
+    }
+    JsonObject queues = new JsonObject();
+    registry.find("agenthub_queue_depth").gauges().forEach(g -> queues.put(g.getId().getTag("agent"), g.value()));
+    JsonObject keys = new JsonObject();
+    registry.find("agenthub_key_available").gauges().forEach(g -> keys.put(g.getId().getTag("key"), g.value()));
+    JsonObject refused = new JsonObject();
+    registry.find("agenthub_refused").counters().forEach(c -> refused.put(c.getId().getTag("reason"), c.count()));
+    vertx.eventBus().publish(STATS, new JsonObject().put("node", gw.config().node().name()).put("messages", messages)
+      .put("rate", rate).put("turn_mean_ms", p50).put("turn_max_ms", p99).put("queues", queues).put("keys", keys)
+      .put("refused", refused).put("at", System.currentTimeMillis()));
+  }
+
+  JsonObject snapshot(JsonObject spend) {
+    ClusterView view = gw.view().get();
+    long now = System.currentTimeMillis();
+    JsonArray nodes = new JsonArray();
+    Map<String, Boolean> live = new HashMap<>();
+    for (NodeEntry n : view.nodes()) {
+      live.put(n.name(), true);
+      gone.remove(n.name());
+      JsonObject stats = byNode.getOrDefault(n.name(), new JsonObject());
+      nodes.add(n.toJson().put("state", "up").put("rate", stats.getDouble("rate", 0.0))
+        .put("turn_mean_ms", stats.getDouble("turn_mean_ms", 0.0)).put("turn_max_ms", stats.getDouble("turn_max_ms", 0.0)));
+    }
+    for (String name : byNode.keySet()) {
+      if (!live.containsKey(name) && !gone.containsKey(name)) {
+        gone.put(name, new JsonObject().put("name", name).put("state", "down").put("left_at", now));
+      }
+    }
+    byNode.keySet().removeIf(name -> !live.containsKey(name));
+    gone.values().removeIf(g -> now - g.getLong("left_at") > DOWN_SHOWN_MS);
+    gone.values().forEach(nodes::add);
+
+    JsonArray agents = new JsonArray();
+    for (AgentSpec a : gw.config().agents()) {
+      JsonArray running = new JsonArray();
+      view.instancesOf(a.id()).forEach(p -> running.add(p.toJson()));
+      double queue = byNode.values().stream().mapToDouble(s -> s.getJsonObject("queues", new JsonObject())
+        .getDouble(a.id(), 0.0)).sum();
+      agents.add(new JsonObject().put("id", a.id()).put("trust", a.trust()).put("instances", a.instances())
+        .put("running", running).put("queue", queue));
+    }
+    double rate = byNode.values().stream().mapToDouble(s -> s.getDouble("rate", 0.0)).sum();
+    double messages = byNode.values().stream().mapToDouble(s -> s.getDouble("messages", 0.0)).sum();
+    JsonObject keys = new JsonObject();
+    JsonObject refused = new JsonObject();
+    for (JsonObject s : byNode.values()) {
+      s.getJsonObject("keys", new JsonObject()).forEach(e -> keys.put(e.getKey(),
+        Math.min(keys.getDouble(e.getKey(), 1.0), ((Number) e.getValue()).doubleValue())));
+      s.getJsonObject("refused", new JsonObject()).forEach(e -> refused.put(e.getKey(),
+        refused.getDouble(e.getKey(), 0.0) + ((Number) e.getValue()).doubleValue()));
+    }
+    return new JsonObject().put("at", now).put("nodes", nodes).put("agents", agents).put("messages_per_s", rate)
+      .put("messages_total", messages).put("keys", keys).put("refused", refused)
+      .put("spend", spend == null ? new JsonObject() : spend);
+  }
+
+  void events(RoutingContext ctx) {
+    HttpServerResponse response = ctx.response().setChunked(true).putHeader("Content-Type", "text/event-stream")
+      .putHeader("Cache-Control", "no-cache");
+    long timer = vertx.setPeriodic(0, 1_000, id -> vertx.eventBus()
+      .<JsonObject>request(dev.agenthub.hub.ledger.LedgerVerticle.SPEND, new JsonObject())
+      .map(m -> m.body()).otherwise((JsonObject) null)
+      .onComplete(ar -> {
+        if (!response.closed()) {
+          response.write("data: " + snapshot(ar.result()).encode() + "\n\n");
+        }
+      }));
+    response.closeHandler(v -> vertx.cancelTimer(timer));
+    response.exceptionHandler(e -> vertx.cancelTimer(timer));
+  }
+}
