@@ -49,8 +49,8 @@
         : '<span class="muted">down</span>') + '</div>').join('');
     const up = s.nodes.filter((n) => n.state === 'up');
     push(rates, s.messages_per_s || 0);
-    push(means, up.reduce((m, n) => Math.max(m, n.turn_mean_ms || 0), 0));
-    push(maxes, up.reduce((m, n) => Math.max(m, n.turn_max_ms || 0), 0));
+    push(means, up.reduce((m, n) => Math.max(m, n.turn_p50_ms || 0), 0));
+    push(maxes, up.reduce((m, n) => Math.max(m, n.turn_p99_ms || 0), 0));
     $('rate').textContent = Number(s.messages_per_s || 0).toFixed(1) + ' messages/s, ' + Math.round(s.messages_total || 0) + ' in all';
     $('rate-chart').innerHTML = line(rates, Math.max(1, ...rates), '#3d7bd9');
     const lmax = Math.max(1, ...maxes);
@@ -71,7 +71,7 @@
         + '" style="width:' + Math.min(100, Math.max(1, 100 * share)) + '%"></div><span>' + usd(b.used_usd) + ' / $' + b.limit_usd + '</span></div>';
     }).join('');
     $('keys').innerHTML = Object.entries(s.keys || {}).map(([k, v]) => '<div class="row"><span>' + esc(k)
-      + '</span><div class="bar" style="width:' + Math.max(1, 100 * v) + '%"></div><span>' + Math.round(100 * v) + '% free</span></div>').join('')
+      + '</span><div class="bar' + (v < 0.05 ? ' over' : '') + '" style="width:' + Math.max(1, 100 * v) + '%"></div><span>' + (v < 0.05 ? 'cooling / empty' : Math.round(100 * v) + '% free') + '</span></div>').join('')
       || '<p class="muted">no API keys (sim only)</p>';
     $('refused').innerHTML = Object.entries(s.refused || {}).map(([k, v]) => '<div>' + esc(k) + ': ' + Math.round(v) + '</div>').join('');
     const events = $('events');

@@ -130,12 +130,24 @@ public final class AgentVerticle extends VerticleBase {
       boolean mayBeAnswered = key != null && (!request.idempotencyKey().startsWith("gw-")
         || message.headers().contains("resend"));
       Future<Turn.Reply> known = mayBeAnswered ? lookup(key) : Future.succeededFuture(null);
+      boolean clientKey = key != null && !request.idempotencyKey().startsWith("gw-");
       reply = known.compose(found -> found != null ? Future.succeededFuture(found)
-        : mailboxes.submit(request.session(), () -> runner.run(request)).onSuccess(r -> remember(key, r)));
+        : mailboxes.submit(request.session(), () -> runner.run(request))
+          .onSuccess(r -> {
+            if (clientKey) {
+              remember(key, r);
+            }
+          }));
       if (key != null) {
-        answered.put(key, reply);
-        // a failed first attempt must not answer its retries: they get a turn of their own
-        reply.onFailure(err -> answered.remove(key, reply));
+        Future<Turn.Reply> mine = reply;
+        answered.put(key, mine);
+        // a failed first attempt must not answer its retries: they get a turn of their own; and a
+        // key the gateway made up only matters while the turn runs (a resend after a node death)
+        mine.onComplete(ar -> {
+          if (ar.failed() || !clientKey) {
+            answered.remove(key, mine);
+          }
+        });
       }
     }
     depth = mailboxes.waiting() + mailboxes.running();
@@ -149,7 +161,11 @@ public final class AgentVerticle extends VerticleBase {
     });
   }
 
-  /** Answers kept cluster-wide for an hour, so a retry on any instance gets the first answer. */
+  /**
+   * Answers to clients' own idempotency keys, kept cluster-wide for an hour, so a retry on any
+   * instance gets the first answer. (Keys the gateway makes up are not kept: only a turn in flight
+   * can be sent again, and then the running turn is found in {@code answered}.)
+   */
   private Future<Turn.Reply> lookup(String key) {
     if (answers == null) {
       return Future.succeededFuture(null);

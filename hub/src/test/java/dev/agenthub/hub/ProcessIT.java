@@ -59,8 +59,8 @@ class ProcessIT {
       launch("p" + (i + 1), env, "--cluster", "--node", "p" + (i + 1), "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " sees 3 nodes", Duration.ofMinutes(2), () -> nodes(port) == 3);
-      assertThat(TestHub.get(url(port) + "/health/ready").statusCode()).isEqualTo(200);
+      TestHub.await("node on " + port + " sees 3 nodes and is ready", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && ready(port));
       JsonObject cluster = new JsonObject(TestHub.get(url(port) + "/v1/cluster").body());
       assertThat(cluster.getJsonArray("nodes").stream().map(n -> ((JsonObject) n).getString("name")))
         .containsExactly("p1", "p2", "p3");

@@ -206,6 +206,12 @@ public final class ConfigLoader {
     checkTrust(agents, models, providers, mem.strings("sensitive-readable", List.of()));
     HubConfig.Budgets budgets = budgets(root.section("budgets", Set.of("monthly-usd", "alerts", "on-exceed", "webhook")));
     List<HubConfig.Client> clients = clients(root, agents);
+    if (node.http().clientRps() < 0) {
+      // by default only a hub with API clients (one open beyond loopback) bounds each client's rate
+      HubConfig.Http h = node.http();
+      node = new HubConfig.Node(node.name(), node.roles(), new HubConfig.Http(h.host(), h.port(), h.maxBodyBytes(),
+        h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100));
+    }
     Fields ledger = root.section("ledger", Set.of("dir"));
     ledger.rejectUnknown();
     Fields audit = root.section("audit", Set.of("dir"));
@@ -229,7 +235,7 @@ public final class ConfigLoader {
         throw new ConfigException(f.field("roles"), "'" + role + "' is not a valid role name");
       }
     }
-    Fields http = f.section("http", Set.of("host", "port", "max-body", "request-timeout"));
+    Fields http = f.section("http", Set.of("host", "port", "max-body", "request-timeout", "client-rps"));
     http.rejectUnknown();
     long maxBody = http.sizeBytes("max-body", DEFAULT_MAX_BODY);
     if (maxBody < 1024 || maxBody > 64L * 1024 * 1024) {
@@ -240,7 +246,8 @@ public final class ConfigLoader {
       throw new ConfigException(http.field("request-timeout"), "must be at least 100ms");
     }
     return new HubConfig.Node(name, roles,
-      new HubConfig.Http(http.string("host", "127.0.0.1"), http.integer("port", 8080, 0, 65535), maxBody, timeout));
+      new HubConfig.Http(http.string("host", "127.0.0.1"), http.integer("port", 8080, 0, 65535), maxBody, timeout,
+        http.integer("client-rps", -1, -1, 1_000_000)));
   }
 
   private static HubConfig.Cluster cluster(Fields f) {

@@ -28,8 +28,11 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
     }
   }
 
-  /** {@code node.http:}. {@code port} 0 picks a free port. */
-  public record Http(String host, int port, long maxBodyBytes, long requestTimeoutMs) {
+  /**
+   * {@code node.http:}. {@code port} 0 picks a free port; {@code clientRps} bounds each client's
+   * requests per second (burst: two seconds' worth), 0 = off.
+   */
+  public record Http(String host, int port, long maxBodyBytes, long requestTimeoutMs, int clientRps) {
   }
 
   /** {@code cluster:} Hazelcast membership; members are expanded to single {@code host:port} entries. */

@@ -33,6 +33,21 @@ final class Dashboard {
   private final Map<String, JsonObject> byNode = new HashMap<>();
   private final Map<String, JsonObject> gone = new LinkedHashMap<>();
   private double lastMessages = -1;
+  private java.util.TreeMap<Double, Double> lastBuckets = new java.util.TreeMap<>();
+
+  /** The upper bound of the bucket holding quantile {@code q} of cumulative bucket counts; 0 if empty. */
+  static double quantile(java.util.TreeMap<Double, Double> cumulative, double q) {
+    double total = cumulative.isEmpty() ? 0 : cumulative.lastEntry().getValue();
+    if (total <= 0) {
+      return 0;
+    }
+    for (var e : cumulative.entrySet()) {
+      if (e.getValue() >= q * total) {
+        return e.getKey();
+      }
+    }
+    return cumulative.lastKey();
+  }
   private long lastAt;
 
   Dashboard(Vertx vertx, GatewayContext gw) {
@@ -49,16 +64,18 @@ final class Dashboard {
     double rate = lastMessages < 0 ? 0 : (messages - lastMessages) / ((now - lastAt) / 1e9);
     lastMessages = messages;
     lastAt = now;
-    double p50 = 0;
-    double p99 = 0;
+    // p50/p99 of the turns since the last publish, from the turn-latency histograms' buckets
+    java.util.TreeMap<Double, Double> cumulative = new java.util.TreeMap<>();
     for (Timer t : registry.find("agenthub_turn_seconds").timers()) {
-      var snap = t.takeSnapshot();
-      for (var v : snap.percentileValues()) {
-        p50 = Math.max(p50, v.percentile() == 0.5 ? v.value(TimeUnit.MILLISECONDS) : 0);
+      for (var bucket : t.takeSnapshot().histogramCounts()) {
+        cumulative.merge(bucket.bucket(TimeUnit.MILLISECONDS), bucket.count(), Double::sum);
       }
-      p99 = Math.max(p99, snap.max(TimeUnit.MILLISECONDS));
-      p50 = Math.max(p50, snap.mean(TimeUnit.MILLISECONDS));
     }
+    java.util.TreeMap<Double, Double> recent = new java.util.TreeMap<>();
+    cumulative.forEach((le, count) -> recent.put(le, count - lastBuckets.getOrDefault(le, 0.0)));
+    lastBuckets = cumulative;
+    double p50 = quantile(recent, 0.50);
+    double p99 = quantile(recent, 0.99);
     JsonObject queues = new JsonObject();
     registry.find("agenthub_queue_depth").gauges().forEach(g -> queues.put(g.getId().getTag("agent"), g.value()));
     JsonObject keys = new JsonObject();
@@ -66,7 +83,7 @@ final class Dashboard {
     JsonObject refused = new JsonObject();
     registry.find("agenthub_refused").counters().forEach(c -> refused.put(c.getId().getTag("reason"), c.count()));
     vertx.eventBus().publish(STATS, new JsonObject().put("node", gw.config().node().name()).put("messages", messages)
-      .put("rate", rate).put("turn_mean_ms", p50).put("turn_max_ms", p99).put("queues", queues).put("keys", keys)
+      .put("rate", rate).put("turn_p50_ms", p50).put("turn_p99_ms", p99).put("queues", queues).put("keys", keys)
       .put("refused", refused).put("at", System.currentTimeMillis()));
   }
 
@@ -80,7 +97,8 @@ final class Dashboard {
       gone.remove(n.name());
       JsonObject stats = byNode.getOrDefault(n.name(), new JsonObject());
       nodes.add(n.toJson().put("state", "up").put("rate", stats.getDouble("rate", 0.0))
-        .put("turn_mean_ms", stats.getDouble("turn_mean_ms", 0.0)).put("turn_max_ms", stats.getDouble("turn_max_ms", 0.0)));
+        .put("turn_p50_ms", stats.getDouble("turn_p50_ms", 0.0)).put("turn_p99_ms", stats.getDouble("turn_p99_ms", 0.0))
+        .put("cooldowns", stats.getJsonObject("keys", new JsonObject())));
     }
     for (String name : byNode.keySet()) {
       if (!live.containsKey(name) && !gone.containsKey(name)) {

@@ -61,6 +61,7 @@ public final class GatewayVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.route().handler(this::loopbackUnlessClients);
+    router.route().handler(this::rateLimit);
     router.post("/v1/agents/:agent/messages").handler(body).handler(this::message);
     router.post("/v1/chat/completions").handler(body).handler(chat::handle);
     router.get("/v1/agents").handler(this::agents);
@@ -113,6 +114,33 @@ public final class GatewayVerticle extends VerticleBase {
         throw new ApiError(401, "authentication_error",
           "this hub has no API clients configured and only answers requests from its own machine");
       }
+    }
+    ctx.next();
+  }
+
+  private static final java.util.concurrent.ConcurrentHashMap<String, dev.agenthub.hub.governor.TokenBucket> CLIENTS =
+    new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Each client (its token, or its address on an open hub) gets {@code node.http.client-rps}. */
+  private void rateLimit(RoutingContext ctx) {
+    int rps = gw.config().node().http().clientRps();
+    if (rps <= 0 || ctx.normalizedPath().startsWith("/health/")) {
+      ctx.next();
+      return;
+    }
+    String auth = ctx.request().getHeader("Authorization");
+    var remote = ctx.request().remoteAddress();
+    String client = auth != null ? "t:" + ClientAuth.sha256(auth) : "a:" + (remote == null ? "?" : remote.hostAddress());
+    if (CLIENTS.size() > 100_000) {
+      CLIENTS.clear(); // bounded memory: a flood of distinct clients resets the table
+    }
+    var bucket = CLIENTS.computeIfAbsent(gw.config().node().name() + "|" + client,
+      k -> new dev.agenthub.hub.governor.TokenBucket(2.0 * rps, rps, System.nanoTime()));
+    long now = System.nanoTime();
+    if (!bucket.tryTake(1, now)) {
+      gw.metrics().refused("client_rate");
+      long wait = Math.max(1, (bucket.nanosUntil(1, now) + 999_999_999) / 1_000_000_000);
+      throw new ApiError(429, "rate_limited", "too many requests from this client (limit " + rps + "/s)", wait);
     }
     ctx.next();
   }

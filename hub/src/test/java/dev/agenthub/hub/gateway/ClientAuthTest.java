@@ -23,9 +23,11 @@ class ClientAuthTest {
   static void start() throws Exception {
     node = TestHub.start(TestHub.yaml("auth1", 0, """
       clients:
+        - { id: limited, token-sha256: %s, agents: [support] }
         - { id: web, token-sha256: %s, agents: [support] }
         - { id: ops-team, token-sha256: %s, agents: "*", admin: true }
-      """.formatted(ClientAuth.sha256("web-token"), ClientAuth.sha256("admin-token"))));
+      """.formatted(ClientAuth.sha256("limited-token"), ClientAuth.sha256("web-token"), ClientAuth.sha256("admin-token")))
+      .replace("request-timeout: 30s }", "request-timeout: 30s, client-rps: 5 }"));
   }
 
   @AfterAll
@@ -55,6 +57,22 @@ class ClientAuthTest {
     assertThat(call("POST", "/v1/agents/ops/messages", "admin-token", MESSAGE).statusCode()).isEqualTo(200);
     assertThat(call("POST", "/v1/chat/completions", "web-token",
       "{\"model\":\"ops\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void eachClientHasARateLimit() throws Exception {
+    int limited = 0;
+    for (int i = 0; i < 40 && limited == 0; i++) {
+      HttpResponse<String> r = call("GET", "/v1/cluster", "limited-token", null);
+      if (r.statusCode() == 429) {
+        limited++;
+        assertThat(r.headers().firstValue("retry-after")).isPresent();
+        assertThat(r.body()).contains("rate_limited");
+      }
+    }
+    assertThat(limited).as("a burst past 2 x 5/s is refused").isPositive();
+    // another client is not affected
+    assertThat(call("GET", "/v1/cluster", "web-token", null).statusCode()).isEqualTo(200);
   }
 
   @Test
