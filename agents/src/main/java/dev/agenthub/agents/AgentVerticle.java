@@ -131,13 +131,18 @@ public final class AgentVerticle extends VerticleBase {
         || message.headers().contains("resend"));
       Future<Turn.Reply> known = mayBeAnswered ? lookup(key) : Future.succeededFuture(null);
       boolean clientKey = key != null && !request.idempotencyKey().startsWith("gw-");
-      reply = known.compose(found -> found != null ? Future.succeededFuture(found)
-        : mailboxes.submit(request.session(), () -> runner.run(request))
-          .onSuccess(r -> {
-            if (clientKey) {
-              remember(key, r);
-            }
-          }));
+      reply = known.compose(found -> {
+        if (found != null) {
+          return Future.succeededFuture(found);
+        }
+        Future<Turn.Reply> turn = mailboxes.submit(request.session(), () -> runner.run(request));
+        depth = mailboxes.waiting() + mailboxes.running();
+        return turn.onSuccess(r -> {
+          if (clientKey) {
+            remember(key, r);
+          }
+        });
+      });
       if (key != null) {
         Future<Turn.Reply> mine = reply;
         answered.put(key, mine);

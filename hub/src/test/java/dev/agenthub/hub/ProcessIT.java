@@ -48,12 +48,7 @@ class ProcessIT {
 
   @Test
   void threeNodesAnswerForEveryAgentAndSurviveAKill() throws Exception {
-    int base = TestHub.randomBasePort();
-    Map<String, String> env = Map.of(
-      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-      "AGENTHUB_MEMORY_DIR", "memory");
+    Map<String, String> env = clusterEnv("memory");
     int[] ports = {freePort(), freePort(), freePort()};
     for (int i = 0; i < 3; i++) {
       launch("p" + (i + 1), env, "--cluster", "--node", "p" + (i + 1), "--http-port", String.valueOf(ports[i]));
@@ -99,12 +94,7 @@ class ProcessIT {
 
   @Test
   void concurrentAppendsSurviveTheWritersSigkillAndAStandbyTakesOver() throws Exception {
-    int base = TestHub.randomBasePort();
-    Map<String, String> env = Map.of(
-      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-      "AGENTHUB_MEMORY_DIR", "shared-memory");
+    Map<String, String> env = clusterEnv("shared-memory");
     int[] ports = {freePort(), freePort(), freePort()};
     for (int i = 0; i < 3; i++) {
       launch("m" + (i + 1), env, "--cluster", "--node", "m" + (i + 1), "--http-port", String.valueOf(ports[i]));
@@ -218,12 +208,7 @@ class ProcessIT {
           - { id: ops, models: { routine: small }, cache: false, limits: { max-concurrent: 256 } }
           - { id: billing, models: { routine: small }, cache: false, limits: { max-concurrent: 256 } }
         """.formatted(mockPort, keyYaml));
-      int base = TestHub.randomBasePort();
-      Map<String, String> env = Map.of(
-        "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-        "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-        "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-        "AGENTHUB_MEMORY_DIR", "memory");
+      Map<String, String> env = clusterEnv("memory");
       int[] ports = {freePort(), freePort(), freePort()};
       for (int i = 0; i < 3; i++) {
         launch("g" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "g" + (i + 1),
@@ -295,12 +280,7 @@ class ProcessIT {
       agents:
         - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
       """);
-    int base = TestHub.randomBasePort();
-    Map<String, String> env = Map.of(
-      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-      "AGENTHUB_MEMORY_DIR", "memory");
+    Map<String, String> env = clusterEnv("memory");
     int[] ports = {freePort(), freePort(), freePort()};
     for (int i = 0; i < 3; i++) {
       launch("f" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "f" + (i + 1),
@@ -310,13 +290,7 @@ class ProcessIT {
       TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
         () -> nodes(port) == 3 && ready(port));
     }
-    JsonObject cluster = new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body());
-    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = new ArrayList<>();
-    cluster.getJsonArray("placements").forEach(o -> {
-      JsonObject p = (JsonObject) o;
-      placements.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"),
-        p.getString("instance").substring(0, p.getString("instance").indexOf('@')), p.getString("node")));
-    });
+    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
     assertThat(placements).extracting(dev.agenthub.hub.cluster.NodeEntry.Placement::node)
       .containsExactlyInAnyOrder("f1", "f2", "f3");
     List<String> onF2 = new ArrayList<>();
@@ -347,11 +321,7 @@ class ProcessIT {
     // a client whose gateway (f3) dies retries on f1 with its idempotency key: one turn, one answer
     TestHub.await("f1 plans without f2", Duration.ofMinutes(1), () -> nodes(ports[0]) == 2);
     List<dev.agenthub.hub.cluster.NodeEntry.Placement> now = new ArrayList<>();
-    new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body()).getJsonArray("placements").forEach(o -> {
-      JsonObject p = (JsonObject) o;
-      now.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"),
-        p.getString("instance").substring(0, p.getString("instance").indexOf('@')), p.getString("node")));
-    });
+    now.addAll(placements(ports[0]));
     String session = null;
     for (int i = 100; session == null; i++) {
       if (dev.agenthub.hub.cluster.RendezvousRouter.rank("fo-" + i, now).get(0).node().equals("f1")) {
@@ -398,12 +368,7 @@ class ProcessIT {
         - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
         - { id: ops, instances: 2, models: { routine: sim-small }, cache: false }
       """);
-    int base = TestHub.randomBasePort();
-    Map<String, String> env = Map.of(
-      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-      "AGENTHUB_MEMORY_DIR", "memory");
+    Map<String, String> env = clusterEnv("memory");
     int[] ports = {freePort(), freePort(), freePort()};
     Process[] nodes = new Process[3];
     for (int i = 0; i < 3; i++) {
@@ -474,12 +439,7 @@ class ProcessIT {
   void theDashboardShowsTheClusterLiveInARealBrowser() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(Browser.available(),
       "Debian's chromium is not installed (scripts/test installs it when it can)");
-    int base = TestHub.randomBasePort();
-    Map<String, String> env = Map.of(
-      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
-      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
-      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
-      "AGENTHUB_MEMORY_DIR", "memory");
+    Map<String, String> env = clusterEnv("memory");
     int[] ports = {freePort(), freePort(), freePort()};
     for (int i = 0; i < 3; i++) {
       launch("d" + (i + 1), env, "--cluster", "--node", "d" + (i + 1), "--http-port", String.valueOf(ports[i]));
@@ -528,6 +488,28 @@ class ProcessIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The environment of a node of a fresh test cluster on loopback, its memory under {@code memoryDir}. */
+  private static Map<String, String> clusterEnv(String memoryDir) {
+    int base = TestHub.randomBasePort();
+    return Map.of(
+      "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
+      "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
+      "AGENTHUB_MEMORY_DIR", memoryDir);
+  }
+
+  /** The placements a node reports, with the instance slot ({@code support-0}) sessions are ranked by. */
+  private static List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements(int port) throws Exception {
+    List<dev.agenthub.hub.cluster.NodeEntry.Placement> out = new ArrayList<>();
+    new JsonObject(TestHub.get(url(port) + "/v1/cluster").body()).getJsonArray("placements").forEach(o -> {
+      JsonObject p = (JsonObject) o;
+      String id = p.getString("instance");
+      out.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"), id.substring(0, id.indexOf('@')),
+        p.getString("node")));
+    });
+    return out;
   }
 
   private static double metric(int port, String series) {
