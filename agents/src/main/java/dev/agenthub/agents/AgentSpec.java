@@ -23,11 +23,14 @@ import java.util.List;
  * @param budgetUsd   monthly budget in USD, or null for none
  * @param httpHosts   hosts {@code http.fetch} may reach (empty: the skill is off)
  * @param cache       whether the governor may answer this agent's routine calls from its cache
+ * @param weight      its share of a busy key pool against other agents (calls served in a row)
+ * @param heartbeatBatch whether heartbeats go through the provider's batch lane (cheaper, slower)
  */
 public record AgentSpec(String id, String trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
-                        long heartbeatMs, Double budgetUsd, List<String> httpHosts, boolean cache) {
+                        long heartbeatMs, Double budgetUsd, List<String> httpHosts, boolean cache, int weight,
+                        boolean heartbeatBatch) {
 
   public AgentSpec {
     roles = List.copyOf(roles);
@@ -75,7 +78,9 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       .put("heartbeat_ms", heartbeatMs)
       .put("budget_usd", budgetUsd)
       .put("http_hosts", new JsonArray(httpHosts))
-      .put("cache", cache);
+      .put("cache", cache)
+      .put("weight", weight)
+      .put("heartbeat_batch", heartbeatBatch);
   }
 
   @SuppressWarnings("unchecked")
@@ -87,6 +92,6 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
       json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
       json.getDouble("budget_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList(),
-      json.getBoolean("cache", true));
+      json.getBoolean("cache", true), json.getInteger("weight", 1), json.getBoolean("heartbeat_batch", false));
   }
 }

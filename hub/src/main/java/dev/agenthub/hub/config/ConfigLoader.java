@@ -384,7 +384,7 @@ public final class ConfigLoader {
     Set<String> ids = new HashSet<>();
     for (int i = 0; i < raw.size(); i++) {
       Fields a = new Fields("agents[" + i + "]", raw.get(i), Set.of("id", "trust", "instances", "roles", "models",
-        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts", "cache"));
+        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts", "cache", "weight"));
       a.rejectUnknown();
       String id = a.requiredString("id");
       if (!AGENT_ID.matcher(id).matches()) {
@@ -419,7 +419,7 @@ public final class ConfigLoader {
       }
       Fields mem = a.section("memory", Set.of("read", "write"));
       mem.rejectUnknown();
-      Fields hb = a.section("heartbeat", Set.of("every"));
+      Fields hb = a.section("heartbeat", Set.of("every", "batch"));
       hb.rejectUnknown();
       Fields lim = a.section("limits", Set.of("max-concurrent", "max-queue", "context-tokens", "output-tokens",
         "tool-steps", "turn-timeout"));
@@ -442,7 +442,8 @@ public final class ConfigLoader {
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
       out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
-        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts, a.bool("cache", true)));
+        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts, a.bool("cache", true),
+        a.integer("weight", 1, 1, 100), hb.bool("batch", false)));
     }
     return out;
   }

@@ -6,10 +6,14 @@ import java.util.Map;
 
 /**
  * Calls waiting for a key, served by priority (interactive, then heartbeat, then batch) and, within
- * a priority, round-robin between agents, so a flood from one agent cannot starve another.
- * Lives on the governor's context.
+ * a priority, round-robin between agents, each agent served up to its weight in a row, so a flood
+ * from one agent cannot starve another. Lives on the governor's context.
  */
 final class FairQueue<T> {
+
+  private final java.util.function.ToIntFunction<String> weights;
+  private String current;
+  private int servedInRow;
 
   private static final int PRIORITIES = 3;
   @SuppressWarnings("unchecked")
@@ -17,6 +21,11 @@ final class FairQueue<T> {
   private int size;
 
   FairQueue() {
+    this(agent -> 1);
+  }
+
+  FairQueue(java.util.function.ToIntFunction<String> weights) {
+    this.weights = weights;
     for (int i = 0; i < PRIORITIES; i++) {
       byAgent[i] = new LinkedHashMap<>();
     }
@@ -53,9 +62,15 @@ final class FairQueue<T> {
         String agent = first.getKey();
         ArrayDeque<T> queue = first.getValue();
         T item = queue.pollFirst();
-        level.remove(agent);
-        if (!queue.isEmpty()) {
+        servedInRow = agent.equals(current) ? servedInRow + 1 : 1;
+        current = agent;
+        if (queue.isEmpty()) {
+          level.remove(agent);
+        } else if (servedInRow >= Math.max(1, weights.applyAsInt(agent))) {
+          // its turn is over: to the back of the line
+          level.remove(agent);
           level.put(agent, queue);
+          servedInRow = 0;
         }
         size--;
         return item;

@@ -76,7 +76,8 @@ public final class GovernorVerticle extends VerticleBase {
         : new OpenAiClient(web, p.baseUrl());
       KeyPool pool = new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
         buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context));
-      lanes.put(p.id(), new ProviderLane(vertx, p, pool, client, metrics));
+      lanes.put(p.id(), new ProviderLane(vertx, p, pool, client, metrics,
+        agent -> config.agent(agent).map(AgentSpec::weight).orElse(1)));
       if (p.type().equals("openai")) {
         batchLanes.put(p.id(), new BatchLane(vertx, web, p, pool));
       }

@@ -49,11 +49,13 @@ final class ProviderLane {
   private final KeyPool pool;
   private final ProviderClient client;
   private final HubMetrics metrics;
-  private final FairQueue<Waiter> queue = new FairQueue<>();
+  private final FairQueue<Waiter> queue;
   private long timer = -1;
   private boolean pumping;
 
-  ProviderLane(Vertx vertx, HubConfig.Provider provider, KeyPool pool, ProviderClient client, HubMetrics metrics) {
+  ProviderLane(Vertx vertx, HubConfig.Provider provider, KeyPool pool, ProviderClient client, HubMetrics metrics,
+               java.util.function.ToIntFunction<String> weights) {
+    this.queue = new FairQueue<>(weights);
     this.vertx = vertx;
     this.provider = provider;
     this.pool = pool;

@@ -45,6 +45,21 @@ class GovernorPartsTest {
   }
 
   @Test
+  void aHeavierAgentIsServedMoreInARowButNeverStarvesTheOthers() {
+    FairQueue<String> q = new FairQueue<>(agent -> agent.equals("big") ? 3 : 1);
+    for (int i = 1; i <= 6; i++) {
+      q.add("big", "interactive", "b" + i);
+    }
+    q.add("small", "interactive", "s1");
+    q.add("small", "interactive", "s2");
+    List<String> order = new ArrayList<>();
+    while (q.size() > 0) {
+      order.add(q.poll());
+    }
+    assertThat(order).containsExactly("b1", "b2", "b3", "s1", "b4", "b5", "b6", "s2");
+  }
+
+  @Test
   void providerTimesAndRetryHints() {
     assertThat(ProviderLane.parseDurationMs("1s")).isEqualTo(1000);
     assertThat(ProviderLane.parseDurationMs("250ms")).isEqualTo(250);

