@@ -83,12 +83,9 @@ final class AgentPlacer extends VerticleBase {
     gone.removeAll(wanted.keySet());
     for (String instance : gone) {
       String id = deployments.remove(instance);
-      AgentVerticle v = running.remove(instance);
+      running.remove(instance);
       LOG.info("agent instance " + instance + " leaves node " + node);
       changes.add(vertx.undeploy(id).onFailure(err -> LOG.warning("undeploying " + instance + ": " + err.getMessage())));
-      if (v == null) {
-        continue;
-      }
     }
     for (NodeEntry.Placement p : wanted.values()) {
       if (deployments.containsKey(p.instance())) {

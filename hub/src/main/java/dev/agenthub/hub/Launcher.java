@@ -207,18 +207,11 @@ public final class Launcher {
   }
 
   private static long durationMs(String text) {
-    var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(text.trim());
-    if (!m.matches() || (m.group(2) == null && !m.group(1).equals("0"))) {
+    try {
+      return ConfigLoader.durationMs("--heartbeat", text);
+    } catch (ConfigException e) {
       throw new IllegalArgumentException("--heartbeat is a duration like 30m or 1h (0 = off), got '" + text + "'");
     }
-    long n = Long.parseLong(m.group(1));
-    return m.group(2) == null ? 0 : switch (m.group(2)) {
-      case "ms" -> n;
-      case "s" -> n * 1000;
-      case "m" -> n * 60_000;
-      case "h" -> n * 3_600_000;
-      default -> n * 86_400_000;
-    };
   }
 
   private static int runMock(String[] args, PrintStream err) {

@@ -282,6 +282,11 @@ public final class ConfigLoader {
       k8s.bool("enabled", false), k8s.string("service-dns", ""), tls);
   }
 
+  /** A duration as the config writes it ({@code 500ms}, {@code 30m}, {@code 1h}, {@code 0} = off), in ms. */
+  public static long durationMs(String field, String text) {
+    return Fields.parseDurationMs(field, text);
+  }
+
   /** {@code host:port} or {@code host:port-port} to single {@code host:port} entries. */
   static List<String> expandMember(String field, String member) {
     var m = MEMBER.matcher(member.trim());

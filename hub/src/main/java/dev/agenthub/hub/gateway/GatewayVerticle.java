@@ -43,11 +43,6 @@ public final class GatewayVerticle extends VerticleBase {
     this.port = port;
   }
 
-  /** The port actually bound (useful with port 0). */
-  public int actualPort() {
-    return server.actualPort();
-  }
-
   @Override
   public Future<?> start() {
     dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());

@@ -19,7 +19,7 @@ final class AnthropicClient implements ProviderClient {
 
   AnthropicClient(WebClient client, String baseUrl) {
     this.client = client;
-    this.url = (baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl) + "/messages";
+    this.url = ProviderClient.endpoint(baseUrl, "/messages");
   }
 
   @Override

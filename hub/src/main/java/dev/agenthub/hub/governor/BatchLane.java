@@ -48,8 +48,7 @@ final class BatchLane {
   BatchLane(Vertx vertx, WebClient web, HubConfig.Provider provider, KeyPool pool) {
     this.vertx = vertx;
     this.web = web;
-    this.base = provider.baseUrl().endsWith("/") ? provider.baseUrl().substring(0, provider.baseUrl().length() - 1)
-      : provider.baseUrl();
+    this.base = ProviderClient.endpoint(provider.baseUrl(), "");
     this.provider = provider;
     this.pool = pool;
   }
@@ -97,12 +96,12 @@ final class BatchLane {
     MultipartForm form = MultipartForm.create().attribute("purpose", "batch")
       .textFileUpload("file", "agenthub-batch.jsonl", Buffer.buffer(jsonl.toString()), "application/jsonl");
     web.postAbs(base + "/files").putHeader("Authorization", auth).sendMultipartForm(form)
-      .compose(resp -> ok(resp.statusCode(), "upload") ? Future.succeededFuture(resp.bodyAsJsonObject().getString("id"))
+      .compose(resp -> ok(resp.statusCode()) ? Future.succeededFuture(resp.bodyAsJsonObject().getString("id"))
         : Future.failedFuture(new ProviderLane.Rejected("batch upload answered " + resp.statusCode())))
       .compose(fileId -> web.postAbs(base + "/batches").putHeader("Authorization", auth)
         .sendJsonObject(new JsonObject().put("input_file_id", fileId).put("endpoint", "/v1/chat/completions")
           .put("completion_window", "24h")))
-      .compose(resp -> ok(resp.statusCode(), "create") ? poll(auth, resp.bodyAsJsonObject().getString("id"))
+      .compose(resp -> ok(resp.statusCode()) ? poll(auth, resp.bodyAsJsonObject().getString("id"))
         : Future.failedFuture(new ProviderLane.Rejected("batch create answered " + resp.statusCode())))
       .compose(outputFile -> web.getAbs(base + "/files/" + outputFile + "/content").putHeader("Authorization", auth).send())
       .onSuccess(resp -> deliver(resp.bodyAsString(), byId))
@@ -165,7 +164,7 @@ final class BatchLane {
       + i.id())));
   }
 
-  private static boolean ok(int status, String step) {
+  private static boolean ok(int status) {
     return status / 100 == 2;
   }
 }

@@ -79,18 +79,6 @@ final class FairQueue<T> {
     return null;
   }
 
-  boolean remove(String agent, String priority, T item) {
-    ArrayDeque<T> queue = byAgent[priority(priority)].get(agent);
-    if (queue != null && queue.remove(item)) {
-      size--;
-      if (queue.isEmpty()) {
-        byAgent[priority(priority)].remove(agent);
-      }
-      return true;
-    }
-    return false;
-  }
-
   int size() {
     return size;
   }

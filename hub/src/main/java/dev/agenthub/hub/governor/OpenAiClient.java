@@ -18,7 +18,7 @@ final class OpenAiClient implements ProviderClient {
 
   OpenAiClient(WebClient client, String baseUrl) {
     this.client = client;
-    this.url = (baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl) + "/chat/completions";
+    this.url = ProviderClient.endpoint(baseUrl, "/chat/completions");
   }
 
   @Override

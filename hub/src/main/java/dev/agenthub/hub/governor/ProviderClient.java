@@ -27,6 +27,11 @@ interface ProviderClient {
     }
   }
 
+  /** {@code baseUrl} (with or without a trailing slash) joined with {@code path}. */
+  static String endpoint(String baseUrl, String path) {
+    return (baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl) + path;
+  }
+
   Future<Result> complete(String secret, String model, JsonArray messages, JsonArray tools, int maxTokens,
                           long timeoutMs);
 }

@@ -39,11 +39,6 @@ public final class AuditLog implements AutoCloseable {
     return new AuditLog(dir.resolve(node + ".jsonl"), node);
   }
 
-  /** A log that only logs (tests, tools). */
-  public static AuditLog none() {
-    return null;
-  }
-
   public void record(String type, JsonObject detail) {
     JsonObject line = detail.copy().put("ts", Instant.now().toString()).put("node", node).put("type", type);
     if (!queue.offer(line.encode())) {
