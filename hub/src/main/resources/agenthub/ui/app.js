@@ -73,6 +73,13 @@
     $('keys').innerHTML = Object.entries(s.keys || {}).map(([k, v]) => '<div class="row"><span>' + esc(k)
       + '</span><div class="bar' + (v < 0.05 ? ' over' : '') + '" style="width:' + Math.max(1, 100 * v) + '%"></div><span>' + (v < 0.05 ? 'cooling / empty' : Math.round(100 * v) + '% free') + '</span></div>').join('')
       || '<p class="muted">no API keys (sim only)</p>';
+    $('providers').querySelector('tbody').innerHTML = Object.entries(s.providers || {}).map(([id, p]) =>
+      '<tr data-provider="' + esc(id) + '" data-circuit="' + esc(p.circuit) + '"><td>' + esc(id) + '</td><td class="'
+      + (p.circuit === 'closed' ? '' : 'bad') + '">' + esc(p.circuit.replace('_', '-')) + '</td><td>' + p.in_flight
+      + '</td><td>' + p.waiting + '</td><td>' + Object.entries(p.keys || {}).map(([k, st]) => '<span class="key '
+      + esc(st) + '" data-key="' + esc(id + '/' + k) + '" data-state="' + esc(st) + '">' + esc(k) + ': ' + esc(st)
+      + '</span>').join(' ') + '</td></tr>').join('')
+      || '<tr><td colspan="5" class="muted">no remote providers (sim only)</td></tr>';
     $('refused').innerHTML = Object.entries(s.refused || {}).map(([k, v]) => '<div>' + esc(k) + ': ' + Math.round(v) + '</div>').join('');
     const events = $('events');
     s.nodes.filter((n) => n.state === 'down').forEach((n) => {

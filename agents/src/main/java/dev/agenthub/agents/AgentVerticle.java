@@ -46,6 +46,9 @@ public final class AgentVerticle extends VerticleBase {
       return size() > IDEMPOTENCY_KEYS;
     }
   };
+  private final java.util.function.Function<String, TokenCounter> counters;
+  // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
+  private final Map<String, TurnControl> controls = new java.util.HashMap<>();
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> changes;
   private volatile int depth;
@@ -58,6 +61,16 @@ public final class AgentVerticle extends VerticleBase {
    * @param token    this agent's identity token for memory and the governor
    */
   public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token) {
+    this(spec, instance, node, events, token, model -> TokenCounter.ESTIMATE);
+  }
+
+  /**
+   * @param counters the token counter of each model key (context trimming counts as the model's
+   *                 provider will)
+   */
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
+                       java.util.function.Function<String, TokenCounter> counters) {
+    this.counters = counters;
     this.token = token;
     this.spec = spec;
     this.instance = instance;
@@ -76,7 +89,7 @@ public final class AgentVerticle extends VerticleBase {
     mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
     runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events), context,
-      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token);
+      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token, counters);
     heartbeat = new Heartbeat(vertx, spec, memory, events, token);
     changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
@@ -110,6 +123,10 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private void onTurn(Message<JsonObject> message) {
+    if (message.headers().contains(Turn.CANCEL_HEADER)) {
+      cancel(message);
+      return;
+    }
     Turn.Request request;
     try {
       request = Turn.Request.fromJson(message.body());
@@ -135,7 +152,14 @@ public final class AgentVerticle extends VerticleBase {
         if (found != null) {
           return Future.succeededFuture(found);
         }
-        Future<Turn.Reply> turn = mailboxes.submit(request.session(), () -> runner.run(request));
+        TurnControl control = new TurnControl();
+        if (key != null) {
+          controls.put(key, control);
+        }
+        Future<Turn.Reply> turn = mailboxes.submit(request.session(), () -> runner.run(request, control));
+        if (key != null) {
+          turn.onComplete(ar -> controls.remove(key, control));
+        }
         depth = mailboxes.waiting() + mailboxes.running();
         return turn.onSuccess(r -> {
           if (clientKey) {
@@ -166,6 +190,22 @@ public final class AgentVerticle extends VerticleBase {
     });
   }
 
+  /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
+  private void cancel(Message<JsonObject> message) {
+    JsonObject body = message.body();
+    String key = body == null ? null : body.getString("session") + "|" + body.getString("idempotency_key");
+    TurnControl control = key == null ? null : controls.get(key);
+    if (control == null) {
+      message.reply(new JsonObject().put("cancelled", false));
+      return;
+    }
+    String call = control.cancel();
+    if (call != null) {
+      vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, new JsonObject().put("call_id", call));
+    }
+    message.reply(new JsonObject().put("cancelled", true));
+  }
+
   /**
    * Answers to clients' own idempotency keys, kept cluster-wide for an hour, so a retry on any
    * instance gets the first answer. (Keys the gateway makes up are not kept: only a turn in flight
@@ -192,6 +232,9 @@ public final class AgentVerticle extends VerticleBase {
     if (cause instanceof TurnRunner.TurnTimeout) {
       return Turn.Failure.MODEL_TIMEOUT;
     }
+    if (cause instanceof TurnRunner.Cancelled) {
+      return Turn.Failure.CANCELLED;
+    }
     if (cause instanceof MemoryException) {
       return Turn.Failure.UNAVAILABLE;
     }
@@ -209,7 +252,8 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private static String failureText(Throwable cause) {
-    if (cause instanceof SessionMailboxes.QueueFullException || cause instanceof TurnRunner.TurnTimeout) {
+    if (cause instanceof SessionMailboxes.QueueFullException || cause instanceof TurnRunner.TurnTimeout
+      || cause instanceof TurnRunner.Cancelled) {
       return cause.getMessage();
     }
     if (cause instanceof MemoryException e) {

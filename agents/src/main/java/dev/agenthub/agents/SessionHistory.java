@@ -27,8 +27,8 @@ final class SessionHistory {
     };
   }
 
-  /** The session's messages, oldest first, trimmed so their estimated tokens fit {@code tokenBudget}. */
-  JsonArray recent(String session, int tokenBudget) {
+  /** The session's messages, oldest first, trimmed so their tokens ({@code counter}) fit {@code tokenBudget}. */
+  JsonArray recent(String session, int tokenBudget, TokenCounter counter) {
     ArrayDeque<JsonObject> messages = bySession.get(session);
     JsonArray out = new JsonArray();
     if (messages == null) {
@@ -39,7 +39,7 @@ final class SessionHistory {
     var it = messages.descendingIterator();
     while (it.hasNext()) {
       JsonObject message = it.next();
-      budget -= Tokens.estimate(message.getString("content"));
+      budget -= counter.countMessage(message);
       if (budget < 0) {
         break;
       }

@@ -1,6 +1,9 @@
 package dev.agenthub.agents;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+
+import java.util.List;
 
 /**
  * One user message to an agent instance (gateway to {@code agent.<id>.<instance>}) and its answer.
@@ -17,11 +20,28 @@ public final class Turn {
     return "agent." + agent + "." + instance;
   }
 
-  /** Failure codes of a turn: the HTTP status that describes them. */
+  /**
+   * Header of a message to an instance's address that cancels a turn instead of starting one; the
+   * body names the turn: {@code {"session","idempotency_key"}}.
+   */
+  public static final String CANCEL_HEADER = "cancel";
+
+  /**
+   * Failure codes of a turn: the HTTP status that describes them, but for two the edges translate
+   * ({@link #BUDGET_EXCEEDED} is answered 429, {@link #STREAM_BROKEN} 502) because the caller must act on
+   * them differently from their look-alikes.
+   */
   public static final class Failure {
     public static final int BAD_REQUEST = 400;
+    public static final int FORBIDDEN = 403;
+    public static final int TOO_LARGE = 413;
     public static final int QUEUE_FULL = 429;
+    /** A budget refused the call: 429 too, but a retry will not help (SDKs are told not to). */
+    public static final int BUDGET_EXCEEDED = 430;
+    public static final int CANCELLED = 499;
     public static final int MODEL_ERROR = 502;
+    /** The model failed after part of its answer was streamed: answered as 502, never retried elsewhere. */
+    public static final int STREAM_BROKEN = 520;
     public static final int UNAVAILABLE = 503;
     public static final int MODEL_TIMEOUT = 504;
 
@@ -36,11 +56,36 @@ public final class Turn {
    * @param priority       {@code interactive} or {@code batch}
    * @param hint           {@code routine}, {@code complex} or null: which model the caller wants
    * @param depth          how many {@code agent.delegate} hops led here (0 for a user's message)
+   * @param maxTokens      the caller's output cap (0 = the agent's {@code output-tokens}; never above it)
+   * @param stop           stop sequences (at most 4)
+   * @param conversation   a stateless turn's history ({@code [{role, content}]}: system, user and
+   *                       assistant messages before {@code text}); null for a session's turn, whose
+   *                       history is its transcript
+   * @param stream         where to stream the answer ({@code stream_to} address and stream id), or null
    */
-  public record Request(String session, String text, String idempotencyKey, String priority, String hint, int depth) {
+  public record Request(String session, String text, String idempotencyKey, String priority, String hint, int depth,
+                        int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream) {
+
+    public Request {
+      stop = stop == null ? List.of() : List.copyOf(stop);
+    }
+
+    public Request(String session, String text, String idempotencyKey, String priority, String hint, int depth) {
+      this(session, text, idempotencyKey, priority, hint, depth, 0, List.of(), null, null);
+    }
 
     public Request(String session, String text, String idempotencyKey, String priority) {
       this(session, text, idempotencyKey, priority, null, 0);
+    }
+
+    /** The same turn with another idempotency key. */
+    public Request withIdempotencyKey(String key) {
+      return new Request(session, text, key, priority, hint, depth, maxTokens, stop, conversation, stream);
+    }
+
+    /** A stateless turn keeps nothing: no transcript, no session history. */
+    public boolean stateless() {
+      return conversation != null;
     }
 
     public JsonObject toJson() {
@@ -52,13 +97,28 @@ public final class Turn {
       if (hint != null) {
         json.put("hint", hint);
       }
+      if (maxTokens > 0) {
+        json.put("max_tokens", maxTokens);
+      }
+      if (!stop.isEmpty()) {
+        json.put("stop", new JsonArray(stop));
+      }
+      if (conversation != null) {
+        json.put("conversation", conversation);
+      }
+      if (stream != null) {
+        json.put("stream", stream.toJson());
+      }
       return json;
     }
 
     public static Request fromJson(JsonObject json) {
+      JsonObject stream = json.getJsonObject("stream");
       return new Request(json.getString("session"), json.getString("text"),
         json.getString("idempotency_key"), json.getString("priority", "interactive"), json.getString("hint"),
-        json.getInteger("depth", 0));
+        json.getInteger("depth", 0), json.getInteger("max_tokens", 0),
+        json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList(),
+        json.getJsonArray("conversation"), stream == null ? null : ModelCall.Stream.fromJson(stream));
     }
   }
 
@@ -69,24 +129,36 @@ public final class Turn {
    */
   public static final String DELEGATE_ADDRESS = "hub.delegate";
 
-  /** The answer, in the shape of the HTTP contract's 200 body. */
+  /**
+   * The answer, in the shape of the HTTP contract's 200 body.
+   *
+   * @param finishReason why the answer ended: {@code stop}, {@code length} (the output cap),
+   *                     {@code content_filter}, or {@code cancelled}
+   */
   public record Reply(String agent, String session, String instance, String node, String reply, String model,
-                      long inputTokens, long outputTokens, double costUsd, boolean cached) {
+                      ModelCall.Usage usage, double costUsd, boolean cached, String finishReason) {
+
+    public long inputTokens() {
+      return usage.input();
+    }
+
+    public long outputTokens() {
+      return usage.output();
+    }
 
     public JsonObject toJson() {
       return new JsonObject()
         .put("agent", agent).put("session", session).put("instance", instance).put("node", node)
         .put("reply", reply).put("model", model)
-        .put("usage", new JsonObject().put("input_tokens", inputTokens).put("output_tokens", outputTokens))
-        .put("cost_usd", costUsd).put("cached", cached);
+        .put("usage", usage.toJson())
+        .put("cost_usd", costUsd).put("cached", cached).put("finish_reason", finishReason);
     }
 
     public static Reply fromJson(JsonObject json) {
-      JsonObject usage = json.getJsonObject("usage", new JsonObject());
       return new Reply(json.getString("agent"), json.getString("session"), json.getString("instance"),
         json.getString("node"), json.getString("reply"), json.getString("model"),
-        usage.getLong("input_tokens", 0L), usage.getLong("output_tokens", 0L),
-        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false));
+        ModelCall.Usage.fromJson(json.getJsonObject("usage")),
+        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getString("finish_reason", "stop"));
     }
   }
 }

@@ -10,11 +10,15 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.function.Function;
+
 /**
  * One turn of one session: the user's message goes into the transcript, the context is assembled
  * (system prompt from the agent's files, the session's history trimmed to the token budget), the
  * router picks the model, tool calls run through the skill policy for at most {@code tool-steps}
- * rounds, and the answer goes into the transcript before it is returned. Runs on its agent's context.
+ * rounds, and the answer goes into the transcript before it is returned. A stateless turn brings its
+ * own history and writes nothing. The answer is the text of every round, so a streamed turn's client
+ * sees exactly what the transcript keeps. Runs on its agent's context.
  */
 final class TurnRunner {
 
@@ -25,7 +29,17 @@ final class TurnRunner {
     }
   }
 
+  /** A turn cancelled before it started. */
+  static final class Cancelled extends RuntimeException {
+    Cancelled() {
+      super("the turn was cancelled", null, false, false);
+    }
+  }
+
   static final long BATCH_TIMEOUT_MS = 3_600_000;
+  /** Between the texts of two rounds of one answer (a tool round's words, then the final answer). */
+  static final String ROUND_SEPARATOR = "\n\n";
+  static final String INTERRUPTED = "[interrupted: the client closed the stream]";
   private final Vertx vertx;
   private final AgentSpec spec;
   private final String instance;
@@ -36,9 +50,11 @@ final class TurnRunner {
   private final SessionHistory history;
   private final AgentEvents events;
   private final String token;
+  private final Function<String, TokenCounter> counters;
 
   TurnRunner(Vertx vertx, AgentSpec spec, String instance, String node, MemoryClient memory, Skills skills,
-             ContextSource context, SessionHistory history, AgentEvents events, String token) {
+             ContextSource context, SessionHistory history, AgentEvents events, String token,
+             Function<String, TokenCounter> counters) {
     this.token = token;
     this.vertx = vertx;
     this.spec = spec;
@@ -49,61 +65,141 @@ final class TurnRunner {
     this.context = context;
     this.history = history;
     this.events = events;
+    this.counters = counters;
   }
 
-  /** Usage summed over the model calls of one turn. */
-  private static final class Usage {
-    long input;
-    long output;
+  /** What one turn accumulates over its model calls. */
+  private static final class Progress {
+    final StringBuilder answer = new StringBuilder();
+    ModelCall.Usage usage = ModelCall.Usage.NONE;
     double cost;
     boolean cached = true;
     String model;
+    String finishReason = "stop";
 
     void add(ModelCall.Reply r) {
-      input += r.inputTokens();
-      output += r.outputTokens();
+      usage = usage.plus(r.usage());
       cost += r.costUsd();
       cached &= r.cached();
       model = r.model();
+      finishReason = r.finishReason();
     }
   }
 
-  Future<Turn.Reply> run(Turn.Request request) {
+  /** Everything one turn needs beyond its request. */
+  private record Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript) {
+  }
+
+  Future<Turn.Reply> run(Turn.Request request, TurnControl control) {
+    if (control.cancelled()) {
+      return Future.failedFuture(new Cancelled());
+    }
     // a batch turn waits for the provider's batch window, not for a user
     long timeout = "batch".equals(request.priority()) ? Math.max(spec.limits().turnTimeoutMs(), BATCH_TIMEOUT_MS)
       : spec.limits().turnTimeoutMs();
     long deadline = System.nanoTime() + timeout * 1_000_000;
-    String transcript = Transcript.path(spec.id(), request.session());
-    Usage usage = new Usage();
+    int maxTokens = request.maxTokens() > 0 ? Math.min(request.maxTokens(), spec.limits().outputTokens())
+      : spec.limits().outputTokens();
+    String transcript = request.stateless() ? null : Transcript.path(spec.id(), request.session());
+    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline), control, maxTokens,
+      transcript);
+    Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
-    return loadHistory(request.session())
-      .compose(v -> memory.append(transcript, "user", request.text()))
+    TokenCounter counter = counters.apply(route == ModelRouter.Route.COMPLEX ? spec.complexModel() : spec.routineModel());
+    Future<Void> before = request.stateless() ? Future.succeededFuture()
+      : loadHistory(request.session()).compose(v -> memory.append(transcript, "user", request.text())).mapEmpty();
+    return before
       .compose(v -> context.systemPrompt())
       .compose(system -> {
-        JsonArray messages = new JsonArray().add(ContextSource.message("system", system));
-        int budget = spec.limits().contextTokens() - Tokens.estimate(system) - Tokens.estimate(request.text());
-        history.recent(request.session(), Math.max(0, budget)).forEach(messages::add);
-        messages.add(ContextSource.message("user", request.text()));
-        Skills.Call call = new Skills.Call(request.session(), request.depth(), deadline);
-        return converse(messages, route, usage, call, transcript, 0, request.priority());
+        JsonArray messages = context(system, request, counter);
+        return converse(messages, route, progress, call, 0);
       })
-      .compose(answer -> memory.append(transcript, "assistant", answer.isBlank() ? "(no answer)" : answer).map(v -> {
-        history.add(request.session(), "user", request.text());
-        history.add(request.session(), "assistant", answer);
-        return new Turn.Reply(spec.id(), request.session(), instance, node, answer, usage.model, usage.input,
-          usage.output, usage.cost, usage.input > 0 && usage.cached);
-      }));
+      .compose(v -> {
+        String answer = progress.answer.toString();
+        if (progress.finishReason.equals(ModelCall.CANCELLED)) {
+          answer = answer.isEmpty() ? INTERRUPTED : answer + ROUND_SEPARATOR + INTERRUPTED;
+        }
+        return record(call, answer);
+      })
+      .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(),
+        progress.model, progress.usage, progress.cost, progress.usage.input() > 0 && progress.cached,
+        progress.finishReason));
   }
 
-  private Future<String> converse(JsonArray messages, ModelRouter.Route route, Usage usage, Skills.Call call,
-                                  String transcript, int step, String priority) {
-    boolean toolsLeft = step < spec.limits().toolSteps();
+  /**
+   * The model's messages: the agent's own system prompt; for a stateless turn its caller's system
+   * messages after it, then the caller's history; for a session, its history from the transcript;
+   * the history trimmed from the oldest so the whole fits {@code context-tokens}.
+   */
+  private JsonArray context(String system, Turn.Request request, TokenCounter counter) {
+    JsonArray messages = new JsonArray().add(ContextSource.message("system", system));
+    int budget = spec.limits().contextTokens() - counter.count(system) - counter.count(request.text()) - 12;
+    JsonArray past;
+    if (request.stateless()) {
+      JsonArray dialogue = new JsonArray();
+      for (int i = 0; i < request.conversation().size(); i++) {
+        JsonObject m = request.conversation().getJsonObject(i);
+        if ("system".equals(m.getString("role"))) {
+          messages.add(ContextSource.message("system", m.getString("content", "")));
+          budget -= counter.countMessage(m);
+        } else {
+          dialogue.add(m);
+        }
+      }
+      past = trimmed(dialogue, Math.max(0, budget), counter);
+    } else {
+      past = history.recent(request.session(), Math.max(0, budget), counter);
+    }
+    past.forEach(messages::add);
+    messages.add(ContextSource.message("user", request.text()));
+    return messages;
+  }
+
+  /** The newest messages of {@code dialogue} that fit {@code budget} tokens, oldest first. */
+  static JsonArray trimmed(JsonArray dialogue, int budget, TokenCounter counter) {
+    int from = dialogue.size();
+    int left = budget;
+    while (from > 0) {
+      int cost = counter.countMessage(dialogue.getJsonObject(from - 1));
+      if (cost > left) {
+        break;
+      }
+      left -= cost;
+      from--;
+    }
+    JsonArray out = new JsonArray();
+    for (int i = from; i < dialogue.size(); i++) {
+      out.add(dialogue.getJsonObject(i));
+    }
+    return out;
+  }
+
+  private Future<String> record(Call call, String answer) {
+    if (call.transcript() == null) {
+      return Future.succeededFuture(answer);
+    }
+    return memory.append(call.transcript(), "assistant", answer.isBlank() ? "(no answer)" : answer).map(v -> {
+      history.add(call.request().session(), "user", call.request().text());
+      history.add(call.request().session(), "assistant", answer);
+      return answer;
+    });
+  }
+
+  private Future<Void> converse(JsonArray messages, ModelRouter.Route route, Progress progress, Call call, int step) {
+    boolean toolsLeft = step < spec.limits().toolSteps() && !call.control().cancelled();
     JsonArray tools = toolsLeft ? skills.tools() : new JsonArray();
-    return model(messages, tools, route, call, priority, step == 0).compose(result -> {
+    return model(messages, tools, route, call, progress, step == 0).compose(result -> {
       ModelCall.Reply reply = result.reply();
-      usage.add(reply);
-      if (!reply.wantsTools() || !toolsLeft) {
-        return Future.succeededFuture(reply.content() == null ? "" : reply.content());
+      progress.add(reply);
+      String text = reply.content() == null ? "" : reply.content();
+      if (!text.isEmpty()) {
+        if (!progress.answer.isEmpty()) {
+          progress.answer.append(ROUND_SEPARATOR);
+        }
+        progress.answer.append(text);
+      }
+      if (!reply.wantsTools() || !toolsLeft || reply.cancelled()) {
+        return Future.succeededFuture();
       }
       JsonArray calls = new JsonArray();
       for (int i = 0; i < reply.toolCalls().size(); i++) {
@@ -111,61 +207,98 @@ final class TurnRunner {
         calls.add(new JsonObject().put("id", c.getString("id")).put("type", "function").put("function",
           new JsonObject().put("name", c.getString("name")).put("arguments", args(c).encode())));
       }
-      messages.add(new JsonObject().put("role", "assistant").putNull("content").put("tool_calls", calls));
-      return runTools(reply.toolCalls(), 0, messages, call, transcript)
-        .compose(v -> converse(messages, result.route(), usage, call, transcript, step + 1, priority));
+      JsonObject assistant = new JsonObject().put("role", "assistant").put("tool_calls", calls);
+      if (text.isEmpty()) {
+        assistant.putNull("content");
+      } else {
+        assistant.put("content", text);
+      }
+      messages.add(assistant);
+      return runTools(reply.toolCalls(), 0, messages, call)
+        .compose(v -> converse(messages, result.route(), progress, call, step + 1));
     });
   }
 
-  private Future<Void> runTools(JsonArray toolCalls, int i, JsonArray messages, Skills.Call call, String transcript) {
+  private Future<Void> runTools(JsonArray toolCalls, int i, JsonArray messages, Call call) {
     if (i >= toolCalls.size()) {
       return Future.succeededFuture();
     }
     JsonObject c = toolCalls.getJsonObject(i);
     String name = c.getString("name");
     JsonObject args = args(c);
-    return skills.run(name, args, call).compose(result -> {
+    return skills.run(name, args, call.skills()).compose(result -> {
       messages.add(new JsonObject().put("role", "tool").put("tool_call_id", c.getString("id")).put("content", result));
+      if (call.transcript() == null) {
+        return Future.<Void>succeededFuture();
+      }
       String step = name + " " + args.encode() + "\n\n" + result;
-      return memory.append(transcript, "tool", step).<Void>mapEmpty();
-    }).compose(v -> runTools(toolCalls, i + 1, messages, call, transcript));
+      return memory.append(call.transcript(), "tool", step).<Void>mapEmpty();
+    }).compose(v -> runTools(toolCalls, i + 1, messages, call));
   }
 
   private record Routed(ModelCall.Reply reply, ModelRouter.Route route) {
   }
 
   /** One model call; a failed routine call is retried once on the complex model. */
-  private Future<Routed> model(JsonArray messages, JsonArray tools, ModelRouter.Route route, Skills.Call call,
-                               String priority, boolean first) {
+  private Future<Routed> model(JsonArray messages, JsonArray tools, ModelRouter.Route route, Call call,
+                               Progress progress, boolean first) {
     if (first) {
       events.route(spec.id(), route == ModelRouter.Route.COMPLEX ? "complex" : "routine");
     }
     String model = route == ModelRouter.Route.ROUTINE ? spec.routineModel() : spec.complexModel();
-    return ask(model, messages, tools, call, priority).map(r -> new Routed(r, route)).recover(err -> {
+    return ask(model, messages, tools, call, progress).map(r -> new Routed(r, route)).recover(err -> {
       boolean canEscalate = route == ModelRouter.Route.ROUTINE && !spec.complexModel().equals(spec.routineModel())
-        && !(err instanceof TurnTimeout);
+        && !(err instanceof TurnTimeout) && !call.control().cancelled() && !streamed(err);
       if (!canEscalate) {
         return Future.failedFuture(err);
       }
       events.route(spec.id(), "escalated");
-      return ask(spec.complexModel(), messages, tools, call, priority)
+      return ask(spec.complexModel(), messages, tools, call, progress)
         .map(r -> new Routed(r, ModelRouter.Route.ESCALATED));
     });
   }
 
-  private Future<ModelCall.Reply> ask(String model, JsonArray messages, JsonArray tools, Skills.Call call,
-                                      String priority) {
-    long remaining = (call.deadlineNanos() - System.nanoTime()) / 1_000_000;
+  /** A failure after part of the answer reached the client: another model cannot take it back. */
+  private static boolean streamed(Throwable err) {
+    return err instanceof ReplyException re && re.failureCode() == Turn.Failure.STREAM_BROKEN;
+  }
+
+  private Future<ModelCall.Reply> ask(String model, JsonArray messages, JsonArray tools, Call call, Progress progress) {
+    long remaining = (call.skills().deadlineNanos() - System.nanoTime()) / 1_000_000;
     if (remaining <= 0) {
       return Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs()));
     }
-    ModelCall.Request request = new ModelCall.Request(spec.id(), model, messages.copy(), tools,
-      spec.limits().outputTokens(), priority, token);
-    return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, request.toJson(),
+    if (call.control().cancelled()) {
+      // the client went away between two rounds: no further model call on its behalf
+      return Future.succeededFuture(new ModelCall.Reply("", null, model, ModelCall.Usage.NONE, 0, false, 0, null,
+        ModelCall.CANCELLED));
+    }
+    ModelCall.Stream stream = null;
+    Turn.Request request = call.request();
+    if (request.stream() != null) {
+      int offset = progress.answer.length();
+      if (offset > 0) {
+        // the next round's text follows the separator the answer will have
+        sendDelta(request.stream(), ROUND_SEPARATOR, offset);
+        offset += ROUND_SEPARATOR.length();
+      }
+      // one model call at a time per turn: the stream id names the call in flight too
+      stream = new ModelCall.Stream(request.stream().address(), request.stream().id(), offset);
+      call.control().calling(stream.id());
+    }
+    ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages.copy(), tools, call.maxTokens(),
+      request.priority(), token, request.stop(), stream);
+    return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
         new DeliveryOptions().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
       .map(m -> ModelCall.Reply.fromJson(m.body()))
       .recover(err -> err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT
-        ? Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs())) : Future.failedFuture(err));
+        ? Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs())) : Future.failedFuture(err))
+      .onComplete(ar -> call.control().calling(null));
+  }
+
+  private void sendDelta(ModelCall.Stream stream, String text, int offset) {
+    vertx.eventBus().send(stream.address(), new JsonObject().put("text", text), new DeliveryOptions()
+      .addHeader(ModelCall.STREAM_ID, stream.id()).addHeader(ModelCall.OFFSET, Integer.toString(offset)));
   }
 
   private Future<Void> loadHistory(String session) {

@@ -10,10 +10,10 @@ class SessionHistoryTest {
   @Test
   void keepsTheNewestMessagesThatFitTheBudget() {
     SessionHistory history = new SessionHistory(10, 100);
-    history.add("s", "user", "a".repeat(40));      // 10 tokens
-    history.add("s", "assistant", "b".repeat(40)); // 10 tokens
-    history.add("s", "user", "c".repeat(40));      // 10 tokens
-    JsonArray recent = history.recent("s", 25);
+    history.add("s", "user", "a".repeat(40));      // 10 tokens + 3 of framing
+    history.add("s", "assistant", "b".repeat(40)); // 13
+    history.add("s", "user", "c".repeat(40));      // 13
+    JsonArray recent = history.recent("s", 30, TokenCounter.ESTIMATE);
     assertThat(recent).hasSize(2);
     assertThat(recent.getJsonObject(0).getString("content")).startsWith("b");
     assertThat(recent.getJsonObject(1).getString("content")).startsWith("c");
@@ -24,10 +24,10 @@ class SessionHistoryTest {
     SessionHistory history = new SessionHistory(2, 10);
     history.add("a", "user", "x");
     history.add("b", "user", "x");
-    history.recent("a", 100);
+    history.recent("a", 100, TokenCounter.ESTIMATE);
     history.add("c", "user", "x");
     assertThat(history.sessions()).isEqualTo(2);
-    assertThat(history.recent("b", 100)).isEmpty();
-    assertThat(history.recent("a", 100)).hasSize(1);
+    assertThat(history.recent("b", 100, TokenCounter.ESTIMATE)).isEmpty();
+    assertThat(history.recent("a", 100, TokenCounter.ESTIMATE)).hasSize(1);
   }
 }

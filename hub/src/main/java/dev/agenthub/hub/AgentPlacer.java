@@ -39,7 +39,11 @@ final class AgentPlacer extends VerticleBase {
   private volatile boolean placed;
   private boolean busy;
 
-  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret) {
+  private final java.util.function.Function<String, dev.agenthub.agents.TokenCounter> counters;
+
+  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret,
+              java.util.function.Function<String, dev.agenthub.agents.TokenCounter> counters) {
+    this.counters = counters;
     this.secret = secret;
     this.config = config;
     this.view = view;
@@ -93,7 +97,7 @@ final class AgentPlacer extends VerticleBase {
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
       AgentVerticle v = new AgentVerticle(spec, p.id(), node, events,
-        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()));
+        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()), counters);
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {
         deployments.put(p.instance(), id);

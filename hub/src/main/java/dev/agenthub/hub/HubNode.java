@@ -12,6 +12,7 @@ import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.governor.TokenCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -182,6 +183,7 @@ public final class HubNode {
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken);
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken);
+    TokenCounters counters = new TokenCounters(config);
 
     // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
@@ -191,10 +193,10 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
-        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest, clusterSecret)))
+        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest, clusterSecret, counters)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
-        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret);
+        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, counters);
         for (AgentSpec spec : local) {
           Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);

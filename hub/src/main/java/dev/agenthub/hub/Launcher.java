@@ -24,7 +24,7 @@ public final class Launcher {
 
   private static final String USAGE = """
     usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
-           agenthub bench [messages|memory|sessions|all] [--messages N] [--concurrency C]
+           agenthub bench [messages|memory|sessions|governor|provider|all] [--messages N] [--concurrency C] [--per-session N]
            agenthub mock-llm [--port 18080] [--host 127.0.0.1] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
            agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
                          [--output-tokens N] [--routine-share F] [--peak-factor F] [--conf FILE] [--json]

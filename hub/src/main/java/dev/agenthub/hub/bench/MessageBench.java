@@ -60,13 +60,16 @@ public final class MessageBench {
     int messages = 50_000;
     int concurrency = 64;
     String scenario = "all";
+    int perSession = 3;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "governor", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "governor", "provider", "all" -> scenario = args[i];
+        case "--per-session" -> perSession = Integer.parseInt(args[++i]);
         default -> {
-          out.println("usage: bench [messages|memory|sessions|governor|all] [--messages N] [--concurrency C]");
+          out.println("usage: bench [messages|memory|sessions|governor|provider|all] [--messages N] [--concurrency C]"
+            + " [--per-session N]");
           return 2;
         }
       }
@@ -79,6 +82,9 @@ public final class MessageBench {
     }
     if (scenario.equals("sessions") || scenario.equals("all")) {
       sessions(out, 2_000, 10_000);
+    }
+    if (scenario.equals("provider") || scenario.equals("all")) {
+      ProviderBench.run(out, perSession);
     }
     if (scenario.equals("governor") || scenario.equals("all")) {
       GovernorBench.run(out, 30);
@@ -118,7 +124,7 @@ public final class MessageBench {
     }
   }
 
-  private static java.time.Duration cpu(Process node) {
+  static java.time.Duration cpu(Process node) {
     return node.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
   }
 
@@ -137,7 +143,7 @@ public final class MessageBench {
     }
   }
 
-  private static long heapAfterGc(Process node, int port) throws Exception {
+  static long heapAfterGc(Process node, int port) throws Exception {
     Process gc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
       String.valueOf(node.pid()), "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
       .start();
@@ -225,7 +231,7 @@ public final class MessageBench {
     return failed.get();
   }
 
-  private static void loop(HttpClientAgent client, String uri, Buffer body, AtomicInteger remaining,
+  static void loop(HttpClientAgent client, String uri, Buffer body, AtomicInteger remaining,
                            AtomicInteger failed, Histogram histogram, Promise<Void> done) {
     if (remaining.getAndDecrement() <= 0) {
       done.complete();

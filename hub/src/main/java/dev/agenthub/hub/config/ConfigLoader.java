@@ -309,7 +309,8 @@ public final class ConfigLoader {
     Map<String, HubConfig.Provider> out = new LinkedHashMap<>();
     for (Object key : rawKeys(f)) {
       String id = String.valueOf(key);
-      Fields p = f.section(id, Set.of("type", "base-url", "local", "latency-ms", "keys", "timeout", "max-retries"));
+      Fields p = f.section(id, Set.of("type", "base-url", "local", "latency-ms", "keys", "timeout", "max-retries",
+        "max-connections", "max-waiting", "http2", "circuit", "ca-file"));
       p.rejectUnknown();
       String type = p.requiredString("type");
       if (!Set.of("sim", "openai", "anthropic").contains(type)) {
@@ -343,9 +344,28 @@ public final class ConfigLoader {
       if (!type.equals("sim") && keys.isEmpty()) {
         throw new ConfigException(p.field("keys"), "a " + type + " provider needs at least one key");
       }
+      String http2 = p.string("http2", "auto");
+      if (!Set.of("auto", "on", "off").contains(http2)) {
+        throw new ConfigException(p.field("http2"), "must be auto, on or off, got '" + http2 + "'");
+      }
+      HubConfig.Circuit circuit = HubConfig.Circuit.DEFAULT;
+      if (p.has("circuit")) {
+        Fields c = p.section("circuit", Set.of("failures", "open"));
+        c.rejectUnknown();
+        circuit = new HubConfig.Circuit(c.integer("failures", 5, 0, 1_000_000), c.durationMs("open", 30_000));
+        if (circuit.failures() > 0 && circuit.openMs() < 100) {
+          throw new ConfigException(c.field("open"), "must be at least 100ms");
+        }
+      }
+      String ca = p.string("ca-file", null);
+      if (ca != null && !Files.isReadable(Path.of(ca))) {
+        throw new ConfigException(p.field("ca-file"), "cannot read " + ca);
+      }
       out.put(id, new HubConfig.Provider(id, type, baseUrl, p.bool("local", type.equals("sim")),
         p.integer("latency-ms", 40, 0, 600_000), keys, p.durationMs("timeout", 60_000),
-        p.integer("max-retries", 4, 0, 20)));
+        p.integer("max-retries", 4, 0, 20), p.integer("max-connections", 1000, 1, 100_000),
+        p.integer("max-waiting", 10_000, 0, 1_000_000), HubConfig.Http2.valueOf(http2.toUpperCase(java.util.Locale.ROOT)),
+        circuit, ca));
     }
     if (out.isEmpty()) {
       throw new ConfigException("providers", "must define at least one provider");
@@ -357,15 +377,23 @@ public final class ConfigLoader {
     Map<String, HubConfig.Model> out = new LinkedHashMap<>();
     for (Object key : rawKeys(f)) {
       String id = String.valueOf(key);
-      Fields m = f.section(id, Set.of("provider", "input", "output", "fallbacks", "name"));
+      Fields m = f.section(id, Set.of("provider", "input", "output", "fallbacks", "name", "cached-input",
+        "cache-write", "token-param"));
       m.rejectUnknown();
       String provider = m.requiredString("provider");
       if (!providers.containsKey(provider)) {
         throw new ConfigException(m.field("provider"), "unknown provider '" + provider + "' (defined: "
           + String.join(", ", providers.keySet()) + ")");
       }
-      out.put(id, new HubConfig.Model(id, provider, m.string("name", id), m.number("input", 0, 0),
-        m.number("output", 0, 0), m.strings("fallbacks", List.of())));
+      String tokenParam = m.string("token-param", "max_completion_tokens");
+      if (!Set.of("max_completion_tokens", "max_tokens").contains(tokenParam)) {
+        throw new ConfigException(m.field("token-param"), "must be max_completion_tokens or max_tokens, got '"
+          + tokenParam + "'");
+      }
+      double input = m.number("input", 0, 0);
+      out.put(id, new HubConfig.Model(id, provider, m.string("name", id), input, m.number("output", 0, 0),
+        m.number("cached-input", input, 0), m.number("cache-write", input, 0), tokenParam,
+        m.strings("fallbacks", List.of())));
     }
     if (out.isEmpty()) {
       throw new ConfigException("models", "must define at least one model");

@@ -68,26 +68,79 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
   /**
    * {@code providers.<id>:}
    *
-   * @param timeoutMs  connect-to-answer timeout of one call
-   * @param maxRetries retries of one call on 429/5xx/network errors, each on the next usable key
+   * @param timeoutMs      connect-to-answer timeout of one call
+   * @param maxRetries     retries of one call on 429/5xx/network errors, each on the next usable key
+   * @param maxConnections calls in flight to this provider from one node at most (HTTP/1.1: connections;
+   *                       HTTP/2: streams, over as few connections as the provider's stream limit allows)
+   * @param maxWaiting     calls waiting for a key or a connection at most; past it a call fails at once
+   * @param http2          whether to speak HTTP/2 to the provider
+   * @param circuit        when to stop calling a failing provider (or key) for a while
+   * @param caFile         PEM file of extra CAs to trust (a private endpoint), or null
    */
   public record Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
-                         long timeoutMs, int maxRetries) {
+                         long timeoutMs, int maxRetries, int maxConnections, int maxWaiting, Http2 http2,
+                         Circuit circuit, String caFile) {
     public Provider {
       keys = List.copyOf(keys);
     }
+
+    /** A provider with the defaults of every key added after the first release. */
+    public Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
+                    long timeoutMs, int maxRetries) {
+      this(id, type, baseUrl, local, latencyMs, keys, timeoutMs, maxRetries, 1000, 10_000, Http2.AUTO,
+        Circuit.DEFAULT, null);
+    }
   }
 
-  /** {@code models.<id>:} prices in USD per million tokens; {@code name} is the provider's name for it. */
+  /**
+   * {@code providers.<id>.http2}: {@code auto} negotiates HTTP/2 over TLS (ALPN) and speaks HTTP/1.1 in
+   * clear text; {@code on} also uses HTTP/2 in clear text (prior knowledge); {@code off} never.
+   */
+  public enum Http2 {
+    AUTO, ON, OFF
+  }
+
+  /**
+   * {@code providers.<id>.circuit:} after {@code failures} failures in a row (network errors, 5xx,
+   * timeouts; not 4xx) the provider, or one key, is left alone for {@code openMs}; then one call probes it.
+   */
+  public record Circuit(int failures, long openMs) {
+    public static final Circuit DEFAULT = new Circuit(5, 30_000);
+  }
+
+  /**
+   * {@code models.<id>:} prices in USD per million tokens; {@code name} is the provider's name for it.
+   *
+   * @param cachedInputPerMillion price of prompt tokens read from the provider's prompt cache
+   * @param cacheWritePerMillion  price of prompt tokens written to it (Anthropic)
+   * @param tokenParam            how the output cap is sent: {@code max_completion_tokens} or {@code max_tokens}
+   */
   public record Model(String id, String provider, String name, double inputPerMillion, double outputPerMillion,
+                      double cachedInputPerMillion, double cacheWritePerMillion, String tokenParam,
                       List<String> fallbacks) {
     public Model {
       fallbacks = List.copyOf(fallbacks);
     }
 
-    /** Price of one call in USD, unrounded. */
+    public Model(String id, String provider, String name, double inputPerMillion, double outputPerMillion,
+                 List<String> fallbacks) {
+      this(id, provider, name, inputPerMillion, outputPerMillion, inputPerMillion, inputPerMillion,
+        "max_completion_tokens", fallbacks);
+    }
+
+    /** Price of one call in USD, unrounded: a plain call's input and output tokens. */
     public double cost(long inputTokens, long outputTokens) {
       return (inputTokens * inputPerMillion + outputTokens * outputPerMillion) / 1_000_000.0;
+    }
+
+    /**
+     * Price of one call in USD, unrounded: prompt tokens at the input price but those read from (or
+     * written to) the provider's prompt cache at theirs, and output tokens (reasoning included).
+     */
+    public double cost(dev.agenthub.agents.ModelCall.Usage usage) {
+      long plain = Math.max(0, usage.input() - usage.cachedInput() - usage.cacheWrite());
+      return (plain * inputPerMillion + usage.cachedInput() * cachedInputPerMillion
+        + usage.cacheWrite() * cacheWritePerMillion + usage.output() * outputPerMillion) / 1_000_000.0;
     }
   }
 

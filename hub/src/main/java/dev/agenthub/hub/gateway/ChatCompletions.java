@@ -1,74 +1,155 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.Turn;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
- * {@code POST /v1/chat/completions}, the OpenAI Chat Completions shape over agents: {@code model}
- * names the agent, the session is {@code user}, else header {@code X-Session-Id}, else a new one.
- * The agent keeps the conversation itself, so the turn's text is the last user message. With
- * {@code stream: true} the answer goes out as server-sent events: content chunks, a final chunk with
- * {@code finish_reason} and {@code usage}, then {@code data: [DONE]}.
+ * The OpenAI-compatible surface: {@code POST /v1/chat/completions} over agents ({@code model} names
+ * the agent) and {@code GET /v1/models}. With a session ({@code user}, else header {@code
+ * X-Session-Id}) the agent keeps the conversation: its transcript is authoritative and the last user
+ * message is the new turn. Without one the request is stateless: its {@code messages} are the
+ * conversation (system messages after the agent's own context, then the history, trimmed to the
+ * agent's {@code context-tokens}) and nothing is kept. {@code max_tokens}/{@code max_completion_tokens}
+ * and {@code stop} are honoured within the agent's limits; what the hub cannot do ({@code n} > 1,
+ * client tools, non-text output, audio, log probabilities, unknown fields) is refused with 400 and the
+ * field named, never ignored. Sampling fields ({@code temperature}, {@code top_p}, ...) are accepted and
+ * left to the agent's configuration. With {@code stream: true} the answer goes out as it is generated.
  */
 final class ChatCompletions {
 
-  private static final int WORDS_PER_CHUNK = 4;
+  /** Fields the hub takes, or accepts and leaves to the agent (sampling, tracking). */
+  private static final Set<String> KNOWN = Set.of("model", "messages", "stream", "stream_options", "user",
+    "max_tokens", "max_completion_tokens", "stop", "n", "tools", "tool_choice", "parallel_tool_calls",
+    "response_format", "modalities", "temperature", "top_p", "presence_penalty", "frequency_penalty", "seed",
+    "logit_bias", "logprobs", "top_logprobs", "metadata", "store", "reasoning_effort", "service_tier",
+    "prompt_cache_key", "safety_identifier", "verbosity");
+  private static final int MAX_STOP = 4;
 
   private final GatewayContext gw;
   private final TurnDispatcher dispatcher;
   private final ClientAuth auth;
+  private final StreamRelay relay;
+  private final long created = System.currentTimeMillis() / 1000;
 
-  ChatCompletions(GatewayContext gw, TurnDispatcher dispatcher, ClientAuth auth) {
+  ChatCompletions(GatewayContext gw, TurnDispatcher dispatcher, ClientAuth auth, StreamRelay relay) {
     this.gw = gw;
     this.dispatcher = dispatcher;
     this.auth = auth;
+    this.relay = relay;
+  }
+
+  /** {@code GET /v1/models}: the agents this caller may use, as models. */
+  void models(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("Authorization");
+    auth.checkAgent(authorization, null);
+    JsonArray data = new JsonArray();
+    for (AgentSpec spec : gw.config().agents()) {
+      if (auth.mayUse(authorization, spec.id())) {
+        data.add(model(spec));
+      }
+    }
+    GatewayVerticle.json(ctx, 200, new JsonObject().put("object", "list").put("data", data));
+  }
+
+  /** {@code GET /v1/models/{id}}: one agent ({@code support} or {@code agent:support}), or 404. */
+  void model(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("Authorization");
+    auth.checkAgent(authorization, null);
+    String id = ctx.pathParam("id");
+    String agent = id.startsWith("agent:") ? id.substring("agent:".length()) : id;
+    AgentSpec spec = gw.config().agent(agent).filter(a -> auth.mayUse(authorization, a.id())).orElseThrow(() ->
+      new ApiError(404, "invalid_request_error", "The model '" + id + "' does not exist", null, "model",
+        "model_not_found"));
+    GatewayVerticle.json(ctx, 200, model(spec));
+  }
+
+  private JsonObject model(AgentSpec spec) {
+    return new JsonObject().put("id", spec.id()).put("object", "model").put("created", created)
+      .put("owned_by", "agenthub");
   }
 
   void handle(RoutingContext ctx) {
     long started = System.nanoTime();
     auth.checkAgent(ctx.request().getHeader("Authorization"), null);
     JsonObject json = Requests.jsonBody(ctx.body().buffer());
+    for (String field : json.fieldNames()) {
+      if (!KNOWN.contains(field)) {
+        throw ApiError.unsupported(field, "Unrecognized request argument supplied: " + field);
+      }
+    }
     String model = Requests.requiredString(json, "model");
     String agent = model.startsWith("agent:") ? model.substring("agent:".length()) : model;
     if (gw.config().agent(agent).isEmpty()) {
       gw.metrics().refused("unknown_agent");
-      throw new ApiError(404, "not_found", "unknown agent '" + agent + "' (the model field names the agent)");
+      throw new ApiError(404, "invalid_request_error", "unknown agent '" + agent
+        + "' (the model field names the agent)", null, "model", "model_not_found");
     }
     auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
-    String text = lastUserText(json.getValue("messages"));
+    refuseUnsupported(json);
+    JsonArray messages = messages(json.getValue("messages"));
     String session = Requests.optionalString(json, "user");
     String field = "user";
     if (session == null) {
       session = ctx.request().getHeader("X-Session-Id");
       field = "X-Session-Id";
     }
-    if (session == null) {
+    boolean stateless = session == null;
+    if (stateless) {
       session = "chat-" + UUID.randomUUID();
     }
     Requests.session(session, field);
-    Object stream = json.getValue("stream");
-    if (stream != null && !(stream instanceof Boolean)) {
-      throw ApiError.badRequest("'stream' must be true or false");
+    boolean streaming = Requests.optionalBoolean(json, "stream");
+    if (json.containsKey("stream_options") && !streaming) {
+      throw ApiError.badParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
     }
-    boolean streaming = Boolean.TRUE.equals(stream);
-    String sessionId = session;
-    dispatcher.dispatch(agent, new Turn.Request(session, text, null, "interactive"))
+    int maxTokens = maxTokens(json);
+    List<String> stop = stop(json.getValue("stop"));
+    String text;
+    JsonArray conversation = null;
+    if (stateless) {
+      JsonObject last = messages.getJsonObject(messages.size() - 1);
+      if (!"user".equals(last.getString("role"))) {
+        throw ApiError.badParam("messages", "the last message must have role 'user' (it is the new turn)");
+      }
+      text = last.getString("content");
+      conversation = new JsonArray();
+      for (int i = 0; i < messages.size() - 1; i++) {
+        conversation.add(messages.getJsonObject(i));
+      }
+    } else {
+      text = lastUserText(messages);
+    }
+    if (text.isBlank()) {
+      throw ApiError.badParam("messages", "the last user message must not be empty");
+    }
+    Turn.Request request = new Turn.Request(session, text, "gw-" + UUID.randomUUID(), "interactive", null, 0,
+      maxTokens, stop, conversation, null);
+    String sessionId = stateless ? null : session;
+    String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    long created = System.currentTimeMillis() / 1000;
+    if (sessionId != null) {
+      ctx.response().putHeader("X-Session-Id", sessionId);
+    }
+    if (streaming) {
+      TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model));
+      Turn.Request streamed = new Turn.Request(session, text, request.idempotencyKey(), "interactive", null, 0,
+        maxTokens, stop, conversation, stream.stream());
+      stream.onClientGone(() -> dispatcher.cancel(streamed));
+      stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
+      return;
+    }
+    dispatcher.dispatch(agent, request)
       .onSuccess(body -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
-        Turn.Reply reply = Turn.Reply.fromJson(body);
-        String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-        long created = System.currentTimeMillis() / 1000;
-        ctx.response().putHeader("X-Session-Id", sessionId);
-        if (streaming) {
-          stream(ctx.response(), id, created, model, reply);
-        } else {
-          GatewayVerticle.json(ctx, 200, completion(id, created, model, reply));
-        }
+        GatewayVerticle.json(ctx, 200, completion(id, created, model, Turn.Reply.fromJson(body)));
       })
       .onFailure(err -> {
         gw.metrics().message(agent, GatewayVerticle.outcome(err), System.nanoTime() - started);
@@ -76,45 +157,138 @@ final class ChatCompletions {
       });
   }
 
-  private static String lastUserText(Object messages) {
-    if (!(messages instanceof JsonArray array) || array.isEmpty()) {
-      throw ApiError.badRequest("'messages' must be a non-empty array");
+  /** The features the hub does not offer, refused by name rather than ignored. */
+  private static void refuseUnsupported(JsonObject json) {
+    Object n = json.getValue("n");
+    if (n != null && !(n instanceof Number num && num.doubleValue() == 1)) {
+      throw ApiError.unsupported("n", "only n=1 is supported: an agent gives one answer per turn");
     }
-    for (int i = array.size() - 1; i >= 0; i--) {
-      if (!(array.getValue(i) instanceof JsonObject message)) {
-        throw ApiError.badRequest("'messages[" + i + "]' must be an object");
-      }
-      if ("user".equals(message.getValue("role"))) {
-        String text = contentText(message.getValue("content"), i);
-        if (text.isBlank()) {
-          throw ApiError.badRequest("'messages[" + i + "].content' must not be empty");
-        }
-        return text;
-      }
+    Object tools = json.getValue("tools");
+    if (tools != null && !(tools instanceof JsonArray a && a.isEmpty())) {
+      throw ApiError.unsupported("tools", "client tools are not supported: an agent calls its own skills");
     }
-    throw ApiError.badRequest("'messages' must contain a message with role 'user'");
+    Object toolChoice = json.getValue("tool_choice");
+    if (toolChoice != null && !"none".equals(toolChoice) && !"auto".equals(toolChoice)) {
+      throw ApiError.unsupported("tool_choice", "client tools are not supported: tool_choice may only be none or auto");
+    }
+    Object format = json.getValue("response_format");
+    if (format != null && !(format instanceof JsonObject f && "text".equals(f.getValue("type")))) {
+      throw ApiError.unsupported("response_format", "only response_format {\"type\":\"text\"} is supported");
+    }
+    Object modalities = json.getValue("modalities");
+    if (modalities != null && !(modalities instanceof JsonArray m && m.stream().allMatch("text"::equals))) {
+      throw ApiError.unsupported("modalities", "only text output is supported");
+    }
+    if (Boolean.TRUE.equals(json.getValue("logprobs")) || json.getValue("top_logprobs") != null) {
+      throw ApiError.unsupported(json.getValue("top_logprobs") != null ? "top_logprobs" : "logprobs",
+        "log probabilities are not supported");
+    }
   }
 
-  /** Content is a string or an array of parts, of which the text parts count. */
+  private static int maxTokens(JsonObject json) {
+    int max = 0;
+    for (String field : List.of("max_tokens", "max_completion_tokens")) {
+      Object v = json.getValue(field);
+      if (v == null) {
+        continue;
+      }
+      if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 1
+        || n.longValue() > 10_000_000) {
+        throw ApiError.badParam(field, "'" + field + "' must be a positive integer");
+      }
+      max = max == 0 ? n.intValue() : Math.min(max, n.intValue());
+    }
+    return max;
+  }
+
+  private static List<String> stop(Object value) {
+    if (value == null) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    if (value instanceof String s) {
+      out.add(s);
+    } else if (value instanceof JsonArray a) {
+      for (Object o : a) {
+        if (!(o instanceof String s)) {
+          throw ApiError.badParam("stop", "'stop' must be a string or an array of strings");
+        }
+        out.add(s);
+      }
+    } else {
+      throw ApiError.badParam("stop", "'stop' must be a string or an array of strings");
+    }
+    if (out.size() > MAX_STOP || out.stream().anyMatch(String::isEmpty)) {
+      throw ApiError.badParam("stop", "'stop' takes 1-" + MAX_STOP + " non-empty sequences");
+    }
+    return out;
+  }
+
+  /**
+   * The messages as {@code [{role, content}]} with text content: roles system (and developer, as
+   * system), user and assistant; tool messages and assistant tool calls belong to client tools, which
+   * the hub does not take.
+   */
+  private static JsonArray messages(Object value) {
+    if (!(value instanceof JsonArray array) || array.isEmpty()) {
+      throw ApiError.badParam("messages", "'messages' must be a non-empty array");
+    }
+    JsonArray out = new JsonArray();
+    for (int i = 0; i < array.size(); i++) {
+      if (!(array.getValue(i) instanceof JsonObject message)) {
+        throw ApiError.badParam("messages[" + i + "]", "'messages[" + i + "]' must be an object");
+      }
+      Object role = message.getValue("role");
+      if (!(role instanceof String r) || !Set.of("system", "developer", "user", "assistant", "tool").contains(r)) {
+        throw ApiError.badParam("messages[" + i + "].role", "'messages[" + i + "].role' must be system, developer, "
+          + "user or assistant");
+      }
+      if (r.equals("tool") || message.containsKey("tool_calls") || message.containsKey("function_call")) {
+        throw ApiError.unsupported("messages[" + i + "]", "tool messages and tool calls are not supported: "
+          + "an agent calls its own skills");
+      }
+      Object content = message.getValue("content");
+      String text = content == null && r.equals("assistant") ? "" : contentText(content, i);
+      out.add(new JsonObject().put("role", r.equals("developer") ? "system" : r).put("content", text));
+    }
+    return out;
+  }
+
+  private static String lastUserText(JsonArray messages) {
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      JsonObject message = messages.getJsonObject(i);
+      if ("user".equals(message.getString("role"))) {
+        return message.getString("content");
+      }
+    }
+    throw ApiError.badParam("messages", "'messages' must contain a message with role 'user'");
+  }
+
+  /** Content is a string or an array of parts, of which only text parts are taken. */
   private static String contentText(Object content, int i) {
     if (content instanceof String s) {
       return s;
     }
     if (content instanceof JsonArray parts) {
       StringBuilder sb = new StringBuilder();
-      for (Object part : parts) {
-        if (part instanceof JsonObject p && "text".equals(p.getValue("type")) && p.getValue("text") instanceof String t) {
-          sb.append(sb.isEmpty() ? "" : "\n").append(t);
+      for (int j = 0; j < parts.size(); j++) {
+        if (!(parts.getValue(j) instanceof JsonObject part) || !"text".equals(part.getValue("type"))
+          || !(part.getValue("text") instanceof String t)) {
+          throw ApiError.unsupported("messages[" + i + "].content[" + j + "]", "only text content parts are supported");
         }
+        sb.append(sb.isEmpty() ? "" : "\n").append(t);
       }
       return sb.toString();
     }
-    throw ApiError.badRequest("'messages[" + i + "].content' must be a string or an array of parts");
+    throw ApiError.badParam("messages[" + i + "].content", "'messages[" + i + "].content' must be a string or an "
+      + "array of parts");
   }
 
-  private static JsonObject usage(Turn.Reply reply) {
+  static JsonObject usage(Turn.Reply reply) {
     return new JsonObject().put("prompt_tokens", reply.inputTokens()).put("completion_tokens", reply.outputTokens())
-      .put("total_tokens", reply.inputTokens() + reply.outputTokens());
+      .put("total_tokens", reply.inputTokens() + reply.outputTokens())
+      .put("prompt_tokens_details", new JsonObject().put("cached_tokens", reply.usage().cachedInput()))
+      .put("completion_tokens_details", new JsonObject().put("reasoning_tokens", reply.usage().reasoning()));
   }
 
   private static JsonObject agenthub(Turn.Reply reply) {
@@ -123,53 +297,58 @@ final class ChatCompletions {
       .put("cost_usd", reply.costUsd()).put("cached", reply.cached());
   }
 
+  /** The hub's finish reasons are already OpenAI's; a cancelled turn never reaches a client. */
+  private static String finishReason(Turn.Reply reply) {
+    String f = reply.finishReason();
+    return f == null || f.equals("cancelled") ? "stop" : f;
+  }
+
   private static JsonObject completion(String id, long created, String model, Turn.Reply reply) {
     JsonObject message = new JsonObject().put("role", "assistant").put("content", reply.reply()).putNull("refusal");
     return new JsonObject()
       .put("id", id).put("object", "chat.completion").put("created", created).put("model", model)
       .put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("message", message)
-        .putNull("logprobs").put("finish_reason", "stop")))
+        .putNull("logprobs").put("finish_reason", finishReason(reply))))
       .put("usage", usage(reply))
       .put("agenthub", agenthub(reply));
   }
 
-  private static void stream(HttpServerResponse response, String id, long created, String model, Turn.Reply reply) {
-    response.setStatusCode(200).setChunked(true)
-      .putHeader("Content-Type", "text/event-stream")
-      .putHeader("Cache-Control", "no-cache");
-    String[] words = reply.reply().split("(?<= )");
-    StringBuilder piece = new StringBuilder();
-    boolean first = true;
-    for (int i = 0; i < words.length; i++) {
-      piece.append(words[i]);
-      if ((i + 1) % WORDS_PER_CHUNK == 0 || i == words.length - 1) {
-        JsonObject delta = new JsonObject().put("content", piece.toString());
-        if (first) {
-          delta.put("role", "assistant");
-          first = false;
-        }
-        response.write(event(chunk(id, created, model, delta, null)));
-        piece.setLength(0);
+  /** Chat completion chunks: content deltas, a last chunk with finish reason and usage, then [DONE]. */
+  private record ChunkFormat(String id, long created, String model) implements TurnStream.Format {
+    @Override
+    public String delta(String text, boolean first) {
+      JsonObject delta = new JsonObject().put("content", text);
+      if (first) {
+        delta.put("role", "assistant");
       }
+      return event(chunk(delta, null));
     }
-    JsonObject last = chunk(id, created, model, new JsonObject(), "stop")
-      .put("usage", usage(reply)).put("agenthub", agenthub(reply));
-    response.write(event(last));
-    response.end("data: [DONE]\n\n");
-  }
 
-  private static JsonObject chunk(String id, long created, String model, JsonObject delta, String finishReason) {
-    JsonObject choice = new JsonObject().put("index", 0).put("delta", delta).putNull("logprobs");
-    if (finishReason == null) {
-      choice.putNull("finish_reason");
-    } else {
-      choice.put("finish_reason", finishReason);
+    @Override
+    public String done(Turn.Reply reply, boolean anyDelta) {
+      JsonObject last = chunk(anyDelta ? new JsonObject() : new JsonObject().put("role", "assistant").put("content", ""),
+        finishReason(reply)).put("usage", usage(reply)).put("agenthub", agenthub(reply));
+      return event(last) + "data: [DONE]\n\n";
     }
-    return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", created)
-      .put("model", model).put("choices", new JsonArray().add(choice));
-  }
 
-  private static String event(JsonObject data) {
-    return "data: " + data.encode() + "\n\n";
+    @Override
+    public String error(ApiError error) {
+      return event(error.toJson()) + "data: [DONE]\n\n";
+    }
+
+    private JsonObject chunk(JsonObject delta, String finishReason) {
+      JsonObject choice = new JsonObject().put("index", 0).put("delta", delta).putNull("logprobs");
+      if (finishReason == null) {
+        choice.putNull("finish_reason");
+      } else {
+        choice.put("finish_reason", finishReason);
+      }
+      return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+        .put("model", model).put("choices", new JsonArray().add(choice));
+    }
+
+    private static String event(JsonObject data) {
+      return "data: " + data.encode() + "\n\n";
+    }
   }
 }

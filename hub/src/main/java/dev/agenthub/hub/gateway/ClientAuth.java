@@ -39,6 +39,15 @@ final class ClientAuth {
     }
   }
 
+  /** Whether the token (already checked) may use {@code agent}. */
+  boolean mayUse(String authorization, String agent) {
+    if (open()) {
+      return true;
+    }
+    HubConfig.Client client = client(authorization);
+    return client.allAgents() || client.admin() || client.agents().contains(agent);
+  }
+
   void checkAdmin(String authorization) {
     if (open()) {
       return;

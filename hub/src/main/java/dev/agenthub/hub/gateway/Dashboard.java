@@ -82,9 +82,44 @@ final class Dashboard {
     registry.find("agenthub_key_available").gauges().forEach(g -> keys.put(g.getId().getTag("key"), g.value()));
     JsonObject refused = new JsonObject();
     registry.find("agenthub_refused").counters().forEach(c -> refused.put(c.getId().getTag("reason"), c.count()));
-    vertx.eventBus().publish(STATS, new JsonObject().put("node", gw.config().node().name()).put("messages", messages)
+    JsonObject stats = new JsonObject().put("node", gw.config().node().name()).put("messages", messages)
       .put("rate", rate).put("turn_p50_ms", p50).put("turn_p99_ms", p99).put("queues", queues).put("keys", keys)
-      .put("refused", refused).put("at", System.currentTimeMillis()));
+      .put("refused", refused).put("at", System.currentTimeMillis());
+    // the governor's view of each provider: calls in flight and waiting, its circuit, each key's state
+    vertx.eventBus().<JsonObject>request(dev.agenthub.hub.governor.GovernorVerticle.STATUS, new JsonObject())
+      .map(m -> m.body()).otherwise(new JsonObject())
+      .onComplete(ar -> vertx.eventBus().publish(STATS, stats.put("providers", ar.result())));
+  }
+
+  /** Providers summed over the nodes: calls in flight and waiting, the worst circuit, each key's worst state. */
+  static JsonObject providers(Iterable<JsonObject> nodeStats) {
+    JsonObject out = new JsonObject();
+    for (JsonObject s : nodeStats) {
+      s.getJsonObject("providers", new JsonObject()).forEach(e -> {
+        JsonObject p = (JsonObject) e.getValue();
+        JsonObject sum = out.getJsonObject(e.getKey());
+        if (sum == null) {
+          sum = new JsonObject().put("in_flight", 0L).put("waiting", 0L).put("circuit", "closed").put("keys", new JsonObject());
+          out.put(e.getKey(), sum);
+        }
+        sum.put("in_flight", sum.getLong("in_flight") + p.getLong("in_flight", 0L));
+        sum.put("waiting", sum.getLong("waiting") + p.getLong("waiting", 0L));
+        sum.put("circuit", worse(sum.getString("circuit"), p.getString("circuit", "closed"),
+          java.util.List.of("closed", "half_open", "open")));
+        JsonObject keys = sum.getJsonObject("keys");
+        for (Object k : p.getJsonArray("keys", new JsonArray())) {
+          JsonObject key = (JsonObject) k;
+          String state = key.getBoolean("disabled", false) ? "disabled" : key.getLong("cooling_ms", 0L) > 0 ? "cooling" : "ok";
+          keys.put(key.getString("id"), worse(keys.getString(key.getString("id"), "ok"), state,
+            java.util.List.of("ok", "cooling", "disabled")));
+        }
+      });
+    }
+    return out;
+  }
+
+  private static String worse(String a, String b, java.util.List<String> order) {
+    return order.indexOf(b) > order.indexOf(a) ? b : a;
   }
 
   JsonObject snapshot(JsonObject spend) {
@@ -129,7 +164,7 @@ final class Dashboard {
         refused.getDouble(e.getKey(), 0.0) + ((Number) e.getValue()).doubleValue()));
     }
     return new JsonObject().put("at", now).put("nodes", nodes).put("agents", agents).put("messages_per_s", rate)
-      .put("messages_total", messages).put("keys", keys).put("refused", refused)
+      .put("messages_total", messages).put("keys", keys).put("refused", refused).put("providers", providers(byNode.values()))
       .put("spend", spend == null ? new JsonObject() : spend);
   }
 

@@ -28,6 +28,7 @@ public final class GatewayVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(GatewayVerticle.class.getName());
   private static final long SHUTDOWN_GRACE_SECONDS = 30;
+  private static final int HTTP2_STREAMS = 1000;
   /** How long a batch message may take: provider batch windows are long. */
   static final long BATCH_TIMEOUT_MS = 3_600_000;
 
@@ -37,6 +38,7 @@ public final class GatewayVerticle extends VerticleBase {
   private TurnDispatcher dispatcher;
   private ClientAuth auth;
   private io.vertx.ext.web.client.WebClient web;
+  private StreamRelay relay;
 
   public GatewayVerticle(GatewayContext gw, int port) {
     this.gw = gw;
@@ -49,7 +51,8 @@ public final class GatewayVerticle extends VerticleBase {
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     auth = new ClientAuth(gw.config().clients());
     web = io.vertx.ext.web.client.WebClient.create(vertx);
-    ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth);
+    relay = new StreamRelay(vertx, gw.config().node().name());
+    ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth, relay);
     MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN, gw.adminToken(),
       gw.config().node().http().requestTimeoutMs()), auth);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
@@ -59,6 +62,9 @@ public final class GatewayVerticle extends VerticleBase {
     router.route().handler(this::rateLimit);
     router.post("/v1/agents/:agent/messages").handler(body).handler(this::message);
     router.post("/v1/chat/completions").handler(body).handler(chat::handle);
+    router.get("/v1/models").handler(chat::models);
+    router.get("/v1/models/:id").handler(chat::model);
+    router.post("/v1/keys/:provider/:key/enable").handler(this::enableKey);
     router.get("/v1/agents").handler(this::agents);
     router.get("/v1/cluster").handler(this::cluster);
     router.get("/v1/spend").handler(this::spend);
@@ -87,10 +93,12 @@ public final class GatewayVerticle extends VerticleBase {
     router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method_not_allowed",
       ctx.request().method() + " is not allowed on " + ctx.normalizedPath(), null));
 
+    // HTTP/1.1 and h2c; many streams per HTTP/2 connection, so thousands of clients need few sockets
     HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host())
-      .setCompressionSupported(false).setMaxInitialLineLength(8192);
+      .setCompressionSupported(false).setMaxInitialLineLength(8192)
+      .setInitialSettings(new io.vertx.core.http.Http2Settings().setMaxConcurrentStreams(HTTP2_STREAMS));
     server = vertx.createHttpServer(options).requestHandler(router);
-    return server.listen(port);
+    return relay.ready().compose(v -> server.listen(port));
   }
 
   @Override
@@ -181,7 +189,12 @@ public final class GatewayVerticle extends VerticleBase {
     if (callback != null) {
       throw ApiError.badRequest("'callback_url' is for batch messages");
     }
-    dispatcher.dispatch(agent, new Turn.Request(session, text, idempotencyKey, "interactive"))
+    Turn.Request request = new Turn.Request(session, text, idempotencyKey, "interactive");
+    if (Requests.optionalBoolean(json, "stream")) {
+      stream(ctx, agent, request, started);
+      return;
+    }
+    dispatcher.dispatch(agent, request)
       .onSuccess(reply -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
         json(ctx, 200, reply);
@@ -190,6 +203,48 @@ public final class GatewayVerticle extends VerticleBase {
         gw.metrics().message(agent, outcome(err), System.nanoTime() - started);
         ctx.fail(err);
       });
+  }
+
+  /**
+   * A streamed message: server-sent events {@code event: delta} {@code {"text"}} as the answer is
+   * generated, then {@code event: done} with the usual response object (or {@code event: error}).
+   */
+  private void stream(RoutingContext ctx, String agent, Turn.Request request, long started) {
+    TurnStream stream = new TurnStream(ctx, relay, new TurnStream.Format() {
+      @Override
+      public String delta(String text, boolean first) {
+        return "event: delta\ndata: " + new JsonObject().put("text", text).encode() + "\n\n";
+      }
+
+      @Override
+      public String done(Turn.Reply reply, boolean anyDelta) {
+        return "event: done\ndata: " + reply.toJson().encode() + "\n\n";
+      }
+
+      @Override
+      public String error(ApiError error) {
+        return "event: error\ndata: " + error.toJson().encode() + "\n\n";
+      }
+    });
+    String key = request.idempotencyKey() != null ? request.idempotencyKey() : "gw-" + java.util.UUID.randomUUID();
+    Turn.Request streamed = new Turn.Request(request.session(), request.text(), key, request.priority(), null, 0, 0,
+      java.util.List.of(), null, stream.stream());
+    stream.onClientGone(() -> dispatcher.cancel(streamed));
+    stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
+  }
+
+  /** {@code POST /v1/keys/{provider}/{key}/enable}: puts a key taken out of the pool back, on every node. */
+  private void enableKey(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String provider = ctx.pathParam("provider");
+    String key = ctx.pathParam("key");
+    var p = gw.config().providers().get(provider);
+    if (p == null || p.keys().stream().noneMatch(k -> k.id().equals(key))) {
+      throw new ApiError(404, "not_found", "no key '" + key + "' in provider '" + provider + "'");
+    }
+    vertx.eventBus().publish(dev.agenthub.hub.governor.GovernorVerticle.ENABLE_KEY,
+      new JsonObject().put("provider", provider).put("key", key).put("admin_token", gw.adminToken()));
+    json(ctx, 200, new JsonObject().put("provider", provider).put("key", key).put("enabled", true));
   }
 
   /**

@@ -51,6 +51,15 @@ final class Requests {
     return (String) v;
   }
 
+  /** An optional boolean field: absent is false. */
+  static boolean optionalBoolean(JsonObject json, String field) {
+    Object v = json.getValue(field);
+    if (v != null && !(v instanceof Boolean)) {
+      throw ApiError.badParam(field, "'" + field + "' must be true or false");
+    }
+    return Boolean.TRUE.equals(v);
+  }
+
   static String session(String session, String field) {
     if (!SESSION.matcher(session).matches() || session.startsWith(".")) {
       throw ApiError.badRequest("'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");

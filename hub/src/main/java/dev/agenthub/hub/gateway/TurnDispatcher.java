@@ -32,6 +32,7 @@ final class TurnDispatcher {
     final long timeoutMs;
     final io.vertx.core.Promise<JsonObject> promise = io.vertx.core.Promise.promise();
     String node;
+    String instance;
     int resends;
     int waits;
 
@@ -43,6 +44,8 @@ final class TurnDispatcher {
   }
 
   private final java.util.Set<Pending> pending = new java.util.HashSet<>();
+  // the same turns by session|idempotency key, to cancel one
+  private final java.util.Map<String, Pending> byKey = new java.util.HashMap<>();
   private static final long WAIT_MS = 250;
   private static final int MAX_WAITS = 20;
 
@@ -62,13 +65,33 @@ final class TurnDispatcher {
 
   Future<JsonObject> dispatch(String agent, Turn.Request request, long timeoutMs) {
     // every turn carries an idempotency key, so that sending it again can never make a second turn
-    Turn.Request keyed = request.idempotencyKey() != null ? request : new Turn.Request(request.session(),
-      request.text(), "gw-" + java.util.UUID.randomUUID(), request.priority(), request.hint(), request.depth());
+    Turn.Request keyed = request.idempotencyKey() != null ? request
+      : request.withIdempotencyKey("gw-" + java.util.UUID.randomUUID());
     Pending p = new Pending(agent, keyed, timeoutMs);
     pending.add(p);
-    p.promise.future().onComplete(ar -> pending.remove(p));
+    String key = keyed.session() + "|" + keyed.idempotencyKey();
+    byKey.put(key, p);
+    p.promise.future().onComplete(ar -> {
+      pending.remove(p);
+      byKey.remove(key, p);
+    });
     send(p, false);
     return p.promise.future();
+  }
+
+  /**
+   * Cancels a turn on its way (its client went away): the instance running it stops it and cuts its
+   * model call short. The turn's own future then fails or completes as the instance answers.
+   */
+  void cancel(Turn.Request request) {
+    Pending p = byKey.get(request.session() + "|" + request.idempotencyKey());
+    if (p == null || p.instance == null) {
+      return;
+    }
+    vertx.eventBus().request(Turn.address(p.agent, p.instance), new JsonObject().put("session", request.session())
+        .put("idempotency_key", request.idempotencyKey()),
+      new DeliveryOptions().addHeader(Turn.CANCEL_HEADER, "true").setSendTimeout(10_000))
+      .onFailure(err -> LOG.fine("cancel of " + p.agent + "/" + request.session() + ": " + err.getMessage()));
   }
 
   /** Sends again the turns whose node is no longer in the cluster. Call periodically. */
@@ -118,6 +141,7 @@ final class TurnDispatcher {
   private void attempt(Pending p, List<NodeEntry.Placement> ranked, int i, boolean resend) {
     NodeEntry.Placement target = ranked.get(i);
     p.node = target.node();
+    p.instance = target.id();
     int generation = p.resends;
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000);
@@ -159,15 +183,7 @@ final class TurnDispatcher {
     return switch (re.failureType()) {
       case TIMEOUT -> new ApiError(504, "timeout", "agent '" + agent + "' did not answer in time");
       case NO_HANDLERS -> new ApiError(503, "unavailable", "no live instance of agent '" + agent + "'", 1L);
-      case RECIPIENT_FAILURE, ERROR -> switch (re.failureCode()) {
-        case Turn.Failure.BAD_REQUEST -> ApiError.badRequest(re.getMessage());
-        case Turn.Failure.QUEUE_FULL -> re.getMessage() != null && re.getMessage().startsWith("budget exceeded")
-          ? new ApiError(429, "budget_exceeded", re.getMessage(), 3600L)
-          : new ApiError(429, "queue_full", "agent '" + agent + "' is busy: " + re.getMessage(), 1L);
-        case Turn.Failure.MODEL_TIMEOUT -> new ApiError(504, "model_timeout", re.getMessage());
-        case Turn.Failure.UNAVAILABLE -> new ApiError(503, "unavailable", re.getMessage(), 1L);
-        default -> new ApiError(502, "model_error", re.getMessage() == null ? "model call failed" : re.getMessage());
-      };
+      case RECIPIENT_FAILURE, ERROR -> ApiError.fromFailure(agent, re.failureCode(), re.getMessage());
     };
   }
 }

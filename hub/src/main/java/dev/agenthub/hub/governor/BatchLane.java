@@ -32,7 +32,7 @@ final class BatchLane {
   private static final long POLL_MS = 1_000;
   private static final Logger LOG = Logger.getLogger(BatchLane.class.getName());
 
-  private record Item(String id, String model, JsonArray messages, JsonArray tools, int maxTokens,
+  private record Item(String id, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
                       Promise<ProviderClient.Result> promise) {
   }
 
@@ -45,15 +45,15 @@ final class BatchLane {
   private long timer = -1;
   private long counter;
 
-  BatchLane(Vertx vertx, WebClient web, HubConfig.Provider provider, KeyPool pool) {
+  BatchLane(Vertx vertx, io.vertx.core.http.HttpClient http, HubConfig.Provider provider, KeyPool pool) {
     this.vertx = vertx;
-    this.web = web;
+    this.web = WebClient.wrap(http);
     this.base = ProviderClient.endpoint(provider.baseUrl(), "");
     this.provider = provider;
     this.pool = pool;
   }
 
-  Future<ProviderClient.Result> submit(String model, JsonArray messages, JsonArray tools, int maxTokens) {
+  Future<ProviderClient.Result> submit(HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens) {
     Promise<ProviderClient.Result> promise = Promise.promise();
     pending.add(new Item("req-" + (++counter), model, messages, tools, maxTokens, promise));
     if (pending.size() >= MAX_ITEMS) {
@@ -84,8 +84,8 @@ final class BatchLane {
     Map<String, Item> byId = new HashMap<>();
     for (Item i : items) {
       byId.put(i.id(), i);
-      JsonObject body = new JsonObject().put("model", i.model()).put("messages", OpenAiClient.outgoing(i.messages()))
-        .put("max_tokens", i.maxTokens());
+      JsonObject body = new JsonObject().put("model", i.model().name())
+        .put("messages", OpenAiClient.outgoing(i.messages())).put(i.model().tokenParam(), i.maxTokens());
       if (!i.tools().isEmpty()) {
         body.put("tools", OpenAiClient.outgoingTools(i.tools()));
       }
@@ -97,12 +97,12 @@ final class BatchLane {
       .textFileUpload("file", "agenthub-batch.jsonl", Buffer.buffer(jsonl.toString()), "application/jsonl");
     web.postAbs(base + "/files").putHeader("Authorization", auth).sendMultipartForm(form)
       .compose(resp -> ok(resp.statusCode()) ? Future.succeededFuture(resp.bodyAsJsonObject().getString("id"))
-        : Future.failedFuture(new ProviderLane.Rejected("batch upload answered " + resp.statusCode())))
+        : Future.failedFuture(new ProviderLane.Rejected(resp.statusCode(), "batch upload answered " + resp.statusCode(), null)))
       .compose(fileId -> web.postAbs(base + "/batches").putHeader("Authorization", auth)
         .sendJsonObject(new JsonObject().put("input_file_id", fileId).put("endpoint", "/v1/chat/completions")
           .put("completion_window", "24h")))
       .compose(resp -> ok(resp.statusCode()) ? poll(auth, resp.bodyAsJsonObject().getString("id"))
-        : Future.failedFuture(new ProviderLane.Rejected("batch create answered " + resp.statusCode())))
+        : Future.failedFuture(new ProviderLane.Rejected(resp.statusCode(), "batch create answered " + resp.statusCode(), null)))
       .compose(outputFile -> web.getAbs(base + "/files/" + outputFile + "/content").putHeader("Authorization", auth).send())
       .onSuccess(resp -> deliver(resp.bodyAsString(), byId))
       .onFailure(err -> {
@@ -121,7 +121,7 @@ final class BatchLane {
         case "failed":
         case "expired":
         case "cancelled":
-          return Future.failedFuture(new ProviderLane.Rejected("batch " + batchId + " ended " + status));
+          return Future.failedFuture(new ProviderLane.Rejected(502, "batch " + batchId + " ended " + status, null));
         default:
           Promise<String> later = Promise.promise();
           vertx.setTimer(POLL_MS, id -> poll(auth, batchId).onComplete(later));
@@ -142,26 +142,18 @@ final class BatchLane {
       }
       JsonObject response = result.getJsonObject("response", new JsonObject());
       if (response.getInteger("status_code", 500) != 200) {
-        item.promise().fail(new ProviderLane.Rejected("batch item answered " + response.getInteger("status_code")));
+        item.promise().fail(new ProviderLane.Rejected(502, "batch item answered " + response.getInteger("status_code"), null));
         continue;
       }
-      JsonObject body = response.getJsonObject("body");
-      JsonObject message = body.getJsonArray("choices").getJsonObject(0).getJsonObject("message");
-      JsonArray calls = new JsonArray();
-      JsonArray raw = message.getJsonArray("tool_calls", new JsonArray());
-      for (int i = 0; i < raw.size(); i++) {
-        JsonObject fn = raw.getJsonObject(i).getJsonObject("function");
-        calls.add(new JsonObject().put("id", raw.getJsonObject(i).getString("id"))
-          .put("name", fn.getString("name").replace("__", "."))
-          .put("arguments", new JsonObject(fn.getString("arguments", "{}"))));
+      try {
+        item.promise().complete(OpenAiClient.answer(MultiMap.caseInsensitiveMultiMap(), response.getJsonObject("body"))
+          .withKey("batch"));
+      } catch (RuntimeException e) {
+        item.promise().fail(new ProviderLane.Rejected(502, "batch item answer could not be read", null));
       }
-      JsonObject usage = body.getJsonObject("usage", new JsonObject());
-      item.promise().complete(new ProviderClient.Result(200, MultiMap.caseInsensitiveMultiMap(),
-        message.getString("content", ""), calls, usage.getLong("prompt_tokens", 0L),
-        usage.getLong("completion_tokens", 0L), null, "batch"));
     }
-    byId.values().forEach(i -> i.promise().tryFail(new ProviderLane.Rejected("batch output had no answer for "
-      + i.id())));
+    byId.values().forEach(i -> i.promise().tryFail(new ProviderLane.Rejected(502, "batch output had no answer for "
+      + i.id(), null)));
   }
 
   private static boolean ok(int status) {

@@ -4,55 +4,76 @@ import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.ledger.LedgerVerticle;
+import dev.agenthub.hub.ledger.Spend;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.memory.AgentIdentity;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The only place that holds API keys and talks to model providers ({@code governor.complete}, local
- * on every node). A call goes to its model's provider lane (key pool, fair queue, retries); when the
- * model cannot be served (no key with room, provider failing) the model's fallbacks are tried in
- * order. Routine models answer from the response cache when they can; hits cost nothing.
+ * on every node). A call goes to its model's provider lane (key pool, fair queue, connection bound,
+ * circuit breaker, retries); when the model cannot be served (no key with room, provider down) the
+ * model's fallbacks are tried in order. A streamed call relays each piece of the answer to the
+ * caller's stream address as the provider sends it, and can be cancelled ({@code governor.cancel}).
+ * Routine models answer from the response cache when they can; hits cost nothing. Failures carry the
+ * HTTP status as their code and a JSON error object ({@code {type, message, param}}) as their message.
  */
 public final class GovernorVerticle extends VerticleBase {
 
+  /**
+   * Address (every node's governor) of the admin's "put this key back": body {@code {provider, key,
+   * admin_token}}, signed with the hub's admin identity.
+   */
+  public static final String ENABLE_KEY = "governor.keys.enable";
+  /** Local address answering each provider's calls in flight, waiting, circuit and keys. */
+  public static final String STATUS = "governor.status";
+  private static final Logger LOG = Logger.getLogger(GovernorVerticle.class.getName());
   private static final long DEFAULT_DEADLINE_MS = 60_000;
+  private static final long MAX_DEADLINE_MS = 24 * 3_600_000L;
 
   private final HubConfig config;
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
   private final byte[] secret;
-  private final java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets;
-  private final com.hazelcast.map.IMap<String, ClusterLimiter.State> buckets;
+  private final Supplier<Spend> budgets;
+  private final IMap<String, ClusterLimiter.State> buckets;
+  private final TokenCounters counters;
   private final SimProvider sim = new SimProvider();
   private final Map<String, ProviderLane> lanes = new HashMap<>();
   private final Map<String, BatchLane> batchLanes = new HashMap<>();
+  private final List<HttpClientAgent> clients = new ArrayList<>();
+  // streamed calls that may be cancelled, by call id
+  private final Map<String, Running> running = new HashMap<>();
   private ResponseCache cache;
-
   private MessageConsumer<JsonObject> consumer;
-  private WebClient web;
 
   /**
    * @param secrets   API key secrets by {@code <provider>/<key id>}, already read from env or files
    * @param hazelcast the cluster's Hazelcast member (keys' buckets and the cache are shared), or null alone
    * @param budgets   the latest budget standing from the ledger (null until measured)
+   * @param counters  the token counter of each model, shared with this node's agents
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
-                          com.hazelcast.core.HazelcastInstance hazelcast,
-                          java.util.function.Supplier<dev.agenthub.hub.ledger.Spend> budgets, byte[] secret) {
+                          HazelcastInstance hazelcast, Supplier<Spend> budgets, byte[] secret, TokenCounters counters) {
     this.secret = secret;
     this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
@@ -60,31 +81,58 @@ public final class GovernorVerticle extends VerticleBase {
     this.config = config;
     this.metrics = metrics;
     this.secrets = secrets;
+    this.counters = counters;
   }
 
   @Override
   public Future<?> start() {
-    web = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setKeepAlive(true)
-      .setUserAgent("agenthub"), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(64));
     for (HubConfig.Provider p : config.providers().values()) {
       if (p.type().equals("sim")) {
         continue;
       }
       Map<String, String> keySecrets = new HashMap<>();
       p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
-      ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(web, p.baseUrl())
-        : new OpenAiClient(web, p.baseUrl());
+      HttpClientAgent http = HttpProviderClient.http(vertx, p);
+      clients.add(http);
+      ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(vertx, http, p.baseUrl())
+        : new OpenAiClient(vertx, http, p.baseUrl());
       KeyPool pool = new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
         buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context));
       lanes.put(p.id(), new ProviderLane(vertx, p, pool, client, metrics,
         agent -> config.agent(agent).map(AgentSpec::weight).orElse(1)));
       if (p.type().equals("openai")) {
-        batchLanes.put(p.id(), new BatchLane(vertx, web, p, pool));
+        batchLanes.put(p.id(), new BatchLane(vertx, http, p, pool));
       }
     }
     cache = new ResponseCache(vertx, clustered);
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
-    return Future.all(consumer.completion(), cache.start());
+    MessageConsumer<JsonObject> cancels = vertx.eventBus().localConsumer(ModelCall.CANCEL_ADDRESS, this::onCancel);
+    MessageConsumer<JsonObject> enables = vertx.eventBus().consumer(ENABLE_KEY, this::onEnable);
+    MessageConsumer<JsonObject> status = vertx.eventBus().localConsumer(STATUS, m -> m.reply(status()));
+    return Future.all(List.of(consumer.completion(), cancels.completion(), enables.completion(), status.completion(),
+      cache.start()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return Future.join(clients.stream().map(HttpClientAgent::close).toList());
+  }
+
+  /** A call and what it may be cancelled through: the lane's handle, or the sim's timers. */
+  private static final class Running {
+    ProviderLane.Handle handle;
+    Runnable simCancel;
+    boolean cancelled;
+
+    void cancel() {
+      cancelled = true;
+      if (handle != null) {
+        handle.cancel();
+      }
+      if (simCancel != null) {
+        simCancel.run();
+      }
+    }
   }
 
   private void onCall(Message<JsonObject> message) {
@@ -92,27 +140,29 @@ public final class GovernorVerticle extends VerticleBase {
     try {
       request = ModelCall.Request.fromJson(message.body());
     } catch (RuntimeException e) {
-      message.fail(Turn.Failure.BAD_REQUEST, "malformed model call");
+      fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
       return;
     }
-    if (secret != null && !dev.agenthub.memory.AgentIdentity.verify(secret, request.agent(), request.token())) {
+    if (secret != null && !AgentIdentity.verify(secret, request.agent(), request.token())) {
       metrics.refused("identity");
       metrics.audit("identity_refused", new JsonObject().put("agent", request.agent()).put("to", "governor"));
-      message.fail(403, "the call does not prove it comes from agent '" + request.agent() + "'");
+      fail(message, Turn.Failure.FORBIDDEN, "permission_error",
+        "the call does not prove it comes from agent '" + request.agent() + "'", null);
       return;
     }
     HubConfig.Model model = config.models().get(request.model());
     if (model == null || request.messages() == null) {
-      message.fail(Turn.Failure.BAD_REQUEST, "unknown model '" + request.model() + "'");
+      fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "unknown model '" + request.model() + "'", null);
       return;
     }
-    dev.agenthub.hub.ledger.Spend spend = budgets.get();
+    Spend spend = budgets.get();
     AgentSpec agent = config.agent(request.agent()).orElse(null);
     if (agent != null && agent.sensitive() && !config.providers().get(model.provider()).local()) {
       // the config check at start makes this impossible; it is checked again here all the same
       metrics.refused("trust");
       metrics.audit("trust_refused", new JsonObject().put("agent", agent.id()).put("model", model.id()));
-      message.fail(403, "sensitive agent '" + agent.id() + "' may use local providers only");
+      fail(message, Turn.Failure.FORBIDDEN, "permission_error",
+        "sensitive agent '" + agent.id() + "' may use local providers only", null);
       return;
     }
     if (spend != null && agent != null) {
@@ -120,121 +170,221 @@ public final class GovernorVerticle extends VerticleBase {
       if (state.equals("blocked")) {
         metrics.refused("budget");
         metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id()));
-        message.fail(Turn.Failure.QUEUE_FULL, "budget exceeded for agent '" + agent.id()
-          + "' this month (on-exceed: block)");
+        fail(message, Turn.Failure.BUDGET_EXCEEDED, "budget_exceeded", "budget exceeded for agent '" + agent.id()
+          + "' this month (on-exceed: block)", null);
         return;
       }
       if (state.equals("downgraded") && model.id().equals(agent.complexModel())) {
         model = config.models().get(agent.routineModel());
       }
     }
-    long timeout = message.headers().contains("timeout") ? Long.parseLong(message.headers().get("timeout"))
-      : DEFAULT_DEADLINE_MS;
-    long deadline = System.nanoTime() + timeout * 1_000_000;
+    long deadline = System.nanoTime() + timeoutMs(message) * 1_000_000;
     List<String> chain = new ArrayList<>();
     chain.add(model.id());
     chain.addAll(model.fallbacks());
-    withFallbacks(request, chain, 0, deadline).compose(reply -> record(request, reply)).onComplete(ar -> {
+    Running call = new Running();
+    String callId = request.stream() == null ? null : request.stream().id();
+    if (callId != null) {
+      running.put(callId, call);
+    }
+    ModelCall.Request req = request;
+    withFallbacks(req, chain, 0, deadline, call).compose(reply -> record(req, reply)).onComplete(ar -> {
+      if (callId != null) {
+        running.remove(callId, call);
+      }
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
-      } else if (ar.cause() instanceof ProviderLane.Rejected || ar.cause() instanceof SimProvider.Failure
-        || ar.cause() instanceof ProviderLane.NoCapacity) {
-        message.fail(Turn.Failure.MODEL_ERROR, ar.cause().getMessage());
       } else {
-        message.fail(Turn.Failure.MODEL_ERROR, "model call failed");
+        failure(message, ar.cause());
       }
     });
+  }
+
+  /** The caller's deadline from the {@code timeout} header (ms), bounded; a bad value is the default. */
+  private static long timeoutMs(Message<?> message) {
+    String header = message.headers().get("timeout");
+    if (header == null) {
+      return DEFAULT_DEADLINE_MS;
+    }
+    try {
+      long ms = Long.parseLong(header.trim());
+      return ms <= 0 ? DEFAULT_DEADLINE_MS : Math.min(ms, MAX_DEADLINE_MS);
+    } catch (NumberFormatException e) {
+      return DEFAULT_DEADLINE_MS;
+    }
+  }
+
+  private void failure(Message<JsonObject> message, Throwable cause) {
+    if (cause instanceof ProviderLane.Rejected r) {
+      fail(message, Turn.Failure.MODEL_ERROR, "model_error", r.getMessage(), r.param);
+    } else if (cause instanceof ProviderLane.StreamBroken) {
+      fail(message, Turn.Failure.STREAM_BROKEN, "model_error", cause.getMessage(), null);
+    } else if (cause instanceof ProviderLane.NoCapacity || cause instanceof SimProvider.Failure) {
+      fail(message, Turn.Failure.MODEL_ERROR, "model_error", cause.getMessage(), null);
+    } else {
+      LOG.log(Level.WARNING, "model call failed unexpectedly", cause);
+      fail(message, Turn.Failure.MODEL_ERROR, "model_error", "model call failed", null);
+    }
+  }
+
+  /** Fails with the HTTP status as code and the contract's error object as message. */
+  static void fail(Message<?> message, int code, String type, String text, String param) {
+    JsonObject error = new JsonObject().put("type", type).put("message", text).put("param", param);
+    message.fail(code, error.encode());
+  }
+
+  private void onCancel(Message<JsonObject> message) {
+    String id = message.body() == null ? null : message.body().getString("call_id");
+    Running call = id == null ? null : running.get(id);
+    if (call != null) {
+      call.cancel();
+    }
+  }
+
+  private void onEnable(Message<JsonObject> message) {
+    JsonObject body = message.body() == null ? new JsonObject() : message.body();
+    if (secret != null && !AgentIdentity.verify(secret, dev.agenthub.memory.MemoryPolicy.ADMIN,
+      body.getString("admin_token"))) {
+      metrics.refused("identity");
+      fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by the hub's admin identity", null);
+      return;
+    }
+    ProviderLane lane = lanes.get(body.getString("provider", ""));
+    boolean found = lane != null && lane.enable(body.getString("key", ""));
+    if (found) {
+      metrics.audit("key_enabled", new JsonObject().put("key", body.getString("provider") + "/" + body.getString("key")));
+    }
+    message.reply(new JsonObject().put("found", found));
+  }
+
+  /** Each provider's load, circuit and keys, for the dashboard and the admin API. */
+  private JsonObject status() {
+    JsonObject out = new JsonObject();
+    long now = System.nanoTime();
+    lanes.forEach((id, lane) -> {
+      long[] load = lane.load();
+      io.vertx.core.json.JsonArray keys = new io.vertx.core.json.JsonArray();
+      for (KeyPool.KeyState k : lane.pool().keys()) {
+        keys.add(new JsonObject().put("id", k.id).put("disabled", k.disabled)
+          .put("cooling_ms", Math.max(0, (k.coolUntil - now) / 1_000_000)).put("headroom", k.limiter.headroom()));
+      }
+      out.put(id, new JsonObject().put("in_flight", load[0]).put("waiting", load[1]).put("peak_in_flight", load[2])
+        .put("circuit", lane.circuit().name().toLowerCase(java.util.Locale.ROOT)).put("keys", keys));
+    });
+    return out;
   }
 
   /** Every call is in the ledger before its answer leaves: {@code /v1/spend} never lags an answer. */
   private Future<ModelCall.Reply> record(ModelCall.Request request, ModelCall.Reply reply) {
+    ModelCall.Usage u = reply.usage();
     JsonObject usage = new JsonObject().put("agent", request.agent()).put("model", reply.model())
-      .put("key", keyOf(reply)).put("input", reply.inputTokens()).put("output", reply.outputTokens())
+      .put("key", reply.keyId() == null ? "-" : reply.keyId()).put("input", u.input()).put("output", u.output())
+      .put("cached_input", u.cachedInput()).put("cache_write", u.cacheWrite()).put("reasoning", u.reasoning())
       .put("usd", reply.costUsd()).put("cached", reply.cached());
-    return vertx.eventBus().request(dev.agenthub.hub.ledger.LedgerVerticle.RECORD, usage)
-      .map(ignored -> reply).otherwise(reply);
+    return vertx.eventBus().request(LedgerVerticle.RECORD, usage).map(ignored -> reply).otherwise(reply);
   }
 
-  private static String keyOf(ModelCall.Reply reply) {
-    return reply.keyId() == null ? "-" : reply.keyId();
-  }
-
-  private Future<ModelCall.Reply> withFallbacks(ModelCall.Request request, List<String> chain, int i, long deadline) {
+  private Future<ModelCall.Reply> withFallbacks(ModelCall.Request request, List<String> chain, int i, long deadline,
+                                                Running call) {
     HubConfig.Model model = config.models().get(chain.get(i));
-    return cached(request, model, deadline).recover(err -> {
+    return cached(request, model, deadline, call).recover(err -> {
       boolean canFall = i + 1 < chain.size() && !(err instanceof ProviderLane.Rejected)
-        && System.nanoTime() < deadline;
+        && !(err instanceof ProviderLane.StreamBroken) && !call.cancelled && System.nanoTime() < deadline;
       if (!canFall) {
         return Future.failedFuture(err);
       }
       metrics.fallback(chain.get(i), chain.get(i + 1));
-      return withFallbacks(request, chain, i + 1, deadline);
+      return withFallbacks(request, chain, i + 1, deadline, call);
     });
   }
 
-  private Future<ModelCall.Reply> cached(ModelCall.Request request, HubConfig.Model model, long deadline) {
+  private Future<ModelCall.Reply> cached(ModelCall.Request request, HubConfig.Model model, long deadline, Running call) {
     AgentSpec agent = config.agent(request.agent()).orElse(null);
     boolean routine = agent != null && agent.routineModel().equals(model.id());
     if (agent == null || !agent.cache() || !routine) {
-      return call(request, model, deadline);
+      return call(request, model, deadline, call);
     }
     String scope = agent.sensitive() ? "agent:" + agent.id() : "standard";
-    String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.maxTokens());
+    String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.maxTokens(),
+      request.stop());
     return cache.get(key).compose(hit -> {
       if (hit != null) {
         metrics.cacheHit(model.id());
         ModelCall.Reply r = ModelCall.Reply.fromJson(hit);
-        return Future.succeededFuture(new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(),
-          r.outputTokens(), 0.0, true, 0, "cache"));
+        if (request.stream() != null && !r.content().isEmpty()) {
+          Consumer<String> out = deltas(request.stream());
+          SimStream.pieces(r.content()).forEach(out);
+        }
+        return Future.succeededFuture(new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.usage(), 0.0, true,
+          0, "cache", r.finishReason()));
       }
-      return call(request, model, deadline).onSuccess(reply -> cache.put(key, reply.toJson()));
+      return call(request, model, deadline, call).onSuccess(reply -> {
+        if (!reply.cancelled()) {
+          cache.put(key, reply.toJson());
+        }
+      });
     });
   }
 
-  private Future<ModelCall.Reply> call(ModelCall.Request request, HubConfig.Model model, long deadline) {
+  /** Sends the answer's pieces to the stream's address, each with its offset in the turn's answer. */
+  private Consumer<String> deltas(ModelCall.Stream stream) {
+    int[] offset = {stream.offset()};
+    return text -> {
+      vertx.eventBus().send(stream.address(), new JsonObject().put("text", text), new DeliveryOptions()
+        .addHeader(ModelCall.STREAM_ID, stream.id()).addHeader(ModelCall.OFFSET, Integer.toString(offset[0])));
+      offset[0] += text.length();
+    };
+  }
+
+  private Future<ModelCall.Reply> call(ModelCall.Request request, HubConfig.Model model, long deadline, Running call) {
+    if (call.cancelled) {
+      return Future.succeededFuture(new ModelCall.Reply("", null, model.id(), ModelCall.Usage.NONE, 0, false, 0, null,
+        ModelCall.CANCELLED));
+    }
     HubConfig.Provider provider = config.providers().get(model.provider());
     long started = System.nanoTime();
+    Consumer<String> deltas = request.stream() == null ? null : deltas(request.stream());
     Future<ProviderClient.Result> result;
     boolean batch = "batch".equals(request.priority()) && batchLanes.containsKey(provider.id());
     if (provider.type().equals("sim")) {
-      result = simulate(request, model, provider);
+      result = simulate(request, model, provider, deltas, call);
     } else if (batch) {
-      result = batchLanes.get(provider.id()).submit(model.name(), request.messages(), request.tools(),
-        request.maxTokens());
+      result = batchLanes.get(provider.id()).submit(model, request.messages(), request.tools(), request.maxTokens());
     } else {
-      result = lanes.get(provider.id()).call(request.agent(), request.priority(), model, request.messages(),
-        request.tools(), request.maxTokens(), deadline);
+      ProviderLane.Handle handle = lanes.get(provider.id()).call(request.agent(), request.priority(), model,
+        request.messages(), request.tools(), request.maxTokens(), request.stop(), deadline, deltas,
+        counters.apply(model.id()));
+      call.handle = handle;
+      result = handle.result();
     }
     return result.map(r -> {
       long nanos = System.nanoTime() - started;
-      double cost = model.cost(r.inputTokens(), r.outputTokens()) * (batch ? BatchLane.PRICE_FACTOR : 1.0);
+      ModelCall.Usage usage = r.usage();
+      double cost = model.cost(usage) * (batch ? BatchLane.PRICE_FACTOR : 1.0);
+      if (!ModelCall.CANCELLED.equals(r.finishReason())) {
+        counters.observe(model.id(), counters.apply(model.id()).countMessages(request.messages()), usage.input());
+      }
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
-      metrics.usage(request.agent(), model.id(), r.inputTokens(), r.outputTokens(), cost);
-      return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.inputTokens(), r.outputTokens(), cost,
-        false, nanos / 1_000_000, provider.id() + "/" + (provider.type().equals("sim") ? "sim" : r.keyId()));
+      metrics.usage(request.agent(), model.id(), usage.input(), usage.output(), cost);
+      return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), usage, cost, false, nanos / 1_000_000,
+        provider.id() + "/" + (provider.type().equals("sim") ? "sim" : r.keyId()), r.finishReason());
     }).onFailure(err -> metrics.modelCall(request.agent(), model.id(), provider.id(), "error",
       System.nanoTime() - started));
   }
 
+  /** The sim answers after its latency; streamed, its pieces are spread over that latency. */
   private Future<ProviderClient.Result> simulate(ModelCall.Request request, HubConfig.Model model,
-                                                 HubConfig.Provider provider) {
-    Promise<ProviderClient.Result> promise = Promise.promise();
-    Runnable answer = () -> {
-      try {
-        SimProvider.Answer a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens());
-        promise.complete(new ProviderClient.Result(200, null, a.content(), a.toolCalls(), a.inputTokens(),
-          a.outputTokens(), null));
-      } catch (SimProvider.Failure e) {
-        promise.fail(e);
-      }
-    };
-    if (provider.latencyMs() > 0) {
-      vertx.setTimer(provider.latencyMs(), id -> answer.run());
-    } else {
-      answer.run();
+                                                 HubConfig.Provider provider, Consumer<String> deltas, Running call) {
+    SimProvider.Answer a;
+    try {
+      a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens(), request.stop());
+    } catch (SimProvider.Failure e) {
+      io.vertx.core.Promise<ProviderClient.Result> failed = io.vertx.core.Promise.promise();
+      vertx.setTimer(Math.max(1, provider.latencyMs()), id -> failed.fail(e));
+      return failed.future();
     }
-    return promise.future();
+    SimStream stream = new SimStream(vertx, a, provider.latencyMs(), deltas);
+    call.simCancel = stream::cancel;
+    return stream.start();
   }
-
-
 }

@@ -35,6 +35,8 @@ final class KeyPool {
     final Limiter limiter;
     long coolUntil;
     boolean disabled;
+    /** Outage-like failures (network, 5xx) in a row: the key's own circuit. */
+    int failures;
 
     KeyState(HubConfig.Key key, String secret, Limiter limiter) {
       this.id = key.id();
@@ -120,6 +122,15 @@ final class KeyPool {
       k.coolUntil = until;
       LOG.info("key " + provider + "/" + k.id + " cools down for " + millis + " ms (" + why + ")");
     }
+  }
+
+  void enable(KeyState k) {
+    if (k.disabled || k.coolUntil > System.nanoTime()) {
+      LOG.info("key " + provider + "/" + k.id + " is back in the pool");
+    }
+    k.disabled = false;
+    k.coolUntil = 0;
+    k.failures = 0;
   }
 
   void disable(KeyState k, int status) {

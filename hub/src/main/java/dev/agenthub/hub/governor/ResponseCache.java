@@ -47,10 +47,12 @@ final class ResponseCache {
       });
   }
 
-  static String key(String scope, String model, JsonArray messages, JsonArray tools, int maxTokens) {
+  static String key(String scope, String model, JsonArray messages, JsonArray tools, int maxTokens,
+                    java.util.List<String> stop) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String part : new String[]{scope, model, messages.encode(), tools.encode(), Integer.toString(maxTokens)}) {
+      for (String part : new String[]{scope, model, messages.encode(), tools.encode(), Integer.toString(maxTokens),
+        new JsonArray(stop).encode()}) {
         sha.update(part.getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
       }

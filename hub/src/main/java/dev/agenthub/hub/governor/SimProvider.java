@@ -18,9 +18,9 @@ import java.util.regex.Pattern;
 public final class SimProvider {
 
   /** What the sim answers: text or tool calls, and token usage. */
-  record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens) {
-    Answer(String content, long inputTokens, long outputTokens) {
-      this(content, new JsonArray(), inputTokens, outputTokens);
+  record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens, String finishReason) {
+    Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens) {
+      this(content, toolCalls, inputTokens, outputTokens, toolCalls.isEmpty() ? "stop" : "tool_calls");
     }
   }
 
@@ -55,6 +55,11 @@ public final class SimProvider {
    * uses the tool results once they are there, {@code HEARTBEAT_OK} to a heartbeat with no open task.
    */
   Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens) {
+    return complete(model, messages, tools, maxTokens, java.util.List.of());
+  }
+
+  /** As above, the answer cut at its first stop sequence (finish reason {@code stop}) or at the cap ({@code length}). */
+  Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, java.util.List<String> stop) {
     long input = 0;
     String lastUser = "";
     int lastUserIndex = -1;
@@ -107,11 +112,18 @@ public final class SimProvider {
     } else {
       reply = reply(lastUser, turns, h);
     }
+    String finish = "stop";
     int maxChars = Math.max(4, maxTokens * 4);
     if (reply.length() > maxChars) {
       reply = reply.substring(0, maxChars);
+      finish = "length";
     }
-    return new Answer(reply, new JsonArray(), input, Tokens.estimate(reply));
+    String cut = StopScanner.cut(reply, stop);
+    if (cut.length() < reply.length()) {
+      reply = cut;
+      finish = "stop";
+    }
+    return new Answer(reply, new JsonArray(), input, Tokens.estimate(reply), finish);
   }
 
   private static String reply(String lastUser, int turns, long h) {

@@ -56,8 +56,15 @@ class ClusterTest {
       try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(
         ChatCompletionCreateParams.builder().model("ops").user("cross-stream").addUserMessage("status?").build())) {
         StringBuilder text = new StringBuilder();
-        stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append)));
+        java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
+        stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().filter(t -> !t.isEmpty())
+          .ifPresent(t -> {
+            pieces.incrementAndGet();
+            text.append(t);
+          })));
         assertThat(text.toString()).contains("status?");
+        // the pieces came from the model's stream on the other node, not cut from the final answer
+        assertThat(pieces.get()).isGreaterThan(3);
       } finally {
         client.close();
       }

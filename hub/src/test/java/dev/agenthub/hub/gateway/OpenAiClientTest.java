@@ -97,8 +97,12 @@ class OpenAiClientTest {
     HttpResponse<String> r = TestHub.post(node.url() + "/v1/chat/completions",
       "{\"model\":\"support\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("content-type")).hasValue("text/event-stream");
+    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
     assertThat(r.body()).startsWith("data: {").endsWith("data: [DONE]\n\n");
-    assertThat(r.headers().firstValue("x-session-id")).hasValueSatisfying(s -> assertThat(s).startsWith("chat-"));
+    // no user and no X-Session-Id: stateless, no session was opened
+    assertThat(r.headers().firstValue("x-session-id")).isEmpty();
+    HttpResponse<String> withSession = TestHub.post(node.url() + "/v1/chat/completions",
+      "{\"model\":\"support\",\"user\":\"s-9\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    assertThat(withSession.headers().firstValue("x-session-id")).hasValue("s-9");
   }
 }

@@ -85,7 +85,10 @@ class GovernorPartsTest {
     JsonArray tools = new JsonArray().add(new JsonObject().put("type", "function").put("function",
       new JsonObject().put("name", "time.now").put("description", "d").put("parameters", new JsonObject())));
     JsonObject req = AnthropicClient.request("claude", messages, tools, 100);
-    assertThat(req.getString("system")).isEqualTo("be brief");
+    // the system prompt is the long stable prefix: one text block, marked for the prompt cache
+    assertThat(req.getJsonArray("system").getJsonObject(0).getString("text")).isEqualTo("be brief");
+    assertThat(req.getJsonArray("system").getJsonObject(0).getJsonObject("cache_control").getString("type"))
+      .isEqualTo("ephemeral");
     assertThat(req.getJsonArray("messages")).hasSize(3);
     assertThat(req.getJsonArray("messages").getJsonObject(1).getJsonArray("content").getJsonObject(0)
       .getString("name")).isEqualTo("time__now");
@@ -93,13 +96,19 @@ class GovernorPartsTest {
       .getString("type")).isEqualTo("tool_result");
     assertThat(req.getJsonArray("tools").getJsonObject(0).getString("name")).isEqualTo("time__now");
 
-    ProviderClient.Result r = AnthropicClient.parse(200, null, new JsonObject()
+    ProviderClient.Result r = new AnthropicClient(null, null, "http://127.0.0.1:1/v1").parse(null, new JsonObject()
       .put("content", new JsonArray().add(new JsonObject().put("type", "text").put("text", "let me check"))
         .add(new JsonObject().put("type", "tool_use").put("id", "u1").put("name", "memory__read")
           .put("input", new JsonObject().put("path", "MEMORY.md"))))
-      .put("usage", new JsonObject().put("input_tokens", 12).put("output_tokens", 7)));
+      .put("usage", new JsonObject().put("input_tokens", 12).put("output_tokens", 7)
+        .put("cache_read_input_tokens", 3000).put("cache_creation_input_tokens", 100))
+      .put("stop_reason", "tool_use"));
     assertThat(r.content()).isEqualTo("let me check");
     assertThat(r.toolCalls().getJsonObject(0).getString("name")).isEqualTo("memory.read");
-    assertThat(r.inputTokens()).isEqualTo(12);
+    // all prompt tokens, of which the cache read and written ones are priced apart
+    assertThat(r.usage().input()).isEqualTo(3112);
+    assertThat(r.usage().cachedInput()).isEqualTo(3000);
+    assertThat(r.usage().cacheWrite()).isEqualTo(100);
+    assertThat(r.finishReason()).isEqualTo("tool_calls");
   }
 }

@@ -150,7 +150,9 @@ class LedgerTest {
         try {
           HttpResponse<String> r = TestHub.post(node.url() + "/v1/agents/ops/messages",
             "{\"session\":\"blocked\",\"text\":\"one more\"}");
-          return r.statusCode() == 429 && r.body().contains("budget_exceeded") && r.headers().firstValue("retry-after").isPresent();
+          // SDKs must not retry: the budget refuses again until it resets
+          return r.statusCode() == 429 && r.body().contains("budget_exceeded") && r.headers().firstValue("retry-after").isPresent()
+            && r.headers().firstValue("x-should-retry").orElse("").equals("false");
         } catch (Exception e) {
           return false;
         }
