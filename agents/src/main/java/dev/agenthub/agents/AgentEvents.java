@@ -14,6 +14,10 @@ public interface AgentEvents {
   default void skill(String agent, String skill, String outcome) {
   }
 
+  /** A request refused for {@code reason} (e.g. identity). */
+  default void refused(String agent, String reason) {
+  }
+
   /** {@code outcome}: skipped, ran or suppressed. */
   default void heartbeat(String agent, String outcome) {
   }

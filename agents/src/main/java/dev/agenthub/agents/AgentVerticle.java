@@ -47,6 +47,7 @@ public final class AgentVerticle extends VerticleBase {
     }
   };
   private final java.util.function.Function<String, TokenCounter> counters;
+  private final byte[] turnToken;
   // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
   private final Map<String, TurnControl> controls = new java.util.HashMap<>();
   private MessageConsumer<JsonObject> consumer;
@@ -70,6 +71,16 @@ public final class AgentVerticle extends VerticleBase {
    */
   public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
                        java.util.function.Function<String, TokenCounter> counters) {
+    this(spec, instance, node, events, token, counters, null);
+  }
+
+  /**
+   * @param turnToken the identity every turn request must carry ({@link Turn#IDENTITY_HEADER}); null
+   *                  accepts unsigned turns (tests that drive an instance directly)
+   */
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
+                       java.util.function.Function<String, TokenCounter> counters, String turnToken) {
+    this.turnToken = turnToken == null ? null : turnToken.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     this.counters = counters;
     this.token = token;
     this.spec = spec;
@@ -85,16 +96,21 @@ public final class AgentVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    LocalJson.register(vertx);
     MemoryClient memory = new MemoryClient(vertx, spec.id(), token, MEMORY_TIMEOUT_MS);
     mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
-    runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events), context,
+    runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, token), context,
       new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token, counters);
     heartbeat = new Heartbeat(vertx, spec, memory, events, token);
     changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
     heartbeat.start();
-    return vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.answers").compose(map -> {
+    // a sensitive agent's answers never enter a cluster-wide map (they would cross the network unencrypted):
+    // its retries find their first answer on its own node
+    var answersMap = spec.sensitive() ? vertx.sharedData().<String, JsonObject>getLocalAsyncMap("agenthub.answers.local")
+      : vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.answers");
+    return answersMap.compose(map -> {
       answers = map;
       return Future.all(consumer.completion(), changes.completion());
     });
@@ -123,6 +139,12 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private void onTurn(Message<JsonObject> message) {
+    if (turnToken != null && !signed(message)) {
+      LOG.warning("agent " + spec.id() + ": refused a turn without the hub's identity");
+      events.refused(spec.id(), "identity");
+      message.fail(Turn.Failure.FORBIDDEN, "turns on agent addresses must carry the hub's identity");
+      return;
+    }
     if (message.headers().contains(Turn.CANCEL_HEADER)) {
       cancel(message);
       return;
@@ -139,7 +161,7 @@ public final class AgentVerticle extends VerticleBase {
       return;
     }
     Future<Turn.Reply> reply;
-    String key = request.idempotencyKey() == null ? null : request.session() + "|" + request.idempotencyKey();
+    String key = request.idempotencyKey() == null ? null : request.sessionKey() + "|" + request.idempotencyKey();
     if (key != null && answered.containsKey(key)) {
       reply = answered.get(key);
     } else {
@@ -156,7 +178,7 @@ public final class AgentVerticle extends VerticleBase {
         if (key != null) {
           controls.put(key, control);
         }
-        Future<Turn.Reply> turn = mailboxes.submit(request.session(), () -> runner.run(request, control));
+        Future<Turn.Reply> turn = mailboxes.submit(request.sessionKey(), () -> runner.run(request, control));
         if (key != null) {
           turn.onComplete(ar -> controls.remove(key, control));
         }
@@ -190,10 +212,18 @@ public final class AgentVerticle extends VerticleBase {
     });
   }
 
+  private boolean signed(Message<?> message) {
+    String header = message.headers().get(Turn.IDENTITY_HEADER);
+    return header != null && java.security.MessageDigest.isEqual(turnToken,
+      header.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
   private void cancel(Message<JsonObject> message) {
     JsonObject body = message.body();
-    String key = body == null ? null : body.getString("session") + "|" + body.getString("idempotency_key");
+    String session = body == null ? null : body.getString("client") == null ? body.getString("session")
+      : body.getString("client") + "/" + body.getString("session");
+    String key = body == null ? null : session + "|" + body.getString("idempotency_key");
     TurnControl control = key == null ? null : controls.get(key);
     if (control == null) {
       message.reply(new JsonObject().put("cancelled", false));
@@ -235,8 +265,15 @@ public final class AgentVerticle extends VerticleBase {
     if (cause instanceof TurnRunner.Cancelled) {
       return Turn.Failure.CANCELLED;
     }
-    if (cause instanceof MemoryException) {
-      return Turn.Failure.UNAVAILABLE;
+    if (cause instanceof MemoryException e) {
+      // a permanent refusal is the caller's to see as such; only a memory that cannot answer is a 503
+      return switch (e.kind()) {
+        case REFUSED -> Turn.Failure.FORBIDDEN;
+        case TOO_LARGE -> Turn.Failure.TOO_LARGE;
+        case CONFLICT -> Turn.Failure.CONFLICT;
+        case INVALID -> Turn.Failure.BAD_REQUEST;
+        default -> Turn.Failure.UNAVAILABLE;
+      };
     }
     if (cause instanceof ReplyException re) {
       if (re.failureType() == ReplyFailure.TIMEOUT) {
@@ -257,7 +294,8 @@ public final class AgentVerticle extends VerticleBase {
       return cause.getMessage();
     }
     if (cause instanceof MemoryException e) {
-      return "memory unavailable: " + e.getMessage();
+      return (e.kind() == MemoryException.Kind.UNAVAILABLE || e.kind() == MemoryException.Kind.IO
+        ? "memory unavailable: " : "memory refused the turn's write: ") + e.getMessage();
     }
     if (cause instanceof ReplyException re) {
       return switch (re.failureType()) {

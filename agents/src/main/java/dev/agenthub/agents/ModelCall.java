@@ -43,9 +43,11 @@ public final class ModelCall {
    * @param token       the agent's identity token, checked by the governor
    * @param stop        stop sequences (empty for none)
    * @param stream      where to stream the answer, or null for a plain call
+   * @param inputTokens the prompt's tokens (messages and tools) as the agent counted them with the
+   *                    model's counter, so the governor need not count again; 0 when unknown
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                        String priority, String token, List<String> stop, Stream stream) {
+                        String priority, String token, List<String> stop, Stream stream, int inputTokens) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
@@ -53,7 +55,7 @@ public final class ModelCall {
 
     public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, String priority,
                    String token) {
-      this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null);
+      this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null, 0);
     }
 
     public JsonObject toJson() {
@@ -66,6 +68,9 @@ public final class ModelCall {
       if (stream != null) {
         json.put("stream", stream.toJson());
       }
+      if (inputTokens > 0) {
+        json.put("input_tokens", inputTokens);
+      }
       return json;
     }
 
@@ -75,7 +80,8 @@ public final class ModelCall {
       return new Request(json.getString("agent"), json.getString("model"), json.getJsonArray("messages"),
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
         json.getString("priority", "interactive"), json.getString("agent_token"),
-        stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream));
+        stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream),
+        json.getInteger("input_tokens", 0));
     }
   }
 

@@ -10,18 +10,43 @@ import java.util.Map;
 /**
  * Recent turns of the sessions an instance served lately, kept in RAM and bounded both in sessions
  * (least recently used leave first) and in messages per session. A session that left RAM is read
- * back from its transcript in shared memory when it talks again.
+ * back from its transcript in shared memory when it talks again. Each message keeps its token
+ * count once taken: a session's history goes to the model turn after turn, and tokenizing it anew
+ * each time would be the costliest part of a turn.
  */
 final class SessionHistory {
 
+  /** The history that fits a budget, and its tokens. */
+  record Recent(JsonArray messages, int tokens) {
+  }
+
+  /** One message and its tokens as {@code counter} counts them (-1: not counted yet). */
+  private static final class Entry {
+    final JsonObject message;
+    TokenCounter counter;
+    int tokens = -1;
+
+    Entry(JsonObject message) {
+      this.message = message;
+    }
+
+    int tokens(TokenCounter by) {
+      if (tokens < 0 || counter != by) {
+        tokens = by.countMessage(message);
+        counter = by;
+      }
+      return tokens;
+    }
+  }
+
   private final int maxMessages;
-  private final Map<String, ArrayDeque<JsonObject>> bySession;
+  private final Map<String, ArrayDeque<Entry>> bySession;
 
   SessionHistory(int maxSessions, int maxMessages) {
     this.maxMessages = maxMessages;
     this.bySession = new LinkedHashMap<>(256, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<JsonObject>> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<Entry>> eldest) {
         return size() > maxSessions;
       }
     };
@@ -29,24 +54,32 @@ final class SessionHistory {
 
   /** The session's messages, oldest first, trimmed so their tokens ({@code counter}) fit {@code tokenBudget}. */
   JsonArray recent(String session, int tokenBudget, TokenCounter counter) {
-    ArrayDeque<JsonObject> messages = bySession.get(session);
+    return recentWithTokens(session, tokenBudget, counter).messages();
+  }
+
+  /** As {@link #recent}, with the tokens of what was kept. */
+  Recent recentWithTokens(String session, int tokenBudget, TokenCounter counter) {
+    ArrayDeque<Entry> messages = bySession.get(session);
     JsonArray out = new JsonArray();
     if (messages == null) {
-      return out;
+      return new Recent(out, 0);
     }
     int budget = tokenBudget;
+    int used = 0;
     ArrayDeque<JsonObject> kept = new ArrayDeque<>();
     var it = messages.descendingIterator();
     while (it.hasNext()) {
-      JsonObject message = it.next();
-      budget -= counter.countMessage(message);
-      if (budget < 0) {
+      Entry entry = it.next();
+      int tokens = entry.tokens(counter);
+      if (tokens > budget) {
         break;
       }
-      kept.addFirst(message);
+      budget -= tokens;
+      used += tokens;
+      kept.addFirst(entry.message);
     }
     kept.forEach(out::add);
-    return out;
+    return new Recent(out, used);
   }
 
   boolean has(String session) {
@@ -55,16 +88,16 @@ final class SessionHistory {
 
   /** Loads a session's history (read back from its transcript), keeping the newest messages. */
   void put(String session, JsonArray messages) {
-    ArrayDeque<JsonObject> deque = new ArrayDeque<>();
+    ArrayDeque<Entry> deque = new ArrayDeque<>();
     for (int i = Math.max(0, messages.size() - maxMessages); i < messages.size(); i++) {
-      deque.addLast(messages.getJsonObject(i));
+      deque.addLast(new Entry(messages.getJsonObject(i)));
     }
     bySession.put(session, deque);
   }
 
   void add(String session, String role, String content) {
-    ArrayDeque<JsonObject> messages = bySession.computeIfAbsent(session, s -> new ArrayDeque<>());
-    messages.addLast(new JsonObject().put("role", role).put("content", content));
+    ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new ArrayDeque<>());
+    messages.addLast(new Entry(new JsonObject().put("role", role).put("content", content)));
     while (messages.size() > maxMessages) {
       messages.pollFirst();
     }

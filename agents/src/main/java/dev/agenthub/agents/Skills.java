@@ -44,7 +44,12 @@ final class Skills {
       props("url", "string"), "url"));
 
   /** Where a skill runs: the turn's session, its delegation depth and its deadline. */
-  record Call(String session, int depth, long deadlineNanos) {
+  /** @param client the API client the turn runs for (null without clients): its transcripts only */
+  record Call(String session, int depth, long deadlineNanos, String client) {
+    Call(String session, int depth, long deadlineNanos) {
+      this(session, depth, deadlineNanos, null);
+    }
+
     long remainingMs() {
       return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000);
     }
@@ -56,7 +61,11 @@ final class Skills {
   private final AgentEvents events;
   private HttpClient http;
 
-  Skills(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events) {
+  private final String token;
+
+  /** @param token this agent's identity token, which a delegation carries to prove who asks */
+  Skills(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, String token) {
+    this.token = token;
     this.vertx = vertx;
     this.spec = spec;
     this.memory = memory;
@@ -64,11 +73,17 @@ final class Skills {
   }
 
   /** The tools offered to the model: the allowlisted skills only. */
+  /** The tools this agent offers the model: the same for every call, so built once (callers never change it). */
   JsonArray tools() {
-    JsonArray tools = new JsonArray();
-    spec.skills().stream().sorted().forEach(s -> tools.add(SCHEMAS.get(s)));
+    if (tools == null) {
+      JsonArray built = new JsonArray();
+      spec.skills().stream().sorted().forEach(s -> built.add(SCHEMAS.get(s)));
+      tools = built;
+    }
     return tools;
   }
+
+  private JsonArray tools;
 
   /** Runs one tool call; never fails: errors and refusals are results the model reads. */
   /** What a sensitive agent may ever run, whatever its configuration says. */
@@ -85,11 +100,11 @@ final class Skills {
     Future<String> result;
     try {
       result = switch (name) {
-        case "memory.read" -> read(args);
+        case "memory.read" -> read(args, call);
         case "memory.append" -> memory.append(own(str(args, "path")), spec.id(), str(args, "text"))
           .map(r -> "appended to " + r.getString("path") + " (" + r.getLong("bytes") + " bytes)");
         case "memory.search" -> memory.search(str(args, "query"), false, args.getString("prefix"))
-          .map(Skills::hits);
+          .map(json -> hits(visibleHits(json, call)));
         case "time.now" -> Future.succeededFuture(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " (UTC)");
         case "agent.delegate" -> delegate(args, call);
         case "http.fetch" -> fetch(str(args, "url"), call);
@@ -108,8 +123,12 @@ final class Skills {
     });
   }
 
-  private Future<String> read(JsonObject args) {
+  private Future<String> read(JsonObject args, Call call) {
     String path = own(str(args, "path"));
+    if (!visible(path, call)) {
+      events.skill(spec.id(), "memory.read", "refused");
+      return Future.failedFuture(new IllegalStateException("another client's session transcript is not readable here"));
+    }
     String section = args.getString("section");
     return section == null ? memory.read(path) : memory.readSection(path, section);
   }
@@ -123,10 +142,15 @@ final class Skills {
       return Future.failedFuture(new IllegalStateException("delegation deeper than " + MAX_DELEGATION_DEPTH
         + " hops refused (a loop between agents?)"));
     }
-    // a session of its own per asking session, so the other agent keeps the thread of the conversation
-    String session = "delegate-" + spec.id() + "-" + Integer.toHexString(call.session().hashCode());
+    // a session of its own per asking session (and client), so the other agent keeps the thread of the
+    // conversation; named by a hash no two asking sessions share
+    String session = "delegate-" + spec.id() + "-" + sha256Hex((call.client() == null ? "" : call.client()) + "\u0000"
+      + call.session()).substring(0, 32);
     JsonObject body = new JsonObject().put("agent", target).put("session", session).put("text", str(args, "text"))
-      .put("depth", call.depth() + 1).put("from", spec.id());
+      .put("depth", call.depth() + 1).put("from", spec.id()).put("agent_token", token);
+    if (call.client() != null) {
+      body.put("client", call.client());
+    }
     return vertx.eventBus().<JsonObject>request(Turn.DELEGATE_ADDRESS, body,
         new DeliveryOptions().setSendTimeout(call.remainingMs()))
       .map(reply -> reply.body().getString("reply"));
@@ -170,6 +194,42 @@ final class Skills {
   }
 
   /** A bare file name means the agent's own folder. */
+  /**
+   * In a turn on behalf of client C, transcripts are C's alone: no path into another client's
+   * sessions (nor the sessions of a hub without clients) is readable.
+   */
+  static boolean visible(String path, Call call) {
+    if (call.client() == null) {
+      return true;
+    }
+    String[] parts = path.split("/");
+    int sessions = java.util.Arrays.asList(parts).indexOf("sessions");
+    if (parts.length < 2 || !parts[0].equals("agents") || sessions != 2) {
+      return true;
+    }
+    return parts.length > 4 && parts[3].equals(call.client());
+  }
+
+  private static JsonObject visibleHits(JsonObject json, Call call) {
+    JsonArray kept = new JsonArray();
+    JsonArray hits = json.getJsonArray("hits", new JsonArray());
+    for (int i = 0; i < hits.size(); i++) {
+      if (visible(hits.getJsonObject(i).getString("path", ""), call)) {
+        kept.add(hits.getJsonObject(i));
+      }
+    }
+    return json.copy().put("hits", kept);
+  }
+
+  private static String sha256Hex(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private String own(String path) {
     return path.contains("/") ? path : "agents/" + spec.id() + "/" + path;
   }

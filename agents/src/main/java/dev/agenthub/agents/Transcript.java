@@ -18,8 +18,9 @@ final class Transcript {
   private Transcript() {
   }
 
-  static String path(String agent, String session) {
-    return "agents/" + agent + "/sessions/" + session + ".md";
+  /** {@code sessionKey}: the session id, or {@code <client>/<session>} on a hub with clients. */
+  static String path(String agent, String sessionKey) {
+    return "agents/" + agent + "/sessions/" + sessionKey + ".md";
   }
 
   /** User and assistant messages, oldest first; tool steps stay in the file, not in the history. */

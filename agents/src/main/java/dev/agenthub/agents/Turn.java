@@ -27,6 +27,14 @@ public final class Turn {
   public static final String CANCEL_HEADER = "cancel";
 
   /**
+   * Header of every message to an instance's address: the hub's own identity for turns (the HMAC of
+   * {@link #TURNS_PRINCIPAL} under the cluster secret), so a peer on the event bus cannot run turns
+   * past client authentication.
+   */
+  public static final String IDENTITY_HEADER = "agenthub-identity";
+  public static final String TURNS_PRINCIPAL = "hub.turns";
+
+  /**
    * Failure codes of a turn: the HTTP status that describes them, but for two the edges translate
    * ({@link #BUDGET_EXCEEDED} is answered 429, {@link #STREAM_BROKEN} 502) because the caller must act on
    * them differently from their look-alikes.
@@ -34,6 +42,7 @@ public final class Turn {
   public static final class Failure {
     public static final int BAD_REQUEST = 400;
     public static final int FORBIDDEN = 403;
+    public static final int CONFLICT = 409;
     public static final int TOO_LARGE = 413;
     public static final int QUEUE_FULL = 429;
     /** A budget refused the call: 429 too, but a retry will not help (SDKs are told not to). */
@@ -62,16 +71,38 @@ public final class Turn {
    *                       assistant messages before {@code text}); null for a session's turn, whose
    *                       history is its transcript
    * @param stream         where to stream the answer ({@code stream_to} address and stream id), or null
+   * @param client         the authenticated API client on whose behalf the turn runs (null on a hub
+   *                       without clients): a session belongs to the client that opened it
    */
   public record Request(String session, String text, String idempotencyKey, String priority, String hint, int depth,
-                        int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream) {
+                        int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream,
+                        String client) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
+    public Request(String session, String text, String idempotencyKey, String priority, String hint, int depth,
+                   int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream) {
+      this(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream, null);
+    }
+
     public Request(String session, String text, String idempotencyKey, String priority, String hint, int depth) {
-      this(session, text, idempotencyKey, priority, hint, depth, 0, List.of(), null, null);
+      this(session, text, idempotencyKey, priority, hint, depth, 0, List.of(), null, null, null);
+    }
+
+    /** The same turn on behalf of {@code client}. */
+    public Request forClient(String client) {
+      return new Request(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream,
+        client);
+    }
+
+    /**
+     * The session as the hub keys it: with clients, the same session id from two clients is two
+     * sessions ({@code <client>/<session>}), routed, kept and written apart.
+     */
+    public String sessionKey() {
+      return client == null ? session : client + "/" + session;
     }
 
     public Request(String session, String text, String idempotencyKey, String priority) {
@@ -80,7 +111,7 @@ public final class Turn {
 
     /** The same turn with another idempotency key. */
     public Request withIdempotencyKey(String key) {
-      return new Request(session, text, key, priority, hint, depth, maxTokens, stop, conversation, stream);
+      return new Request(session, text, key, priority, hint, depth, maxTokens, stop, conversation, stream, client);
     }
 
     /** A stateless turn keeps nothing: no transcript, no session history. */
@@ -109,6 +140,9 @@ public final class Turn {
       if (stream != null) {
         json.put("stream", stream.toJson());
       }
+      if (client != null) {
+        json.put("client", client);
+      }
       return json;
     }
 
@@ -118,7 +152,8 @@ public final class Turn {
         json.getString("idempotency_key"), json.getString("priority", "interactive"), json.getString("hint"),
         json.getInteger("depth", 0), json.getInteger("max_tokens", 0),
         json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList(),
-        json.getJsonArray("conversation"), stream == null ? null : ModelCall.Stream.fromJson(stream));
+        json.getJsonArray("conversation"), stream == null ? null : ModelCall.Stream.fromJson(stream),
+        json.getString("client"));
     }
   }
 

@@ -72,6 +72,8 @@ final class TurnRunner {
   private static final class Progress {
     final StringBuilder answer = new StringBuilder();
     ModelCall.Usage usage = ModelCall.Usage.NONE;
+    /** Tokens of the messages the model is sent, counted as the context was built and as it grows. */
+    int promptTokens;
     double cost;
     boolean cached = true;
     String model;
@@ -100,18 +102,20 @@ final class TurnRunner {
     long deadline = System.nanoTime() + timeout * 1_000_000;
     int maxTokens = request.maxTokens() > 0 ? Math.min(request.maxTokens(), spec.limits().outputTokens())
       : spec.limits().outputTokens();
-    String transcript = request.stateless() ? null : Transcript.path(spec.id(), request.session());
-    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline), control, maxTokens,
-      transcript);
+    String session = request.sessionKey();
+    String transcript = request.stateless() ? null : Transcript.path(spec.id(), session);
+    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client()),
+      control, maxTokens, transcript);
     Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
     TokenCounter counter = counters.apply(route == ModelRouter.Route.COMPLEX ? spec.complexModel() : spec.routineModel());
     Future<Void> before = request.stateless() ? Future.succeededFuture()
-      : loadHistory(request.session()).compose(v -> memory.append(transcript, "user", request.text())).mapEmpty();
+      : loadHistory(session).compose(v -> memory.append(transcript, "user", request.text(), writeId(request, "user")))
+        .mapEmpty();
     return before
       .compose(v -> context.systemPrompt())
       .compose(system -> {
-        JsonArray messages = context(system, request, counter);
+        JsonArray messages = context(system, request, counter, progress);
         return converse(messages, route, progress, call, 0);
       })
       .compose(v -> {
@@ -131,9 +135,12 @@ final class TurnRunner {
    * messages after it, then the caller's history; for a session, its history from the transcript;
    * the history trimmed from the oldest so the whole fits {@code context-tokens}.
    */
-  private JsonArray context(String system, Turn.Request request, TokenCounter counter) {
+  private JsonArray context(String system, Turn.Request request, TokenCounter counter, Progress progress) {
     JsonArray messages = new JsonArray().add(ContextSource.message("system", system));
-    int budget = spec.limits().contextTokens() - counter.count(system) - counter.count(request.text()) - 12;
+    int systemTokens = systemTokens(system, counter);
+    int userTokens = counter.count(request.text()) + 3;
+    int budget = spec.limits().contextTokens() - systemTokens - userTokens - 6;
+    int used = systemTokens + userTokens + 3;
     JsonArray past;
     if (request.stateless()) {
       JsonArray dialogue = new JsonArray();
@@ -141,18 +148,57 @@ final class TurnRunner {
         JsonObject m = request.conversation().getJsonObject(i);
         if ("system".equals(m.getString("role"))) {
           messages.add(ContextSource.message("system", m.getString("content", "")));
-          budget -= counter.countMessage(m);
+          int tokens = counter.countMessage(m);
+          budget -= tokens;
+          used += tokens;
         } else {
           dialogue.add(m);
         }
       }
       past = trimmed(dialogue, Math.max(0, budget), counter);
+      for (int i = 0; i < past.size(); i++) {
+        used += counter.countMessage(past.getJsonObject(i));
+      }
     } else {
-      past = history.recent(request.session(), Math.max(0, budget), counter);
+      SessionHistory.Recent recent = history.recentWithTokens(request.sessionKey(), Math.max(0, budget), counter);
+      past = recent.messages();
+      used += recent.tokens();
     }
     past.forEach(messages::add);
     messages.add(ContextSource.message("user", request.text()));
+    progress.promptTokens = used;
     return messages;
+  }
+
+  // the system prompt is rebuilt only when its files change: count it once per text
+  private String countedSystem;
+  private TokenCounter systemCounter;
+  private int systemCount;
+
+  private int systemTokens(String system, TokenCounter counter) {
+    if (system != countedSystem || counter != systemCounter) {
+      countedSystem = system;
+      systemCounter = counter;
+      systemCount = counter.count(system) + 3;
+    }
+    return systemCount;
+  }
+
+  // the tools are the same array for every call of this agent
+  private JsonArray countedTools;
+  private TokenCounter toolsCounter;
+  private int toolsCount;
+
+  private int toolTokens(JsonArray tools, TokenCounter counter) {
+    if (tools.isEmpty()) {
+      return 0;
+    }
+    if (tools != countedTools || counter != toolsCounter) {
+      countedTools = tools;
+      toolsCounter = counter;
+      toolsCount = counter.count(tools.encode());
+    }
+    return toolsCount;
   }
 
   /** The newest messages of {@code dialogue} that fit {@code budget} tokens, oldest first. */
@@ -174,13 +220,24 @@ final class TurnRunner {
     return out;
   }
 
+  /**
+   * The write id of one transcript entry of a turn: derived from the turn's idempotency key (the
+   * client's, or the one the gateway gave it), so a turn sent again after its node died writes each
+   * entry once. A turn without a key gets a random id.
+   */
+  static String writeId(Turn.Request request, String entry) {
+    return request.idempotencyKey() == null ? java.util.UUID.randomUUID().toString()
+      : "turn:" + request.sessionKey() + ":" + request.idempotencyKey() + ":" + entry;
+  }
+
   private Future<String> record(Call call, String answer) {
     if (call.transcript() == null) {
       return Future.succeededFuture(answer);
     }
-    return memory.append(call.transcript(), "assistant", answer.isBlank() ? "(no answer)" : answer).map(v -> {
-      history.add(call.request().session(), "user", call.request().text());
-      history.add(call.request().session(), "assistant", answer);
+    return memory.append(call.transcript(), "assistant", answer.isBlank() ? "(no answer)" : answer,
+      writeId(call.request(), "assistant")).map(v -> {
+      history.add(call.request().sessionKey(), "user", call.request().text());
+      history.add(call.request().sessionKey(), "assistant", answer);
       return answer;
     });
   }
@@ -214,7 +271,15 @@ final class TurnRunner {
         assistant.put("content", text);
       }
       messages.add(assistant);
+      TokenCounter counter = counters.apply(reply.model() == null ? spec.routineModel() : reply.model());
+      progress.promptTokens += counter.countMessage(assistant);
+      int before = messages.size();
       return runTools(reply.toolCalls(), 0, messages, call)
+        .onSuccess(v -> {
+          for (int i = before; i < messages.size(); i++) {
+            progress.promptTokens += counter.countMessage(messages.getJsonObject(i));
+          }
+        })
         .compose(v -> converse(messages, result.route(), progress, call, step + 1));
     });
   }
@@ -232,7 +297,8 @@ final class TurnRunner {
         return Future.<Void>succeededFuture();
       }
       String step = name + " " + args.encode() + "\n\n" + result;
-      return memory.append(call.transcript(), "tool", step).<Void>mapEmpty();
+      return memory.append(call.transcript(), "tool", step, writeId(call.request(), "tool-" + c.getString("id")))
+        .<Void>mapEmpty();
     }).compose(v -> runTools(toolCalls, i + 1, messages, call));
   }
 
@@ -286,10 +352,13 @@ final class TurnRunner {
       stream = new ModelCall.Stream(request.stream().address(), request.stream().id(), offset);
       call.control().calling(stream.id());
     }
-    ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages.copy(), tools, call.maxTokens(),
-      request.priority(), token, request.stop(), stream);
+    // no copy: the event bus hands the governor its own copy, and the messages change only after its reply
+    int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
+    ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
+      request.priority(), token, request.stop(), stream, inputTokens);
+    // the local governor gets the context by reference: nothing changes it until the reply
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
-        new DeliveryOptions().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
+        LocalJson.options().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
       .map(m -> ModelCall.Reply.fromJson(m.body()))
       .recover(err -> err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT
         ? Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs())) : Future.failedFuture(err))

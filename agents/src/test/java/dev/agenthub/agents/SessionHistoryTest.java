@@ -17,6 +17,22 @@ class SessionHistoryTest {
     assertThat(recent).hasSize(2);
     assertThat(recent.getJsonObject(0).getString("content")).startsWith("b");
     assertThat(recent.getJsonObject(1).getString("content")).startsWith("c");
+    assertThat(history.recentWithTokens("s", 30, TokenCounter.ESTIMATE).tokens()).isEqualTo(26);
+  }
+
+  @Test
+  void aMessageIsCountedOnceByTheSameCounter() {
+    SessionHistory history = new SessionHistory(10, 100);
+    history.add("s", "user", "a".repeat(400));
+    int[] calls = {0};
+    TokenCounter counting = text -> {
+      calls[0]++;
+      return TokenCounter.ESTIMATE.count(text);
+    };
+    for (int i = 0; i < 5; i++) {
+      assertThat(history.recentWithTokens("s", 1000, counting).tokens()).isEqualTo(103);
+    }
+    assertThat(calls[0]).isEqualTo(1);
   }
 
   @Test

@@ -97,7 +97,8 @@ final class AgentPlacer extends VerticleBase {
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
       AgentVerticle v = new AgentVerticle(spec, p.id(), node, events,
-        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()), counters);
+        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()), counters,
+        dev.agenthub.memory.AgentIdentity.token(secret, dev.agenthub.agents.Turn.TURNS_PRINCIPAL));
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {
         deployments.put(p.instance(), id);

@@ -123,6 +123,13 @@ public final class HubNode {
 
   /** Starts a node; call from a non-event-loop thread or compose on the returned future. */
   public static Future<HubNode> start(HubConfig config, Map<String, String> secrets) {
+    byte[] clusterSecret;
+    try {
+      // before anything joins a cluster: a node that may not start must not be seen
+      clusterSecret = Secrets.clusterSecret(config, System.getenv());
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     int port = config.node().http().port() == 0 ? freePort(config.node().http().host()) : config.node().http().port();
     List<AgentSpec> local = config.agentsForRoles(config.node().roles());
@@ -155,8 +162,7 @@ public final class HubNode {
     }
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
-      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets,
-        Secrets.clusterSecret(config, System.getenv()));
+      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets, clusterSecret);
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -181,7 +187,8 @@ public final class HubNode {
     String adminToken = dev.agenthub.memory.AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
     MemoryProbe probe = new MemoryProbe(registry, adminToken);
     ready.put("memory", probe::reachable);
-    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken);
+    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken,
+      dev.agenthub.memory.AgentIdentity.token(clusterSecret, dev.agenthub.agents.Turn.TURNS_PRINCIPAL));
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken);
     TokenCounters counters = new TokenCounters(config);
 
@@ -194,7 +201,7 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
         clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest, clusterSecret, counters)))
-      .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
+      .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw, clusterSecret)))
       .compose(id -> {
         AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, counters);
         for (AgentSpec spec : local) {

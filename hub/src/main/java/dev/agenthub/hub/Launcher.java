@@ -93,6 +93,7 @@ public final class Launcher {
     try {
       config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
       secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
+      dev.agenthub.hub.config.Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
     } catch (ConfigException e) {
       err.println("agenthub: config error: " + e.getMessage());
       return EXIT_CONFIG;

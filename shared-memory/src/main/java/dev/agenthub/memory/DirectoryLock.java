@@ -18,34 +18,54 @@ import java.util.Optional;
  */
 public final class DirectoryLock implements AutoCloseable {
 
+  // lock files this process holds: POSIX locks belong to the process, and closing any other channel
+  // on the same file would silently drop the one held, so a second try in this JVM never opens one
+  private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final FileChannel channel;
   private final FileLock lock;
   private final Path holderFile;
+  private final Path lockFile;
 
-  private DirectoryLock(FileChannel channel, FileLock lock, Path holderFile) {
+  private DirectoryLock(FileChannel channel, FileLock lock, Path holderFile, Path lockFile) {
     this.channel = channel;
     this.lock = lock;
     this.holderFile = holderFile;
+    this.lockFile = lockFile;
   }
 
   /** Takes the lock if it is free; {@code holder} describes this process for others to read. */
   public static Optional<DirectoryLock> tryAcquire(Path dir, String holder) throws IOException {
     Path state = dir.resolve(MarkdownStore.STATE_DIR);
     Files.createDirectories(state);
-    FileChannel ch = FileChannel.open(state.resolve("writer.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
+    Path lockFile = state.resolve("writer.lock").toAbsolutePath().normalize();
+    if (!HELD.add(lockFile)) {
+      return Optional.empty(); // held by another writer in this same JVM
+    }
+    FileChannel ch = null;
     try {
-      lock = ch.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null; // held by another writer in this same JVM
+      ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null;
+      }
+      if (lock == null) {
+        ch.close();
+        HELD.remove(lockFile);
+        return Optional.empty();
+      }
+      Path holderFile = state.resolve("writer.holder");
+      Files.write(holderFile, holder.getBytes(StandardCharsets.UTF_8));
+      return Optional.of(new DirectoryLock(ch, lock, holderFile, lockFile));
+    } catch (IOException | RuntimeException e) {
+      if (ch != null) {
+        ch.close();
+      }
+      HELD.remove(lockFile);
+      throw e;
     }
-    if (lock == null) {
-      ch.close();
-      return Optional.empty();
-    }
-    Path holderFile = state.resolve("writer.holder");
-    Files.write(holderFile, holder.getBytes(StandardCharsets.UTF_8));
-    return Optional.of(new DirectoryLock(ch, lock, holderFile));
   }
 
   /** Who holds (or last held) the lock of {@code dir}, as it described itself. */
@@ -62,8 +82,12 @@ public final class DirectoryLock implements AutoCloseable {
     try {
       Files.write(holderFile, ByteBuffer.allocate(0).array());
     } finally {
-      lock.release();
-      channel.close();
+      try {
+        lock.release();
+        channel.close();
+      } finally {
+        HELD.remove(lockFile);
+      }
     }
   }
 }

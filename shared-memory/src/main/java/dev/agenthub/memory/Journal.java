@@ -23,7 +23,8 @@ final class Journal implements AutoCloseable {
 
   static final byte APPEND = 1;
   static final byte REPLACE = 2;
-  private static final int MAX_RECORD = 64 * 1024 * 1024;
+  /** The largest record the journal reads back; a write must fit it, header and path included. */
+  static final int MAX_RECORD = 64 * 1024 * 1024;
 
   /** One journaled write: set the file's length to {@code offset}, then write {@code data} there. */
   record Record(byte op, long epoch, String path, long offset, String writeId, byte[] data) {

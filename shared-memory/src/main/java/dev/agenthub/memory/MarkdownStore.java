@@ -43,6 +43,11 @@ public final class MarkdownStore implements AutoCloseable {
 
   /** Directory of the store's own state; hidden, so no memory path can reach it. */
   public static final String STATE_DIR = ".agenthub";
+  /**
+   * The largest file the store keeps: a whole file is one journal record when it is replaced, so it
+   * must fit the journal's record, with room for the record's path and header.
+   */
+  public static final long MAX_FILE_BYTES = Journal.MAX_RECORD - 64 * 1024;
 
   /**
    * @param fsync              force the journal before acknowledging (the default)
@@ -128,6 +133,10 @@ public final class MarkdownStore implements AutoCloseable {
    * last writer's if needed.
    */
   public static MarkdownStore open(Path dir, long epoch, Options options, Consumer<String> log) throws IOException {
+    if (options.maxFileBytes() > MAX_FILE_BYTES || options.maxEntryBytes() > MAX_FILE_BYTES) {
+      throw new IllegalArgumentException("files and entries are at most " + MAX_FILE_BYTES
+        + " bytes: a whole file must fit one journal record");
+    }
     Files.createDirectories(dir);
     return new MarkdownStore(dir.toRealPath(), options, log, epoch);
   }
@@ -234,6 +243,7 @@ public final class MarkdownStore implements AutoCloseable {
     List<Journal.Record> records = new ArrayList<>(batch.size());
     List<Op> accepted = new ArrayList<>(batch.size());
     Map<String, Long> planned = new HashMap<>();
+    Set<String> plannedDirs = new HashSet<>();
     Map<String, Op> batchIds = new HashMap<>();
     for (Op op : batch) {
       if (op.writeId() != null && writeIds.containsKey(op.writeId())) {
@@ -257,6 +267,10 @@ public final class MarkdownStore implements AutoCloseable {
       }
       try {
         String path = op.path().value();
+        // nothing enters the journal that could not be applied: a file where a folder is, or a path
+        // through a file, on disk or earlier in this batch, is refused here (a journaled record that
+        // fails would fail again at every replay)
+        checkNoClash(op.path(), planned.keySet(), plannedDirs);
         Path file = resolveForWrite(op.path());
         long size = planned.containsKey(path) ? planned.get(path) : currentSize(path, file);
         long offset = op.kind() == Journal.APPEND ? size : 0;
@@ -266,6 +280,9 @@ public final class MarkdownStore implements AutoCloseable {
             + options.maxFileBytes() + "-byte limit");
         }
         planned.put(path, after);
+        for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+          plannedDirs.add(path.substring(0, slash));
+        }
         records.add(new Journal.Record(op.kind(), epoch, path, offset, op.writeId(), op.data()));
         accepted.add(op);
       } catch (MemoryException e) {
@@ -552,6 +569,14 @@ public final class MarkdownStore implements AutoCloseable {
    * Lines matching {@code query} (case-insensitive text, or a regex) in the files under any of
    * {@code prefixes}; at most {@value #MAX_SEARCH_HITS} hits.
    */
+  private static final long SEARCH_BUDGET_NANOS = 2_000_000_000L;
+  private static final int MAX_SEARCH_FILES = 10_000;
+  private static final long MAX_SEARCH_BYTES = 64L * 1024 * 1024;
+
+  /**
+   * Lines matching {@code query} under {@code prefixes}: at most {@code MAX_SEARCH_HITS} hits, and at
+   * most {@value #MAX_SEARCH_FILES} files, 64 MiB and two seconds of reading, whichever comes first.
+   */
   public List<SearchHit> search(String query, boolean regex, List<String> prefixes) {
     if (query == null || query.isBlank() || query.length() > 200) {
       throw new MemoryException(MemoryException.Kind.INVALID, "a search query is 1-200 characters");
@@ -564,9 +589,16 @@ public final class MarkdownStore implements AutoCloseable {
       throw new MemoryException(MemoryException.Kind.INVALID, "bad regex: " + e.getDescription());
     }
     List<SearchHit> hits = new ArrayList<>();
+    // bounded in time, bytes and files as well as hits: a search must not walk a large memory for ever
+    long deadline = System.nanoTime() + SEARCH_BUDGET_NANOS;
+    long bytes = 0;
+    int files = 0;
     for (FileInfo file : list("")) {
       if (prefixes.stream().noneMatch(p -> p.isEmpty() || new MemoryPath(file.path()).isUnder(p))) {
         continue;
+      }
+      if (++files > MAX_SEARCH_FILES || (bytes += file.bytes()) > MAX_SEARCH_BYTES || System.nanoTime() > deadline) {
+        break;
       }
       String[] lines;
       try {
@@ -607,6 +639,23 @@ public final class MarkdownStore implements AutoCloseable {
     return file;
   }
 
+  /**
+   * Refuses a path that is a folder, or that runs through a file, on disk or among the files and
+   * folders this batch will make.
+   */
+  private void checkNoClash(MemoryPath path, Set<String> plannedFiles, Set<String> plannedDirs) {
+    String p = path.value();
+    if (plannedDirs.contains(p) || Files.isDirectory(root.resolve(p), LinkOption.NOFOLLOW_LINKS)) {
+      throw new MemoryException(MemoryException.Kind.CONFLICT, p + " is a folder: it cannot also be a file");
+    }
+    for (int slash = p.indexOf('/'); slash > 0; slash = p.indexOf('/', slash + 1)) {
+      String ancestor = p.substring(0, slash);
+      if (plannedFiles.contains(ancestor) || Files.isRegularFile(root.resolve(ancestor), LinkOption.NOFOLLOW_LINKS)) {
+        throw new MemoryException(MemoryException.Kind.CONFLICT, p + " runs through the file " + ancestor);
+      }
+    }
+  }
+
   private Path resolveForWrite(MemoryPath path) {
     Path file = root.resolve(path.value());
     Path parent = file.getParent();
@@ -643,16 +692,24 @@ public final class MarkdownStore implements AutoCloseable {
     for (Journal.Record r : records) {
       before.computeIfAbsent(r.path(), p -> readBytes(root.resolve(p)));
     }
+    int quarantined = 0;
     for (Journal.Record r : records) {
       Path file = root.resolve(r.path());
-      Files.createDirectories(file.getParent());
-      if (r.op() == Journal.REPLACE) {
-        byte[] current = readBytes(file);
-        if (!Arrays.equals(current, r.data())) {
-          writeAtomically(file, r.data(), true);
+      try {
+        Files.createDirectories(file.getParent());
+        if (r.op() == Journal.REPLACE) {
+          byte[] current = readBytes(file);
+          if (!Arrays.equals(current, r.data())) {
+            writeAtomically(file, r.data(), true);
+          }
+        } else {
+          replayAppend(file, r);
         }
-      } else {
-        replayAppend(file, r);
+      } catch (IOException | RuntimeException e) {
+        // one record that cannot be applied must not keep every writer from starting: set it aside
+        quarantine(state, r, e, ++quarantined);
+        before.remove(r.path());
+        continue;
       }
       if (r.writeId() != null) {
         writeIds.put(r.writeId(), new WriteResult(r.path(), r.offset() + r.data().length, false));
@@ -661,6 +718,9 @@ public final class MarkdownStore implements AutoCloseable {
     int repaired = 0;
     for (var e : before.entrySet()) {
       Path file = root.resolve(e.getKey());
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
       byte[] after = readBytes(file);
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
         ch.force(true);
@@ -674,6 +734,41 @@ public final class MarkdownStore implements AutoCloseable {
     }
     log.accept("memory: replayed " + records.size() + " journal records over " + before.size() + " files, "
       + repaired + " repaired");
+  }
+
+  /**
+   * Keeps a journal record recovery could not apply in {@code .agenthub/quarantine/} (as JSON, its
+   * data in base64), so nothing is lost and an operator can look at it, and says so in the log.
+   */
+  private void quarantine(Path state, Journal.Record r, Exception cause, int n) throws IOException {
+    Path dir = state.resolve("quarantine");
+    Files.createDirectories(dir);
+    String name = String.format(Locale.ROOT, "%d-%d-%d.json", System.currentTimeMillis(), r.epoch(), n);
+    String json = "{\"path\":" + quote(r.path()) + ",\"op\":\"" + (r.op() == Journal.REPLACE ? "replace" : "append")
+      + "\",\"epoch\":" + r.epoch() + ",\"offset\":" + r.offset() + ",\"write_id\":"
+      + (r.writeId() == null ? "null" : quote(r.writeId())) + ",\"error\":" + quote(String.valueOf(cause.getMessage()))
+      + ",\"data_base64\":\"" + java.util.Base64.getEncoder().encodeToString(r.data()) + "\"}\n";
+    writeAtomically(dir.resolve(name), json.getBytes(StandardCharsets.UTF_8), true);
+    log.accept("memory: quarantined a journal record for " + r.path() + " that could not be applied ("
+      + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "): " + STATE_DIR + "/quarantine/" + name);
+  }
+
+  private static String quote(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        default -> {
+          if (c < 0x20) {
+            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+    }
+    return sb.append('"').toString();
   }
 
   /** Makes the file hold {@code data} at {@code offset} and end there, unless it already does. */

@@ -51,8 +51,16 @@ public final class MemoryClient {
 
   /** Appends an entry; answers {@code {path, bytes, duplicate}} once it is durable. */
   public Future<JsonObject> append(String path, String author, String text) {
+    return append(path, author, text, UUID.randomUUID().toString());
+  }
+
+  /**
+   * Appends an entry under the caller's write id: the same id written again (a retry, a turn sent
+   * again to another node) lands once, answered {@code duplicate: true}.
+   */
+  public Future<JsonObject> append(String path, String author, String text, String writeId) {
     return call("memory.write", new JsonObject().put("op", "append").put("path", path).put("author", author)
-      .put("text", text).put("write_id", UUID.randomUUID().toString()), true);
+      .put("text", text).put("write_id", writeId), true);
   }
 
   /** Replaces a file atomically; answers {@code {path, bytes, duplicate}} once it is durable. */

@@ -5,7 +5,7 @@ public final class MemoryException extends RuntimeException {
 
   /** What went wrong; {@link #status()} is the matching HTTP status. */
   public enum Kind {
-    INVALID(400), REFUSED(403), NOT_FOUND(404), TOO_LARGE(413), UNAVAILABLE(503), IO(500);
+    INVALID(400), REFUSED(403), NOT_FOUND(404), CONFLICT(409), TOO_LARGE(413), UNAVAILABLE(503), IO(500);
 
     private final int status;
 

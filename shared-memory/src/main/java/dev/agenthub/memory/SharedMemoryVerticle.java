@@ -82,12 +82,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
   public Future<?> start() {
     if (!clustered) {
       return takeOsLock().compose(lock -> {
-        if (lock.isEmpty()) {
+        if (lock.lock().isEmpty()) {
           return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
-            + " is in use by " + DirectoryLock.holder(dir) + "; point this node at another memory.dir or stop that one"));
+            + " is in use by " + lock.holder() + "; point this node at another memory.dir or stop that one"));
         }
-        osLock = lock.get();
-        return becomeWriter(System.currentTimeMillis());
+        osLock = lock.lock().get();
+        return becomeWriter(System.currentTimeMillis()).onFailure(err -> releaseAll());
       });
     }
     standbyTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> tryTakeOver());
@@ -131,33 +131,69 @@ public final class SharedMemoryVerticle extends VerticleBase {
       clusterLock = lock;
       return takeOsLock();
     }).compose(lock -> {
-      if (lock.isEmpty()) {
+      if (lock.lock().isEmpty()) {
         // the cluster lock is ours but the directory is still held: its holder is dying, or is
         // a process outside this cluster; keep the cluster lock and try again
         String wait = "memory: node " + node + " is next writer of " + dir.toAbsolutePath() + " but "
-          + DirectoryLock.holder(dir) + " still holds it";
+          + lock.holder() + " still holds it";
         if (!wait.equals(lastWait)) {
           LOG.warning(wait);
           lastWait = wait;
         }
         return Future.succeededFuture();
       }
-      osLock = lock.get();
+      osLock = lock.lock().get();
       return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
         .compose(this::becomeWriter);
     }).onComplete(ar -> {
       acquiring = false;
       if (ar.failed() && !(ar.cause() instanceof io.vertx.core.VertxException && clusterLock == null)) {
         if (clusterLock != null) {
-          LOG.warning("memory: node " + node + " could not take over as writer: " + ar.cause().getMessage());
+          LOG.log(java.util.logging.Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
         }
+        // whatever failed, no lock stays taken: another standby (or this one, next time) must be able to try
+        releaseAll();
       }
     });
   }
 
-  private Future<Optional<DirectoryLock>> takeOsLock() {
+  /** Gives back whatever a failed takeover took: the store, the OS lock, the cluster lock. */
+  private void releaseAll() {
+    MarkdownStore opened = store;
+    DirectoryLock os = osLock;
+    store = null;
+    osLock = null;
+    consumers.forEach(MessageConsumer::unregister);
+    consumers.clear();
+    vertx.executeBlocking(() -> {
+      if (opened != null) {
+        opened.close();
+      }
+      if (os != null) {
+        os.close();
+      }
+      return null;
+    }).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.log(java.util.logging.Level.WARNING, "memory: releasing the directory lock failed", ar.cause());
+      }
+      if (clusterLock != null) {
+        clusterLock.release();
+        clusterLock = null;
+      }
+    });
+  }
+
+  /** The OS lock if it could be taken, and who holds it (read off the event loop with it). */
+  private record OsLock(Optional<DirectoryLock> lock, String holder) {
+  }
+
+  private Future<OsLock> takeOsLock() {
     String holder = "node " + node + " (pid " + ProcessHandle.current().pid() + ")";
-    return vertx.executeBlocking(() -> DirectoryLock.tryAcquire(dir, holder));
+    return vertx.executeBlocking(() -> {
+      Optional<DirectoryLock> lock = DirectoryLock.tryAcquire(dir, holder);
+      return new OsLock(lock, lock.isPresent() ? holder : DirectoryLock.holder(dir));
+    });
   }
 
   private Future<Void> becomeWriter(long epoch) {

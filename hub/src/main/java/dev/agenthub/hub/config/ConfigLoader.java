@@ -32,7 +32,9 @@ public final class ConfigLoader {
 
   static final Set<String> SKILLS = Set.of("memory.read", "memory.append", "memory.search", "time.now",
     "agent.delegate", "http.fetch");
+  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+  private static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,63}");
   private static final Pattern AGENT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
   private static final Pattern MEMBER = Pattern.compile("([^:\\s]+):(\\d{1,5})(?:-(\\d{1,5}))?");
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -169,7 +171,7 @@ public final class ConfigLoader {
 
   private static HubConfig validate(Map<String, Object> map, String source) {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
-      "budgets", "clients", "ledger", "audit"));
+      "budgets", "clients", "ledger", "audit", "batch"));
     root.rejectUnknown();
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
@@ -183,8 +185,10 @@ public final class ConfigLoader {
     if (maxEntry < 256 || maxEntry > 16L * 1024 * 1024) {
       throw new ConfigException(mem.field("max-entry"), "must be between 256B and 16MiB");
     }
-    if (maxFile < maxEntry || maxFile > 1024L * 1024 * 1024) {
-      throw new ConfigException(mem.field("max-file"), "must be at least max-entry and at most 1GiB");
+    // a whole file is one journal record when it is replaced: it must fit the journal's record
+    if (maxFile < maxEntry || maxFile > dev.agenthub.memory.MarkdownStore.MAX_FILE_BYTES) {
+      throw new ConfigException(mem.field("max-file"), "must be at least max-entry and at most 63MiB (the journal's "
+        + "record)");
     }
     if (transcriptMax != 0 && (transcriptMax < 4 * maxEntry || transcriptMax > maxFile)) {
       throw new ConfigException(mem.field("transcript-max"), "must be 0 (off) or between 4 x max-entry and max-file");
@@ -216,8 +220,18 @@ public final class ConfigLoader {
     ledger.rejectUnknown();
     Fields audit = root.section("audit", Set.of("dir"));
     audit.rejectUnknown();
+    Fields batch = root.section("batch", Set.of("callback-hosts"));
+    batch.rejectUnknown();
+    List<String> callbackHosts = batch.strings("callback-hosts", List.of());
+    for (String host : callbackHosts) {
+      if (!HOST.matcher(host).matches()) {
+        throw new ConfigException(batch.field("callback-hosts"), "'" + host + "' is not a host name (exact names "
+          + "only: no scheme, port, path or wildcard)");
+      }
+    }
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
-      ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source);
+      ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source,
+      new HubConfig.Batch(callbackHosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList()));
   }
 
   private static HubConfig.Node node(Fields f) {
@@ -344,7 +358,8 @@ public final class ConfigLoader {
       if (!type.equals("sim") && keys.isEmpty()) {
         throw new ConfigException(p.field("keys"), "a " + type + " provider needs at least one key");
       }
-      String http2 = p.string("http2", "auto");
+      // YAML 1.1 reads a bare on/off as true/false: take them as written
+      String http2 = p.raw("http2") instanceof Boolean b ? (b ? "on" : "off") : p.string("http2", "auto");
       if (!Set.of("auto", "on", "off").contains(http2)) {
         throw new ConfigException(p.field("http2"), "must be auto, on or off, got '" + http2 + "'");
       }
@@ -554,9 +569,23 @@ public final class ConfigLoader {
       Fields c = new Fields("clients[" + i + "]", raw.get(i), Set.of("id", "token-sha256", "agents", "admin"));
       c.rejectUnknown();
       String id = c.requiredString("id");
+      // a client's id names the folder of its sessions' transcripts
+      if (!CLIENT_ID.matcher(id).matches()) {
+        throw new ConfigException(c.field("id"), "must be 1-64 of A-Z a-z 0-9 _ . @ - not starting with '.', got '"
+          + id + "'");
+      }
       String sha = c.requiredString("token-sha256").toLowerCase();
       if (!SHA256.matcher(sha).matches()) {
         throw new ConfigException(c.field("token-sha256"), "must be 64 hex digits (the SHA-256 of the token, never the token)");
+      }
+      for (HubConfig.Client earlier : out) {
+        if (earlier.tokenSha256().equals(sha)) {
+          throw new ConfigException(c.field("token-sha256"), "is the same token as client '" + earlier.id()
+            + "': give each client its own token");
+        }
+        if (earlier.id().equals(id)) {
+          throw new ConfigException(c.field("id"), "duplicate client id '" + id + "'");
+        }
       }
       boolean all = "*".equals(c.raw("agents"));
       List<String> allowed = all ? List.of() : c.strings("agents", List.of());

@@ -12,13 +12,32 @@ import java.util.Optional;
  */
 public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
                         Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
-                        List<Client> clients, String ledgerDir, String auditDir, String source) {
+                        List<Client> clients, String ledgerDir, String auditDir, String source, Batch batch) {
 
   public HubConfig {
     providers = Map.copyOf(providers);
     models = Map.copyOf(models);
     agents = List.copyOf(agents);
     clients = List.copyOf(clients);
+    batch = batch == null ? Batch.NONE : batch;
+  }
+
+  public HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers, Map<String, Model> models,
+                   List<AgentSpec> agents, Budgets budgets, List<Client> clients, String ledgerDir, String auditDir,
+                   String source) {
+    this(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir, source, Batch.NONE);
+  }
+
+  /**
+   * {@code batch:} where batch answers may be POSTed: {@code callback-hosts}, exact host names (no
+   * patterns); empty, the default, refuses every {@code callback_url}.
+   */
+  public record Batch(List<String> callbackHosts) {
+    public static final Batch NONE = new Batch(List.of());
+
+    public Batch {
+      callbackHosts = List.copyOf(callbackHosts);
+    }
   }
 
   /** {@code node:} this node's name, roles and HTTP settings. */

@@ -23,6 +23,14 @@ public final class Secrets {
    * random one, and a clustered node derives one from the cluster name (and says so: set a secret
    * in production).
    */
+  private static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Whether {@code host} is a loopback address (127.0.0.0/8, ::1, localhost). */
+  static boolean loopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]")
+      || host.equals("0:0:0:0:0:0:0:1");
+  }
+
   public static byte[] clusterSecret(HubConfig config, Map<String, String> env) {
     String secret = env.get("AGENTHUB_CLUSTER_SECRET");
     String file = env.get("AGENTHUB_CLUSTER_SECRET_FILE");
@@ -41,8 +49,16 @@ public final class Secrets {
       new java.security.SecureRandom().nextBytes(random);
       return random;
     }
-    java.util.logging.Logger.getLogger(Secrets.class.getName()).warning("no AGENTHUB_CLUSTER_SECRET: agent identities "
-      + "on the event bus are signed with a secret derived from the cluster name; set one in production");
+    if (!loopback(config.cluster().host())) {
+      // a secret anyone can compute from the cluster's name would sign anyone's requests
+      throw new ConfigException("AGENTHUB_CLUSTER_SECRET", "is required for a cluster on " + config.cluster().host()
+        + " (not a loopback address): set it, or AGENTHUB_CLUSTER_SECRET_FILE, to the same random value on every node");
+    }
+    if (WARNED.compareAndSet(false, true)) {
+      java.util.logging.Logger.getLogger(Secrets.class.getName()).warning("no AGENTHUB_CLUSTER_SECRET: identities on "
+      + "the event bus are signed with a secret derived from the cluster name, acceptable only because this cluster "
+        + "is on loopback; set one before the cluster leaves this machine");
+    }
     try {
       return java.security.MessageDigest.getInstance("SHA-256")
         .digest(("agenthub-cluster:" + config.cluster().name()).getBytes(StandardCharsets.UTF_8));

@@ -130,8 +130,9 @@ final class ChatCompletions {
     if (text.isBlank()) {
       throw ApiError.badParam("messages", "the last user message must not be empty");
     }
+    String client = auth.clientId(ctx.request().getHeader("Authorization"));
     Turn.Request request = new Turn.Request(session, text, "gw-" + UUID.randomUUID(), "interactive", null, 0,
-      maxTokens, stop, conversation, null);
+      maxTokens, stop, conversation, null, client);
     String sessionId = stateless ? null : session;
     String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;
@@ -141,7 +142,7 @@ final class ChatCompletions {
     if (streaming) {
       TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model));
       Turn.Request streamed = new Turn.Request(session, text, request.idempotencyKey(), "interactive", null, 0,
-        maxTokens, stop, conversation, stream.stream());
+        maxTokens, stop, conversation, stream.stream(), client);
       stream.onClientGone(() -> dispatcher.cancel(streamed));
       stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
       return;

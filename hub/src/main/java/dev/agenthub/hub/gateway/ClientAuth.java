@@ -57,6 +57,18 @@ final class ClientAuth {
     }
   }
 
+  /**
+   * The id of the client the header authenticates, or null (no or unknown token). However the header
+   * is spelled ({@code bearer}, spaces), one token is one client.
+   */
+  String clientId(String authorization) {
+    if (open() || authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    HubConfig.Client client = bySha.get(sha256(authorization.substring(7).trim()));
+    return client == null ? null : client.id();
+  }
+
   private HubConfig.Client client(String authorization) {
     if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       throw new ApiError(401, "authentication_error", "missing bearer token");

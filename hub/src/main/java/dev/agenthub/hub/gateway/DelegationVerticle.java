@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.Turn;
+import dev.agenthub.memory.AgentIdentity;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -15,15 +16,31 @@ import io.vertx.core.json.JsonObject;
 public final class DelegationVerticle extends VerticleBase {
 
   private final GatewayContext gw;
+  private final byte[] secret;
   private MessageConsumer<JsonObject> consumer;
 
-  public DelegationVerticle(GatewayContext gw) {
+  /** @param secret the cluster secret that signs agent identities (null: identities unchecked, tests only) */
+  public DelegationVerticle(GatewayContext gw, byte[] secret) {
     this.gw = gw;
+    this.secret = secret;
+  }
+
+  private void refuse(Message<JsonObject> m, String from, String to, String why) {
+    gw.metrics().refused("trust");
+    gw.metrics().audit("delegation_refused", new JsonObject().put("from", from).put("to", to).put("reason", why));
+    m.fail(Turn.Failure.FORBIDDEN, why);
+  }
+
+  /** Whether the configured client may call {@code agent} (its list, all agents, or admin). */
+  private boolean mayUse(String client, String agent) {
+    return gw.config().clients().stream().filter(c -> c.id().equals(client)).findFirst()
+      .map(c -> c.allAgents() || c.admin() || c.agents().contains(agent)).orElse(false);
   }
 
   @Override
   public Future<?> start() {
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
+    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(),
+      gw.turnToken());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
       if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("text") instanceof String)
@@ -36,15 +53,27 @@ public final class DelegationVerticle extends VerticleBase {
         m.fail(Turn.Failure.BAD_REQUEST, "unknown agent '" + agent + "'");
         return;
       }
-      boolean fromSensitive = gw.config().agent(body.getString("from", "")).map(a -> a.sensitive()).orElse(false);
-      if (fromSensitive && !gw.config().agent(agent).orElseThrow().sensitive()) {
-        gw.metrics().refused("trust");
-        gw.metrics().audit("delegation_refused", new JsonObject().put("from", body.getString("from")).put("to", agent));
-        m.fail(403, "a sensitive agent may delegate only to sensitive agents");
+      // who asks is proven, not declared: the delegating agent's identity token
+      String from = body.getString("from");
+      if (from == null || secret != null && !AgentIdentity.verify(secret, from, body.getString("agent_token"))) {
+        refuse(m, from, agent, "the delegation does not prove it comes from agent '" + from + "'");
+        return;
+      }
+      boolean fromSensitive = gw.config().agent(from).map(a -> a.sensitive()).orElse(false);
+      boolean toSensitive = gw.config().agent(agent).orElseThrow().sensitive();
+      if (fromSensitive != toSensitive) {
+        // a sensitive agent's data never flows to a standard one, nor does a standard one reach into it
+        refuse(m, from, agent, fromSensitive ? "a sensitive agent may delegate only to sensitive agents"
+          : "a sensitive agent accepts delegations only from sensitive agents");
+        return;
+      }
+      String client = body.getString("client");
+      if (client != null && !mayUse(client, agent)) {
+        refuse(m, from, agent, "client '" + client + "' may not use agent '" + agent + "'");
         return;
       }
       Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, "interactive",
-        null, body.getInteger("depth", 1));
+        null, body.getInteger("depth", 1)).forClient(client);
       dispatcher.dispatch(agent, request).onSuccess(m::reply).onFailure(err -> {
         int status = err instanceof ApiError e ? e.status : Turn.Failure.MODEL_ERROR;
         m.fail(status, err.getMessage() == null ? "delegation failed" : err.getMessage());

@@ -18,5 +18,6 @@ import java.util.function.Supplier;
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
                              PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready,
-                             Supplier<io.vertx.core.json.JsonObject> memoryWriter, String adminToken) {
+                             Supplier<io.vertx.core.json.JsonObject> memoryWriter, String adminToken,
+                             String turnToken) {
 }

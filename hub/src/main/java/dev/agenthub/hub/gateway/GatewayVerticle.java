@@ -47,7 +47,7 @@ public final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs());
+    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(), gw.turnToken());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     auth = new ClientAuth(gw.config().clients());
     web = io.vertx.ext.web.client.WebClient.create(vertx);
@@ -121,24 +121,29 @@ public final class GatewayVerticle extends VerticleBase {
     ctx.next();
   }
 
+  // a bucket per authenticated client (their number is the config's), and per address for requests
+  // that prove no client; shared by this node's gateway instances. Addresses are bounded (least
+  // recently seen leave first), so a flood of them costs memory once and resets no client's limit.
   private static final java.util.concurrent.ConcurrentHashMap<String, dev.agenthub.hub.governor.TokenBucket> CLIENTS =
     new java.util.concurrent.ConcurrentHashMap<>();
+  private static final com.github.benmanes.caffeine.cache.Cache<String, dev.agenthub.hub.governor.TokenBucket> ADDRESSES =
+    com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000)
+      .expireAfterAccess(java.time.Duration.ofMinutes(10)).build();
 
-  /** Each client (its token, or its address on an open hub) gets {@code node.http.client-rps}. */
+  /** Each client (authenticated by its token, else its address) gets {@code node.http.client-rps}. */
   private void rateLimit(RoutingContext ctx) {
     int rps = gw.config().node().http().clientRps();
     if (rps <= 0 || ctx.normalizedPath().startsWith("/health/")) {
       ctx.next();
       return;
     }
-    String auth = ctx.request().getHeader("Authorization");
+    String clientId = auth.clientId(ctx.request().getHeader("Authorization"));
     var remote = ctx.request().remoteAddress();
-    String client = auth != null ? "t:" + ClientAuth.sha256(auth) : "a:" + (remote == null ? "?" : remote.hostAddress());
-    if (CLIENTS.size() > 100_000) {
-      CLIENTS.clear(); // bounded memory: a flood of distinct clients resets the table
-    }
-    var bucket = CLIENTS.computeIfAbsent(gw.config().node().name() + "|" + client,
-      k -> new dev.agenthub.hub.governor.TokenBucket(2.0 * rps, rps, System.nanoTime()));
+    String key = gw.config().node().name() + "|" + (clientId != null ? "c:" + clientId
+      : "a:" + (remote == null ? "?" : remote.hostAddress()));
+    java.util.function.Function<String, dev.agenthub.hub.governor.TokenBucket> make =
+      k -> new dev.agenthub.hub.governor.TokenBucket(2.0 * rps, rps, System.nanoTime());
+    var bucket = clientId != null ? CLIENTS.computeIfAbsent(key, make) : ADDRESSES.get(key, make);
     long now = System.nanoTime();
     if (!bucket.tryTake(1, now)) {
       gw.metrics().refused("client_rate");
@@ -179,17 +184,19 @@ public final class GatewayVerticle extends VerticleBase {
       throw ApiError.badRequest("'priority' must be 'interactive' or 'batch'");
     }
     String callback = Requests.optionalString(json, "callback_url");
-    if (callback != null && !(callback.startsWith("http://") || callback.startsWith("https://"))) {
-      throw ApiError.badRequest("'callback_url' must be an http:// or https:// URL");
+    if (callback != null) {
+      checkCallback(callback);
     }
     if ("batch".equals(priority)) {
-      batch(ctx, agent, new Turn.Request(session, text, idempotencyKey, "batch"), callback, started);
+      batch(ctx, agent, new Turn.Request(session, text, idempotencyKey, "batch")
+        .forClient(auth.clientId(ctx.request().getHeader("Authorization"))), callback, started);
       return;
     }
     if (callback != null) {
       throw ApiError.badRequest("'callback_url' is for batch messages");
     }
-    Turn.Request request = new Turn.Request(session, text, idempotencyKey, "interactive");
+    String client = auth.clientId(ctx.request().getHeader("Authorization"));
+    Turn.Request request = new Turn.Request(session, text, idempotencyKey, "interactive").forClient(client);
     if (Requests.optionalBoolean(json, "stream")) {
       stream(ctx, agent, request, started);
       return;
@@ -228,7 +235,7 @@ public final class GatewayVerticle extends VerticleBase {
     });
     String key = request.idempotencyKey() != null ? request.idempotencyKey() : "gw-" + java.util.UUID.randomUUID();
     Turn.Request streamed = new Turn.Request(request.session(), request.text(), key, request.priority(), null, 0, 0,
-      java.util.List.of(), null, stream.stream());
+      java.util.List.of(), null, stream.stream(), request.client());
     stream.onClientGone(() -> dispatcher.cancel(streamed));
     stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
   }
@@ -262,9 +269,42 @@ public final class GatewayVerticle extends VerticleBase {
       JsonObject payload = ar.succeeded() ? ar.result().copy().put("batch_id", batchId)
         : new JsonObject().put("batch_id", batchId).put("error", new JsonObject().put("type", "batch_failed")
           .put("message", ar.cause().getMessage() == null ? "failed" : ar.cause().getMessage()));
-      web.postAbs(callback).timeout(30_000).sendJsonObject(payload)
+      // to a listed host only (checked at submission), no redirects, a bounded wait, the answer unread
+      web.postAbs(callback).followRedirects(false).timeout(CALLBACK_TIMEOUT_MS)
+        .as(io.vertx.ext.web.codec.BodyCodec.none()).sendJsonObject(payload)
+        .onSuccess(r -> {
+          if (r.statusCode() / 100 != 2) {
+            LOG.warning("batch " + batchId + ": callback answered " + r.statusCode());
+          }
+        })
         .onFailure(err -> LOG.warning("batch " + batchId + ": callback failed: " + err.getMessage()));
     });
+  }
+
+  private static final long CALLBACK_TIMEOUT_MS = 10_000;
+
+  /**
+   * A batch callback goes only to a host listed in {@code batch.callback-hosts} (exact names): never
+   * to wherever a client points it, such as this machine, the cluster's ports or a cloud's metadata.
+   */
+  private void checkCallback(String callback) {
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(callback);
+    } catch (java.net.URISyntaxException e) {
+      throw ApiError.badParam("callback_url", "'callback_url' is not a URL");
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null || uri.getUserInfo() != null) {
+      throw ApiError.badParam("callback_url", "'callback_url' must be an http:// or https:// URL with a host");
+    }
+    java.util.List<String> hosts = gw.config().batch().callbackHosts();
+    if (hosts.isEmpty()) {
+      throw ApiError.badParam("callback_url", "callbacks are off on this hub (batch.callback-hosts is empty)");
+    }
+    if (!hosts.contains(uri.getHost().toLowerCase(java.util.Locale.ROOT))) {
+      throw ApiError.badParam("callback_url", "'" + uri.getHost() + "' is not in batch.callback-hosts");
+    }
   }
 
   static String outcome(Throwable err) {
@@ -300,7 +340,7 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private void cluster(RoutingContext ctx) {
-    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
     JsonObject body = gw.view().get().toJson();
     JsonObject writer = gw.memoryWriter().get();
     body.put("memory", writer == null ? new JsonObject().putNull("writer") : writer);

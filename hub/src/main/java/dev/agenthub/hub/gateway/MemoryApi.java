@@ -84,6 +84,7 @@ final class MemoryApi {
         case REFUSED -> "permission_denied";
         case NOT_FOUND -> "not_found";
         case TOO_LARGE -> "request_too_large";
+        case CONFLICT -> "conflict";
         case UNAVAILABLE -> "unavailable";
         case IO -> "internal_error";
       };

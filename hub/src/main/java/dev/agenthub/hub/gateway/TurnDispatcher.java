@@ -53,7 +53,11 @@ final class TurnDispatcher {
   private final Supplier<ClusterView> view;
   private final long timeoutMs;
 
-  TurnDispatcher(Vertx vertx, Supplier<ClusterView> view, long timeoutMs) {
+  private final String turnToken;
+
+  /** @param turnToken the hub's identity for turns, carried by every message to an instance */
+  TurnDispatcher(Vertx vertx, Supplier<ClusterView> view, long timeoutMs, String turnToken) {
+    this.turnToken = turnToken;
     this.vertx = vertx;
     this.view = view;
     this.timeoutMs = timeoutMs;
@@ -69,7 +73,7 @@ final class TurnDispatcher {
       : request.withIdempotencyKey("gw-" + java.util.UUID.randomUUID());
     Pending p = new Pending(agent, keyed, timeoutMs);
     pending.add(p);
-    String key = keyed.session() + "|" + keyed.idempotencyKey();
+    String key = keyed.sessionKey() + "|" + keyed.idempotencyKey();
     byKey.put(key, p);
     p.promise.future().onComplete(ar -> {
       pending.remove(p);
@@ -84,13 +88,14 @@ final class TurnDispatcher {
    * model call short. The turn's own future then fails or completes as the instance answers.
    */
   void cancel(Turn.Request request) {
-    Pending p = byKey.get(request.session() + "|" + request.idempotencyKey());
+    Pending p = byKey.get(request.sessionKey() + "|" + request.idempotencyKey());
     if (p == null || p.instance == null) {
       return;
     }
     vertx.eventBus().request(Turn.address(p.agent, p.instance), new JsonObject().put("session", request.session())
-        .put("idempotency_key", request.idempotencyKey()),
-      new DeliveryOptions().addHeader(Turn.CANCEL_HEADER, "true").setSendTimeout(10_000))
+        .put("idempotency_key", request.idempotencyKey()).put("client", request.client()),
+      new DeliveryOptions().addHeader(Turn.CANCEL_HEADER, "true").addHeader(Turn.IDENTITY_HEADER, turnToken)
+        .setSendTimeout(10_000))
       .onFailure(err -> LOG.fine("cancel of " + p.agent + "/" + request.session() + ": " + err.getMessage()));
   }
 
@@ -111,7 +116,7 @@ final class TurnDispatcher {
   }
 
   private void send(Pending p, boolean resend) {
-    List<NodeEntry.Placement> ranked = RendezvousRouter.rank(p.request.session(), view.get().instancesOf(p.agent));
+    List<NodeEntry.Placement> ranked = RendezvousRouter.rank(p.request.sessionKey(), view.get().instancesOf(p.agent));
     if (ranked.isEmpty()) {
       if (!retryLater(p, resend)) {
         p.promise.tryFail(new ApiError(503, "unavailable", "no live instance of agent '" + p.agent + "'", 1L));
@@ -144,7 +149,8 @@ final class TurnDispatcher {
     p.instance = target.id();
     int generation = p.resends;
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000);
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000)
+      .addHeader(Turn.IDENTITY_HEADER, turnToken);
     if (resend) {
       options.addHeader("resend", "true");
     }

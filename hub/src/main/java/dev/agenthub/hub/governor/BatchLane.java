@@ -131,11 +131,29 @@ final class BatchLane {
   }
 
   private void deliver(String output, Map<String, Item> byId) {
+    try {
+      deliverLines(output, byId);
+    } catch (RuntimeException e) {
+      LOG.log(java.util.logging.Level.WARNING, "batch output of " + provider.id() + " could not be read", e);
+    } finally {
+      // whatever went wrong above, no call of this batch waits on: what was not answered fails now
+      byId.values().forEach(i -> i.promise().tryFail(new ProviderLane.Rejected(502, "batch output had no answer for "
+        + i.id(), null)));
+    }
+  }
+
+  private void deliverLines(String output, Map<String, Item> byId) {
     for (String line : output.split("\n")) {
       if (line.isBlank()) {
         continue;
       }
-      JsonObject result = new JsonObject(line);
+      JsonObject result;
+      try {
+        result = new JsonObject(line);
+      } catch (RuntimeException e) {
+        LOG.warning("batch output of " + provider.id() + ": a line is not JSON; skipped");
+        continue;
+      }
       Item item = byId.remove(result.getString("custom_id"));
       if (item == null) {
         continue;
@@ -152,8 +170,6 @@ final class BatchLane {
         item.promise().fail(new ProviderLane.Rejected(502, "batch item answer could not be read", null));
       }
     }
-    byId.values().forEach(i -> i.promise().tryFail(new ProviderLane.Rejected(502, "batch output had no answer for "
-      + i.id(), null)));
   }
 
   private static boolean ok(int status) {

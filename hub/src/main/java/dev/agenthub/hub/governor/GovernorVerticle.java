@@ -307,7 +307,9 @@ public final class GovernorVerticle extends VerticleBase {
     String scope = agent.sensitive() ? "agent:" + agent.id() : "standard";
     String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.maxTokens(),
       request.stop());
-    return cache.get(key).compose(hit -> {
+    // a sensitive agent's answers stay on this node: cluster maps cross the network unencrypted
+    boolean nodeOnly = agent.sensitive();
+    return cache.get(key, nodeOnly).compose(hit -> {
       if (hit != null) {
         metrics.cacheHit(model.id());
         ModelCall.Reply r = ModelCall.Reply.fromJson(hit);
@@ -320,7 +322,7 @@ public final class GovernorVerticle extends VerticleBase {
       }
       return call(request, model, deadline, call).onSuccess(reply -> {
         if (!reply.cancelled()) {
-          cache.put(key, reply.toJson());
+          cache.put(key, reply.toJson(), nodeOnly);
         }
       });
     });
@@ -353,7 +355,7 @@ public final class GovernorVerticle extends VerticleBase {
     } else {
       ProviderLane.Handle handle = lanes.get(provider.id()).call(request.agent(), request.priority(), model,
         request.messages(), request.tools(), request.maxTokens(), request.stop(), deadline, deltas,
-        counters.apply(model.id()));
+        counters.apply(model.id()), model.id().equals(request.model()) ? request.inputTokens() : 0);
       call.handle = handle;
       result = handle.result();
     }
@@ -361,7 +363,7 @@ public final class GovernorVerticle extends VerticleBase {
       long nanos = System.nanoTime() - started;
       ModelCall.Usage usage = r.usage();
       double cost = model.cost(usage) * (batch ? BatchLane.PRICE_FACTOR : 1.0);
-      if (!ModelCall.CANCELLED.equals(r.finishReason())) {
+      if (!ModelCall.CANCELLED.equals(r.finishReason()) && counters.calibrating(model.id())) {
         counters.observe(model.id(), counters.apply(model.id()).countMessages(request.messages()), usage.input());
       }
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);

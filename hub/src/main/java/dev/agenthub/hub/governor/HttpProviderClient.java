@@ -100,8 +100,10 @@ abstract class HttpProviderClient implements ProviderClient {
       }
       case OFF -> options.setProtocolVersion(HttpVersion.HTTP_1_1);
     }
+    // the connections' I/O (codec, TLS, reads and writes) spread over the node's event loops; their
+    // answers come back on the governor's context, which then only runs the lane's logic
     PoolOptions pool = new PoolOptions().setHttp1MaxSize(p.maxConnections()).setHttp2MaxSize(p.maxConnections())
-      .setMaxWaitQueueSize(-1);
+      .setMaxWaitQueueSize(-1).setEventLoopSize(Math.max(1, Runtime.getRuntime().availableProcessors()));
     return vertx.httpClientBuilder().with(options).with(pool).build();
   }
 

@@ -327,6 +327,23 @@ public final class MockLlm {
     }
   }
 
+  static java.security.MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The hash of what {@code digest} has read so far; it reads on. */
+  static String hexOf(MessageDigest digest) {
+    try {
+      return HexFormat.of().formatHex(((MessageDigest) digest.clone()).digest());
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static String sha(String text) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));

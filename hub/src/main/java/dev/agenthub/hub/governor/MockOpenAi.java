@@ -33,9 +33,18 @@ final class MockOpenAi {
   }
 
   private final MockLlm mock;
+  // message tokens by content: a conversation comes back whole with every turn, and the mock's CPU
+  // shares the machine with the hub it stands in front of
+  private final com.github.benmanes.caffeine.cache.Cache<String, Integer> counted =
+    com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(200_000).build();
 
   MockOpenAi(MockLlm mock) {
     this.mock = mock;
+  }
+
+  private int tokens(TokenCounter counter, JsonObject message) {
+    String key = message.getString("role", "") + "\u0000" + message.getValue("content");
+    return key.length() < 64 ? counter.countMessage(message) : counted.get(key, k -> counter.countMessage(message));
   }
 
   void complete(RoutingContext ctx) {
@@ -261,9 +270,13 @@ final class MockOpenAi {
   }
 
   /** Prompt tokens as OpenAI counts them: its tokenizer where the model has one, three tokens of framing a message. */
-  private static long promptTokens(String model, JsonObject body) {
+  private long promptTokens(String model, JsonObject body) {
     TokenCounter counter = TokenCounters.openAi(model);
-    long total = counter.countMessages(plain(body.getJsonArray("messages")));
+    JsonArray flat = plain(body.getJsonArray("messages"));
+    long total = 3;
+    for (int i = 0; i < flat.size(); i++) {
+      total += tokens(counter, flat.getJsonObject(i));
+    }
     JsonArray tools = body.getJsonArray("tools");
     return total + (tools == null ? 0 : counter.count(tools.encode()));
   }
@@ -285,17 +298,19 @@ final class MockOpenAi {
 
   /** OpenAI caches prompts of 1,024 tokens and more, in steps of 128, by their exact prefix. */
   private long cachedTokens(JsonObject body, long prompt) {
-    JsonArray messages = body.getJsonArray("messages");
+    JsonArray flat = plain(body.getJsonArray("messages"));
     TokenCounter counter = TokenCounters.openAi(body.getString("model"));
-    String[] hashes = new String[messages.size()];
-    long[] tokens = new long[messages.size()];
-    StringBuilder prefix = new StringBuilder(body.getString("model")).append(body.getJsonArray("tools", new JsonArray()));
+    String[] hashes = new String[flat.size()];
+    long[] tokens = new long[flat.size()];
+    // one digest over the growing prefix, read out after each message: linear in the prompt
+    java.security.MessageDigest digest = MockLlm.digest();
+    digest.update((body.getString("model") + body.getJsonArray("tools", new JsonArray()).encode())
+      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     long count = 3;
-    JsonArray flat = plain(messages);
-    for (int i = 0; i < messages.size(); i++) {
-      prefix.append('\u0000').append(flat.getJsonObject(i).encode());
-      count += counter.countMessage(flat.getJsonObject(i));
-      hashes[i] = MockLlm.sha(prefix.toString());
+    for (int i = 0; i < flat.size(); i++) {
+      digest.update(("\u0000" + flat.getJsonObject(i).encode()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      count += tokens(counter, flat.getJsonObject(i));
+      hashes[i] = MockLlm.hexOf(digest);
       tokens[i] = Math.min(count, prompt);
     }
     long read = mock.promptCache.readAndRemember(hashes, tokens);

@@ -197,9 +197,11 @@ final class OpenAiClient extends HttpProviderClient {
   static JsonArray outgoing(JsonArray messages) {
     JsonArray out = new JsonArray();
     for (int i = 0; i < messages.size(); i++) {
-      JsonObject m = messages.getJsonObject(i).copy();
+      JsonObject m = messages.getJsonObject(i);
       JsonArray calls = m.getJsonArray("tool_calls");
       if (calls != null) {
+        m = m.copy(); // only messages with tool calls change: their tool names
+        calls = m.getJsonArray("tool_calls");
         for (int j = 0; j < calls.size(); j++) {
           JsonObject fn = calls.getJsonObject(j).getJsonObject("function");
           fn.put("name", fn.getString("name").replace(".", "__"));

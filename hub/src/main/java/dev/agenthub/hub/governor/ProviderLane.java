@@ -110,10 +110,15 @@ final class ProviderLane {
       .tag("provider", id).description("Circuit breaker: 0 closed, 1 open, 2 half-open").register(metrics.registry());
   }
 
-  /** One call: plain when {@code deltas} is null, else streamed piece by piece to it. */
+  /**
+   * One call: plain when {@code deltas} is null, else streamed piece by piece to it. {@code knownInput}
+   * is the prompt's tokens as the agent counted them with the same counter (0: count them here).
+   */
   Handle call(String agent, String priority, HubConfig.Model model, JsonArray messages, JsonArray tools,
-              int maxTokens, List<String> stop, long deadline, Consumer<String> deltas, TokenCounter counter) {
-    long input = counter.countMessages(messages) + (tools.isEmpty() ? 0 : counter.count(tools.encode()));
+              int maxTokens, List<String> stop, long deadline, Consumer<String> deltas, TokenCounter counter,
+              int knownInput) {
+    long input = knownInput > 0 ? knownInput
+      : counter.countMessages(messages) + (tools.isEmpty() ? 0 : counter.count(tools.encode()));
     Pending p = new Pending(agent, priority, model, messages, tools, maxTokens, stop, deadline, deltas, input + maxTokens);
     p.estimatedInput = input;
     p.counter = counter;

@@ -62,6 +62,22 @@ final class ResponseCache {
     }
   }
 
+  /** As {@link #get(String)}; {@code nodeOnly}: never from (or into) the cluster's map (sensitive agents). */
+  Future<JsonObject> get(String key, boolean nodeOnly) {
+    if (nodeOnly) {
+      return Future.succeededFuture(local.getIfPresent(key));
+    }
+    return get(key);
+  }
+
+  void put(String key, JsonObject reply, boolean nodeOnly) {
+    if (nodeOnly) {
+      local.put(key, reply);
+    } else {
+      put(key, reply);
+    }
+  }
+
   Future<JsonObject> get(String key) {
     JsonObject hit = local.getIfPresent(key);
     if (hit != null || shared == null) {

@@ -23,6 +23,8 @@ import java.util.function.Function;
 public final class TokenCounters implements Function<String, TokenCounter> {
 
   private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
+  // one counter (and its memory of long strings) per encoding, shared by every model that uses it
+  private static final Map<EncodingType, Exact> EXACT = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final Map<String, TokenCounter> byModel = new HashMap<>();
 
@@ -30,8 +32,7 @@ public final class TokenCounters implements Function<String, TokenCounter> {
     for (HubConfig.Model m : config.models().values()) {
       HubConfig.Provider p = config.providers().get(m.provider());
       Optional<EncodingType> encoding = "openai".equals(p.type()) ? encodingOf(m.name()) : Optional.empty();
-      byModel.put(m.id(), encoding.<TokenCounter>map(e -> new Exact(REGISTRY.getEncoding(e)))
-        .orElseGet(Calibrated::new));
+      byModel.put(m.id(), encoding.<TokenCounter>map(TokenCounters::exact).orElseGet(Calibrated::new));
     }
   }
 
@@ -50,12 +51,21 @@ public final class TokenCounters implements Function<String, TokenCounter> {
 
   /** OpenAI's tokenizer for a model name, or the plain estimate when the name is not OpenAI's. */
   static TokenCounter openAi(String name) {
-    return encodingOf(name).<TokenCounter>map(e -> new Exact(REGISTRY.getEncoding(e))).orElse(TokenCounter.ESTIMATE);
+    return encodingOf(name).<TokenCounter>map(TokenCounters::exact).orElse(TokenCounter.ESTIMATE);
   }
 
   @Override
   public TokenCounter apply(String model) {
     return byModel.getOrDefault(model, TokenCounter.ESTIMATE);
+  }
+
+  private static Exact exact(EncodingType type) {
+    return EXACT.computeIfAbsent(type, t -> new Exact(REGISTRY.getEncoding(t)));
+  }
+
+  /** Whether the model's count is an estimate that learns from the provider's reports. */
+  boolean calibrating(String model) {
+    return byModel.get(model) instanceof Calibrated;
   }
 
   /** Teaches a calibrated counter what the provider counted for a prompt it estimated. */
@@ -65,11 +75,30 @@ public final class TokenCounters implements Function<String, TokenCounter> {
     }
   }
 
-  /** A real tokenizer: special-token text counts as ordinary text, as user input must. */
-  private record Exact(Encoding encoding) implements TokenCounter {
+  /**
+   * A real tokenizer: special-token text counts as ordinary text, as user input must. Long texts
+   * (system prompts, documents) are remembered: they come back call after call. Sessions' histories
+   * are counted once where they are kept ({@code SessionHistory}), not here.
+   */
+  private static final class Exact implements TokenCounter {
+    private static final int MEMO_FROM_CHARS = 1024;
+    private final Encoding encoding;
+    private final com.github.benmanes.caffeine.cache.Cache<String, Integer> memo =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(2_000).build();
+
+    Exact(Encoding encoding) {
+      this.encoding = encoding;
+    }
+
     @Override
     public int count(String text) {
-      return text == null || text.isEmpty() ? 0 : encoding.countTokensOrdinary(text);
+      if (text == null || text.isEmpty()) {
+        return 0;
+      }
+      if (text.length() < MEMO_FROM_CHARS) {
+        return encoding.countTokensOrdinary(text);
+      }
+      return memo.get(text, encoding::countTokensOrdinary);
     }
   }
 

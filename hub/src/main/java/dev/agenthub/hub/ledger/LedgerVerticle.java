@@ -151,22 +151,23 @@ public final class LedgerVerticle extends VerticleBase {
     JsonObject e = m.body().copy().put("month", Spend.month(now)).put("day", Spend.today(now))
       .put("ts", now.toInstant().toString()).put("node", node);
     String id = add(e);
-    try {
-      // handed to the OS at once (survives a killed process); forced to disk every few seconds
-      journal.write(e.encode());
+    String line = e.encode();
+    // handed to the OS before the answer leaves (survives a killed process), forced to disk every few
+    // seconds; the write runs off the event loop, in order
+    Future<Void> written = vertx.<Void>executeBlocking(() -> {
+      journal.write(line);
       journal.newLine();
       journal.flush();
-      dirty = true;
-    } catch (IOException ex) {
-      LOG.warning("ledger: cannot write the journal: " + ex.getMessage());
-    }
+      return null;
+    }, true).onSuccess(v -> dirty = true)
+      .onFailure(ex -> LOG.warning("ledger: cannot write the journal: " + ex.getMessage()));
     vertx.eventBus().publish(USAGE, e);
     Spend known = latest;
     if (known != null) {
       latest = known.plus(e.getString("agent"), e.getString("model"), e.getString("key", "-"), e.getString("day"),
         e.getDouble("usd", 0.0), config, now);
     }
-    rows.put(id, own.get(id).copy()).onComplete(ar -> m.reply(new JsonObject()));
+    Future.join(written, rows.put(id, own.get(id).copy())).onComplete(ar -> m.reply(new JsonObject()));
   }
 
   private void sync() {
@@ -178,7 +179,7 @@ public final class LedgerVerticle extends VerticleBase {
       journal.flush();
       journalChannel.force(false);
       return null;
-    }, false);
+    }, true);
   }
 
   private Future<Spend> compute() {

@@ -37,14 +37,22 @@ public final class HubMetrics implements AgentEvents {
   }
 
   public void message(String agent, String outcome, long nanos) {
-    Counter.builder("agenthub_messages").description("Messages answered by the gateway, by outcome")
-      .tags("agent", agent, "outcome", outcome).register(registry).increment();
+    Counter messages = meter("messages\u0000" + agent + "\u0000" + outcome, () -> Counter.builder("agenthub_messages")
+      .description("Messages answered by the gateway, by outcome").tags("agent", agent, "outcome", outcome)
+      .register(registry));
+    messages.increment();
     if ("ok".equals(outcome)) {
-      Timer.builder("agenthub_turn_seconds").description("Turn latency seen by the gateway")
-        .tags("agent", agent).publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
-        .register(registry).record(Duration.ofNanos(nanos));
+      Timer turns = meter("turns\u0000" + agent, () -> Timer.builder("agenthub_turn_seconds")
+        .description("Turn latency seen by the gateway").tags("agent", agent).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2)).register(registry));
+      turns.record(Duration.ofNanos(nanos));
     }
+  }
+
+  @Override
+  public void refused(String agent, String reason) {
+    refused(reason);
+    audit(reason + "_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("to", "agent"));
   }
 
   @Override
@@ -94,13 +102,25 @@ public final class HubMetrics implements AgentEvents {
       .tags("reason", reason).register(registry).increment();
   }
 
+  // the meters of every model call, by their tags: a registry lookup builds an id each time, which a
+  // node answering thousands of calls a second notices
+  private final java.util.concurrent.ConcurrentHashMap<String, Object> meters = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @SuppressWarnings("unchecked")
+  private <M> M meter(String key, java.util.function.Supplier<M> make) {
+    return (M) meters.computeIfAbsent(key, k -> make.get());
+  }
+
   public void modelCall(String agent, String model, String provider, String outcome, long nanos) {
-    Counter.builder("agenthub_model_calls").description("Model calls by outcome")
-      .tags("agent", agent, "model", model, "provider", provider, "outcome", outcome).register(registry).increment();
-    Timer.builder("agenthub_model_seconds").description("Model call latency")
-      .tags("provider", provider, "model", model).publishPercentileHistogram()
-      .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2))
-      .register(registry).record(Duration.ofNanos(nanos));
+    Counter calls = meter("calls\u0000" + agent + "\u0000" + model + "\u0000" + provider + "\u0000" + outcome,
+      () -> Counter.builder("agenthub_model_calls").description("Model calls by outcome")
+        .tags("agent", agent, "model", model, "provider", provider, "outcome", outcome).register(registry));
+    calls.increment();
+    Timer seconds = meter("seconds\u0000" + provider + "\u0000" + model,
+      () -> Timer.builder("agenthub_model_seconds").description("Model call latency")
+        .tags("provider", provider, "model", model).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(2)).register(registry));
+    seconds.record(Duration.ofNanos(nanos));
   }
 
   public void memoryWrite(long nanos) {
@@ -110,12 +130,15 @@ public final class HubMetrics implements AgentEvents {
   }
 
   public void usage(String agent, String model, long input, long output, double usd) {
-    Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "input")
-      .register(registry).increment(input);
-    Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "output")
-      .register(registry).increment(output);
-    Counter.builder("agenthub_spend_usd").description("Spend in USD").tags("agent", agent, "model", model)
-      .register(registry).increment(usd);
+    String key = agent + "\u0000" + model;
+    Counter[] c = meter("usage\u0000" + key, () -> new Counter[]{
+      Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "input").register(registry),
+      Counter.builder("agenthub_tokens").tags("agent", agent, "model", model, "direction", "output").register(registry),
+      Counter.builder("agenthub_spend_usd").description("Spend in USD").tags("agent", agent, "model", model)
+        .register(registry)});
+    c[0].increment(input);
+    c[1].increment(output);
+    c[2].increment(usd);
   }
 
 }

@@ -165,8 +165,26 @@ class AgentRuntimeTest {
     // a turn that is already three hops deep may not delegate again
     Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "support-0@rt1"),
       new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, "interactive",
-        null, 3).toJson()).await(30, TimeUnit.SECONDS);
+        null, 3).toJson(), new io.vertx.core.eventbus.DeliveryOptions()
+        .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL))).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");
+  }
+
+  @Test
+  void aTurnWithoutTheHubsIdentityIsRefused() {
+    // a peer on the event bus cannot run turns past client authentication
+    String address = Turn.address("support", "support-0@rt1");
+    for (String token : new String[]{null, "forged", node.identityToken("support")}) {
+      io.vertx.core.eventbus.DeliveryOptions options = new io.vertx.core.eventbus.DeliveryOptions();
+      if (token != null) {
+        options.addHeader(Turn.IDENTITY_HEADER, token);
+      }
+      var refused = node.vertx().eventBus().request(address, new Turn.Request("intruder", "hi", null, "interactive")
+        .toJson(), options);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.await(30, TimeUnit.SECONDS))
+        .isInstanceOf(io.vertx.core.eventbus.ReplyException.class)
+        .satisfies(e -> assertThat(((io.vertx.core.eventbus.ReplyException) e).failureCode()).isEqualTo(403));
+    }
   }
 
   @Test

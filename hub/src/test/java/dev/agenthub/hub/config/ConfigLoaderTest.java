@@ -40,6 +40,69 @@ class ConfigLoaderTest {
     assertThat(config.clients()).isEmpty();
   }
 
+  private static final String PROVIDER_YAML = """
+    providers:
+      openai: { type: openai, base-url: "https://api.openai.com/v1", %s keys: [ { id: a, secret-env: PATH } ] }
+    models:
+      m: { provider: openai, name: gpt-5, input: 1.25, output: 10, %s }
+    agents: [ { id: a, models: { routine: m } } ]
+    """;
+
+  private static HubConfig provider(String providerKeys, String modelKeys) {
+    return parse(PROVIDER_YAML.formatted(providerKeys, modelKeys));
+  }
+
+  @Test
+  void providersAndModelsTakeTheKeysOfTheRealPath() {
+    HubConfig plain = provider("", "cached-input: 0.125");
+    HubConfig.Provider p = plain.providers().get("openai");
+    assertThat(p.maxConnections()).isEqualTo(1000);
+    assertThat(p.http2()).isEqualTo(HubConfig.Http2.AUTO);
+    assertThat(p.circuit()).isEqualTo(new HubConfig.Circuit(5, 30_000));
+    HubConfig.Model m = plain.models().get("m");
+    assertThat(m.tokenParam()).isEqualTo("max_completion_tokens");
+    assertThat(m.cachedInputPerMillion()).isEqualTo(0.125);
+    assertThat(m.cacheWritePerMillion()).isEqualTo(1.25);
+    // YAML reads a bare off/on as a boolean: it still means what it says
+    assertThat(provider("http2: off,", "").providers().get("openai").http2()).isEqualTo(HubConfig.Http2.OFF);
+    assertThat(provider("http2: on,", "").providers().get("openai").http2()).isEqualTo(HubConfig.Http2.ON);
+    HubConfig.Provider tuned = provider("max-connections: 5000, max-waiting: 7, circuit: { failures: 2, open: 1m },",
+      "token-param: max_tokens").providers().get("openai");
+    assertThat(tuned.maxConnections()).isEqualTo(5000);
+    assertThat(tuned.maxWaiting()).isEqualTo(7);
+    assertThat(tuned.circuit()).isEqualTo(new HubConfig.Circuit(2, 60_000));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "http2: sometimes, | '' | providers.openai.http2: must be auto, on or off",
+    "max-connections: 0, | '' | providers.openai.max-connections",
+    "circuit: { failures: 2, open: 10ms }, | '' | providers.openai.circuit.open: must be at least 100ms",
+    "circuit: { fails: 2 }, | '' | providers.openai.circuit",
+    "ca-file: /nonexistent.pem, | '' | providers.openai.ca-file: cannot read",
+    "'' | token-param: max_output | models.m.token-param: must be max_completion_tokens or max_tokens",
+    "'' | cached-input: -1 | models.m.cached-input"})
+  void badProviderKeysStopTheNodeWithTheirField(String providerKeys, String modelKeys, String error) {
+    assertThatThrownBy(() -> provider(providerKeys, modelKeys)).isInstanceOf(ConfigException.class)
+      .hasMessageContaining(error);
+  }
+
+  @Test
+  void twoClientsWithOneTokenOrABadCallbackHostStopTheNode() throws Exception {
+    String sha = "a".repeat(64);
+    assertThatThrownBy(() -> parse(defaultYaml().replace("clients: []", """
+      clients:
+        - { id: one, token-sha256: %s, agents: "*" }
+        - { id: two, token-sha256: %s, agents: "*" }
+      """.formatted(sha, sha)))).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("clients[1].token-sha256: is the same token as client 'one'");
+    assertThatThrownBy(() -> parse(defaultYaml() + "batch: { callback-hosts: [\"*.example.com\"] }\n"))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("batch.callback-hosts");
+    assertThat(parse(defaultYaml() + "batch: { callback-hosts: [Hooks.Example.com] }\n").batch().callbackHosts())
+      .containsExactly("hooks.example.com");
+    assertThat(parse(defaultYaml()).batch().callbackHosts()).isEmpty();
+  }
+
   @Test
   void theEmbeddedDefaultIsTheSameFile() throws Exception {
     try (var in = ConfigLoader.class.getResourceAsStream(ConfigLoader.EMBEDDED)) {

@@ -27,13 +27,16 @@ class NodeBehaviourTest {
     HubNode node = TestHub.start(TestHub.yaml("order1", 5, ""));
     try {
       String address = Turn.address("ops", "ops-0@order1");
+      // turns on an instance's address carry the hub's identity
+      io.vertx.core.eventbus.DeliveryOptions signed = new io.vertx.core.eventbus.DeliveryOptions()
+        .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL));
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
         replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("ordered", "m" + i, null, "interactive").toJson()));
+          new Turn.Request("ordered", "m" + i, null, "interactive").toJson(), signed));
         // another session interleaved, so the instance really runs turns concurrently
         replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("other-" + i, "x" + i, null, "interactive").toJson()));
+          new Turn.Request("other-" + i, "x" + i, null, "interactive").toJson(), signed));
       }
       Future.all(replies).await(1, TimeUnit.MINUTES);
       for (int i = 1; i <= 50; i++) {

@@ -141,7 +141,13 @@ class GovernorTest {
       req.response().end();
     })).listen(0, "127.0.0.1").await(30, TimeUnit.SECONDS);
     node = TestHub.start(config(port, "{ id: b, secret-file: \"%s\", rpm: 6000, tpm: 10000000 }"
-      .formatted(secretFile("sk-batch")), ""));
+      .formatted(secretFile("sk-batch")), "batch: { callback-hosts: [\"127.0.0.1\"] }"));
+    // callbacks go to the listed hosts only, refused at submission otherwise
+    HttpResponse<String> elsewhere = TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject()
+      .put("session", "nightly").put("text", "summarize").put("priority", "batch")
+      .put("callback_url", "http://localhost:" + hook.actualPort() + "/done").encode());
+    assertThat(elsewhere.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(elsewhere.body()).getJsonObject("error").getString("param")).isEqualTo("callback_url");
     HttpResponse<String> accepted = TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject()
       .put("session", "nightly").put("text", "summarize the day").put("priority", "batch")
       .put("callback_url", "http://127.0.0.1:" + hook.actualPort() + "/done").encode());

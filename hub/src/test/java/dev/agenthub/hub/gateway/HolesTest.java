@@ -1,0 +1,82 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+import dev.agenthub.hub.config.ConfigException;
+import dev.agenthub.hub.config.Secrets;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The reproductions of the review that found holes, each answered with the right client error. */
+class HolesTest {
+
+  @Test
+  void aFileWhereAFolderIsIs409AndTheNodeStartsAgain() throws Exception {
+    Path memory = TestHub.freshDir();
+    String yaml = TestHub.yaml("holes1", 0, TestHub.memoryYaml(memory));
+    HubNode node = TestHub.start(yaml);
+    try {
+      String note = new JsonObject().put("author", "probe").put("text", "x").encode();
+      assertThat(TestHub.post(node.url() + "/v1/memory/shared/p.md/q.md", note).statusCode()).isEqualTo(200);
+      HttpResponse<String> clash = TestHub.post(node.url() + "/v1/memory/shared/p.md", note);
+      assertThat(clash.statusCode()).as(clash.body()).isEqualTo(409);
+      assertThat(new JsonObject(clash.body()).getJsonObject("error").getString("type")).isEqualTo("conflict");
+      HttpResponse<String> through = TestHub.post(node.url() + "/v1/memory/shared/p.md/q.md/r.md", note);
+      assertThat(through.statusCode()).as(through.body()).isEqualTo(409);
+      // an agent inside its own folder: the same clash through its skill is refused, not journaled
+      TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject().put("session", "clash")
+        .put("text", "/tool memory.append {\"path\":\"agents/support/x.md/y.md\",\"text\":\"a\"}").encode());
+      HttpResponse<String> skill = TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject()
+        .put("session", "clash").put("text", "/tool memory.append {\"path\":\"agents/support/x.md\",\"text\":\"b\"}")
+        .encode());
+      assertThat(skill.statusCode()).isEqualTo(200);
+    } finally {
+      node.close().await(1, TimeUnit.MINUTES);
+    }
+    // the journal holds nothing that cannot be applied: the node starts again on the same directory
+    HubNode again = TestHub.start(yaml);
+    try {
+      assertThat(TestHub.get(again.url() + "/v1/memory/shared/p.md/q.md").body()).contains("x");
+      assertThat(TestHub.get(again.url() + "/health/ready").statusCode()).isEqualTo(200);
+    } finally {
+      again.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aClusterBeyondLoopbackNeedsASecretOfItsOwn() {
+    var config = TestHub.config(TestHub.yaml("holes2", 0, """
+      cluster: { enabled: true, name: prod, host: 10.1.2.3, port: 5701, members: ["10.1.2.3:5701"] }
+      """));
+    // computed from the cluster's name, a secret would be anyone's: the node refuses to start
+    assertThatThrownBy(() -> Secrets.clusterSecret(config, Map.of())).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("AGENTHUB_CLUSTER_SECRET").hasMessageContaining("10.1.2.3");
+    assertThat(Secrets.clusterSecret(config, Map.of("AGENTHUB_CLUSTER_SECRET", "s3cret-value"))).isNotEmpty();
+    var loopback = TestHub.config(TestHub.yaml("holes3", 0, TestHub.clusterYaml("loop", 5701)));
+    assertThat(Secrets.clusterSecret(loopback, Map.of())).hasSize(32);
+  }
+
+  @Test
+  void aBatchCallbackToThisMachineIsRefusedWhenNoHostIsListed() throws Exception {
+    HubNode node = TestHub.start(TestHub.yaml("holes4", 0, ""));
+    try {
+      for (String url : new String[]{"http://127.0.0.1:5701/", "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:8080/v1/memory/shared/x.md"}) {
+        HttpResponse<String> r = TestHub.post(node.url() + "/v1/agents/support/messages", new JsonObject()
+          .put("session", "cb").put("text", "hi").put("priority", "batch").put("callback_url", url).encode());
+        assertThat(r.statusCode()).as(url).isEqualTo(400);
+        assertThat(new JsonObject(r.body()).getJsonObject("error").getString("param")).isEqualTo("callback_url");
+      }
+    } finally {
+      node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+}
