@@ -178,7 +178,8 @@ public final class AgentVerticle extends VerticleBase {
         if (key != null) {
           controls.put(key, control);
         }
-        Future<Turn.Reply> turn = mailboxes.submit(request.sessionKey(), () -> runner.run(request, control));
+        boolean resent = message.headers().contains("resend");
+        Future<Turn.Reply> turn = mailboxes.submit(request.sessionKey(), () -> runner.run(request, control, resent));
         if (key != null) {
           turn.onComplete(ar -> controls.remove(key, control));
         }

@@ -95,6 +95,32 @@ final class SessionHistory {
     bySession.put(session, deque);
   }
 
+  /**
+   * A turn begun on another instance (its node died) left its user message, and maybe its answer,
+   * at the end of the transcript this history was read from: takes them back out, so the turn is
+   * continued rather than asked twice. Returns the answer already written, or null.
+   */
+  String takeDangling(String session, String text) {
+    ArrayDeque<Entry> messages = bySession.get(session);
+    if (messages == null || messages.isEmpty()) {
+      return null;
+    }
+    Entry last = messages.peekLast();
+    String answer = null;
+    if ("assistant".equals(last.message.getString("role")) && messages.size() >= 2) {
+      Entry before = new java.util.ArrayList<>(messages).get(messages.size() - 2);
+      if ("user".equals(before.message.getString("role")) && text.equals(before.message.getString("content"))) {
+        answer = last.message.getString("content");
+        messages.pollLast();
+        last = messages.peekLast();
+      }
+    }
+    if ("user".equals(last.message.getString("role")) && text.equals(last.message.getString("content"))) {
+      messages.pollLast();
+    }
+    return answer;
+  }
+
   void add(String session, String role, String content) {
     ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new ArrayDeque<>());
     messages.addLast(new Entry(new JsonObject().put("role", role).put("content", content)));

@@ -3,6 +3,7 @@ package dev.agenthub.agents;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
@@ -26,6 +27,16 @@ final class TurnRunner {
   static final class TurnTimeout extends RuntimeException {
     TurnTimeout(long ms) {
       super("the turn took longer than " + ms + " ms", null, false, false);
+    }
+  }
+
+  /** A turn whose answer an earlier owner wrote before it died: the reply is that answer. */
+  private static final class AlreadyAnswered extends RuntimeException {
+    final String answer;
+
+    AlreadyAnswered(String answer) {
+      super("answered already", null, false, false);
+      this.answer = answer;
     }
   }
 
@@ -88,11 +99,20 @@ final class TurnRunner {
     }
   }
 
-  /** Everything one turn needs beyond its request. */
-  private record Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript) {
+  /** Everything one turn needs beyond its request; {@code userWritten}: its user entry is durable. */
+  private record Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript,
+                      Future<Void> userWritten) {
   }
 
   Future<Turn.Reply> run(Turn.Request request, TurnControl control) {
+    return run(request, control, false);
+  }
+
+  /**
+   * @param resent the turn was sent again after the node running it died: it first learns whether it
+   *               continues a turn begun there (its user entry written, maybe its answer too)
+   */
+  Future<Turn.Reply> run(Turn.Request request, TurnControl control, boolean resent) {
     if (control.cancelled()) {
       return Future.failedFuture(new Cancelled());
     }
@@ -104,15 +124,43 @@ final class TurnRunner {
       : spec.limits().outputTokens();
     String session = request.sessionKey();
     String transcript = request.stateless() ? null : Transcript.path(spec.id(), session);
+    // the user entry must be durable before any later entry of the turn, not before the model starts:
+    // a first turn writes it while the model works; a resent one waits (it may continue a dangling turn)
+    Promise<Void> userWritten = Promise.promise();
     Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client()),
-      control, maxTokens, transcript);
+      control, maxTokens, transcript, userWritten.future());
     Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
     TokenCounter counter = counters.apply(route == ModelRouter.Route.COMPLEX ? spec.complexModel() : spec.routineModel());
-    Future<Void> before = request.stateless() ? Future.succeededFuture()
-      : loadHistory(session).compose(v -> memory.append(transcript, "user", request.text(), writeId(request, "user")))
-        .mapEmpty();
+    // a turn sent again after its node died finds its user entry written already (same write id):
+    // it is continued, not asked twice; if its answer was written too, that answer is the reply
+    String[] answered = {null};
+    Future<Void> before;
+    if (request.stateless()) {
+      userWritten.complete();
+      before = Future.succeededFuture();
+    } else {
+      before = loadHistory(session).compose(v -> {
+        Future<Void> written = memory.append(transcript, "user", request.text(), writeId(request, "user"))
+          .map(w -> {
+            if (w.getBoolean("duplicate", false)) {
+              answered[0] = history.takeDangling(session, request.text());
+            }
+            return (Void) null;
+          });
+        written.onComplete(userWritten);
+        return resent ? written : Future.succeededFuture();
+      });
+    }
     return before
+      .compose(v -> {
+        if (answered[0] != null) {
+          history.add(session, "user", request.text());
+          history.add(session, "assistant", answered[0]);
+          return Future.failedFuture(new AlreadyAnswered(answered[0]));
+        }
+        return Future.<Void>succeededFuture();
+      })
       .compose(v -> context.systemPrompt())
       .compose(system -> {
         JsonArray messages = context(system, request, counter, progress);
@@ -127,7 +175,11 @@ final class TurnRunner {
       })
       .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(),
         progress.model, progress.usage, progress.cost, progress.usage.input() > 0 && progress.cached,
-        progress.finishReason));
+        progress.finishReason))
+      .recover(err -> err instanceof AlreadyAnswered done
+        ? Future.succeededFuture(new Turn.Reply(spec.id(), request.session(), instance, node, done.answer,
+          null, ModelCall.Usage.NONE, 0, false, "stop"))
+        : Future.failedFuture(err));
   }
 
   /**
@@ -234,8 +286,8 @@ final class TurnRunner {
     if (call.transcript() == null) {
       return Future.succeededFuture(answer);
     }
-    return memory.append(call.transcript(), "assistant", answer.isBlank() ? "(no answer)" : answer,
-      writeId(call.request(), "assistant")).map(v -> {
+    return call.userWritten().compose(w -> memory.append(call.transcript(), "assistant",
+      answer.isBlank() ? "(no answer)" : answer, writeId(call.request(), "assistant"))).map(v -> {
       history.add(call.request().sessionKey(), "user", call.request().text());
       history.add(call.request().sessionKey(), "assistant", answer);
       return answer;
@@ -297,8 +349,8 @@ final class TurnRunner {
         return Future.<Void>succeededFuture();
       }
       String step = name + " " + args.encode() + "\n\n" + result;
-      return memory.append(call.transcript(), "tool", step, writeId(call.request(), "tool-" + c.getString("id")))
-        .<Void>mapEmpty();
+      return call.userWritten().compose(w -> memory.append(call.transcript(), "tool", step,
+        writeId(call.request(), "tool-" + c.getString("id")))).<Void>mapEmpty();
     }).compose(v -> runTools(toolCalls, i + 1, messages, call));
   }
 

@@ -46,4 +46,22 @@ class SessionHistoryTest {
     assertThat(history.recent("b", 100, TokenCounter.ESTIMATE)).isEmpty();
     assertThat(history.recent("a", 100, TokenCounter.ESTIMATE)).hasSize(1);
   }
+
+  @Test
+  void aDanglingTurnIsTakenBackOutOfTheHistory() {
+    SessionHistory history = new SessionHistory(10, 100);
+    history.put("s", new io.vertx.core.json.JsonArray()
+      .add(new io.vertx.core.json.JsonObject().put("role", "user").put("content", "earlier"))
+      .add(new io.vertx.core.json.JsonObject().put("role", "assistant").put("content", "reply"))
+      .add(new io.vertx.core.json.JsonObject().put("role", "user").put("content", "charge once")));
+    assertThat(history.takeDangling("s", "charge once")).isNull();
+    assertThat(history.recent("s", 1000, TokenCounter.ESTIMATE)).hasSize(2);
+    // its answer was written before the node died: it is the reply
+    history.add("s", "user", "again");
+    history.add("s", "assistant", "done");
+    assertThat(history.takeDangling("s", "again")).isEqualTo("done");
+    assertThat(history.recent("s", 1000, TokenCounter.ESTIMATE)).hasSize(2);
+    assertThat(history.takeDangling("s", "unrelated")).isNull();
+    assertThat(history.recent("s", 1000, TokenCounter.ESTIMATE)).hasSize(2);
+  }
 }

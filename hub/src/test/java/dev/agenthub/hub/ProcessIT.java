@@ -316,6 +316,14 @@ class ProcessIT {
       HttpResponse<String> r = call.get(2, TimeUnit.MINUTES);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       assertThat(new JsonObject(r.body()).getString("node")).isIn("f1", "f3");
+      // the new owner continued the turn: the model saw the question once (the sim counts user turns)
+      assertThat(new JsonObject(r.body()).getString("reply")).doesNotContain("This is message 2");
+    }
+    // every resent turn is in its transcript once: one question, one answer
+    for (String s : onF2) {
+      String transcript = Files.readString(work.resolve("memory/agents/support/sessions/" + s + ".md"));
+      assertThat(transcript.split(" user\n\nquestion for " + s + "\n", -1)).as(s + ": one user entry").hasSize(2);
+      assertThat(transcript.split(" assistant\n\n", -1)).as(s + ": one answer").hasSize(2);
     }
 
     // a client whose gateway (f3) dies retries on f1 with its idempotency key: one turn, one answer

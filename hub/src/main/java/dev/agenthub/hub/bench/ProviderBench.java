@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * {@code agenthub.jar bench provider}: the real provider path. The mock LLM runs as its own JVM (as
  * {@code scripts/mock-llm} would), one node as another, with an OpenAI-compatible provider pointing
- * at the mock; the load comes from this JVM over HTTP/2 (a few connections carrying every session).
+ * at the mock (the agent in one instance; {@code AGENTHUB_BENCH_INSTANCES} sets more); the load comes from this JVM over HTTP/2 (a few connections carrying every session).
  * For each model latency and number of sessions (closed loops: each session sends its next message
  * once answered) it prints messages/s, p50/p99, failures, the most calls the mock saw in flight, the
  * node's CPU per message and its heap after a full GC; then time to first token of streamed chat
@@ -41,6 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ProviderBench {
 
   private static final String SECRET = "sk-bench-provider-0123456789";
+  private static final int INSTANCES = Integer.parseInt(System.getenv().getOrDefault("AGENTHUB_BENCH_INSTANCES", "1"));
   private static final String CONFIG = """
     node: { name: bench, roles: [general], http: { port: %d, request-timeout: 120s } }
     memory: { dir: %s, fsync: true }
@@ -51,7 +52,7 @@ final class ProviderBench {
                 keys: [ { id: a, secret-env: AGENTHUB_BENCH_KEY, rpm: 10000000, tpm: 2000000000 } ] }
     models: { mini: { provider: openai, name: gpt-4o-mini, input: 0.15, output: 0.60, cached-input: 0.075 } }
     agents:
-      - { id: support, models: { routine: mini }, cache: false,
+      - { id: support, instances: %d, models: { routine: mini }, cache: false,
           limits: { max-concurrent: 20000, max-queue: 100000, turn-timeout: 120s } }
     """;
 
@@ -72,10 +73,12 @@ final class ProviderBench {
       new Case(1000, 10_000, "on", 1000), new Case(10_000, 2000, "on", 1000), new Case(10_000, 10_000, "on", 1000));
     String only = System.getenv("AGENTHUB_BENCH_CASES"); // the first N cases only (profiling)
     int limit = only == null ? cases.size() : Math.min(cases.size(), Integer.parseInt(only.trim()));
-    for (Case c : cases.subList(0, limit)) {
+    String one = System.getenv("AGENTHUB_BENCH_CASE"); // one case by its row number, 1-based
+    List<Case> run = one == null ? cases.subList(0, limit) : List.of(cases.get(Integer.parseInt(one.trim()) - 1));
+    for (Case c : run) {
       row(out, c, messagesPerSession);
     }
-    if (limit == cases.size()) {
+    if ((limit == cases.size() || limit == 0) && one == null) { // AGENTHUB_BENCH_CASES=0: streaming only
       streaming(out);
     }
   }
@@ -253,7 +256,7 @@ final class ProviderBench {
   private static Process node(Path dir, int port, int mockPort, String http2, int maxConnections) throws IOException {
     Path conf = dir.resolve("node.yaml");
     Files.writeString(conf, CONFIG.formatted(port, dir.resolve("memory"), dir.resolve("ledger"), dir.resolve("audit"),
-      mockPort, http2, maxConnections));
+      mockPort, http2, maxConnections, INSTANCES));
     List<String> command = new ArrayList<>(List.of(java(), "-Xmx1g"));
     String extra = System.getenv("AGENTHUB_BENCH_NODE_OPTS"); // e.g. a profiler: -XX:StartFlightRecording=...
     if (extra != null && !extra.isBlank()) {
