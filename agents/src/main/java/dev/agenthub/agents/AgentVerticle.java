@@ -166,10 +166,9 @@ public final class AgentVerticle extends VerticleBase {
       reply = answered.get(key);
     } else {
       // a client's own key, or a turn sent again after a node died: it may have been answered already
-      boolean mayBeAnswered = key != null && (!request.idempotencyKey().startsWith("gw-")
-        || message.headers().contains("resend"));
+      boolean mayBeAnswered = key != null && (request.clientKey() || message.headers().contains("resend"));
       Future<Turn.Reply> known = mayBeAnswered ? lookup(key) : Future.succeededFuture(null);
-      boolean clientKey = key != null && !request.idempotencyKey().startsWith("gw-");
+      boolean clientKey = request.clientKey();
       reply = known.compose(found -> {
         if (found != null) {
           return Future.succeededFuture(found);
@@ -222,9 +221,8 @@ public final class AgentVerticle extends VerticleBase {
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
   private void cancel(Message<JsonObject> message) {
     JsonObject body = message.body();
-    String session = body == null ? null : body.getString("client") == null ? body.getString("session")
-      : body.getString("client") + "/" + body.getString("session");
-    String key = body == null ? null : session + "|" + body.getString("idempotency_key");
+    String key = body == null ? null : Turn.sessionKey(body.getString("client"), body.getString("session")) + "|"
+      + body.getString("idempotency_key");
     TurnControl control = key == null ? null : controls.get(key);
     if (control == null) {
       message.reply(new JsonObject().put("cancelled", false));

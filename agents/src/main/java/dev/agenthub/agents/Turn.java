@@ -32,6 +32,14 @@ public final class Turn {
    * past client authentication.
    */
   public static final String IDENTITY_HEADER = "agenthub-identity";
+
+  /** Idempotency keys the gateway makes up for turns that came without one. */
+  public static final String GATEWAY_KEY_PREFIX = "gw-";
+
+  /** A session as the hub keys it: {@code <client>/<session>} on a hub with clients, else the session id. */
+  public static String sessionKey(String client, String session) {
+    return client == null ? session : client + "/" + session;
+  }
   public static final String TURNS_PRINCIPAL = "hub.turns";
 
   /**
@@ -102,7 +110,17 @@ public final class Turn {
      * sessions ({@code <client>/<session>}), routed, kept and written apart.
      */
     public String sessionKey() {
-      return client == null ? session : client + "/" + session;
+      return Turn.sessionKey(client, session);
+    }
+
+    /** The same turn with a key the gateway made up, unless it has one: every turn can be sent again. */
+    public Request withGatewayKey() {
+      return idempotencyKey != null ? this : withIdempotencyKey(GATEWAY_KEY_PREFIX + java.util.UUID.randomUUID());
+    }
+
+    /** Whether the idempotency key is the client's own (kept an hour for its retries), not the gateway's. */
+    public boolean clientKey() {
+      return idempotencyKey != null && !idempotencyKey.startsWith(GATEWAY_KEY_PREFIX);
     }
 
     public Request(String session, String text, String idempotencyKey, String priority) {

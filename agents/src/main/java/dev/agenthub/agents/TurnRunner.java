@@ -404,7 +404,6 @@ final class TurnRunner {
       stream = new ModelCall.Stream(request.stream().address(), request.stream().id(), offset);
       call.control().calling(stream.id());
     }
-    // no copy: the event bus hands the governor its own copy, and the messages change only after its reply
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
       request.priority(), token, request.stop(), stream, inputTokens);

@@ -131,8 +131,8 @@ final class ChatCompletions {
       throw ApiError.badParam("messages", "the last user message must not be empty");
     }
     String client = auth.clientId(ctx.request().getHeader("Authorization"));
-    Turn.Request request = new Turn.Request(session, text, "gw-" + UUID.randomUUID(), "interactive", null, 0,
-      maxTokens, stop, conversation, null, client);
+    Turn.Request request = new Turn.Request(session, text, null, "interactive", null, 0,
+      maxTokens, stop, conversation, null, client).withGatewayKey();
     String sessionId = stateless ? null : session;
     String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;

@@ -233,9 +233,8 @@ public final class GatewayVerticle extends VerticleBase {
         return "event: error\ndata: " + error.toJson().encode() + "\n\n";
       }
     });
-    String key = request.idempotencyKey() != null ? request.idempotencyKey() : "gw-" + java.util.UUID.randomUUID();
-    Turn.Request streamed = new Turn.Request(request.session(), request.text(), key, request.priority(), null, 0, 0,
-      java.util.List.of(), null, stream.stream(), request.client());
+    Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
+      request.priority(), null, 0, 0, java.util.List.of(), null, stream.stream(), request.client()).withGatewayKey();
     stream.onClientGone(() -> dispatcher.cancel(streamed));
     stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
   }

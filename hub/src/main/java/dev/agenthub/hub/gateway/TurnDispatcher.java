@@ -69,8 +69,7 @@ final class TurnDispatcher {
 
   Future<JsonObject> dispatch(String agent, Turn.Request request, long timeoutMs) {
     // every turn carries an idempotency key, so that sending it again can never make a second turn
-    Turn.Request keyed = request.idempotencyKey() != null ? request
-      : request.withIdempotencyKey("gw-" + java.util.UUID.randomUUID());
+    Turn.Request keyed = request.withGatewayKey();
     Pending p = new Pending(agent, keyed, timeoutMs);
     pending.add(p);
     String key = keyed.sessionKey() + "|" + keyed.idempotencyKey();
