@@ -270,6 +270,7 @@ public final class AgentVerticle extends VerticleBase {
         case REFUSED -> Turn.Failure.FORBIDDEN;
         case TOO_LARGE -> Turn.Failure.TOO_LARGE;
         case CONFLICT -> Turn.Failure.CONFLICT;
+        case FENCED -> Turn.Failure.SESSION_MOVED;
         case INVALID -> Turn.Failure.BAD_REQUEST;
         default -> Turn.Failure.UNAVAILABLE;
       };
@@ -291,6 +292,9 @@ public final class AgentVerticle extends VerticleBase {
     if (cause instanceof SessionMailboxes.QueueFullException || cause instanceof TurnRunner.TurnTimeout
       || cause instanceof TurnRunner.Cancelled) {
       return cause.getMessage();
+    }
+    if (cause instanceof MemoryException e && e.kind() == MemoryException.Kind.FENCED) {
+      return "the session moved to another instance while this turn ran; send it again";
     }
     if (cause instanceof MemoryException e) {
       return (e.kind() == MemoryException.Kind.UNAVAILABLE || e.kind() == MemoryException.Kind.IO

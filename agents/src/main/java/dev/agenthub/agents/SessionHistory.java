@@ -39,14 +39,19 @@ final class SessionHistory {
     }
   }
 
+  /** One session's recent messages and the claim its transcript is written under (null: none yet). */
+  private static final class Session extends ArrayDeque<Entry> {
+    String claim;
+  }
+
   private final int maxMessages;
-  private final Map<String, ArrayDeque<Entry>> bySession;
+  private final Map<String, Session> bySession;
 
   SessionHistory(int maxSessions, int maxMessages) {
     this.maxMessages = maxMessages;
     this.bySession = new LinkedHashMap<>(256, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<Entry>> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, Session> eldest) {
         return size() > maxSessions;
       }
     };
@@ -88,11 +93,28 @@ final class SessionHistory {
 
   /** Loads a session's history (read back from its transcript), keeping the newest messages. */
   void put(String session, JsonArray messages) {
-    ArrayDeque<Entry> deque = new ArrayDeque<>();
+    put(session, messages, null);
+  }
+
+  /** As {@link #put(String, JsonArray)}, with the claim the transcript was read under. */
+  void put(String session, JsonArray messages, String claim) {
+    Session deque = new Session();
+    deque.claim = claim;
     for (int i = Math.max(0, messages.size() - maxMessages); i < messages.size(); i++) {
       deque.addLast(new Entry(messages.getJsonObject(i)));
     }
     bySession.put(session, deque);
+  }
+
+  /** The claim the session's transcript is written under, or null. */
+  String claim(String session) {
+    Session s = bySession.get(session);
+    return s == null ? null : s.claim;
+  }
+
+  /** Drops a session from RAM: it is read back (and claimed again) when it talks next. */
+  void forget(String session) {
+    bySession.remove(session);
   }
 
   /**
@@ -122,7 +144,7 @@ final class SessionHistory {
   }
 
   void add(String session, String role, String content) {
-    ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new ArrayDeque<>());
+    ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new Session());
     messages.addLast(new Entry(new JsonObject().put("role", role).put("content", content)));
     while (messages.size() > maxMessages) {
       messages.pollFirst();

@@ -52,6 +52,11 @@ public final class Turn {
     public static final int FORBIDDEN = 403;
     public static final int CONFLICT = 409;
     public static final int TOO_LARGE = 413;
+    /**
+     * Another instance claimed the session while this turn ran (ownership moved): the gateway sends
+     * the turn again to the session's owner; answered 409 if that keeps happening.
+     */
+    public static final int SESSION_MOVED = 423;
     public static final int QUEUE_FULL = 429;
     /** A budget refused the call: 429 too, but a retry will not help (SDKs are told not to). */
     public static final int BUDGET_EXCEEDED = 430;

@@ -101,7 +101,7 @@ final class TurnRunner {
 
   /** Everything one turn needs beyond its request; {@code userWritten}: its user entry is durable. */
   private record Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript,
-                      Future<Void> userWritten) {
+                      Future<Void> userWritten, String[] claim) {
   }
 
   Future<Turn.Reply> run(Turn.Request request, TurnControl control) {
@@ -128,7 +128,7 @@ final class TurnRunner {
     // a first turn writes it while the model works; a resent one waits (it may continue a dangling turn)
     Promise<Void> userWritten = Promise.promise();
     Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client()),
-      control, maxTokens, transcript, userWritten.future());
+      control, maxTokens, transcript, userWritten.future(), new String[1]);
     Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
     TokenCounter counter = counters.apply(route == ModelRouter.Route.COMPLEX ? spec.complexModel() : spec.routineModel());
@@ -140,8 +140,8 @@ final class TurnRunner {
       userWritten.complete();
       before = Future.succeededFuture();
     } else {
-      before = loadHistory(session).compose(v -> {
-        Future<Void> written = memory.append(transcript, "user", request.text(), writeId(request, "user"))
+      before = loadHistory(call).compose(v -> {
+        Future<Void> written = append(call, "user", request.text(), writeId(request, "user"))
           .map(w -> {
             if (w.getBoolean("duplicate", false)) {
               answered[0] = history.takeDangling(session, request.text());
@@ -286,7 +286,7 @@ final class TurnRunner {
     if (call.transcript() == null) {
       return Future.succeededFuture(answer);
     }
-    return call.userWritten().compose(w -> memory.append(call.transcript(), "assistant",
+    return call.userWritten().compose(w -> append(call, "assistant",
       answer.isBlank() ? "(no answer)" : answer, writeId(call.request(), "assistant"))).map(v -> {
       history.add(call.request().sessionKey(), "user", call.request().text());
       history.add(call.request().sessionKey(), "assistant", answer);
@@ -349,7 +349,7 @@ final class TurnRunner {
         return Future.<Void>succeededFuture();
       }
       String step = name + " " + args.encode() + "\n\n" + result;
-      return call.userWritten().compose(w -> memory.append(call.transcript(), "tool", step,
+      return call.userWritten().compose(w -> append(call, "tool", step,
         writeId(call.request(), "tool-" + c.getString("id")))).<Void>mapEmpty();
     }).compose(v -> runTools(toolCalls, i + 1, messages, call));
   }
@@ -421,20 +421,50 @@ final class TurnRunner {
       .addHeader(ModelCall.STREAM_ID, stream.id()).addHeader(ModelCall.OFFSET, Integer.toString(offset)));
   }
 
-  private Future<Void> loadHistory(String session) {
-    if (history.has(session)) {
+  /**
+   * Brings the session into RAM if it is not there: reads its transcript back, claiming it for this
+   * instance (see {@link MemoryClient#claim}); the turn writes under that claim.
+   */
+  private Future<Void> loadHistory(Call call) {
+    String session = call.request().sessionKey();
+    if (history.has(session) && history.claim(session) != null) {
+      call.claim()[0] = history.claim(session);
       return Future.succeededFuture();
     }
-    return memory.read(Transcript.path(spec.id(), session))
-      .map(Transcript::parse)
-      .recover(err -> err instanceof MemoryException e && e.kind() == MemoryException.Kind.NOT_FOUND
-        ? Future.succeededFuture(new JsonArray()) : Future.failedFuture(err))
-      .map(messages -> {
-        if (!history.has(session)) {
-          history.put(session, messages);
-        }
+    return memory.claim(call.transcript())
+      .map(read -> {
+        call.claim()[0] = read.getString("claim");
+        history.put(session, Transcript.parse(read.getString("text", "")), read.getString("claim"));
         return null;
       });
+  }
+
+  /**
+   * Writes a transcript entry under the session's claim. Another instance's newer claim (the session
+   * moved) fails the turn and drops the session from RAM, for its history here is no longer the
+   * whole story; a claim the writer forgot (it changed) is taken again and the write retried once.
+   */
+  private Future<JsonObject> append(Call call, String role, String text, String writeId) {
+    String session = call.request().sessionKey();
+    return memory.append(call.transcript(), role, text, writeId, call.claim()[0]).recover(err -> {
+      if (!(err instanceof MemoryException e)) {
+        return Future.failedFuture(err);
+      }
+      if (e.kind() == MemoryException.Kind.FENCED) {
+        history.forget(session);
+        return Future.failedFuture(err);
+      }
+      if (e.kind() != MemoryException.Kind.STALE_CLAIM) {
+        return Future.failedFuture(err);
+      }
+      history.forget(session);
+      return loadHistory(call).compose(v -> {
+        if (!role.equals("user")) {
+          history.takeDangling(session, call.request().text()); // this turn's user entry, read back
+        }
+        return memory.append(call.transcript(), role, text, writeId, call.claim()[0]);
+      });
+    });
   }
 
   private static JsonObject args(JsonObject toolCall) {

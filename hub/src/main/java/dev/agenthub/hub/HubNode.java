@@ -138,8 +138,19 @@ public final class HubNode {
       "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
 
     HubConfig.Cluster cluster = config.cluster();
-    VertxOptions options = new VertxOptions()
-      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+    // more event loops than the default two per core: Vert.x hands them out in turn, and the heavy
+    // verticles (governor, memory writer, gateways, agent instances) each need a loop of their own,
+    // or two of them end up sharing one thread while the other cores idle
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(eventLoops(config))
+      .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        // Vert.x's own meters per event-bus message and per client connection cost a registry lookup
+        // on every message of every turn; agenthub_* meters count what operators read instead (the
+        // HTTP server's, the worker pools' and the JVM's stay)
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.EVENT_BUS)
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_CLIENT)
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_CLIENT)
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_SERVER)
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET));
     var builder = Vertx.builder().withMetrics(new MicrometerMetricsFactory(registry));
     Future<Vertx> vertxFuture;
     HazelcastClusterManager clusterManager;
@@ -173,6 +184,19 @@ public final class HubNode {
       });
       return started.future();
     });
+  }
+
+  /** Event loops for this node: two per core, and at least one per verticle that does real work. */
+  static int eventLoops(HubConfig config) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    int instances = 0;
+    for (AgentSpec a : config.agentsForRoles(config.node().roles())) {
+      instances += a.instances();
+    }
+    // directory, memory, probe, ledger, governor, delegation, placer, gateways (up to 4), and a few
+    // contexts the cluster manager takes
+    int fixed = 16;
+    return Math.max(2 * cores, Math.min(fixed + instances, 64));
   }
 
   private Future<Void> deploy(List<AgentSpec> local) {

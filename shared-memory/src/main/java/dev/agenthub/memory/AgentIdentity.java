@@ -34,4 +34,36 @@ public final class AgentIdentity {
     return MessageDigest.isEqual(token(secret, agent).getBytes(StandardCharsets.UTF_8),
       token.getBytes(StandardCharsets.UTF_8));
   }
+
+  /**
+   * Checks tokens under one secret, remembering each agent's expected token: every memory and
+   * governor request is checked, and an HMAC per request was a measurable share of a turn's CPU.
+   * The memory is bounded (names outside the config can be sent by anyone).
+   */
+  public static final class Verifier {
+    private static final int MAX_REMEMBERED = 1024;
+    private final byte[] secret;
+    private final java.util.concurrent.ConcurrentHashMap<String, byte[]> expected =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+    public Verifier(byte[] secret) {
+      this.secret = secret.clone();
+    }
+
+    /** Constant-time check of {@code token} for {@code agent}. */
+    public boolean verify(String agent, String token) {
+      if (agent == null || token == null) {
+        return false;
+      }
+      byte[] want = expected.get(agent);
+      if (want == null) {
+        want = token(secret, agent).getBytes(StandardCharsets.UTF_8);
+        if (expected.size() >= MAX_REMEMBERED) {
+          expected.clear();
+        }
+        expected.put(agent, want);
+      }
+      return MessageDigest.isEqual(want, token.getBytes(StandardCharsets.UTF_8));
+    }
+  }
 }

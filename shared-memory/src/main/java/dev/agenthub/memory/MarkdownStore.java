@@ -19,6 +19,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -80,8 +81,13 @@ public final class MarkdownStore implements AutoCloseable {
 
   // wakes the committer at close
   private static final Op STOP = new Op((byte) 0, null, null, null, null);
+  // a place in the queue, completed once the writes before it are applied
+  private static final byte BARRIER = (byte) 0x7f;
   private static final int MAX_BATCH = 4096;
   private static final int MAX_OPEN_FILES = 256;
+  private static final int MAX_KNOWN_SIZES = 65_536;
+  // files forced per idle moment of the committer, so a burst of writes that follows waits little
+  private static final int IDLE_FORCES = 64;
   private static final int MAX_WRITE_IDS = 200_000;
   private static final int MAX_SEARCH_HITS = 100;
   private static final Pattern AUTHOR = Pattern.compile("[A-Za-z0-9_.@:-][A-Za-z0-9 _.@:-]{0,63}");
@@ -98,8 +104,19 @@ public final class MarkdownStore implements AutoCloseable {
   private final Thread committer;
   // committer-thread state
   private final LinkedHashMap<String, FileChannel> open = new LinkedHashMap<>(64, 0.75f, true);
-  private final Map<String, Long> sizes = new HashMap<>();
+  // sizes of the files written lately (the rest are read from disk when written again)
+  private final LinkedHashMap<String, Long> sizes = new LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      return size() > MAX_KNOWN_SIZES;
+    }
+  };
+  // open files written since they were last forced
   private final Set<String> dirty = new HashSet<>();
+  // files closed (to keep MAX_OPEN_FILES) before their data was forced: forced when the committer is
+  // idle, and all of them before a checkpoint drops the journal that still holds their data. Forcing
+  // each one as it was closed cost one fsync per write once sessions outnumbered the open files.
+  private final Set<String> unsynced = new LinkedHashSet<>();
   private final Set<Path> checkedDirs = new HashSet<>();
   private final LinkedHashMap<String, WriteResult> writeIds = new LinkedHashMap<>() {
     @Override
@@ -194,6 +211,14 @@ public final class MarkdownStore implements AutoCloseable {
     return "## " + Instant.now().truncatedTo(ChronoUnit.MILLIS) + " " + author + "\n\n" + body + "\n\n";
   }
 
+  /**
+   * Completes once every write submitted before it is applied to the files: a read after it sees
+   * them all (writes are acknowledged only once applied, but may still be queued when a read starts).
+   */
+  public CompletableFuture<Void> barrier() {
+    return submit(new Op(BARRIER, null, null, null, new CompletableFuture<>())).thenApply(r -> null);
+  }
+
   private CompletableFuture<WriteResult> submit(Op op) {
     if (fenced != null) {
       return CompletableFuture.failedFuture(fenced);
@@ -220,6 +245,9 @@ public final class MarkdownStore implements AutoCloseable {
         if (!batch.isEmpty()) {
           commit(batch);
         }
+        if (queue.isEmpty()) {
+          forceUnsynced(IDLE_FORCES);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
@@ -245,7 +273,12 @@ public final class MarkdownStore implements AutoCloseable {
     Map<String, Long> planned = new HashMap<>();
     Set<String> plannedDirs = new HashSet<>();
     Map<String, Op> batchIds = new HashMap<>();
+    List<Op> barriers = new ArrayList<>();
     for (Op op : batch) {
+      if (op.kind() == BARRIER) {
+        barriers.add(op);
+        continue;
+      }
       if (op.writeId() != null && writeIds.containsKey(op.writeId())) {
         WriteResult first = writeIds.get(op.writeId());
         op.result().complete(new WriteResult(first.path(), first.bytes(), true));
@@ -290,6 +323,7 @@ public final class MarkdownStore implements AutoCloseable {
       }
     }
     if (records.isEmpty()) {
+      barriers.forEach(b -> b.result().complete(null));
       return;
     }
     journal.write(records);
@@ -314,6 +348,7 @@ public final class MarkdownStore implements AutoCloseable {
     for (String path : oversize) {
       compact(path);
     }
+    barriers.forEach(b -> b.result().complete(null));
     if (journal.size() > options.journalSegmentBytes()) {
       checkpoint();
     }
@@ -388,6 +423,7 @@ public final class MarkdownStore implements AutoCloseable {
     if (r.op() == Journal.REPLACE) {
       closeChannel(r.path());
       writeAtomically(file, r.data(), options.fsync());
+      unsynced.remove(r.path());
       sizes.put(r.path(), (long) r.data().length);
       return;
     }
@@ -442,9 +478,23 @@ public final class MarkdownStore implements AutoCloseable {
     FileChannel ch = open.remove(path);
     if (ch != null) {
       if (dirty.remove(path) && options.fsync()) {
-        ch.force(false);
+        unsynced.add(path);
       }
       ch.close();
+    }
+  }
+
+  /** Forces up to {@code max} closed files whose data only the journal holds durably yet. */
+  private void forceUnsynced(int max) throws IOException {
+    var it = unsynced.iterator();
+    for (int n = 0; n < max && it.hasNext(); n++) {
+      String path = it.next();
+      it.remove();
+      try (FileChannel ch = FileChannel.open(root.resolve(path), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ch.force(false);
+      } catch (NoSuchFileException gone) {
+        // replaced or archived since: the replacement was forced when it was written
+      }
     }
   }
 
@@ -460,6 +510,7 @@ public final class MarkdownStore implements AutoCloseable {
 
   /** Forces the files written since the last flush; the journal already holds their data. */
   private void flushDirty() throws IOException {
+    forceUnsynced(Integer.MAX_VALUE);
     if (dirty.isEmpty()) {
       return;
     }
@@ -633,7 +684,7 @@ public final class MarkdownStore implements AutoCloseable {
     } catch (IOException e) {
       throw new MemoryException(MemoryException.Kind.IO, "cannot read " + path.value());
     }
-    if (Files.isSymbolicLink(file)) {
+    if (!knownFile(path.value()) && Files.isSymbolicLink(file)) {
       throw escape(path);
     }
     return file;
@@ -645,15 +696,23 @@ public final class MarkdownStore implements AutoCloseable {
    */
   private void checkNoClash(MemoryPath path, Set<String> plannedFiles, Set<String> plannedDirs) {
     String p = path.value();
-    if (plannedDirs.contains(p) || Files.isDirectory(root.resolve(p), LinkOption.NOFOLLOW_LINKS)) {
+    // a file this writer wrote lately, in a folder it made, needs no look at the disk
+    boolean onDisk = !knownFile(p);
+    if (plannedDirs.contains(p) || onDisk && Files.isDirectory(root.resolve(p), LinkOption.NOFOLLOW_LINKS)) {
       throw new MemoryException(MemoryException.Kind.CONFLICT, p + " is a folder: it cannot also be a file");
     }
     for (int slash = p.indexOf('/'); slash > 0; slash = p.indexOf('/', slash + 1)) {
       String ancestor = p.substring(0, slash);
-      if (plannedFiles.contains(ancestor) || Files.isRegularFile(root.resolve(ancestor), LinkOption.NOFOLLOW_LINKS)) {
+      if (plannedFiles.contains(ancestor)
+        || onDisk && Files.isRegularFile(root.resolve(ancestor), LinkOption.NOFOLLOW_LINKS)) {
         throw new MemoryException(MemoryException.Kind.CONFLICT, p + " runs through the file " + ancestor);
       }
     }
+  }
+
+  /** True for a file this writer wrote (and knows the size of) in a folder it checked. */
+  private boolean knownFile(String path) {
+    return sizes.containsKey(path) && checkedDirs.contains(root.resolve(path).getParent());
   }
 
   private Path resolveForWrite(MemoryPath path) {
@@ -670,7 +729,7 @@ public final class MarkdownStore implements AutoCloseable {
     } catch (IOException e) {
       throw new MemoryException(MemoryException.Kind.IO, "cannot create the directory of " + path.value());
     }
-    if (Files.isSymbolicLink(file)) {
+    if (!knownFile(path.value()) && Files.isSymbolicLink(file)) {
       throw escape(path);
     }
     return file;

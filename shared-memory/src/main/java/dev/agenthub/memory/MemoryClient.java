@@ -63,6 +63,26 @@ public final class MemoryClient {
       .put("text", text).put("write_id", writeId), true);
   }
 
+  /**
+   * Reads a session transcript and claims it for the caller: answers {@code {path, text, claim}}
+   * (text empty for a new session). Writes under the claim ({@link #append(String, String, String,
+   * String, String)}) fail {@link MemoryException.Kind#FENCED} once another instance claimed it since,
+   * and {@link MemoryException.Kind#STALE_CLAIM} when the writer no longer knows the claim.
+   */
+  public Future<JsonObject> claim(String path) {
+    return call("memory.read", new JsonObject().put("path", path).put("claim", true), true);
+  }
+
+  /** As {@link #append(String, String, String, String)}, under a session claim (null: none). */
+  public Future<JsonObject> append(String path, String author, String text, String writeId, String claim) {
+    JsonObject body = new JsonObject().put("op", "append").put("path", path).put("author", author)
+      .put("text", text).put("write_id", writeId);
+    if (claim != null) {
+      body.put("claim", claim);
+    }
+    return call("memory.write", body, true);
+  }
+
   /** Replaces a file atomically; answers {@code {path, bytes, duplicate}} once it is durable. */
   public Future<JsonObject> replace(String path, String text) {
     return call("memory.write", new JsonObject().put("op", "replace").put("path", path).put("text", text)

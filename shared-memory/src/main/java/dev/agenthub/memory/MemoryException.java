@@ -5,7 +5,11 @@ public final class MemoryException extends RuntimeException {
 
   /** What went wrong; {@link #status()} is the matching HTTP status. */
   public enum Kind {
-    INVALID(400), REFUSED(403), NOT_FOUND(404), CONFLICT(409), TOO_LARGE(413), UNAVAILABLE(503), IO(500);
+    INVALID(400), REFUSED(403), NOT_FOUND(404), CONFLICT(409), TOO_LARGE(413), UNAVAILABLE(503), IO(500),
+    /** A session transcript write under a claim that a newer claim replaced: another instance owns it now. */
+    FENCED(423),
+    /** A claim the writer no longer knows (it changed, or forgot old claims): claim the session again. */
+    STALE_CLAIM(412);
 
     private final int status;
 

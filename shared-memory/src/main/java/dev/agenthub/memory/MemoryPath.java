@@ -1,14 +1,12 @@
 package dev.agenthub.memory;
 
-import java.util.regex.Pattern;
-
 /**
  * A checked memory file name: relative, {@code /}-separated, no {@code ..}, no hidden segments,
  * {@code .md} only. Symlink escapes are checked by the store against the real directory.
  */
 public record MemoryPath(String value) {
 
-  private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,159}");
+  private static final int MAX_SEGMENT = 160;
   private static final int MAX_LENGTH = 512;
   private static final int MAX_DEPTH = 8;
 
@@ -39,28 +37,50 @@ public record MemoryPath(String value) {
     if (name.length() > MAX_LENGTH) {
       throw new MemoryException(MemoryException.Kind.INVALID, "memory path longer than " + MAX_LENGTH + " characters");
     }
-    if (name.startsWith("/") || name.contains("\\") || name.indexOf('\0') >= 0 || name.matches("^[A-Za-z]:.*")) {
+    if (name.startsWith("/") || name.contains("\\") || name.indexOf('\0') >= 0
+      || name.length() > 1 && name.charAt(1) == ':' && isAsciiLetter(name.charAt(0))) {
       throw new MemoryException(MemoryException.Kind.INVALID, "memory paths are relative to the memory directory: '"
         + printable(name) + "'");
     }
-    String[] segments = name.split("/", -1);
-    if (segments.length > MAX_DEPTH) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "memory path deeper than " + MAX_DEPTH + " levels");
-    }
-    for (String segment : segments) {
-      if (segment.equals("..") || segment.equals(".")) {
-        throw new MemoryException(MemoryException.Kind.INVALID, "'..' and '.' are not allowed in memory paths: '"
-          + printable(name) + "'");
+    // checked by hand, not by a regex: every memory request checks its path on the writer's event loop
+    int depth = 0;
+    int start = 0;
+    while (start <= name.length()) {
+      int end = name.indexOf('/', start);
+      if (end < 0) {
+        end = name.length();
       }
-      if (!SEGMENT.matcher(segment).matches()) {
-        throw new MemoryException(MemoryException.Kind.INVALID, "bad memory path segment '" + printable(segment)
-          + "' (letters, digits, _ . @ : -, not starting with '.')");
+      if (++depth > MAX_DEPTH) {
+        throw new MemoryException(MemoryException.Kind.INVALID, "memory path deeper than " + MAX_DEPTH + " levels");
       }
+      checkSegment(name, start, end);
+      start = end + 1;
     }
     if (!name.endsWith(".md") || name.endsWith("/.md")) {
       throw new MemoryException(MemoryException.Kind.INVALID, "memory files are Markdown: the name must end in .md");
     }
     return name;
+  }
+
+  private static void checkSegment(String name, int start, int end) {
+    int length = end - start;
+    if (length == 1 && name.charAt(start) == '.' || length == 2 && name.startsWith("..", start)) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "'..' and '.' are not allowed in memory paths: '"
+        + printable(name) + "'");
+    }
+    boolean ok = length >= 1 && length <= MAX_SEGMENT && name.charAt(start) != '.';
+    for (int i = start; ok && i < end; i++) {
+      char c = name.charAt(i);
+      ok = isAsciiLetter(c) || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '@' || c == ':' || c == '-';
+    }
+    if (!ok) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "bad memory path segment '"
+        + printable(name.substring(start, end)) + "' (letters, digits, _ . @ : -, not starting with '.')");
+    }
+  }
+
+  private static boolean isAsciiLetter(char c) {
+    return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z';
   }
 
   private static String printable(String s) {

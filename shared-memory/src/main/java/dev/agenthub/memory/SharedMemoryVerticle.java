@@ -56,7 +56,21 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private boolean stopping;
   private String lastWait;
 
-  private final byte[] secret;
+  private final AgentIdentity.Verifier identities;
+  // session claims: the newest per transcript, on the event loop; see claimAndRead
+  private static final int MAX_CLAIMS = 200_000;
+  private long claimSeq;
+  private long forgottenClaims;
+  private final java.util.LinkedHashMap<String, Long> claims = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
+      if (size() > MAX_CLAIMS) {
+        forgottenClaims = Math.max(forgottenClaims, eldest.getValue());
+        return true;
+      }
+      return false;
+    }
+  };
 
   /**
    * @param secret the cluster secret that agent identity tokens are checked with, or null to trust
@@ -64,7 +78,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
    */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
                               boolean clustered, Listener listener, byte[] secret) {
-    this.secret = secret;
+    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
     this.dir = dir;
     this.options = options;
     this.policy = policy;
@@ -200,6 +214,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, SharedMemoryVerticle::storeLog))
       .compose(opened -> {
         store = opened;
+        claims.clear();
+        forgottenClaims = 0;
         register("memory.read", this::read);
         register("memory.write", this::write);
         register("memory.list", this::list);
@@ -252,7 +268,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       listener.refused(String.valueOf(agent), op);
       throw new MemoryException(MemoryException.Kind.REFUSED, "unknown agent '" + agent + "'");
     }
-    if (secret != null && !AgentIdentity.verify(secret, agent, m.body().getString("agent_token"))) {
+    if (identities != null && !identities.verify(agent, m.body().getString("agent_token"))) {
       listener.refused(agent, "identity");
       throw new MemoryException(MemoryException.Kind.REFUSED, "the request does not prove it comes from agent '"
         + agent + "'");
@@ -272,10 +288,74 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private Future<JsonObject> read(Message<JsonObject> m) {
     String agent = agent(m, "read");
     MemoryPath path = readable(agent, m.body().getString("path"), "read");
+    if (m.body().getBoolean("claim", false)) {
+      return claimAndRead(agent, path);
+    }
     String section = m.body().getString("section");
     MarkdownStore s = store;
     return vertx.executeBlocking(() -> section == null ? s.read(path.value()) : s.readSection(path.value(), section), false)
       .map(text -> new JsonObject().put("path", path.value()).put("text", text));
+  }
+
+  /**
+   * Session ownership: an agent instance that takes a session (its first turn there, or the first
+   * since the session moved) claims the transcript while reading it back, and writes it under that
+   * claim. A newer claim fences the older one: an instance that lost the session (rebalancing, a
+   * paused node declared dead) can no longer write it, so two instances never both carry a session
+   * on. Claims are numbered by this writer in the order it sees them; a new writer (after a takeover)
+   * knows none, so every session is claimed again once. Bounded: the oldest are forgotten, and a
+   * claim not newer than the newest forgotten one must be taken again.
+   */
+  private Future<JsonObject> claimAndRead(String agent, MemoryPath path) {
+    if (!policy.canWrite(agent, path)) {
+      listener.refused(agent, "claim");
+      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not claim " + path.value());
+    }
+    long claim = ++claimSeq;
+    claims.put(path.value(), claim);
+    MarkdownStore s = store;
+    String token = s.epoch() + "." + claim;
+    // the read must see every write accepted before the claim, even one still being applied
+    return Future.fromCompletionStage(s.barrier(), context)
+      .compose(v -> vertx.executeBlocking(() -> {
+        try {
+          return s.read(path.value());
+        } catch (MemoryException e) {
+          if (e.kind() == MemoryException.Kind.NOT_FOUND) {
+            return "";
+          }
+          throw e;
+        }
+      }, false))
+      .map(text -> new JsonObject().put("path", path.value()).put("text", text).put("claim", token));
+  }
+
+  /** Refuses a write under a claim that is no longer this path's newest. */
+  private void checkClaim(String path, String token) {
+    long epoch;
+    long claim;
+    try {
+      int dot = token.indexOf('.');
+      epoch = Long.parseLong(token.substring(0, dot));
+      claim = Long.parseLong(token.substring(dot + 1));
+    } catch (RuntimeException e) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "malformed session claim");
+    }
+    if (epoch != store.epoch()) {
+      throw new MemoryException(MemoryException.Kind.STALE_CLAIM, "the memory writer changed since " + path
+        + " was claimed: claim it again");
+    }
+    Long newest = claims.get(path);
+    if (newest == null) {
+      if (claim <= forgottenClaims) {
+        throw new MemoryException(MemoryException.Kind.STALE_CLAIM, "the claim on " + path
+          + " is too old to check: claim it again");
+      }
+      claims.put(path, claim);
+    } else if (claim < newest) {
+      throw new MemoryException(MemoryException.Kind.FENCED, path + " was claimed by another instance since: "
+        + "this one no longer writes it");
+    }
   }
 
   private Future<JsonObject> write(Message<JsonObject> m) {
@@ -285,6 +365,10 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (!policy.canWrite(agent, path)) {
       listener.refused(agent, "write");
       throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not write " + path.value());
+    }
+    String claim = body.getString("claim");
+    if (claim != null) {
+      checkClaim(path.value(), claim);
     }
     String op = body.getString("op", "append");
     String writeId = body.getString("write_id");

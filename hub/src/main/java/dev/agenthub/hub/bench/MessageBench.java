@@ -231,6 +231,22 @@ public final class MessageBench {
     return failed.get();
   }
 
+  /** Why messages failed, by reason, the first of each kind kept in full (printed after a row). */
+  static final java.util.concurrent.ConcurrentHashMap<String, AtomicInteger> FAILURES =
+    new java.util.concurrent.ConcurrentHashMap<>();
+
+  static void noteFailure(String reason) {
+    String kind = reason.length() > 160 ? reason.substring(0, 160) : reason;
+    FAILURES.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
+  }
+
+  /** Prints and forgets the failure reasons seen since the last call. */
+  static void printFailures(PrintStream out) {
+    FAILURES.entrySet().stream().sorted((a, b) -> b.getValue().get() - a.getValue().get()).limit(5)
+      .forEach(e -> out.printf("    failed %,d x: %s%n", e.getValue().get(), e.getKey()));
+    FAILURES.clear();
+  }
+
   static void loop(HttpClientAgent client, String uri, Buffer body, AtomicInteger remaining,
                            AtomicInteger failed, Histogram histogram, Promise<Void> done) {
     if (remaining.getAndDecrement() <= 0) {
@@ -240,7 +256,12 @@ public final class MessageBench {
     long t0 = System.nanoTime();
     client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(uri))
       .compose(req -> req.send(body))
-      .compose(resp -> resp.body().map(b -> resp.statusCode()))
+      .compose(resp -> resp.body().map(b -> {
+        if (resp.statusCode() != 200) {
+          noteFailure(resp.statusCode() + " " + b.toString());
+        }
+        return resp.statusCode();
+      }))
       .onComplete(ar -> {
         long nanos = System.nanoTime() - t0;
         if (ar.succeeded() && ar.result() == 200) {
@@ -248,6 +269,9 @@ public final class MessageBench {
             histogram.recordValue(Math.min(nanos, histogram.getHighestTrackableValue()));
           }
         } else {
+          if (ar.failed()) {
+            noteFailure(String.valueOf(ar.cause()));
+          }
           failed.incrementAndGet();
         }
         loop(client, uri, body, remaining, failed, histogram, done);

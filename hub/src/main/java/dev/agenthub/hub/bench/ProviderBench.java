@@ -97,6 +97,7 @@ final class ProviderBench {
       MessageBench.waitReady(port, 1);
       // warm up: the JIT needs a minute or two of full load on two busy cores before the figures settle
       warmUp(port, c.sessions(), WARM_UP_NANOS);
+      MessageBench.FAILURES.clear();
       long cpu0 = MessageBench.cpu(node).toNanos();
       long mock0 = MessageBench.cpu(mock).toNanos();
       long self0 = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO).toNanos();
@@ -115,6 +116,7 @@ final class ProviderBench {
       out.printf("  %-44s %,9.0f %9.1f %9.1f %7d %,10d %9.3f %10.1f %9.3f %9.3f%n", label, n / seconds,
         h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6, failed, stats.getLong("max_in_flight"),
         (cpu1 - cpu0) / 1e6 / n, heap / 1048576.0, (mock1 - mock0) / 1e6 / n, (self1 - self0) / 1e6 / n);
+      MessageBench.printFailures(out);
     } finally {
       MessageBench.stop(procs);
     }

@@ -102,6 +102,7 @@ final class ApiError extends RuntimeException {
       case Turn.Failure.FORBIDDEN -> new ApiError(403, "permission_error", what);
       case Turn.Failure.TOO_LARGE -> new ApiError(413, "request_too_large", what);
       case Turn.Failure.CONFLICT -> new ApiError(409, "conflict", what);
+      case Turn.Failure.SESSION_MOVED -> new ApiError(409, "session_moved", what, 1L);
       case Turn.Failure.QUEUE_FULL -> "budget_exceeded".equals(type)
         ? new ApiError(429, "budget_exceeded", what, 3600L, null, "budget_exceeded")
         : new ApiError(429, "queue_full", "agent '" + agent + "' is busy: " + what, 1L, null, "queue_full");

@@ -16,13 +16,13 @@ import io.vertx.core.json.JsonObject;
 public final class DelegationVerticle extends VerticleBase {
 
   private final GatewayContext gw;
-  private final byte[] secret;
+  private final AgentIdentity.Verifier identities;
   private MessageConsumer<JsonObject> consumer;
 
   /** @param secret the cluster secret that signs agent identities (null: identities unchecked, tests only) */
   public DelegationVerticle(GatewayContext gw, byte[] secret) {
     this.gw = gw;
-    this.secret = secret;
+    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
   }
 
   private void refuse(Message<JsonObject> m, String from, String to, String why) {
@@ -55,7 +55,7 @@ public final class DelegationVerticle extends VerticleBase {
       }
       // who asks is proven, not declared: the delegating agent's identity token
       String from = body.getString("from");
-      if (from == null || secret != null && !AgentIdentity.verify(secret, from, body.getString("agent_token"))) {
+      if (from == null || identities != null && !identities.verify(from, body.getString("agent_token"))) {
         refuse(m, from, agent, "the delegation does not prove it comes from agent '" + from + "'");
         return;
       }

@@ -84,11 +84,12 @@ final class MemoryApi {
         case REFUSED -> "permission_denied";
         case NOT_FOUND -> "not_found";
         case TOO_LARGE -> "request_too_large";
-        case CONFLICT -> "conflict";
+        case CONFLICT, FENCED, STALE_CLAIM -> "conflict"; // the admin API writes under no session claim
         case UNAVAILABLE -> "unavailable";
         case IO -> "internal_error";
       };
-      return new ApiError(e.kind().status(), type, e.getMessage(), e.kind() == MemoryException.Kind.UNAVAILABLE ? 1L : null);
+      int status = type.equals("conflict") ? 409 : e.kind().status();
+      return new ApiError(status, type, e.getMessage(), e.kind() == MemoryException.Kind.UNAVAILABLE ? 1L : null);
     }
     return new ApiError(500, "internal_error", "memory operation failed");
   }

@@ -98,13 +98,23 @@ final class TurnDispatcher {
       .onFailure(err -> LOG.fine("cancel of " + p.agent + "/" + request.session() + ": " + err.getMessage()));
   }
 
+  // sends of one turn after its session moved under it, before the client is told (409)
+  private static final int MAX_MOVES = 3;
+  // the cluster view (an immutable snapshot, replaced on every change) at the last look for orphans
+  private ClusterView lastView;
+
   /** Sends again the turns whose node is no longer in the cluster. Call periodically. */
   void resendOrphans() {
     if (pending.isEmpty()) {
       return;
     }
+    ClusterView now = view.get();
+    if (now == lastView) {
+      return; // the same snapshot as at the last look: no node has left since
+    }
+    lastView = now;
     java.util.Set<String> live = new java.util.HashSet<>();
-    view.get().nodes().forEach(n -> live.add(n.name()));
+    now.nodes().forEach(n -> live.add(n.name()));
     for (Pending p : new java.util.ArrayList<>(pending)) {
       if (p.node != null && !live.contains(p.node) && p.resends < 5) {
         p.resends++;
@@ -175,6 +185,14 @@ final class TurnDispatcher {
           || re.failureType() == ReplyFailure.TIMEOUT
           && System.nanoTime() - sentAt < (p.timeoutMs + 1_000) * 1_000_000);
         if (lost && retryLater(p, true)) {
+          return;
+        }
+        // the session moved while the turn ran (the instance lost its claim): send it to the owner now,
+        // as a resend, so it continues what the fenced turn wrote instead of writing it twice
+        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
+          && re.failureCode() == Turn.Failure.SESSION_MOVED && p.resends < MAX_MOVES) {
+          p.resends++;
+          send(p, true);
           return;
         }
         p.promise.tryFail(toApiError(p.agent, err));

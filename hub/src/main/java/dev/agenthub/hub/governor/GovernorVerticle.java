@@ -53,7 +53,7 @@ public final class GovernorVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
-  private final byte[] secret;
+  private final AgentIdentity.Verifier identities;
   private final Supplier<Spend> budgets;
   private final IMap<String, ClusterLimiter.State> buckets;
   private final TokenCounters counters;
@@ -74,7 +74,7 @@ public final class GovernorVerticle extends VerticleBase {
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
                           HazelcastInstance hazelcast, Supplier<Spend> budgets, byte[] secret, TokenCounters counters) {
-    this.secret = secret;
+    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
     this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
     this.clustered = hazelcast != null;
@@ -143,7 +143,7 @@ public final class GovernorVerticle extends VerticleBase {
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
       return;
     }
-    if (secret != null && !AgentIdentity.verify(secret, request.agent(), request.token())) {
+    if (identities != null && !identities.verify(request.agent(), request.token())) {
       metrics.refused("identity");
       metrics.audit("identity_refused", new JsonObject().put("agent", request.agent()).put("to", "governor"));
       fail(message, Turn.Failure.FORBIDDEN, "permission_error",
@@ -243,7 +243,7 @@ public final class GovernorVerticle extends VerticleBase {
 
   private void onEnable(Message<JsonObject> message) {
     JsonObject body = message.body() == null ? new JsonObject() : message.body();
-    if (secret != null && !AgentIdentity.verify(secret, dev.agenthub.memory.MemoryPolicy.ADMIN,
+    if (identities != null && !identities.verify(dev.agenthub.memory.MemoryPolicy.ADMIN,
       body.getString("admin_token"))) {
       metrics.refused("identity");
       fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by the hub's admin identity", null);

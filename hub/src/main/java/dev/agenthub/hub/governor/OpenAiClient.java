@@ -46,7 +46,7 @@ final class OpenAiClient extends HttpProviderClient {
     JsonObject body = new JsonObject().put("model", call.model().name()).put("messages", outgoing(call.messages()))
       .put(call.model().tokenParam(), call.maxTokens());
     if (!call.tools().isEmpty()) {
-      body.put("tools", outgoingTools(call.tools()));
+      body.put("tools", outgoingToolsOf(call.tools()));
     }
     if (sendStop && !call.stop().isEmpty()) {
       body.put("stop", new JsonArray(call.stop()));
@@ -210,6 +210,22 @@ final class OpenAiClient extends HttpProviderClient {
       out.add(m);
     }
     return out;
+  }
+
+  // an agent's tools are the same call after call: their outgoing form is kept for the last list seen,
+  // compared by content when it is not the same object (neither list is changed once made)
+  private record ToolsMemo(JsonArray tools, JsonArray outgoing) {
+  }
+
+  private volatile ToolsMemo lastTools = new ToolsMemo(new JsonArray(), new JsonArray());
+
+  private JsonArray outgoingToolsOf(JsonArray tools) {
+    ToolsMemo memo = lastTools;
+    if (tools != memo.tools() && !tools.equals(memo.tools())) {
+      memo = new ToolsMemo(tools, outgoingTools(tools));
+      lastTools = memo;
+    }
+    return memo.outgoing();
   }
 
   static JsonArray outgoingTools(JsonArray tools) {

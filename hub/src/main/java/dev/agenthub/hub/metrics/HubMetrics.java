@@ -57,8 +57,9 @@ public final class HubMetrics implements AgentEvents {
 
   @Override
   public void route(String agent, String route) {
-    Counter.builder("agenthub_route").description("Turns by model route").tags("agent", agent, "route", route)
-      .register(registry).increment();
+    Counter turns = meter("route\u0000" + agent + "\u0000" + route, () -> Counter.builder("agenthub_route")
+      .description("Turns by model route").tags("agent", agent, "route", route).register(registry));
+    turns.increment();
   }
 
   @Override

@@ -68,6 +68,7 @@ class AgentRuntimeTest {
             skills: [memory.read, memory.append, time.now] }
         - { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }
         - { id: sloth, models: { routine: slow-model }, limits: { turn-timeout: 500ms } }
+        - { id: twin, instances: 2, models: { routine: sim-small } }
       """.formatted(dir, TestHub.freshDir(), auditDir);
     node = TestHub.start(yaml);
   }
@@ -284,5 +285,37 @@ class AgentRuntimeTest {
       return -1;
     }
     return 0;
+  }
+
+  private static Future<Message<JsonObject>> turnAt(String instance, String session, String text) {
+    return node.vertx().eventBus().request(Turn.address("twin", instance),
+      new Turn.Request(session, text, null, "interactive").toJson(),
+      new io.vertx.core.eventbus.DeliveryOptions().addHeader(Turn.IDENTITY_HEADER,
+        node.identityToken(Turn.TURNS_PRINCIPAL)));
+  }
+
+  @Test
+  void anInstanceThatLostItsSessionCannotWriteItAnyMore() throws Exception {
+    // the session is served by one instance, then moves to the other (rebalancing, or a paused node
+    // declared dead), then comes back: the first instance still holds its old history and claim
+    turnAt("twin-0@rt1", "moving", "first question").await(30, TimeUnit.SECONDS);
+    turnAt("twin-1@rt1", "moving", "second question").await(30, TimeUnit.SECONDS);
+    var fenced = turnAt("twin-0@rt1", "moving", "third question");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> fenced.await(30, TimeUnit.SECONDS))
+      .isInstanceOf(io.vertx.core.eventbus.ReplyException.class)
+      .satisfies(e -> assertThat(((io.vertx.core.eventbus.ReplyException) e).failureCode())
+        .isEqualTo(Turn.Failure.SESSION_MOVED));
+    // sent again, it reads the session back (with the other instance's turn) and claims it anew
+    turnAt("twin-0@rt1", "moving", "third question").await(30, TimeUnit.SECONDS);
+    String transcript = Files.readString(dir.resolve("agents/twin/sessions/moving.md"));
+    List<String> roles = new ArrayList<>();
+    Matcher m = Pattern.compile("(?m)^## \\S+ (user|assistant|tool)$").matcher(transcript);
+    while (m.find()) {
+      roles.add(m.group(1));
+    }
+    assertThat(roles).containsExactly("user", "assistant", "user", "assistant", "user", "assistant");
+    assertThat(transcript.split(" user\n\nthird question", -1)).as("the fenced turn wrote nothing").hasSize(2);
+    // the model saw the whole conversation, the other instance's turn included
+    assertThat(transcript).contains("message 3 of our conversation");
   }
 }

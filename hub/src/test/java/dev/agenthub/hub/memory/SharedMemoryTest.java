@@ -157,4 +157,28 @@ class SharedMemoryTest {
       .hasMessageContaining("memory directory " + dir)
       .hasMessageContaining("in use by node mem1");
   }
+
+  @Test
+  void aNewerSessionClaimFencesTheOlderOne() throws Exception {
+    MemoryClient one = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
+    MemoryClient two = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
+    String path = "agents/support/sessions/claimed.md";
+    JsonObject first = await(one.claim(path));
+    assertThat(first.getString("text")).isEmpty(); // a new session: nothing to read back, still claimed
+    await(one.append(path, "user", "hello from the first owner", "c-1", first.getString("claim")));
+    // the session moves: the new owner's read sees everything written before its claim
+    JsonObject second = await(two.claim(path));
+    assertThat(second.getString("text")).contains("hello from the first owner");
+    assertThat(failure(one.append(path, "assistant", "late answer of the old owner", "c-2", first.getString("claim"))))
+      .isEqualTo(MemoryException.Kind.FENCED);
+    await(two.append(path, "assistant", "answer of the new owner", "c-3", second.getString("claim")));
+    // a claim of another writer (before a takeover or a restart) must be taken again, not trusted
+    assertThat(failure(two.append(path, "user", "again", "c-4", "1.1"))).isEqualTo(MemoryException.Kind.STALE_CLAIM);
+    assertThat(failure(two.append(path, "user", "again", "c-5", "not-a-claim"))).isEqualTo(MemoryException.Kind.INVALID);
+    // claiming is writing: an agent cannot claim what it may not write
+    MemoryClient ops = new MemoryClient(node.vertx(), "ops", node.identityToken("ops"), 10_000);
+    assertThat(failure(ops.claim(path))).isEqualTo(MemoryException.Kind.REFUSED);
+    String text = Files.readString(dir.resolve(path));
+    assertThat(text).contains("answer of the new owner").doesNotContain("late answer");
+  }
 }
