@@ -11,6 +11,7 @@ import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
+import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.governor.TokenCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
@@ -238,7 +239,12 @@ public final class HubNode {
         agentsReady.set(true);
         // one gateway per core: the HTTP server is shared between them by Vert.x
         int instances = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        return vertx.deployVerticle(() -> new GatewayVerticle(gw, httpPort), new DeploymentOptions().setInstances(instances));
+        return vertx.deployVerticle(() -> new GatewayVerticle(gw, httpPort), new DeploymentOptions().setInstances(instances))
+          .compose(id -> {
+            gatewayDeployments.add(id);
+            // the event-bus door: applications in the cluster reach every agent through any node
+            return vertx.deployVerticle(() -> new EventBusDoor(gw), new DeploymentOptions().setInstances(instances));
+          });
       })
       .map(id -> {
         gatewayDeployments.add(id);

@@ -87,6 +87,19 @@ public final class TestHub {
       HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A GET with a client token. */
+  public static HttpResponse<String> get(String url, String token) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+      .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A request with a JSON body and a client token. */
+  public static HttpResponse<String> send(String method, String url, String body, String token) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+      .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
+      .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   public static HttpResponse<String> post(String url, String body) throws Exception {
     return send("POST", url, body);
   }

@@ -98,6 +98,13 @@ public final class NodeDirectory extends VerticleBase {
     }
     refreshing = true;
     Set<String> live = new HashSet<>(clusterManager.getNodes());
+    // lite members are applications (clients of the event-bus API), never nodes: they hold no data
+    // and get no agent instances, and their coming and going changes nothing
+    for (com.hazelcast.cluster.Member m : clusterManager.getHazelcastInstance().getCluster().getMembers()) {
+      if (m.isLiteMember()) {
+        live.remove(m.getUuid().toString());
+      }
+    }
     List<Future<NodeEntry>> lookups = new ArrayList<>();
     for (String id : live) {
       if (!nodes.containsKey(id)) {

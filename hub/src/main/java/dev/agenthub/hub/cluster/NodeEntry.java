@@ -38,13 +38,19 @@ public record NodeEntry(String nodeId, String name, List<String> roles, String a
 
   /** The metadata form (no node id: the cluster manager knows it). */
   public JsonObject toMetadata() {
-    return new JsonObject().put("name", name).put("roles", new JsonArray(roles)).put("address", address)
+    return new JsonObject().put(MARK, 1).put("name", name).put("roles", new JsonArray(roles)).put("address", address)
       .put("since", since);
   }
 
+  /**
+   * The metadata key that marks an agenthub node: a Vert.x application that joins the cluster (to send
+   * messages to agents) has none, and is never taken for a node.
+   */
+  static final String MARK = "agenthub-node";
+
   /** Parses metadata; null when it is not an agenthub node's. */
   public static NodeEntry fromMetadata(String nodeId, JsonObject json) {
-    if (json == null || json.getString("name") == null) {
+    if (json == null || !json.containsKey(MARK) || !(json.getValue("name") instanceof String)) {
       return null;
     }
     List<String> roles = new ArrayList<>();

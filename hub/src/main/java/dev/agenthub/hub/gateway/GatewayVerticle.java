@@ -139,8 +139,20 @@ public final class GatewayVerticle extends VerticleBase {
     }
     String clientId = auth.clientId(ctx.request().getHeader("Authorization"));
     var remote = ctx.request().remoteAddress();
-    String key = gw.config().node().name() + "|" + (clientId != null ? "c:" + clientId
-      : "a:" + (remote == null ? "?" : remote.hostAddress()));
+    checkRate(gw, clientId, remote == null ? "?" : remote.hostAddress());
+    ctx.next();
+  }
+
+  /**
+   * Takes one request from the bucket of {@code clientId} (else of {@code address}): 429 when it is
+   * empty. Both doors (HTTP, event bus) share the buckets of a node.
+   */
+  static void checkRate(GatewayContext gw, String clientId, String address) {
+    int rps = gw.config().node().http().clientRps();
+    if (rps <= 0) {
+      return;
+    }
+    String key = gw.config().node().name() + "|" + (clientId != null ? "c:" + clientId : "a:" + address);
     java.util.function.Function<String, dev.agenthub.hub.governor.TokenBucket> make =
       k -> new dev.agenthub.hub.governor.TokenBucket(2.0 * rps, rps, System.nanoTime());
     var bucket = clientId != null ? CLIENTS.computeIfAbsent(key, make) : ADDRESSES.get(key, make);
@@ -150,7 +162,6 @@ public final class GatewayVerticle extends VerticleBase {
       long wait = Math.max(1, (bucket.nanosUntil(1, now) + 999_999_999) / 1_000_000_000);
       throw new ApiError(429, "rate_limited", "too many requests from this client (limit " + rps + "/s)", wait);
     }
-    ctx.next();
   }
 
   /** One gateway instance per node publishes the node's dashboard figures. */
@@ -169,35 +180,23 @@ public final class GatewayVerticle extends VerticleBase {
       throw new ApiError(404, "not_found", "unknown agent '" + agent + "'");
     }
     auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
-    JsonObject json = Requests.jsonBody(ctx.body().buffer());
-    String session = Requests.session(Requests.requiredString(json, "session"), "session");
-    String text = Requests.requiredString(json, "text");
-    if (text.isBlank()) {
-      throw ApiError.badRequest("'text' must not be empty");
-    }
-    String idempotencyKey = Requests.optionalString(json, "idempotency_key");
-    if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > Requests.MAX_IDEMPOTENCY_KEY)) {
-      throw ApiError.badRequest("'idempotency_key' must be 1-" + Requests.MAX_IDEMPOTENCY_KEY + " characters");
-    }
-    String priority = Requests.optionalString(json, "priority");
-    if (priority != null && !priority.equals("interactive") && !priority.equals("batch")) {
-      throw ApiError.badRequest("'priority' must be 'interactive' or 'batch'");
-    }
-    String callback = Requests.optionalString(json, "callback_url");
+    Requests.AgentMessage msg = Requests.AgentMessage.parse(Requests.jsonBody(ctx.body().buffer()));
+    String callback = msg.callback();
     if (callback != null) {
       checkCallback(callback);
     }
-    if ("batch".equals(priority)) {
-      batch(ctx, agent, new Turn.Request(session, text, idempotencyKey, "batch")
-        .forClient(auth.clientId(ctx.request().getHeader("Authorization"))), callback, started);
+    String client = auth.clientId(ctx.request().getHeader("Authorization"));
+    if (msg.batch()) {
+      batch(ctx, agent, new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), "batch").forClient(client),
+        callback, started);
       return;
     }
     if (callback != null) {
       throw ApiError.badRequest("'callback_url' is for batch messages");
     }
-    String client = auth.clientId(ctx.request().getHeader("Authorization"));
-    Turn.Request request = new Turn.Request(session, text, idempotencyKey, "interactive").forClient(client);
-    if (Requests.optionalBoolean(json, "stream")) {
+    Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), "interactive")
+      .forClient(client);
+    if (msg.stream()) {
       stream(ctx, agent, request, started);
       return;
     }

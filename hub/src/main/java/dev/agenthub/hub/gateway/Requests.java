@@ -35,10 +35,10 @@ final class Requests {
   static String requiredString(JsonObject json, String field) {
     Object v = json.getValue(field);
     if (v == null) {
-      throw ApiError.badRequest("'" + field + "' is required");
+      throw ApiError.badParam(field, "'" + field + "' is required");
     }
     if (!(v instanceof String s)) {
-      throw ApiError.badRequest("'" + field + "' must be a string");
+      throw ApiError.badParam(field, "'" + field + "' must be a string");
     }
     return s;
   }
@@ -46,7 +46,7 @@ final class Requests {
   static String optionalString(JsonObject json, String field) {
     Object v = json.getValue(field);
     if (v != null && !(v instanceof String)) {
-      throw ApiError.badRequest("'" + field + "' must be a string");
+      throw ApiError.badParam(field, "'" + field + "' must be a string");
     }
     return (String) v;
   }
@@ -65,5 +65,35 @@ final class Requests {
       throw ApiError.badRequest("'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");
     }
     return session;
+  }
+
+  /**
+   * A message to an agent as both doors take it (HTTP {@code POST /v1/agents/{agent}/messages} and the
+   * event bus {@code agenthub.agents.<agent>}): validated, or a 400 naming the field.
+   */
+  record AgentMessage(String session, String text, String idempotencyKey, String priority, String callback,
+                      boolean stream) {
+
+    static AgentMessage parse(JsonObject json) {
+      String session = Requests.session(requiredString(json, "session"), "session");
+      String text = requiredString(json, "text");
+      if (text.isBlank()) {
+        throw ApiError.badParam("text", "'text' must not be empty");
+      }
+      String idempotencyKey = optionalString(json, "idempotency_key");
+      if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
+        throw ApiError.badParam("idempotency_key", "'idempotency_key' must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+      }
+      String priority = optionalString(json, "priority");
+      if (priority != null && !priority.equals("interactive") && !priority.equals("batch")) {
+        throw ApiError.badParam("priority", "'priority' must be 'interactive' or 'batch'");
+      }
+      return new AgentMessage(session, text, idempotencyKey, priority == null ? "interactive" : priority,
+        optionalString(json, "callback_url"), optionalBoolean(json, "stream"));
+    }
+
+    boolean batch() {
+      return priority.equals("batch");
+    }
   }
 }

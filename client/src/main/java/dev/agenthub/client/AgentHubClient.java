@@ -1,0 +1,254 @@
+package dev.agenthub.client;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.streams.ReadStream;
+
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Sends messages to agenthub's agents over the event bus of a cluster the application has joined
+ * (as a Hazelcast lite member: see examples/eventbus-app). Each message goes to
+ * {@code agenthub.agents.<agent>}; whichever hub node takes it routes the session to the instance
+ * that owns it, anywhere in the cluster. Failures are {@link AgentHubException}s carrying the HTTP
+ * API's status and error object.
+ *
+ * <pre>{@code
+ * AgentHubClient hub = AgentHubClient.create(vertx, new AgentHubClient.Options().setToken(token));
+ * hub.send("support", "order-42", "Where is my parcel?").onSuccess(reply -> ...);
+ * }</pre>
+ */
+public final class AgentHubClient {
+
+  /** What every message of this client carries. */
+  public static final class Options {
+    private String token;
+    private long timeoutMs = 120_000;
+
+    /** The client token ({@code clients:} in the hub's config); null on a hub without clients. */
+    public Options setToken(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /** How long to wait for an answer (default 120 s; batch messages may need far longer). */
+    public Options setTimeoutMs(long timeoutMs) {
+      this.timeoutMs = timeoutMs;
+      return this;
+    }
+  }
+
+  /** One message: its session and text, and optionally an idempotency key and a priority. */
+  public record Request(String session, String text, String idempotencyKey, String priority) {
+    public Request(String session, String text) {
+      this(session, text, null, null);
+    }
+
+    JsonObject toJson() {
+      JsonObject json = new JsonObject().put("session", session).put("text", text);
+      if (idempotencyKey != null) {
+        json.put("idempotency_key", idempotencyKey);
+      }
+      if (priority != null) {
+        json.put("priority", priority);
+      }
+      return json;
+    }
+  }
+
+  private final Vertx vertx;
+  private final Options options;
+  // the deltas of every stream of this client come to one address, told apart by their stream id
+  private final String streamAddress = "agenthub.client." + UUID.randomUUID();
+  private final Map<String, DeltaStream> streams = new ConcurrentHashMap<>();
+  private MessageConsumer<Object> deltas;
+  private Future<Void> deltasReady;
+
+  private AgentHubClient(Vertx vertx, Options options) {
+    this.vertx = vertx;
+    this.options = options;
+  }
+
+  public static AgentHubClient create(Vertx vertx, Options options) {
+    return new AgentHubClient(vertx, options);
+  }
+
+  /** Sends one message and answers the agent's reply. */
+  public Future<Reply> send(String agent, String session, String text) {
+    return send(agent, new Request(session, text));
+  }
+
+  public Future<Reply> send(String agent, Request request) {
+    return vertx.eventBus().<Object>request(EventBusApi.address(agent), request.toJson(), delivery())
+      .map(m -> Reply.fromJson(asJson(m.body())))
+      .recover(err -> Future.failedFuture(AgentHubException.of(err, agent)));
+  }
+
+  /**
+   * Sends one message and streams the answer: the stream yields the answer's pieces as the model
+   * writes them, then ends; {@link DeltaStream#reply()} completes with the whole reply (or fails)
+   * once the stream is over. The pieces put together are the reply's text.
+   */
+  public DeltaStream stream(String agent, Request request) {
+    String id = UUID.randomUUID().toString();
+    DeltaStream stream = new DeltaStream(vertx);
+    streams.put(id, stream);
+    deltas().compose(v -> vertx.eventBus().<Object>request(EventBusApi.address(agent), request.toJson(),
+        delivery().addHeader(EventBusApi.STREAM_TO, streamAddress).addHeader(EventBusApi.STREAM_ID, id)))
+      .onComplete(ar -> {
+        streams.remove(id);
+        if (ar.succeeded()) {
+          stream.finish(Reply.fromJson(asJson(ar.result().body())), null);
+        } else {
+          stream.finish(null, AgentHubException.of(ar.cause(), agent));
+        }
+      });
+    return stream;
+  }
+
+  /** Stops receiving deltas; messages already sent are still answered. */
+  public Future<Void> close() {
+    return deltas == null ? Future.succeededFuture() : deltas.unregister();
+  }
+
+  private synchronized Future<Void> deltas() {
+    if (deltasReady == null) {
+      deltas = vertx.eventBus().consumer(streamAddress, this::onDelta);
+      deltasReady = deltas.completion();
+    }
+    return deltasReady;
+  }
+
+  private void onDelta(Message<Object> m) {
+    DeltaStream stream = streams.get(String.valueOf(m.headers().get(EventBusApi.STREAM_ID)));
+    if (stream != null && m.body() instanceof JsonObject json && json.getValue("text") instanceof String text) {
+      stream.push(text);
+    }
+  }
+
+  private DeliveryOptions delivery() {
+    DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(options.timeoutMs);
+    if (options.token != null) {
+      delivery.addHeader(EventBusApi.AUTHORIZATION, "Bearer " + options.token);
+    }
+    return delivery;
+  }
+
+  private static JsonObject asJson(Object body) {
+    if (body instanceof JsonObject json) {
+      return json;
+    }
+    return new JsonObject(String.valueOf(body));
+  }
+
+  /**
+   * The pieces of one streamed answer, as a Vert.x {@link ReadStream} (pause, resume and fetch are
+   * honoured: pieces wait in memory meanwhile), and the reply that ends it.
+   */
+  public static final class DeltaStream implements ReadStream<String> {
+    private final io.vertx.core.Context context;
+    private final Promise<Reply> reply = Promise.promise();
+    private final ArrayDeque<String> queued = new ArrayDeque<>();
+    private Handler<String> handler;
+    private Handler<Throwable> exceptionHandler;
+    private Handler<Void> endHandler;
+    private long demand = Long.MAX_VALUE;
+    private boolean finished;
+    private boolean ended;
+
+    DeltaStream(Vertx vertx) {
+      this.context = vertx.getOrCreateContext();
+    }
+
+    /** The whole reply once the answer is complete, or the failure ({@link AgentHubException}). */
+    public Future<Reply> reply() {
+      return reply.future();
+    }
+
+    void push(String text) {
+      context.runOnContext(v -> {
+        if (!finished) {
+          queued.add(text);
+          drain();
+        }
+      });
+    }
+
+    void finish(Reply r, Throwable err) {
+      context.runOnContext(v -> {
+        finished = true;
+        if (err != null) {
+          reply.tryFail(err);
+        } else {
+          reply.tryComplete(r);
+        }
+        drain();
+      });
+    }
+
+    private void drain() {
+      while (demand > 0 && !queued.isEmpty() && handler != null) {
+        if (demand != Long.MAX_VALUE) {
+          demand--;
+        }
+        handler.handle(queued.poll());
+      }
+      if (finished && queued.isEmpty() && !ended) {
+        ended = true;
+        if (reply.future().failed()) {
+          if (exceptionHandler != null) {
+            exceptionHandler.handle(reply.future().cause());
+          }
+        } else if (endHandler != null) {
+          endHandler.handle(null);
+        }
+      }
+    }
+
+    @Override
+    public DeltaStream exceptionHandler(Handler<Throwable> handler) {
+      this.exceptionHandler = handler;
+      return this;
+    }
+
+    @Override
+    public DeltaStream handler(Handler<String> handler) {
+      this.handler = handler;
+      context.runOnContext(v -> drain());
+      return this;
+    }
+
+    @Override
+    public DeltaStream pause() {
+      demand = 0;
+      return this;
+    }
+
+    @Override
+    public DeltaStream resume() {
+      return fetch(Long.MAX_VALUE);
+    }
+
+    @Override
+    public DeltaStream fetch(long amount) {
+      demand = amount == Long.MAX_VALUE || demand + amount < 0 ? Long.MAX_VALUE : demand + amount;
+      context.runOnContext(v -> drain());
+      return this;
+    }
+
+    @Override
+    public DeltaStream endHandler(Handler<Void> endHandler) {
+      this.endHandler = endHandler;
+      return this;
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.Turn;
+import dev.agenthub.client.EventBusApi;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The event-bus face of a node ("Contract: the event-bus API"): users' own Vert.x applications, joined
+ * to the cluster, send {@code {"session","text",...}} to {@code agenthub.agents.<agent>} and get the
+ * HTTP API's answer. Every node serves every agent's address and routes the session to its owning
+ * instance as the HTTP gateway does, under the same rules: client token (401), allowed agents (403),
+ * the per-client rate, sessions per client, idempotency keys, failover to the session's new owner.
+ * Failures are the HTTP status as failure code and the JSON error object as message.
+ */
+public final class EventBusDoor extends VerticleBase {
+
+  private final GatewayContext gw;
+  private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
+  private TurnDispatcher dispatcher;
+  private ClientAuth auth;
+  private StreamRelay relay;
+  private long orphanTimer = -1;
+
+  public EventBusDoor(GatewayContext gw) {
+    this.gw = gw;
+  }
+
+  @Override
+  public Future<?> start() {
+    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(), gw.turnToken());
+    orphanTimer = vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
+    auth = new ClientAuth(gw.config().clients());
+    relay = new StreamRelay(vertx, gw.config().node().name());
+    List<Future<Void>> ready = new ArrayList<>();
+    ready.add(relay.ready());
+    for (AgentSpec spec : gw.config().agents()) {
+      MessageConsumer<Object> c = vertx.eventBus().consumer(EventBusApi.address(spec.id()), m -> onMessage(spec.id(), m));
+      consumers.add(c);
+      ready.add(c.completion());
+    }
+    return Future.all(ready);
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(orphanTimer);
+    List<Future<Void>> gone = new ArrayList<>();
+    consumers.forEach(c -> gone.add(c.unregister()));
+    return Future.join(gone);
+  }
+
+  private void onMessage(String agent, Message<Object> m) {
+    long started = System.nanoTime();
+    try {
+      String authorization = m.headers().get(EventBusApi.AUTHORIZATION);
+      auth.checkAgent(authorization, agent);
+      String client = auth.clientId(authorization);
+      if (client != null) {
+        GatewayVerticle.checkRate(gw, client, null);
+      }
+      Requests.AgentMessage msg = Requests.AgentMessage.parse(body(m.body()));
+      if (msg.text().length() > gw.config().node().http().maxBodyBytes()) {
+        throw new ApiError(413, "request_too_large", "text over the " + gw.config().node().http().maxBodyBytes()
+          + "-byte limit");
+      }
+      if (msg.callback() != null) {
+        throw ApiError.badParam("callback_url", "'callback_url' is for HTTP batch messages: on the event bus the "
+          + "reply is the answer");
+      }
+      if (msg.stream()) {
+        throw ApiError.badParam("stream", "on the event bus, name the address for the deltas in the '"
+          + EventBusApi.STREAM_TO + "' header");
+      }
+      Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), msg.priority())
+        .forClient(client);
+      long timeout = msg.batch() ? GatewayVerticle.BATCH_TIMEOUT_MS : gw.config().node().http().requestTimeoutMs();
+      String streamTo = m.headers().get(EventBusApi.STREAM_TO);
+      if (streamTo != null && !msg.batch()) {
+        stream(agent, m, request, streamTo, started);
+        return;
+      }
+      dispatcher.dispatch(agent, request, timeout).onComplete(ar -> answer(agent, m, ar, started));
+    } catch (ApiError e) {
+      fail(agent, m, e, started);
+    }
+  }
+
+  /** Deltas go to {@code streamTo} as they come (through this node's relay), then the reply. */
+  private void stream(String agent, Message<Object> m, Turn.Request request, String streamTo, long started) {
+    String streamId = m.headers().get(EventBusApi.STREAM_ID);
+    DeliveryOptions deltaOptions = new DeliveryOptions();
+    if (streamId != null) {
+      deltaOptions.addHeader(EventBusApi.STREAM_ID, streamId);
+    }
+    int[] sent = {0};
+    ModelCall.Stream[] opened = new ModelCall.Stream[1];
+    opened[0] = relay.open((offset, text) -> {
+      if (offset > sent[0] || offset + text.length() <= sent[0]) {
+        return; // a gap (the reply fills it) or a piece already sent
+      }
+      vertx.eventBus().send(streamTo, new JsonObject().put("text", text.substring(sent[0] - offset)), deltaOptions);
+      sent[0] = offset + text.length();
+    });
+    Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
+      request.priority(), null, 0, 0, List.of(), null, opened[0], request.client());
+    dispatcher.dispatch(agent, streamed).onComplete(ar -> {
+      relay.close(opened[0]);
+      if (ar.succeeded()) {
+        String answer = ar.result().getString("reply", "");
+        if (sent[0] < answer.length()) {
+          vertx.eventBus().send(streamTo, new JsonObject().put("text", answer.substring(sent[0])), deltaOptions);
+        }
+      }
+      answer(agent, m, ar, started);
+    });
+  }
+
+  private void answer(String agent, Message<Object> m, io.vertx.core.AsyncResult<JsonObject> ar, long started) {
+    if (ar.succeeded()) {
+      gw.metrics().message(agent, "ok", System.nanoTime() - started);
+      m.reply(ar.result(), new DeliveryOptions().addHeader(EventBusApi.VERSION_HEADER, EventBusApi.VERSION));
+    } else {
+      fail(agent, m, ar.cause(), started);
+    }
+  }
+
+  private void fail(String agent, Message<Object> m, Throwable err, long started) {
+    ApiError e = err instanceof ApiError a ? a : new ApiError(500, "internal_error", "internal error");
+    gw.metrics().message(agent, GatewayVerticle.outcome(e), System.nanoTime() - started);
+    m.fail(e.status, e.toJson().encode());
+  }
+
+  /** The request body: a JSON object (or its text or bytes), within the HTTP API's body limit. */
+  private JsonObject body(Object body) {
+    long max = gw.config().node().http().maxBodyBytes();
+    if (body instanceof JsonObject json) {
+      return json;
+    }
+    Buffer bytes = body instanceof Buffer b ? b : body instanceof String s ? Buffer.buffer(s) : null;
+    if (bytes == null) {
+      throw ApiError.badRequest("the message must be a JSON object {\"session\", \"text\"}");
+    }
+    if (bytes.length() > max) {
+      throw new ApiError(413, "request_too_large", "message over the " + max + "-byte limit");
+    }
+    return Requests.jsonBody(bytes);
+  }
+}
