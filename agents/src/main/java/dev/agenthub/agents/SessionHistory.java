@@ -143,6 +143,26 @@ final class SessionHistory {
     return answer;
   }
 
+  /**
+   * True if the history ends with this question (and maybe its answer): the trace of a turn begun
+   * elsewhere (its node died) that this one may continue.
+   */
+  boolean endsWithQuestion(String session, String text) {
+    ArrayDeque<Entry> messages = bySession.get(session);
+    if (messages == null || messages.isEmpty()) {
+      return false;
+    }
+    var it = messages.descendingIterator();
+    Entry last = it.next();
+    if ("assistant".equals(last.message.getString("role"))) {
+      if (!it.hasNext()) {
+        return false;
+      }
+      last = it.next();
+    }
+    return "user".equals(last.message.getString("role")) && text.equals(last.message.getString("content"));
+  }
+
   void add(String session, String role, String content) {
     ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new Session());
     messages.addLast(new Entry(new JsonObject().put("role", role).put("content", content)));

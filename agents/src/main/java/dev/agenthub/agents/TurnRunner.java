@@ -149,7 +149,11 @@ final class TurnRunner {
             return (Void) null;
           });
         written.onComplete(userWritten);
-        return resent ? written : Future.succeededFuture();
+        // a turn sent again (by the gateway, or by a client with its idempotency key after a node
+        // died) learns from its user write whether it continues a dangling turn before the model
+        // sees the history; any other turn lets the model start while the entry is written
+        boolean mayContinue = resent || history.endsWithQuestion(session, request.text());
+        return mayContinue ? written : Future.succeededFuture();
       });
     }
     return before

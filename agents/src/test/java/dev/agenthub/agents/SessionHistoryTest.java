@@ -64,4 +64,23 @@ class SessionHistoryTest {
     assertThat(history.takeDangling("s", "unrelated")).isNull();
     assertThat(history.recent("s", 1000, TokenCounter.ESTIMATE)).hasSize(2);
   }
+
+  @Test
+  void aDanglingQuestionIsRecognisedAnsweredOrNot() {
+    SessionHistory history = new SessionHistory(10, 100);
+    assertThat(history.endsWithQuestion("s", "where is it?")).isFalse();
+    history.add("s", "user", "where is it?");
+    assertThat(history.endsWithQuestion("s", "where is it?")).isTrue();
+    assertThat(history.endsWithQuestion("s", "something else")).isFalse();
+    history.add("s", "assistant", "on its way");
+    assertThat(history.endsWithQuestion("s", "where is it?")).isTrue();
+    history.add("s", "user", "thanks");
+    assertThat(history.endsWithQuestion("s", "where is it?")).isFalse();
+    // a claim goes with the session and leaves with it
+    history.put("t", new io.vertx.core.json.JsonArray(), "7.1");
+    assertThat(history.claim("t")).isEqualTo("7.1");
+    history.forget("t");
+    assertThat(history.claim("t")).isNull();
+    assertThat(history.has("t")).isFalse();
+  }
 }

@@ -11,6 +11,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -87,10 +89,133 @@ public final class AgentHubClient {
     return send(agent, new Request(session, text));
   }
 
+  /**
+   * Sends one message. It always carries an idempotency key (a random one unless the request has
+   * its own), so the client can send it again safely: when no hub node serves the agent for a moment
+   * or the connection to the node that took it fails, and, with Hazelcast, when a hub node leaves the
+   * cluster while the message is on its way (it may have died with it): the session's new owner
+   * answers, once.
+   */
   public Future<Reply> send(String agent, Request request) {
-    return vertx.eventBus().<Object>request(EventBusApi.address(agent), request.toJson(), delivery())
-      .map(m -> Reply.fromJson(asJson(m.body())))
-      .recover(err -> Future.failedFuture(AgentHubException.of(err, agent)));
+    return call(agent, keyed(request), delivery()).map(m -> Reply.fromJson(asJson(m.body())));
+  }
+
+  private static JsonObject keyed(Request request) {
+    JsonObject body = request.toJson();
+    if (!body.containsKey("idempotency_key")) {
+      body.put("idempotency_key", "client-" + UUID.randomUUID());
+    }
+    return body;
+  }
+
+  private Future<Message<Object>> call(String agent, JsonObject body, DeliveryOptions delivery) {
+    InFlight call = new InFlight(agent, body, delivery, System.nanoTime() + options.timeoutMs * 1_000_000);
+    watchNodes();
+    inFlight.add(call);
+    call.attempt();
+    return call.promise.future().onComplete(ar -> inFlight.remove(call));
+  }
+
+  /** One message until it is answered: each attempt is the same request, the latest one counts. */
+  private final class InFlight {
+    final String agent;
+    final JsonObject body;
+    final DeliveryOptions delivery;
+    final long deadline;
+    final Promise<Message<Object>> promise = Promise.promise();
+    int attempt;
+
+    InFlight(String agent, JsonObject body, DeliveryOptions delivery, long deadline) {
+      this.agent = agent;
+      this.body = body;
+      this.delivery = delivery;
+      this.deadline = deadline;
+    }
+
+    void attempt() {
+      long left = (deadline - System.nanoTime()) / 1_000_000;
+      if (left <= 0) {
+        promise.tryFail(new AgentHubException(504, "timeout", "agent '" + agent + "' did not answer in time", null, null));
+        return;
+      }
+      int mine = ++attempt;
+      vertx.eventBus().<Object>request(EventBusApi.address(agent), body, new DeliveryOptions(delivery).setSendTimeout(left))
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            promise.tryComplete(ar.result());
+            return;
+          }
+          if (mine != attempt || promise.future().isComplete()) {
+            return; // a newer attempt is on its way
+          }
+          boolean again = ar.cause() instanceof io.vertx.core.eventbus.ReplyException re
+            && (re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+            || re.failureType() == io.vertx.core.eventbus.ReplyFailure.ERROR);
+          if (again && (deadline - System.nanoTime()) / 1_000_000 > RETRY_MS) {
+            vertx.setTimer(RETRY_MS, id -> attempt());
+          } else {
+            promise.tryFail(AgentHubException.of(ar.cause(), agent));
+          }
+        });
+    }
+  }
+
+  private static final long RETRY_MS = 500;
+  private static final long[] RESEND_AFTER_NODE_LEFT_MS = {1_000, 5_000};
+  private final java.util.Set<InFlight> inFlight = ConcurrentHashMap.newKeySet();
+  private boolean watching;
+
+  /** With Hazelcast, a hub node leaving sends the messages in flight again (see {@link #send}). */
+  private synchronized void watchNodes() {
+    if (watching) {
+      return;
+    }
+    watching = true;
+    if (vertx instanceof io.vertx.core.internal.VertxInternal internal && internal.clusterManager() != null
+      && HazelcastWatch.available()) {
+      HazelcastWatch.onNodeLeft(internal.clusterManager(), () -> {
+        // the messages that may have died with the node: sent again once the event bus has dropped
+        // its registrations (else a resend could go to the dead node too), and once more a little
+        // later; the first answer counts, and the idempotency key makes the copies one turn
+        List<InFlight> exposed = new ArrayList<>(inFlight);
+        for (long delay : RESEND_AFTER_NODE_LEFT_MS) {
+          vertx.setTimer(delay, id -> exposed.forEach(call -> {
+            if (!call.promise.future().isComplete()) {
+              call.attempt();
+            }
+          }));
+        }
+      });
+    }
+  }
+
+  /** Kept apart so that the client loads without Hazelcast on the classpath. */
+  private static final class HazelcastWatch {
+    static boolean available() {
+      try {
+        Class.forName("io.vertx.spi.cluster.hazelcast.HazelcastClusterManager");
+        return true;
+      } catch (ClassNotFoundException e) {
+        return false;
+      }
+    }
+
+    static void onNodeLeft(io.vertx.core.spi.cluster.ClusterManager manager, Runnable action) {
+      if (manager instanceof io.vertx.spi.cluster.hazelcast.HazelcastClusterManager hz) {
+        hz.getHazelcastInstance().getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+          @Override
+          public void memberAdded(com.hazelcast.cluster.MembershipEvent event) {
+          }
+
+          @Override
+          public void memberRemoved(com.hazelcast.cluster.MembershipEvent event) {
+            if (!event.getMember().isLiteMember()) {
+              action.run();
+            }
+          }
+        });
+      }
+    }
   }
 
   /**
@@ -102,7 +227,7 @@ public final class AgentHubClient {
     String id = UUID.randomUUID().toString();
     DeltaStream stream = new DeltaStream(vertx);
     streams.put(id, stream);
-    deltas().compose(v -> vertx.eventBus().<Object>request(EventBusApi.address(agent), request.toJson(),
+    deltas().compose(v -> call(agent, keyed(request),
         delivery().addHeader(EventBusApi.STREAM_TO, streamAddress).addHeader(EventBusApi.STREAM_ID, id)))
       .onComplete(ar -> {
         streams.remove(id);
@@ -131,7 +256,14 @@ public final class AgentHubClient {
   private void onDelta(Message<Object> m) {
     DeltaStream stream = streams.get(String.valueOf(m.headers().get(EventBusApi.STREAM_ID)));
     if (stream != null && m.body() instanceof JsonObject json && json.getValue("text") instanceof String text) {
-      stream.push(text);
+      int offset = -1;
+      try {
+        String header = m.headers().get(EventBusApi.STREAM_OFFSET);
+        offset = header == null ? -1 : Integer.parseInt(header);
+      } catch (NumberFormatException ignored) {
+        // no usable offset: take the piece as it comes
+      }
+      stream.push(offset, text);
     }
   }
 
@@ -162,6 +294,7 @@ public final class AgentHubClient {
     private Handler<Throwable> exceptionHandler;
     private Handler<Void> endHandler;
     private long demand = Long.MAX_VALUE;
+    private int received;
     private boolean finished;
     private boolean ended;
 
@@ -174,12 +307,21 @@ public final class AgentHubClient {
       return reply.future();
     }
 
-    void push(String text) {
+    void push(int offset, String text) {
       context.runOnContext(v -> {
-        if (!finished) {
-          queued.add(text);
-          drain();
+        if (finished) {
+          return;
         }
+        String piece = text;
+        if (offset >= 0) {
+          if (offset > received || offset + text.length() <= received) {
+            return; // a gap (not expected on one connection) or text already received (a resend)
+          }
+          piece = text.substring(received - offset);
+        }
+        received += piece.length();
+        queued.add(piece);
+        drain();
       });
     }
 

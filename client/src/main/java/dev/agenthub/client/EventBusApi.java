@@ -14,6 +14,11 @@ public final class EventBusApi {
   public static final String STREAM_TO = "stream-to";
   /** Copied from the request onto every delta, so one consumer can tell several streams apart. */
   public static final String STREAM_ID = "stream-id";
+  /**
+   * On every delta: where its text starts in the answer. A message sent again (after a node left)
+   * streams again from the start; the offsets let a receiver drop what it already has.
+   */
+  public static final String STREAM_OFFSET = "stream-offset";
   /** The version of this API, answered in the {@code agenthub-api} header of every reply. */
   public static final String VERSION_HEADER = "agenthub-api";
   public static final String VERSION = "1";

@@ -70,6 +70,22 @@ class ProcessIT {
       }
     }
 
+    // a Vert.x application of the user's own (examples/eventbus-app), nothing of the project on its
+    // classpath but the fat jar, joins as a lite member, sends 200 messages over the event bus, leaves
+    int base = Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT"));
+    List<String> app = List.of(javaBin(), "-Xmx256m", "-cp", jar() + File.pathSeparator + exampleJar(),
+      "dev.agenthub.examples.EventBusApp", "--cluster", env.get("AGENTHUB_CLUSTER_NAME"), "--members",
+      "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2), "--host", "127.0.0.1",
+      "--agent", "support", "--messages", "200");
+    Process application = new ProcessBuilder(app).directory(work.toFile()).redirectErrorStream(true)
+      .redirectOutput(work.resolve("app.out").toFile()).start();
+    processes.add(application);
+    assertThat(application.waitFor(3, TimeUnit.MINUTES)).as("the application finishes").isTrue();
+    String appOut = Files.readString(work.resolve("app.out"));
+    assertThat(application.exitValue()).as(appOut).isZero();
+    assertThat(appOut).contains("answered 200 of 200 messages").contains("streamed ");
+    assertThat(nodes(ports[0])).as("the application was never a node").isEqualTo(3);
+
     processes.get(1).destroyForcibly(); // SIGKILL p2
     for (int port : new int[]{ports[0], ports[2]}) {
       TestHub.await("node on " + port + " notices the kill", Duration.ofMinutes(1), () -> nodes(port) == 2);
@@ -366,6 +382,64 @@ class ProcessIT {
   }
 
   @Test
+  void aMessageOnTheEventBusWhoseNodeDiesIsAnsweredByTheNewOwnerOnce() throws Exception {
+    Files.createDirectories(work);
+    Path conf = work.resolve("eb-failover.yaml");
+    Files.writeString(conf, """
+      providers: { sim: { type: sim, latency-ms: 2500 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      agents:
+        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
+      """);
+    Map<String, String> env = clusterEnv("memory");
+    int[] ports = {freePort(), freePort(), freePort()};
+    for (int i = 0; i < 3; i++) {
+      launch("e" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "e" + (i + 1),
+        "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && ready(port));
+    }
+    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
+    List<String> onE2 = new ArrayList<>();
+    for (int i = 0; onE2.size() < 6; i++) {
+      String session = "eb-fo-" + i;
+      if (dev.agenthub.hub.cluster.RendezvousRouter.rank(session, placements).get(0).node().equals("e2")) {
+        onE2.add(session);
+      }
+    }
+    // an application on the event bus sends six messages whose sessions e2 owns (any node's door may
+    // take each one, e2's included); e2 dies under them
+    io.vertx.core.Vertx app = TestHub.liteMember(env.get("AGENTHUB_CLUSTER_NAME"),
+      Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT")));
+    try {
+      dev.agenthub.client.AgentHubClient hub = dev.agenthub.client.AgentHubClient.create(app,
+        new dev.agenthub.client.AgentHubClient.Options().setTimeoutMs(120_000));
+      List<io.vertx.core.Future<dev.agenthub.client.Reply>> replies = new ArrayList<>();
+      for (String session : onE2) {
+        replies.add(hub.send("support", session, "question for " + session));
+      }
+      TestHub.await("the turns are running on e2", Duration.ofSeconds(30),
+        () -> metric(ports[1], "agenthub_queue_depth{agent=\"support\"}") >= 6);
+      processes.get(1).destroyForcibly();
+      for (var reply : replies) {
+        dev.agenthub.client.Reply r = reply.await(2, TimeUnit.MINUTES);
+        assertThat(r.json().getString("node")).isIn("e1", "e3");
+        // the new owner continued the turn: the model saw the question once
+        assertThat(r.text()).doesNotContain("This is message 2");
+      }
+      for (String s : onE2) {
+        String transcript = Files.readString(work.resolve("memory/agents/support/sessions/" + s + ".md"));
+        assertThat(transcript.split(" user\n\nquestion for " + s + "\n", -1)).as(s + ": one user entry").hasSize(2);
+        assertThat(transcript.split(" assistant\n\n", -1)).as(s + ": one answer").hasSize(2);
+      }
+    } finally {
+      app.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
   void aRollingRestartUnderLoadFailsNoMessage() throws Exception {
     Files.createDirectories(work);
     Path conf = work.resolve("rolling.yaml");
@@ -590,6 +664,12 @@ class ProcessIT {
     String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
     assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
     return new File(jar).getAbsolutePath();
+  }
+
+  private static String exampleJar() {
+    File jar = new File("../examples/eventbus-app/target/eventbus-app.jar");
+    assertThat(jar).as("the example application's jar (built before the hub)").exists();
+    return jar.getAbsolutePath();
   }
 
   private static String javaBin() {

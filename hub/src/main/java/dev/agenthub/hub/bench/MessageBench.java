@@ -65,10 +65,10 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "governor", "provider", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "all" -> scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
         default -> {
-          out.println("usage: bench [messages|memory|sessions|governor|provider|all] [--messages N] [--concurrency C]"
+          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|all] [--messages N] [--concurrency C]"
             + " [--per-session N]");
           return 2;
         }
@@ -79,6 +79,9 @@ public final class MessageBench {
         messages, concurrency, Runtime.getRuntime().availableProcessors());
       scenario(out, "/v1/agents/support/messages", messages, concurrency, "agent",
         c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+    }
+    if (scenario.equals("eventbus") || scenario.equals("all")) {
+      EventBusBench.run(out, messages, concurrency);
     }
     if (scenario.equals("sessions") || scenario.equals("all")) {
       sessions(out, 2_000, 10_000);
@@ -194,7 +197,7 @@ public final class MessageBench {
     }
   }
 
-  private static void measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
+  static void measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
                               java.util.function.IntFunction<JsonObject> body) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
@@ -278,7 +281,7 @@ public final class MessageBench {
       });
   }
 
-  private static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
+  static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
                                    int port, Path memory, int latencyMs) throws IOException {
     Path conf = dir.resolve(name + ".yaml");
     Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs));

@@ -109,7 +109,8 @@ public final class EventBusDoor extends VerticleBase {
       if (offset > sent[0] || offset + text.length() <= sent[0]) {
         return; // a gap (the reply fills it) or a piece already sent
       }
-      vertx.eventBus().send(streamTo, new JsonObject().put("text", text.substring(sent[0] - offset)), deltaOptions);
+      vertx.eventBus().send(streamTo, new JsonObject().put("text", text.substring(sent[0] - offset)),
+        at(deltaOptions, sent[0]));
       sent[0] = offset + text.length();
     });
     Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
@@ -119,11 +120,16 @@ public final class EventBusDoor extends VerticleBase {
       if (ar.succeeded()) {
         String answer = ar.result().getString("reply", "");
         if (sent[0] < answer.length()) {
-          vertx.eventBus().send(streamTo, new JsonObject().put("text", answer.substring(sent[0])), deltaOptions);
+          vertx.eventBus().send(streamTo, new JsonObject().put("text", answer.substring(sent[0])),
+            at(deltaOptions, sent[0]));
         }
       }
       answer(agent, m, ar, started);
     });
+  }
+
+  private static DeliveryOptions at(DeliveryOptions base, int offset) {
+    return new DeliveryOptions(base).addHeader(EventBusApi.STREAM_OFFSET, Integer.toString(offset));
   }
 
   private void answer(String agent, Message<Object> m, io.vertx.core.AsyncResult<JsonObject> ar, long started) {

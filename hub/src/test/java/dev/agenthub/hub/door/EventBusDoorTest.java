@@ -1,6 +1,5 @@
 package dev.agenthub.hub.door;
 
-import com.hazelcast.config.Config;
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.AgentHubException;
 import dev.agenthub.client.EventBusApi;
@@ -9,13 +8,9 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
@@ -49,27 +44,6 @@ class EventBusDoorTest {
     }
   }
 
-  /** A Vert.x application joining the cluster as a lite member: no data, no agents, just the bus. */
-  private static Vertx application(String cluster, int port) throws Exception {
-    Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(cluster);
-    hz.setLiteMember(true);
-    hz.setProperty("hazelcast.logging.type", "jdk");
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.socket.bind.any", "false");
-    hz.setProperty("hazelcast.local.localAddress", "127.0.0.1");
-    hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
-    hz.getNetworkConfig().getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    hz.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
-    hz.getNetworkConfig().getJoin().getAutoDetectionConfig().setEnabled(false);
-    var tcp = hz.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true);
-    for (int p = port; p <= port + 2; p++) {
-      tcp.addMember("127.0.0.1:" + p);
-    }
-    return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
-      .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
-  }
-
   @Test
   void anApplicationInTheClusterTalksToAgentsUnderTheSameRulesAsHttp() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
@@ -86,7 +60,7 @@ class EventBusDoorTest {
       b = TestHub.start(TestHub.yamlWithNode(TestHub.node("door-b", "general"), 0, extra));
       HubNode nb = b;
       TestHub.await("both nodes see each other", Duration.ofSeconds(60), () -> nodes(a) == 2 && nodes(nb) == 2);
-      app = application(cluster, port);
+      app = TestHub.liteMember(cluster, port);
       AgentHubClient hub = AgentHubClient.create(app, new AgentHubClient.Options().setToken("app-token"));
 
       // hundreds of messages over a few dozen sessions, every one answered by the session's owner
