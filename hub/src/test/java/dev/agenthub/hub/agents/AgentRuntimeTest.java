@@ -318,4 +318,21 @@ class AgentRuntimeTest {
     // the model saw the whole conversation, the other instance's turn included
     assertThat(transcript).contains("message 3 of our conversation");
   }
+
+  @Test
+  void theGatewaySendsATurnWhoseSessionMovedToTheOwnerAgain() throws Exception {
+    // the gateway's instance has the session in RAM; the other instance takes it over meanwhile
+    JsonObject first = ok("twin", "moved-by-gateway", "first question");
+    String owner = first.getString("instance");
+    String other = owner.startsWith("twin-0") ? "twin-1@rt1" : "twin-0@rt1";
+    turnAt(other, "moved-by-gateway", "second question").await(30, TimeUnit.SECONDS);
+    // the owner's claim is fenced: its first try fails, the gateway sends the turn again, and the
+    // owner reads the session back (with the other instance's turn) and answers
+    JsonObject third = ok("twin", "moved-by-gateway", "third question");
+    assertThat(third.getString("instance")).isEqualTo(owner);
+    assertThat(third.getString("reply")).contains("message 3 of our conversation");
+    String transcript = Files.readString(dir.resolve("agents/twin/sessions/moved-by-gateway.md"));
+    assertThat(transcript.split(" user\n\n", -1)).as("three questions").hasSize(4);
+    assertThat(transcript.split(" assistant\n\n", -1)).as("three answers").hasSize(4);
+  }
 }
