@@ -143,6 +143,12 @@ public final class EventBusDoor extends VerticleBase {
 
   private void fail(String agent, Message<Object> m, Throwable err, long started) {
     ApiError e = err instanceof ApiError a ? a : new ApiError(500, "internal_error", "internal error");
+    if (e.status == 401 || e.status == 403) {
+      // audited as on HTTP: who was refused where (the event bus does not say who sent it)
+      gw.metrics().refused("auth");
+      gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status).put("door", "eventbus")
+        .put("address", EventBusApi.address(agent)).put("reason", e.getMessage()));
+    }
     gw.metrics().message(agent, GatewayVerticle.outcome(e), System.nanoTime() - started);
     m.fail(e.status, e.toJson().encode());
   }

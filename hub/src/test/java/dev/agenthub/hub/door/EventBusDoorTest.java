@@ -44,6 +44,19 @@ class EventBusDoorTest {
     }
   }
 
+  private static double refusedAuth(HubNode node) {
+    try {
+      for (String line : TestHub.get(node.url() + "/metrics", "admin-token").body().split("\n")) {
+        if (line.startsWith("agenthub_refused_total{reason=\"auth\"}")) {
+          return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return 0;
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
   @Test
   void anApplicationInTheClusterTalksToAgentsUnderTheSameRulesAsHttp() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
@@ -94,6 +107,11 @@ class EventBusDoorTest {
       AgentHubClient anonymous = AgentHubClient.create(app, new AgentHubClient.Options());
       assertThatThrownBy(() -> anonymous.send("support", "eb-x", "hi").await(30, TimeUnit.SECONDS))
         .isInstanceOfSatisfying(AgentHubException.class, e -> assertThat(e.status()).isEqualTo(401));
+
+      // refused as on HTTP: counted (and audited) on whichever node took the message
+      HubNode nodeB = b;
+      TestHub.await("the refusals are counted", Duration.ofSeconds(30),
+        () -> refusedAuth(a) + refusedAuth(nodeB) >= 3);
 
       // a session belongs to its client: the admin's "eb-7" is another session than the app's
       AgentHubClient admin = AgentHubClient.create(app, new AgentHubClient.Options().setToken("admin-token"));
