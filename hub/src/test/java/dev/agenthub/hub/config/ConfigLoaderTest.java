@@ -198,6 +198,10 @@ class ConfigLoaderTest {
       Map.of("AGENTHUB_NODE", "n2"), ConfigLoader.Overrides.none());
     assertThat(compose.cluster().members()).containsExactly("hub1:5701", "hub2:5701", "hub3:5701");
     assertThat(compose.clients()).hasSize(1);
+    HubConfig loopback = ConfigLoader.parse(Files.readString(Path.of("..", "deploy", "conf", "loopback.yaml")),
+      "loopback compose", Map.of("AGENTHUB_NODE", "n3"), ConfigLoader.Overrides.none());
+    assertThat(loopback.cluster().host()).isEqualTo("127.0.0.1");
+    assertThat(loopback.node().http().host()).isEqualTo("127.0.0.1");
     String configMap = Files.readString(Path.of("..", "deploy", "kubernetes", "configmap.yaml"));
     String hubYaml = configMap.substring(configMap.indexOf("hub.yaml: |") + "hub.yaml: |".length()).lines()
       .map(l -> l.length() >= 4 ? l.substring(4) : l).reduce("", (a, b) -> a + b + "\n");
