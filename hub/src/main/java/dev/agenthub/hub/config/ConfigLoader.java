@@ -126,6 +126,35 @@ public final class ConfigLoader {
     setIfPresent(root, env, "AGENTHUB_MEMORY_DIR", List.of("memory", "dir"), false);
     setIfPresent(root, env, "AGENTHUB_MEMORY_WRITER", List.of("memory", "writer"), false);
     setIfPresent(root, env, "AGENTHUB_HTTP_HOST", List.of("node", "http", "host"), false);
+    clientsFromFile(root, env.get("AGENTHUB_CLIENTS_FILE"));
+  }
+
+  /**
+   * {@code AGENTHUB_CLIENTS_FILE}: the API clients (a YAML list, or {@code clients: [...]}) from a
+   * file of their own, in place of the config's: tokens' hashes and admin rights then live in a
+   * Secret, not in a ConfigMap anyone who reads the config can see.
+   */
+  private static void clientsFromFile(Map<String, Object> root, String file) {
+    if (file == null || file.isBlank()) {
+      return;
+    }
+    String text;
+    try {
+      text = java.nio.file.Files.readString(java.nio.file.Path.of(file.trim()), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new ConfigException("AGENTHUB_CLIENTS_FILE", "cannot read " + file);
+    }
+    Object parsed;
+    try {
+      parsed = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+    } catch (YAMLException e) {
+      throw new ConfigException("AGENTHUB_CLIENTS_FILE", file + " is not valid YAML");
+    }
+    Object clients = parsed instanceof Map<?, ?> m ? m.get("clients") : parsed;
+    if (!(clients instanceof List)) {
+      throw new ConfigException("AGENTHUB_CLIENTS_FILE", file + " must hold a list of clients (or clients: [...])");
+    }
+    root.put("clients", clients);
   }
 
   private static void setIfPresent(Map<String, Object> root, Map<String, String> env, String var,

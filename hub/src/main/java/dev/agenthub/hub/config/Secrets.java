@@ -14,6 +14,8 @@ import java.util.Map;
  */
 public final class Secrets {
 
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Secrets.class.getName());
+
   private Secrets() {
   }
 
@@ -67,32 +69,69 @@ public final class Secrets {
     }
   }
 
-  /** Secrets by {@code <provider>/<key id>}. */
+  /**
+   * Secrets by {@code <provider>/<key id>}, for the providers this node's agents use (their models
+   * and fallbacks): a missing one stops the node, naming the field. A provider no agent of this
+   * node uses needs no secret here (a node for sensitive agents need not hold a cloud key): its
+   * missing keys are a warning, and the governor leaves it out.
+   */
   public static Map<String, String> load(HubConfig config, Map<String, String> env) {
     Map<String, String> out = new HashMap<>();
+    java.util.Set<String> used = usedProviders(config);
     for (HubConfig.Provider p : config.providers().values()) {
       for (int i = 0; i < p.keys().size(); i++) {
         HubConfig.Key k = p.keys().get(i);
         String field = "providers." + p.id() + ".keys[" + i + "]";
-        String secret;
-        if (k.secretEnv() != null) {
-          secret = env.get(k.secretEnv());
-          if (secret == null || secret.isBlank()) {
-            throw new ConfigException(field + ".secret-env", "environment variable " + k.secretEnv() + " is not set");
+        try {
+          out.put(p.id() + "/" + k.id(), read(k, field, env));
+        } catch (ConfigException e) {
+          if (used.contains(p.id())) {
+            throw e;
           }
-        } else {
-          try {
-            secret = Files.readString(Path.of(k.secretFile()), StandardCharsets.UTF_8);
-          } catch (IOException e) {
-            throw new ConfigException(field + ".secret-file", "cannot read " + k.secretFile());
-          }
-          if (secret.isBlank()) {
-            throw new ConfigException(field + ".secret-file", k.secretFile() + " is empty");
-          }
+          LOG.warning(e.getMessage() + " (no agent on this node uses provider '" + p.id() + "': it stays off here)");
         }
-        out.put(p.id() + "/" + k.id(), secret.strip());
       }
     }
     return out;
+  }
+
+  private static String read(HubConfig.Key k, String field, Map<String, String> env) {
+    String secret;
+    if (k.secretEnv() != null) {
+      secret = env.get(k.secretEnv());
+      if (secret == null || secret.isBlank()) {
+        throw new ConfigException(field + ".secret-env", "environment variable " + k.secretEnv() + " is not set");
+      }
+    } else {
+      try {
+        secret = Files.readString(Path.of(k.secretFile()), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new ConfigException(field + ".secret-file", "cannot read " + k.secretFile());
+      }
+      if (secret.isBlank()) {
+        throw new ConfigException(field + ".secret-file", k.secretFile() + " is empty");
+      }
+    }
+    return secret.strip();
+  }
+
+  /** The providers of the models (and their fallbacks) of the agents this node's roles run. */
+  static java.util.Set<String> usedProviders(HubConfig config) {
+    java.util.Set<String> models = new java.util.HashSet<>();
+    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+    for (var agent : config.agentsForRoles(config.node().roles())) {
+      todo.add(agent.routineModel());
+      todo.add(agent.complexModel());
+    }
+    java.util.Set<String> providers = new java.util.HashSet<>();
+    while (!todo.isEmpty()) {
+      String id = todo.poll();
+      HubConfig.Model m = id == null ? null : config.models().get(id);
+      if (m != null && models.add(id)) {
+        providers.add(m.provider());
+        todo.addAll(m.fallbacks());
+      }
+    }
+    return providers;
   }
 }

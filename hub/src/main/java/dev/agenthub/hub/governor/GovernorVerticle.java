@@ -90,6 +90,9 @@ public final class GovernorVerticle extends VerticleBase {
       if (p.type().equals("sim")) {
         continue;
       }
+      if (p.keys().stream().anyMatch(k -> !secrets.containsKey(p.id() + "/" + k.id()))) {
+        continue; // no agent of this node uses it and its keys are not here (see Secrets.load)
+      }
       Map<String, String> keySecrets = new HashMap<>();
       p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
       HttpClientAgent http = HttpProviderClient.http(vertx, p);

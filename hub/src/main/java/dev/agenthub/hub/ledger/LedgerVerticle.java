@@ -31,7 +31,9 @@ import java.util.logging.Logger;
  * the answer is sent: it is appended to this node's JSON-lines journal ({@code ledger.dir/<node>.jsonl})
  * and the node's running totals per month, agent, model, key and day go into a cluster-wide map,
  * each node owning its own rows, so {@code /v1/spend} on any node sums the cluster and a restart
- * rebuilds the rows from the journal. Once a second the budgets are measured: each alert threshold
+ * rebuilds the rows from the journals: its own, and every other journal in {@code ledger.dir} for
+ * rows the cluster does not hold (a full restart, nodes that came back under new names; put the
+ * directory on a volume every node shares so none is lost). Once a second the budgets are measured: each alert threshold
  * is raised once per month cluster-wide (log, metric, webhook, a line in {@code spend/alerts.md});
  * the governor reads the resulting states to downgrade or block. Once a minute one node rewrites
  * {@code spend/YYYY-MM.md}.
@@ -47,6 +49,8 @@ public final class LedgerVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final String node;
   private final Map<String, JsonObject> own = new HashMap<>();
+  // other nodes' rows read from their journals at start, until they are offered to the cluster
+  private final Map<String, JsonObject> others = new HashMap<>();
   private AsyncMap<String, JsonObject> rows;
   private AsyncMap<String, Long> alerts;
   private BufferedWriter journal;
@@ -79,8 +83,11 @@ public final class LedgerVerticle extends VerticleBase {
       .compose(v -> vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.spend"))
       .compose(map -> {
         rows = map;
-        List<Future<Void>> puts = new ArrayList<>();
+        List<Future<?>> puts = new ArrayList<>();
         own.forEach((k, v) -> puts.add(rows.put(k, v.copy())));
+        // another node's rows as its journal has them, unless the cluster holds them (newer) already
+        others.forEach((k, v) -> puts.add(rows.putIfAbsent(k, v)));
+        others.clear();
         return Future.all(puts);
       })
       .compose(v -> vertx.sharedData().<String, Long>getAsyncMap("agenthub.budget-alerts"))
@@ -109,15 +116,16 @@ public final class LedgerVerticle extends VerticleBase {
   private Void load(Path file) throws IOException {
     Files.createDirectories(file.getParent());
     if (Files.exists(file)) {
-      String month = Spend.month(ZonedDateTime.now(ZoneOffset.UTC));
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        try {
-          JsonObject e = new JsonObject(line);
-          if (month.equals(e.getString("month"))) {
-            add(e);
-          }
-        } catch (RuntimeException torn) {
-          // a line cut by a crash: the call it describes was never answered
+      readJournal(file, own, node);
+    }
+    // the other journals in the directory (other nodes', and those of nodes gone for good, such as
+    // pods renamed by a full restart): their rows fill in what the cluster does not hold already
+    try (var journals = Files.newDirectoryStream(file.getParent(), "*.jsonl")) {
+      for (Path other : journals) {
+        String name = other.getFileName().toString();
+        String otherNode = name.substring(0, name.length() - ".jsonl".length());
+        if (!other.equals(file) && !otherNode.isEmpty()) {
+          readJournal(other, others, otherNode);
         }
       }
     }
@@ -126,10 +134,29 @@ public final class LedgerVerticle extends VerticleBase {
     return null;
   }
 
+  /** Adds this month's lines of one node's journal to {@code into}, as that node's rows. */
+  private static void readJournal(Path file, Map<String, JsonObject> into, String journalNode) throws IOException {
+    String month = Spend.month(ZonedDateTime.now(ZoneOffset.UTC));
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      try {
+        JsonObject e = new JsonObject(line);
+        if (month.equals(e.getString("month"))) {
+          add(into, journalNode, e);
+        }
+      } catch (RuntimeException torn) {
+        // a line cut by a crash: the call it describes was never answered
+      }
+    }
+  }
+
   private String add(JsonObject e) {
-    String id = Spend.Row.id(e.getString("month"), node, e.getString("agent"), e.getString("model"),
+    return add(own, node, e);
+  }
+
+  private static String add(Map<String, JsonObject> into, String rowNode, JsonObject e) {
+    String id = Spend.Row.id(e.getString("month"), rowNode, e.getString("agent"), e.getString("model"),
       e.getString("key", "-"), e.getString("day"));
-    JsonObject t = own.computeIfAbsent(id, k -> new JsonObject().put("usd", 0.0).put("input", 0L).put("output", 0L)
+    JsonObject t = into.computeIfAbsent(id, k -> new JsonObject().put("usd", 0.0).put("input", 0L).put("output", 0L)
       .put("calls", 0L).put("cached", 0L));
     t.put("usd", t.getDouble("usd") + e.getDouble("usd", 0.0));
     t.put("input", t.getLong("input") + e.getLong("input", 0L));

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.config;
 
+import dev.agenthub.hub.TestHub;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -252,5 +253,46 @@ class ConfigLoaderTest {
     assertThat(Fields.parseDurationMs("f", "1h")).isEqualTo(3_600_000);
     assertThat(Fields.parseDurationMs("f", "0")).isZero();
     assertThatThrownBy(() -> Fields.parseDurationMs("f", "soon")).hasMessageStartingWith("f: must be a duration");
+  }
+
+  @Test
+  void clientsMayComeFromAFileOfTheirOwn() throws Exception {
+    Path file = Files.createTempFile("clients", ".yaml");
+    Files.writeString(file, "clients:\n  - { id: ops-team, token-sha256: " + "a".repeat(64) + ", agents: \"*\", admin: true }\n");
+    HubConfig c = ConfigLoader.parse(TestHub.yaml("cf1", 0, ""), "test", Map.of("AGENTHUB_CLIENTS_FILE", file.toString()),
+      ConfigLoader.Overrides.none());
+    assertThat(c.clients()).extracting(HubConfig.Client::id).containsExactly("ops-team");
+    assertThatThrownBy(() -> ConfigLoader.parse(TestHub.yaml("cf1", 0, ""), "test",
+      Map.of("AGENTHUB_CLIENTS_FILE", file + ".missing"), ConfigLoader.Overrides.none()))
+      .isInstanceOf(ConfigException.class).hasMessageStartingWith("AGENTHUB_CLIENTS_FILE");
+    Files.writeString(file, "id: not-a-list\n");
+    assertThatThrownBy(() -> ConfigLoader.parse(TestHub.yaml("cf1", 0, ""), "test",
+      Map.of("AGENTHUB_CLIENTS_FILE", file.toString()), ConfigLoader.Overrides.none()))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("must hold a list of clients");
+  }
+
+  @Test
+  void aNodeNeedsTheKeysOfTheProvidersItsOwnAgentsUseOnly() {
+    String yaml = """
+      node: { name: k1, roles: [secure] }
+      providers:
+        sim: { type: sim }
+        cloud: { type: openai, base-url: "https://api.example.test/v1", keys: [ { id: a, secret-env: CLOUD_KEY } ] }
+      models:
+        big: { provider: cloud, input: 1, output: 1 }
+        local: { provider: sim, input: 0, output: 0 }
+      agents:
+        - { id: support, roles: [general], models: { routine: big } }
+        - { id: vault, roles: [secure], trust: sensitive, models: { routine: local } }
+      """;
+    // a node for the sensitive agent only: the cloud key is not needed there
+    HubConfig secure = ConfigLoader.parse(yaml, "test", Map.of(), ConfigLoader.Overrides.none());
+    assertThat(Secrets.load(secure, Map.of())).isEmpty();
+    // a node that runs support needs it, and says which field
+    HubConfig general = ConfigLoader.parse(yaml.replace("roles: [secure] }", "roles: [general] }"), "test", Map.of(),
+      ConfigLoader.Overrides.none());
+    assertThatThrownBy(() -> Secrets.load(general, Map.of())).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("providers.cloud.keys[0].secret-env");
+    assertThat(Secrets.load(general, Map.of("CLOUD_KEY", "sk-x"))).containsEntry("cloud/a", "sk-x");
   }
 }

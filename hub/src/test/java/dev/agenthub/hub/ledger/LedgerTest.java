@@ -86,6 +86,16 @@ class LedgerTest {
     } finally {
       restarted.close().await(1, TimeUnit.MINUTES);
     }
+    // a full restart under new names (pods of a Deployment): the month comes back from every journal
+    // in the directory, not only from the one of a node with the same name
+    HubNode renamed = TestHub.start(config.replace("name: led1", "name: led-renamed"));
+    try {
+      assertThat(spend(renamed).getDouble("month_to_date_usd")).isCloseTo(sum, offset(1e-12));
+      double more = send(renamed, "ops", "cost-renamed", "one more question").getDouble("cost_usd");
+      assertThat(spend(renamed).getDouble("month_to_date_usd")).isCloseTo(sum + more, offset(1e-12));
+    } finally {
+      renamed.close().await(1, TimeUnit.MINUTES);
+    }
   }
 
   @Test
