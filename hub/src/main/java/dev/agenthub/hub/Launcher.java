@@ -3,37 +3,62 @@ package dev.agenthub.hub;
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.ConfigLoader;
 import dev.agenthub.hub.config.HubConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.LogManager;
 
 /**
- * {@code java -jar agenthub.jar run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]}
- * starts a node; {@code plan ...} prints the capacity and cost plan. See "Contract: command line".
+ * The command line ("Contract: command line and scripts" in docs/ARCHITECTURE.md), on picocli:
+ * {@code run} starts a node, {@code plan} prints the capacity and cost plan, {@code mock-llm} runs
+ * the mock provider, {@code bench} the benchmarks. Every command answers {@code --help}; the jar
+ * answers {@code --version}. Exit status: 0 fine, 1 a node that could not start, 2 bad options or
+ * configuration.
  */
-public final class Launcher {
+@Command(name = "agenthub", mixinStandardHelpOptions = true, versionProvider = Launcher.Version.class,
+  description = "Runs many LLM agents as actors on a clustered Vert.x event bus, one node per JVM.",
+  subcommands = {Launcher.Run.class, Launcher.Plan.class, Launcher.MockLlmCommand.class, Launcher.Bench.class,
+    CommandLine.HelpCommand.class},
+  footerHeading = "%nEnvironment (overrides the config):%n", footer = Launcher.ENVIRONMENT)
+public final class Launcher implements Callable<Integer> {
 
   static final int EXIT_USAGE = 2;
   static final int EXIT_CONFIG = 2;
   static final int EXIT_START = 1;
 
-  private static final String USAGE = """
-    usage: agenthub run [--conf FILE] [--cluster] [--node NAME] [--http-port N] [--roles a,b]
-           agenthub bench [messages|memory|sessions|governor|provider|all] [--messages N] [--concurrency C] [--per-session N]
-           agenthub mock-llm [--port 18080] [--host 127.0.0.1] [--latency-ms N] [--error-rate F] [--key SECRET:RPM:TPM ...]
-           agenthub plan [--messages-per-day N] [--heartbeat DUR] [--agents N] [--context-tokens N]
-                         [--output-tokens N] [--routine-share F] [--peak-factor F] [--conf FILE] [--json]
-                         [--from-ledger]
-    The environment overrides the config: AGENTHUB_CONF, AGENTHUB_NODE, AGENTHUB_HTTP_PORT, AGENTHUB_ROLES,
-    AGENTHUB_CLUSTER, AGENTHUB_CLUSTER_NAME, AGENTHUB_CLUSTER_MEMBERS, AGENTHUB_CLUSTER_PORT,
-    AGENTHUB_CLUSTER_HOST, AGENTHUB_MEMORY_DIR, AGENTHUB_MEMORY_WRITER, AGENTHUB_HTTP_HOST.""";
+  static final String ENVIRONMENT = """
+      AGENTHUB_CONF                     the config file
+      AGENTHUB_NODE, AGENTHUB_ROLES     the node's name and roles
+      AGENTHUB_HTTP_HOST, _HTTP_PORT    where the HTTP API listens
+      AGENTHUB_CLUSTER                  true: join the cluster
+      AGENTHUB_CLUSTER_NAME, _MEMBERS   the cluster (members: host:port[-port],...)
+      AGENTHUB_CLUSTER_HOST, _PORT      this node's Hazelcast address and base port
+      AGENTHUB_CLUSTER_SECRET(_FILE)    signs identities; required off loopback
+      AGENTHUB_MEMORY_DIR, _WRITER      the memory directory; may this node write it
+      AGENTHUB_CLIENTS_FILE             the API clients from a file of their own
+    Without --conf the embedded conf/hub.yaml is used: HTTP on 127.0.0.1:8080,
+    the built-in sim model, no API key needed.""";
 
   private Launcher() {
+  }
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+    return EXIT_USAGE;
   }
 
   public static void main(String[] args) {
@@ -42,110 +67,171 @@ public final class Launcher {
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length == 0 || List.of("help", "-h", "--help").contains(args[0])) {
-      out.println(USAGE);
-      return args.length == 0 ? EXIT_USAGE : 0;
-    }
-    String[] rest = Arrays.copyOfRange(args, 1, args.length);
-    return switch (args[0]) {
-      case "run" -> runNode(rest, err);
-      case "bench" -> {
-        try {
-          yield dev.agenthub.hub.bench.MessageBench.run(rest, out);
-        } catch (Exception e) {
-          err.println("agenthub: bench failed: " + describe(e));
-          yield EXIT_START;
-        }
-      }
-      case "mock-llm" -> runMock(rest, err);
-      case "plan" -> plan(rest, out, err);
-      default -> {
-        err.println("agenthub: unknown command '" + args[0] + "'\n" + USAGE);
-        yield EXIT_USAGE;
-      }
-    };
+    PrintWriter o = new PrintWriter(out, true);
+    PrintWriter e = new PrintWriter(err, true);
+    CommandLine cli = new CommandLine(new Launcher()).setOut(o).setErr(e)
+      .setParameterExceptionHandler((ex, given) -> {
+        CommandLine c = ex.getCommandLine();
+        c.getErr().println("agenthub: " + (c.getParent() == null ? "" : c.getCommandName() + ": ") + ex.getMessage());
+        c.getErr().println("(" + c.getCommandSpec().qualifiedName() + " --help shows the options)");
+        return EXIT_USAGE;
+      })
+      .setExecutionExceptionHandler((ex, c, result) -> {
+        c.getErr().println("agenthub: " + c.getCommandName() + " failed: " + describe(ex));
+        return EXIT_START;
+      });
+    int code = cli.execute(args);
+    o.flush();
+    e.flush();
+    return code;
   }
 
-  private static int runNode(String[] args, PrintStream err) {
-    Path conf = null;
-    String node = null;
-    Integer port = null;
-    List<String> roles = null;
-    Boolean cluster = null;
-    try {
-      for (int i = 0; i < args.length; i++) {
-        switch (args[i]) {
-          case "--conf" -> conf = Path.of(value(args, ++i, "--conf"));
-          case "--cluster" -> cluster = true;
-          case "--node" -> node = value(args, ++i, "--node");
-          case "--http-port" -> port = parsePort(value(args, ++i, "--http-port"));
-          case "--roles" -> roles = Arrays.stream(value(args, ++i, "--roles").split(","))
-            .map(String::trim).filter(s -> !s.isEmpty()).toList();
-          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-        }
+  /** The jar's version (from its manifest), or "dev" when run from classes. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Launcher.class.getPackage().getImplementationVersion();
+      return new String[]{"agenthub " + (v == null ? "dev" : v) + " (Java " + System.getProperty("java.version")
+        + ", Vert.x 5, Hazelcast " + com.hazelcast.instance.BuildInfoProvider.getBuildInfo().getVersion() + ")"};
+    }
+  }
+
+  /** A PrintStream onto one of picocli's writers (the commands' bodies print to streams). */
+  private static PrintStream stream(PrintWriter writer) {
+    return new PrintStream(new java.io.OutputStream() {
+      @Override
+      public void write(int b) {
+        writer.write(b);
       }
-    } catch (IllegalArgumentException e) {
-      err.println("agenthub: " + e.getMessage() + "\n" + USAGE);
-      return EXIT_USAGE;
+
+      @Override
+      public void flush() {
+        writer.flush();
+      }
+    }, true, java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+
+  private static int port(CommandLine.Model.CommandSpec spec, String option, Integer port) {
+    if (port != null && (port < 0 || port > 65535)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), option + " must be a port number (0-65535), got '"
+        + port + "'");
     }
-    HubConfig config;
-    java.util.Map<String, String> secrets;
-    try {
-      config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
-      secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
-      dev.agenthub.hub.config.Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
-    } catch (ConfigException e) {
-      err.println("agenthub: config error: " + e.getMessage());
-      return EXIT_CONFIG;
-    }
-    HubNode hub;
-    try {
-      hub = HubNode.start(config, secrets).await(5, TimeUnit.MINUTES);
-    } catch (Exception e) {
-      err.println("agenthub: node " + config.node().name() + " failed to start: " + describe(e));
-      return EXIT_START;
-    }
-    String name = config.node().name();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      // JUL may already be shut down here: report on stdout/stderr directly
-      System.out.println("agenthub node " + name + " stopping: answering requests in flight, leaving the cluster");
+    return port == null ? -1 : port;
+  }
+
+  @Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = "Starts a node: the gateway, the governor, the ledger, this node's agent instances and, on memory "
+      + "nodes, the memory writer (or its standby).",
+    footerHeading = "%nEnvironment (overrides the config):%n", footer = ENVIRONMENT)
+  static final class Run implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @Option(names = "--conf", paramLabel = "FILE", description = "the config file (default: the embedded conf/hub.yaml)")
+    Path conf;
+    @Option(names = "--cluster", description = "join the cluster of the config's cluster: section")
+    Boolean cluster;
+    @Option(names = "--node", paramLabel = "NAME", description = "this node's name, unique in the cluster")
+    String node;
+    @Option(names = "--http-port", paramLabel = "N", description = "the HTTP port (0: any free one)")
+    Integer port;
+    @Option(names = "--roles", paramLabel = "a,b", split = ",", description = "this node's roles (agents run on nodes "
+      + "sharing one of theirs)")
+    List<String> roles;
+
+    @Override
+    public Integer call() {
+      Integer port = this.port == null ? null : port(spec, "--http-port", this.port);
+      PrintStream err = stream(spec.commandLine().getErr());
+      HubConfig config;
+      java.util.Map<String, String> secrets;
       try {
-        hub.close().await(45, TimeUnit.SECONDS);
-        System.out.println("agenthub node " + name + " stopped");
-      } catch (Exception e) {
-        System.err.println("agenthub: node " + name + " did not stop cleanly: " + describe(e));
+        config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
+        secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
+        dev.agenthub.hub.config.Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
+      } catch (ConfigException e) {
+        err.println("agenthub: config error: " + e.getMessage());
+        return EXIT_CONFIG;
       }
-    }, "agenthub-shutdown"));
-    System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
-      + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
-    try {
-      Thread.currentThread().join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      HubNode hub;
+      try {
+        hub = HubNode.start(config, secrets).await(5, TimeUnit.MINUTES);
+      } catch (Exception e) {
+        err.println("agenthub: node " + config.node().name() + " failed to start: " + describe(e));
+        return EXIT_START;
+      }
+      String name = config.node().name();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // JUL may already be shut down here: report on stdout/stderr directly
+        System.out.println("agenthub node " + name + " stopping: answering requests in flight, leaving the cluster");
+        try {
+          hub.close().await(45, TimeUnit.SECONDS);
+          System.out.println("agenthub node " + name + " stopped");
+        } catch (Exception e) {
+          System.err.println("agenthub: node " + name + " did not stop cleanly: " + describe(e));
+        }
+      }, "agenthub-shutdown"));
+      System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
+        + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
+      try {
+        Thread.currentThread().join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 0;
     }
-    return 0;
   }
 
-  private static int plan(String[] args, PrintStream out, PrintStream err) {
-    Path conf = null;
-    boolean json = false;
-    boolean fromLedger = false;
-    java.util.Map<String, String> given = new java.util.HashMap<>();
-    try {
-      for (int i = 0; i < args.length; i++) {
-        switch (args[i]) {
-          case "--conf" -> conf = Path.of(value(args, ++i, "--conf"));
-          case "--json" -> json = true;
-          case "--from-ledger" -> fromLedger = true;
-          case "--messages-per-day", "--heartbeat", "--agents", "--context-tokens", "--output-tokens",
-               "--routine-share", "--peak-factor" -> given.put(args[i], value(args, ++i, args[i]));
-          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-        }
+  @Command(name = "plan", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = "Prints the capacity and cost plan of a workload: monthly cost, peak RPM and TPM, keys and nodes "
+      + "needed, storage growth.")
+  static final class Plan implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @Option(names = "--conf", paramLabel = "FILE", description = "the config whose models and prices to use")
+    Path conf;
+    @Option(names = "--json", description = "one JSON object instead of text")
+    boolean json;
+    @Option(names = "--from-ledger", description = "calibrate the profile from this month's ledger")
+    boolean fromLedger;
+    @Option(names = "--messages-per-day", paramLabel = "N") String messagesPerDay;
+    @Option(names = "--heartbeat", paramLabel = "DUR", description = "heartbeat interval, e.g. 30m (0 = off)") String heartbeat;
+    @Option(names = "--agents", paramLabel = "N") String agents;
+    @Option(names = "--context-tokens", paramLabel = "N") String contextTokens;
+    @Option(names = "--output-tokens", paramLabel = "N") String outputTokens;
+    @Option(names = "--routine-share", paramLabel = "F", description = "share of turns on the routine model, 0-1") String routineShare;
+    @Option(names = "--peak-factor", paramLabel = "F") String peakFactor;
+
+    @Override
+    public Integer call() {
+      PrintStream out = stream(spec.commandLine().getOut());
+      PrintStream err = stream(spec.commandLine().getErr());
+      java.util.Map<String, String> given = new java.util.HashMap<>();
+      put(given, "--messages-per-day", messagesPerDay);
+      put(given, "--heartbeat", heartbeat);
+      put(given, "--agents", agents);
+      put(given, "--context-tokens", contextTokens);
+      put(given, "--output-tokens", outputTokens);
+      put(given, "--routine-share", routineShare);
+      put(given, "--peak-factor", peakFactor);
+      try {
+        return plan(conf, json, fromLedger, given, out, err);
+      } finally {
+        out.flush();
+        err.flush();
+        spec.commandLine().getOut().flush();
+        spec.commandLine().getErr().flush();
       }
-    } catch (IllegalArgumentException e) {
-      err.println("agenthub: plan: " + e.getMessage() + "\n" + USAGE);
-      return EXIT_USAGE;
     }
+
+    private static void put(java.util.Map<String, String> given, String option, String value) {
+      if (value != null) {
+        given.put(option, value);
+      }
+    }
+  }
+
+  private static int plan(Path conf, boolean json, boolean fromLedger, java.util.Map<String, String> given,
+                          PrintStream out, PrintStream err) {
     HubConfig config;
     try {
       config = ConfigLoader.load(conf, System.getenv(), ConfigLoader.Overrides.none());
@@ -215,61 +301,72 @@ public final class Launcher {
     }
   }
 
-  private static int runMock(String[] args, PrintStream err) {
-    int port = 18080;
-    String host = "127.0.0.1";
-    long latency = 0;
-    double errorRate = 0;
-    List<dev.agenthub.hub.governor.MockLlm.Key> keys = new java.util.ArrayList<>();
-    try {
-      for (int i = 0; i < args.length; i++) {
-        switch (args[i]) {
-          case "--port" -> port = parsePort(value(args, ++i, "--port"));
-          case "--host" -> host = value(args, ++i, "--host");
-          case "--latency-ms" -> latency = Long.parseLong(value(args, ++i, "--latency-ms"));
-          case "--error-rate" -> errorRate = Double.parseDouble(value(args, ++i, "--error-rate"));
-          case "--key" -> keys.add(dev.agenthub.hub.governor.MockLlm.Key.parse(value(args, ++i, "--key")));
-          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+  @Command(name = "mock-llm", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = "Runs the mock LLM: OpenAI chat completions (tools, streaming), batches and the Anthropic "
+      + "Messages API, as strict as the real ones, with per-key limits; GET /stats.")
+  static final class MockLlmCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @Option(names = "--port", paramLabel = "N", defaultValue = "18080", description = "default: ${DEFAULT-VALUE}")
+    int port;
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "default: ${DEFAULT-VALUE}")
+    String host;
+    @Option(names = "--latency-ms", paramLabel = "N", defaultValue = "0", description = "model latency, spread over the answer")
+    long latency;
+    @Option(names = "--error-rate", paramLabel = "F", defaultValue = "0", description = "share of calls answered 500")
+    double errorRate;
+    @Option(names = "--key", paramLabel = "SECRET:RPM:TPM", description = "a key and its limits (none: any key, no limits)")
+    List<String> keySpecs = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+      port(spec, "--port", port);
+      List<dev.agenthub.hub.governor.MockLlm.Key> keys = new ArrayList<>();
+      for (String k : keySpecs) {
+        try {
+          keys.add(dev.agenthub.hub.governor.MockLlm.Key.parse(k));
+        } catch (IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--key: " + e.getMessage());
         }
       }
-    } catch (IllegalArgumentException e) {
-      err.println("agenthub: mock-llm: " + e.getMessage() + "\n" + USAGE);
-      return EXIT_USAGE;
-    }
+      long latency = this.latency;
+      double errorRate = this.errorRate;
+      int port = this.port;
+      String host = this.host;
+      PrintStream err = stream(spec.commandLine().getErr());
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
-    var mock = new dev.agenthub.hub.governor.MockLlm(vertx, latency, errorRate, keys);
-    try {
-      int actual = mock.listen(host, port).await(30, TimeUnit.SECONDS);
-      System.out.println("mock LLM on http://" + host + ":" + actual + "/v1 (" + keys.size() + " keys"
-        + (keys.isEmpty() ? ", any key accepted, no limits" : "") + "; GET /stats)");
-    } catch (Exception e) {
-      err.println("agenthub: mock-llm failed to start: " + describe(e));
-      return EXIT_START;
-    }
-    try {
-      Thread.currentThread().join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return 0;
-  }
-
-  private static String value(String[] args, int i, String option) {
-    if (i >= args.length || args[i].startsWith("--")) {
-      throw new IllegalArgumentException(option + " needs a value");
-    }
-    return args[i];
-  }
-
-  private static int parsePort(String text) {
-    try {
-      int port = Integer.parseInt(text);
-      if (port < 0 || port > 65535) {
-        throw new NumberFormatException();
+      var mock = new dev.agenthub.hub.governor.MockLlm(vertx, latency, errorRate, keys);
+      try {
+        int actual = mock.listen(host, port).await(30, TimeUnit.SECONDS);
+        System.out.println("mock LLM on http://" + host + ":" + actual + "/v1 (" + keys.size() + " keys"
+          + (keys.isEmpty() ? ", any key accepted, no limits" : "") + "; GET /stats)");
+      } catch (Exception e) {
+        err.println("agenthub: mock-llm failed to start: " + describe(e));
+        return EXIT_START;
       }
-      return port;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--http-port must be a port number (0-65535), got '" + text + "'");
+      try {
+        Thread.currentThread().join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = "Runs the benchmarks and prints their figures (nodes as separate JVMs from this jar).")
+  static final class Bench implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+    @Parameters(arity = "0..*", paramLabel = "SCENARIO | OPTION",
+      description = "messages|memory|sessions|governor|provider|eventbus|all, then --messages N, --concurrency C, "
+        + "--per-session N")
+    List<String> args = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+      PrintStream out = System.out;
+      return dev.agenthub.hub.bench.MessageBench.run(args.toArray(String[]::new), out);
     }
   }
 

@@ -36,4 +36,22 @@ class LauncherTest {
     assertThat(run("frobnicate")[0]).isEqualTo("2");
     assertThat(run("run", "--http-port", "99999")[2]).contains("--http-port must be a port number");
   }
+
+  @Test
+  void everyCommandAnswersHelpAndTheJarItsVersion() {
+    for (String command : new String[]{"run", "plan", "mock-llm", "bench"}) {
+      String[] r = run(command, "--help");
+      assertThat(r[0]).as(command).isEqualTo("0");
+      assertThat(r[1]).as(command).startsWith("Usage: agenthub " + command);
+    }
+    assertThat(run("run", "--help")[1]).contains("--http-port").contains("AGENTHUB_CLUSTER_SECRET");
+    String[] version = run("--version");
+    assertThat(version[0]).isEqualTo("0");
+    assertThat(version[1]).startsWith("agenthub ");
+    // an option error names the command's own option
+    String[] badPort = run("mock-llm", "--port", "70000");
+    assertThat(badPort[0]).isEqualTo("2");
+    assertThat(badPort[2]).contains("--port must be a port number").doesNotContain("--http-port");
+    assertThat(run("run", "--bogus")[2]).contains("Unknown option: '--bogus'").contains("agenthub run --help");
+  }
 }
