@@ -96,6 +96,16 @@ public final class Launcher implements Callable<Integer> {
     }
   }
 
+  /** Keeps a serving command (a node, the mock) in the foreground until the JVM is stopped. */
+  private static int serveUntilStopped() {
+    try {
+      Thread.currentThread().join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
   /** A PrintStream onto one of picocli's writers (the commands' bodies print to streams). */
   private static PrintStream stream(PrintWriter writer) {
     return new PrintStream(new java.io.OutputStream() {
@@ -172,12 +182,7 @@ public final class Launcher implements Callable<Integer> {
       }, "agenthub-shutdown"));
       System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
         + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
-      try {
-        Thread.currentThread().join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return 0;
+      return serveUntilStopped();
     }
   }
 
@@ -344,12 +349,7 @@ public final class Launcher implements Callable<Integer> {
         err.println("agenthub: mock-llm failed to start: " + describe(e));
         return EXIT_START;
       }
-      try {
-        Thread.currentThread().join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return 0;
+      return serveUntilStopped();
     }
   }
 
