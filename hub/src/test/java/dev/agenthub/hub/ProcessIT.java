@@ -288,24 +288,8 @@ class ProcessIT {
 
   @Test
   void aTurnWhoseNodeDiesIsAnsweredByTheNewOwnerAndARetryIsNotASecondTurn() throws Exception {
-    Files.createDirectories(work);
-    Path conf = work.resolve("failover.yaml");
-    Files.writeString(conf, """
-      providers: { sim: { type: sim, latency-ms: 2500 } }
-      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
-      agents:
-        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
-      """);
     Map<String, String> env = clusterEnv("memory");
-    int[] ports = {freePort(), freePort(), freePort()};
-    for (int i = 0; i < 3; i++) {
-      launch("f" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "f" + (i + 1),
-        "--http-port", String.valueOf(ports[i]));
-    }
-    for (int port : ports) {
-      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
-        () -> nodes(port) == 3 && ready(port));
-    }
+    int[] ports = slowSupportCluster("f", env);
     List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
     assertThat(placements).extracting(dev.agenthub.hub.cluster.NodeEntry.Placement::node)
       .containsExactlyInAnyOrder("f1", "f2", "f3");
@@ -383,24 +367,8 @@ class ProcessIT {
 
   @Test
   void aMessageOnTheEventBusWhoseNodeDiesIsAnsweredByTheNewOwnerOnce() throws Exception {
-    Files.createDirectories(work);
-    Path conf = work.resolve("eb-failover.yaml");
-    Files.writeString(conf, """
-      providers: { sim: { type: sim, latency-ms: 2500 } }
-      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
-      agents:
-        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
-      """);
     Map<String, String> env = clusterEnv("memory");
-    int[] ports = {freePort(), freePort(), freePort()};
-    for (int i = 0; i < 3; i++) {
-      launch("e" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "e" + (i + 1),
-        "--http-port", String.valueOf(ports[i]));
-    }
-    for (int port : ports) {
-      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
-        () -> nodes(port) == 3 && ready(port));
-    }
+    int[] ports = slowSupportCluster("e", env);
     List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
     List<String> onE2 = new ArrayList<>();
     for (int i = 0; onE2.size() < 6; i++) {
@@ -573,6 +541,32 @@ class ProcessIT {
   }
 
   /** The environment of a node of a fresh test cluster on loopback, its memory under {@code memoryDir}. */
+  /**
+   * Three nodes {@code <prefix>1..3} on {@code env}'s cluster, running support in three instances
+   * at 2.5 s of sim latency (turns long enough to kill a node under them); answers their HTTP ports
+   * once all three are ready.
+   */
+  private int[] slowSupportCluster(String prefix, Map<String, String> env) throws Exception {
+    Files.createDirectories(work);
+    Path conf = work.resolve(prefix + "-slow-support.yaml");
+    Files.writeString(conf, """
+      providers: { sim: { type: sim, latency-ms: 2500 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      agents:
+        - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
+      """);
+    int[] ports = {freePort(), freePort(), freePort()};
+    for (int i = 0; i < 3; i++) {
+      launch(prefix + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", prefix + (i + 1),
+        "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && ready(port));
+    }
+    return ports;
+  }
+
   private static Map<String, String> clusterEnv(String memoryDir) {
     int base = TestHub.randomBasePort();
     return Map.of(

@@ -24,22 +24,22 @@ class KubernetesManifestsTest {
   private static final Path DIR = Path.of("..", "deploy", "kubernetes");
 
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> map(Object o) {
+  static Map<String, Object> map(Object o) {
     return (Map<String, Object>) o;
   }
 
   @SuppressWarnings("unchecked")
-  private static List<Object> list(Object o) {
+  static List<Object> list(Object o) {
     return o == null ? List.of() : (List<Object>) o;
   }
 
-  private static List<Map<String, Object>> rendered() throws Exception {
+  /** The documents of the resources kustomization.yaml (under {@code dir}) lists, in its order. */
+  static List<Map<String, Object>> rendered(Path dir) throws java.io.IOException {
     Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
-    Map<String, Object> kustomization = map(yaml.load(Files.readString(DIR.resolve("kustomization.yaml"))));
-    assertThat(kustomization.get("namespace")).isEqualTo("agenthub");
+    Map<String, Object> kustomization = map(yaml.load(Files.readString(dir.resolve("kustomization.yaml"))));
     List<Map<String, Object>> out = new ArrayList<>();
     for (Object file : list(kustomization.get("resources"))) {
-      for (Object doc : yaml.loadAll(Files.readString(DIR.resolve((String) file)))) {
+      for (Object doc : yaml.loadAll(Files.readString(dir.resolve((String) file)))) {
         if (doc != null) {
           out.add(map(doc));
         }
@@ -55,7 +55,9 @@ class KubernetesManifestsTest {
 
   @Test
   void theManifestsStartNodesThatRunSafely() throws Exception {
-    List<Map<String, Object>> docs = rendered();
+    assertThat(new Yaml(new SafeConstructor(new LoaderOptions())).<Map<String, Object>>load(
+      Files.readString(DIR.resolve("kustomization.yaml"))).get("namespace")).isEqualTo("agenthub");
+    List<Map<String, Object>> docs = rendered(DIR);
     assertThat(docs).anySatisfy(d -> {
       assertThat(d.get("kind")).isEqualTo("Namespace");
       assertThat(map(d.get("metadata")).get("name")).isEqualTo("agenthub");

@@ -1,8 +1,5 @@
 package dev.agenthub.hub.config;
 
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 import java.io.IOException;
 import java.net.URI;
@@ -44,27 +41,17 @@ public final class PodSpecsRun {
   private PodSpecsRun() {
   }
 
-  @SuppressWarnings("unchecked")
   private static Map<String, Object> map(Object o) {
-    return (Map<String, Object>) o;
+    return KubernetesManifestsTest.map(o);
   }
 
-  @SuppressWarnings("unchecked")
   private static List<Object> list(Object o) {
-    return o == null ? List.of() : (List<Object>) o;
+    return KubernetesManifestsTest.list(o);
   }
 
   public static void main(String[] args) throws Exception {
     String image = args.length > 0 ? args[0] : "agenthub:dev";
-    Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
-    List<Map<String, Object>> docs = new ArrayList<>();
-    for (Object file : list(map(yaml.load(Files.readString(DIR.resolve("kustomization.yaml")))).get("resources"))) {
-      for (Object doc : yaml.loadAll(Files.readString(DIR.resolve((String) file)))) {
-        if (doc != null) {
-          docs.add(map(doc));
-        }
-      }
-    }
+    List<Map<String, Object>> docs = KubernetesManifestsTest.rendered(DIR);
     Path work = Files.createTempDirectory("agenthub-pod-specs");
     int base = 25_000 + (int) (Math.random() * 100) * 20;
     // the ConfigMap as its files, with discovery pointed at loopback (no cluster DNS here)
