@@ -250,12 +250,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
       } catch (MemoryException e) {
         result = Future.failedFuture(e);
       } catch (RuntimeException e) {
+        // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
+        LOG.log(java.util.logging.Level.WARNING, "memory: malformed request on " + address, e);
         result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
       }
       result.onSuccess(m::reply).onFailure(err -> {
         if (err instanceof MemoryException me) {
           m.fail(me.kind().status(), me.getMessage());
         } else {
+          LOG.log(java.util.logging.Level.WARNING, "memory: " + address + " failed unexpectedly", err);
           m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
         }
       });

@@ -167,6 +167,8 @@ final class BatchLane {
         item.promise().complete(OpenAiClient.answer(MultiMap.caseInsensitiveMultiMap(), response.getJsonObject("body"))
           .withKey("batch"));
       } catch (RuntimeException e) {
+        LOG.log(java.util.logging.Level.WARNING, "batch output of " + provider.id() + ": the answer of " + item.id()
+          + " could not be read", e);
         item.promise().fail(new ProviderLane.Rejected(502, "batch item answer could not be read", null));
       }
     }

@@ -143,6 +143,7 @@ public final class GovernorVerticle extends VerticleBase {
     try {
       request = ModelCall.Request.fromJson(message.body());
     } catch (RuntimeException e) {
+      LOG.log(java.util.logging.Level.WARNING, "governor: malformed model call", e);
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
       return;
     }
