@@ -134,21 +134,9 @@ public final class TestHub {
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
   public static io.vertx.core.Vertx liteMember(String cluster, int port) throws Exception {
-    com.hazelcast.config.Config hz = io.vertx.spi.cluster.hazelcast.ConfigUtil.loadConfig();
-    hz.setClusterName(cluster);
-    hz.setLiteMember(true);
-    hz.setProperty("hazelcast.logging.type", "jdk");
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.socket.bind.any", "false");
-    hz.setProperty("hazelcast.local.localAddress", "127.0.0.1");
+    com.hazelcast.config.Config hz = dev.agenthub.hub.cluster.HazelcastSetup.liteMember(cluster, "127.0.0.1",
+      java.util.List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
-    hz.getNetworkConfig().getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    hz.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
-    hz.getNetworkConfig().getJoin().getAutoDetectionConfig().setEnabled(false);
-    var tcp = hz.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true);
-    for (int p = port; p <= port + 2; p++) {
-      tcp.addMember("127.0.0.1:" + p);
-    }
     return io.vertx.core.Vertx.builder().with(new io.vertx.core.VertxOptions().setEventBusOptions(
         new io.vertx.core.eventbus.EventBusOptions().setHost("127.0.0.1")))
       .withClusterManager(new io.vertx.spi.cluster.hazelcast.HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);

@@ -26,15 +26,6 @@ public final class AgentIdentity {
     }
   }
 
-  /** Constant-time check of {@code token} for {@code agent}. */
-  public static boolean verify(byte[] secret, String agent, String token) {
-    if (agent == null || token == null) {
-      return false;
-    }
-    return MessageDigest.isEqual(token(secret, agent).getBytes(StandardCharsets.UTF_8),
-      token.getBytes(StandardCharsets.UTF_8));
-  }
-
   /**
    * Checks tokens under one secret, remembering each agent's expected token: every memory and
    * governor request is checked, and an HMAC per request was a measurable share of a turn's CPU.

@@ -59,8 +59,7 @@ public final class MemoryClient {
    * again to another node) lands once, answered {@code duplicate: true}.
    */
   public Future<JsonObject> append(String path, String author, String text, String writeId) {
-    return call("memory.write", new JsonObject().put("op", "append").put("path", path).put("author", author)
-      .put("text", text).put("write_id", writeId), true);
+    return append(path, author, text, writeId, null);
   }
 
   /**

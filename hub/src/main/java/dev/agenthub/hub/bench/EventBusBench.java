@@ -7,7 +7,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.HdrHistogram.Histogram;
 
@@ -105,18 +104,9 @@ final class EventBusBench {
 
   /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
   private static Vertx liteMember(String cluster, int base) throws Exception {
-    com.hazelcast.config.Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(cluster);
-    hz.setLiteMember(true);
+    com.hazelcast.config.Config hz = dev.agenthub.hub.cluster.HazelcastSetup.liteMember(cluster, "127.0.0.1",
+      List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.local.localAddress", "127.0.0.1");
-    hz.getNetworkConfig().getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    hz.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
-    var tcp = hz.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true);
-    for (int p = base; p <= base + 2; p++) {
-      tcp.addMember("127.0.0.1:" + p);
-    }
     return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
       .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
   }

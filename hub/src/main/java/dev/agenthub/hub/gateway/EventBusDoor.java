@@ -106,12 +106,11 @@ public final class EventBusDoor extends VerticleBase {
     int[] sent = {0};
     ModelCall.Stream[] opened = new ModelCall.Stream[1];
     opened[0] = relay.open((offset, text) -> {
-      if (offset > sent[0] || offset + text.length() <= sent[0]) {
-        return; // a gap (the reply fills it) or a piece already sent
+      String unsent = StreamRelay.unsent(sent[0], offset, text);
+      if (unsent != null) {
+        vertx.eventBus().send(streamTo, new JsonObject().put("text", unsent), at(deltaOptions, sent[0]));
+        sent[0] += unsent.length();
       }
-      vertx.eventBus().send(streamTo, new JsonObject().put("text", text.substring(sent[0] - offset)),
-        at(deltaOptions, sent[0]));
-      sent[0] = offset + text.length();
     });
     Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
       request.priority(), null, 0, 0, List.of(), null, opened[0], request.client());

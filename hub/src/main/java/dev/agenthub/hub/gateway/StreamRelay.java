@@ -19,6 +19,17 @@ import java.util.UUID;
  */
 final class StreamRelay {
 
+  /**
+   * The part of a piece not yet passed on, for a receiver that has passed on {@code sent} characters
+   * of the answer; null for a piece already passed on, or one after a gap (the final reply fills it).
+   */
+  static String unsent(int sent, int offset, String text) {
+    if (offset > sent || offset + text.length() <= sent) {
+      return null;
+    }
+    return text.substring(sent - offset);
+  }
+
   /** Receives the pieces of one stream: text and its offset in the answer. */
   interface Sink {
     void piece(int offset, String text);

@@ -60,10 +60,10 @@ final class TurnStream implements StreamRelay.Sink {
 
   @Override
   public void piece(int offset, String text) {
-    if (ended || offset > sent || offset + text.length() <= sent) {
-      return; // a gap (the final reply fills it) or a piece already written
+    String unsent = ended ? null : StreamRelay.unsent(sent, offset, text);
+    if (unsent != null) {
+      write(unsent);
     }
-    write(text.substring(sent - offset));
   }
 
   private void write(String text) {
