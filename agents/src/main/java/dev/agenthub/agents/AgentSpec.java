@@ -21,6 +21,7 @@ import java.util.List;
  * @param memoryWrite shared namespaces it may write
  * @param heartbeatMs heartbeat interval in milliseconds, 0 = off
  * @param budgetUsd   monthly budget in USD, or null for none
+ * @param dailyUsd    daily budget in USD, or null for none
  * @param httpHosts   hosts {@code http.fetch} may reach (empty: the skill is off)
  * @param cache       whether the governor may answer this agent's routine calls from its cache
  * @param weight      its share of a busy key pool against other agents (calls served in a row)
@@ -29,7 +30,7 @@ import java.util.List;
 public record AgentSpec(String id, String trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
-                        long heartbeatMs, Double budgetUsd, List<String> httpHosts, boolean cache, int weight,
+                        long heartbeatMs, Double budgetUsd, Double dailyUsd, List<String> httpHosts, boolean cache, int weight,
                         boolean heartbeatBatch) {
 
   public AgentSpec {
@@ -77,6 +78,7 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       .put("memory", new JsonObject().put("read", new JsonArray(memoryRead)).put("write", new JsonArray(memoryWrite)))
       .put("heartbeat_ms", heartbeatMs)
       .put("budget_usd", budgetUsd)
+      .put("daily_usd", dailyUsd)
       .put("http_hosts", new JsonArray(httpHosts))
       .put("cache", cache)
       .put("weight", weight)
@@ -91,7 +93,7 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
       json.getJsonArray("skills").getList(), Limits.fromJson(json.getJsonObject("limits")),
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
       json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
-      json.getDouble("budget_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList(),
+      json.getDouble("budget_usd"), json.getDouble("daily_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList(),
       json.getBoolean("cache", true), json.getInteger("weight", 1), json.getBoolean("heartbeat_batch", false));
   }
 }

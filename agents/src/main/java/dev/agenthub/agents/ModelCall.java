@@ -45,9 +45,11 @@ public final class ModelCall {
    * @param stream      where to stream the answer, or null for a plain call
    * @param inputTokens the prompt's tokens (messages and tools) as the agent counted them with the
    *                    model's counter, so the governor need not count again; 0 when unknown
+   * @param client      the API client on whose behalf the call runs (its budget and TPM apply), or null
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                        String priority, String token, List<String> stop, Stream stream, int inputTokens) {
+                        String priority, String token, List<String> stop, Stream stream, int inputTokens,
+                        String client) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
@@ -55,7 +57,7 @@ public final class ModelCall {
 
     public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, String priority,
                    String token) {
-      this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null, 0);
+      this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null, 0, null);
     }
 
     public JsonObject toJson() {
@@ -71,6 +73,9 @@ public final class ModelCall {
       if (inputTokens > 0) {
         json.put("input_tokens", inputTokens);
       }
+      if (client != null) {
+        json.put("client", client);
+      }
       return json;
     }
 
@@ -81,7 +86,7 @@ public final class ModelCall {
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
         json.getString("priority", "interactive"), json.getString("agent_token"),
         stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream),
-        json.getInteger("input_tokens", 0));
+        json.getInteger("input_tokens", 0), json.getString("client"));
     }
   }
 

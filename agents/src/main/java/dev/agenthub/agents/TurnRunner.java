@@ -410,7 +410,7 @@ final class TurnRunner {
     }
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
-      request.priority(), token, request.stop(), stream, inputTokens);
+      request.priority(), token, request.stop(), stream, inputTokens, request.client());
     // the local governor gets the context by reference: nothing changes it until the reply
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
         LocalJson.options().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))

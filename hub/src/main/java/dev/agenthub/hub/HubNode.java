@@ -14,6 +14,7 @@ import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.governor.TokenCounters;
+import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -214,7 +215,9 @@ public final class HubNode {
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken,
       dev.agenthub.memory.AgentIdentity.token(clusterSecret, dev.agenthub.agents.Turn.TURNS_PRINCIPAL));
-    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken);
+    BudgetCounters budgets = new BudgetCounters(vertx,
+      clusterManager == null ? null : clusterManager.getHazelcastInstance());
+    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken, budgets);
     TokenCounters counters = new TokenCounters(config);
 
     // the directory first, so a node with a taken name stops before it serves anything
@@ -225,7 +228,7 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
-        clusterManager == null ? null : clusterManager.getHazelcastInstance(), ledger::latest, clusterSecret, counters)))
+        clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, clusterSecret, counters)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw, clusterSecret)))
       .compose(id -> {
         AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, counters);

@@ -200,7 +200,7 @@ public final class ConfigLoader {
 
   private static HubConfig validate(Map<String, Object> map, String source) {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
-      "budgets", "clients", "ledger", "audit", "batch"));
+      "budgets", "clients", "ledger", "audit", "batch", "telemetry"));
     root.rejectUnknown();
     HubConfig.Node node = node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = cluster(root.section("cluster",
@@ -237,7 +237,7 @@ public final class ConfigLoader {
     }
     List<AgentSpec> agents = agents(root, models);
     checkTrust(agents, models, providers, mem.strings("sensitive-readable", List.of()));
-    HubConfig.Budgets budgets = budgets(root.section("budgets", Set.of("monthly-usd", "alerts", "on-exceed", "webhook")));
+    HubConfig.Budgets budgets = budgets(root.section("budgets", Set.of("monthly-usd", "daily-usd", "alerts", "on-exceed", "webhook", "time-zone")));
     List<HubConfig.Client> clients = clients(root, agents);
     if (node.http().clientRps() < 0) {
       // by default only a hub with API clients (one open beyond loopback) bounds each client's rate
@@ -245,10 +245,23 @@ public final class ConfigLoader {
       node = new HubConfig.Node(node.name(), node.roles(), new HubConfig.Http(h.host(), h.port(), h.maxBodyBytes(),
         h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100));
     }
-    Fields ledger = root.section("ledger", Set.of("dir"));
+    Fields ledger = root.section("ledger", Set.of("dir", "retention-months"));
     ledger.rejectUnknown();
-    Fields audit = root.section("audit", Set.of("dir"));
+    Fields audit = root.section("audit", Set.of("dir", "retention-months"));
     audit.rejectUnknown();
+    Fields telemetry = root.section("telemetry", Set.of("otlp-endpoint", "tracing", "log-format"));
+    telemetry.rejectUnknown();
+    String logFormat = telemetry.string("log-format", "auto");
+    if (!Set.of("auto", "text", "json").contains(logFormat)) {
+      throw new ConfigException(telemetry.field("log-format"), "must be auto, text or json, got '" + logFormat + "'");
+    }
+    String otlp = telemetry.string("otlp-endpoint", "");
+    if (!otlp.isBlank() && !otlp.startsWith("http://") && !otlp.startsWith("https://")) {
+      throw new ConfigException(telemetry.field("otlp-endpoint"), "must be an http:// or https:// URL (OTLP over "
+        + "HTTP, such as http://127.0.0.1:4318), got '" + otlp + "'");
+    }
+    HubConfig.Operations operations = new HubConfig.Operations(otlp, telemetry.bool("tracing", false), logFormat,
+      ledger.integer("retention-months", 13, 0, 1200), audit.integer("retention-months", 13, 0, 1200));
     Fields batch = root.section("batch", Set.of("callback-hosts"));
     batch.rejectUnknown();
     List<String> callbackHosts = batch.strings("callback-hosts", List.of());
@@ -260,7 +273,7 @@ public final class ConfigLoader {
     }
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
       ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source,
-      new HubConfig.Batch(callbackHosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList()));
+      new HubConfig.Batch(callbackHosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList()), operations);
   }
 
   private static HubConfig.Node node(Fields f) {
@@ -461,7 +474,7 @@ public final class ConfigLoader {
     Set<String> ids = new HashSet<>();
     for (int i = 0; i < raw.size(); i++) {
       Fields a = new Fields("agents[" + i + "]", raw.get(i), Set.of("id", "trust", "instances", "roles", "models",
-        "skills", "memory", "heartbeat", "limits", "budget-usd", "persona", "http-hosts", "cache", "weight"));
+        "skills", "memory", "heartbeat", "limits", "budget-usd", "daily-usd", "persona", "http-hosts", "cache", "weight"));
       a.rejectUnknown();
       String id = a.requiredString("id");
       if (!AGENT_ID.matcher(id).matches()) {
@@ -519,7 +532,7 @@ public final class ConfigLoader {
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
       out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
-        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), httpHosts, a.bool("cache", true),
+        hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), a.optionalNumber("daily-usd", 0), httpHosts, a.bool("cache", true),
         a.integer("weight", 1, 1, 100), hb.bool("batch", false)));
     }
     return out;
@@ -586,7 +599,15 @@ public final class ConfigLoader {
     if (!onExceed.equals("downgrade") && !onExceed.equals("block")) {
       throw new ConfigException(f.field("on-exceed"), "must be downgrade or block, got '" + onExceed + "'");
     }
-    return new HubConfig.Budgets(f.optionalNumber("monthly-usd", 0), alerts, onExceed, f.string("webhook", ""));
+    String zone = f.string("time-zone", "UTC");
+    java.time.ZoneId zoneId;
+    try {
+      zoneId = java.time.ZoneId.of(zone);
+    } catch (java.time.DateTimeException e) {
+      throw new ConfigException(f.field("time-zone"), "is not a time zone (such as UTC or Europe/Berlin): '" + zone + "'");
+    }
+    return new HubConfig.Budgets(f.optionalNumber("monthly-usd", 0), f.optionalNumber("daily-usd", 0), alerts,
+      onExceed, f.string("webhook", ""), zoneId);
   }
 
   private static List<HubConfig.Client> clients(Fields root, List<AgentSpec> agents) {
@@ -595,7 +616,7 @@ public final class ConfigLoader {
     Set<String> agentIds = new HashSet<>();
     agents.forEach(a -> agentIds.add(a.id()));
     for (int i = 0; i < raw.size(); i++) {
-      Fields c = new Fields("clients[" + i + "]", raw.get(i), Set.of("id", "token-sha256", "agents", "admin"));
+      Fields c = new Fields("clients[" + i + "]", raw.get(i), Set.of("id", "token-sha256", "agents", "admin", "metrics", "budget-usd", "tpm"));
       c.rejectUnknown();
       String id = c.requiredString("id");
       // a client's id names the folder of its sessions' transcripts
@@ -623,7 +644,9 @@ public final class ConfigLoader {
           throw new ConfigException(c.field("agents"), "unknown agent '" + a + "'");
         }
       }
-      out.add(new HubConfig.Client(id, sha, allowed, all, c.bool("admin", false)));
+      out.add(new HubConfig.Client(id, sha, allowed, all, c.bool("admin", false), c.bool("metrics", false),
+        c.optionalNumber("budget-usd", 0),
+        c.integer("tpm", 0, 0, 1_000_000_000)));
     }
     return out;
   }

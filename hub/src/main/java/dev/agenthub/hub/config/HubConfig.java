@@ -12,9 +12,11 @@ import java.util.Optional;
  */
 public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
                         Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
-                        List<Client> clients, String ledgerDir, String auditDir, String source, Batch batch) {
+                        List<Client> clients, String ledgerDir, String auditDir, String source, Batch batch,
+                        Operations operations) {
 
   public HubConfig {
+    operations = operations == null ? Operations.DEFAULT : operations;
     providers = Map.copyOf(providers);
     models = Map.copyOf(models);
     agents = List.copyOf(agents);
@@ -25,7 +27,23 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
   public HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers, Map<String, Model> models,
                    List<AgentSpec> agents, Budgets budgets, List<Client> clients, String ledgerDir, String auditDir,
                    String source) {
-    this(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir, source, Batch.NONE);
+    this(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir, source, Batch.NONE,
+      Operations.DEFAULT);
+  }
+
+  /**
+   * What operators run the hub with: {@code telemetry:} (OTLP endpoint, tracing on without one, log
+   * format {@code text}, {@code json} or {@code auto}) and how many months of ledger and audit
+   * journals are kept ({@code ledger.retention-months}, {@code audit.retention-months}; 0 keeps all).
+   */
+  public record Operations(String otlpEndpoint, boolean tracing, String logFormat, int ledgerRetentionMonths,
+                           int auditRetentionMonths) {
+    public static final Operations DEFAULT = new Operations("", false, "auto", 13, 13);
+
+    /** Traces are made when asked for, or when there is somewhere to send them. */
+    public boolean tracingOn() {
+      return tracing || !otlpEndpoint.isBlank();
+    }
   }
 
   /**
@@ -163,15 +181,24 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
     }
   }
 
-  /** {@code budgets:} */
-  public record Budgets(Double monthlyUsd, List<Double> alerts, String onExceed, String webhook) {
+  /**
+   * {@code budgets:} the global monthly and daily limits (null: none), and the time zone whose
+   * midnight starts a day and a month for every budget.
+   */
+  public record Budgets(Double monthlyUsd, Double dailyUsd, List<Double> alerts, String onExceed, String webhook,
+                        java.time.ZoneId zone) {
     public Budgets {
       alerts = List.copyOf(alerts);
     }
   }
 
-  /** {@code clients:} an API token (stored as its SHA-256) and what it may reach. */
-  public record Client(String id, String tokenSha256, List<String> agents, boolean allAgents, boolean admin) {
+  /**
+   * {@code clients:} an API token (stored as its SHA-256) and what it may reach ({@code metrics}: may
+   * scrape {@code /metrics}, which needs no admin rights then); its own monthly
+   * budget (null: none) and tokens per minute over every model (0: no limit).
+   */
+  public record Client(String id, String tokenSha256, List<String> agents, boolean allAgents, boolean admin,
+                       boolean metrics, Double budgetUsd, int tpm) {
     public Client {
       agents = List.copyOf(agents);
     }

@@ -85,6 +85,7 @@ final class ApiError extends RuntimeException {
     String type = null;
     String text = message;
     String param = null;
+    Long retryAfter = null;
     if (message != null && message.startsWith("{")) {
       try {
         JsonObject json = new JsonObject(message);
@@ -92,6 +93,7 @@ final class ApiError extends RuntimeException {
         type = error.getString("type");
         text = error.getString("message");
         param = error.getString("param");
+        retryAfter = error.getValue("retry_after") instanceof Number n ? n.longValue() : null;
       } catch (RuntimeException e) {
         // plain text after all
       }
@@ -103,10 +105,12 @@ final class ApiError extends RuntimeException {
       case Turn.Failure.TOO_LARGE -> new ApiError(413, "request_too_large", what);
       case Turn.Failure.CONFLICT -> new ApiError(409, "conflict", what);
       case Turn.Failure.SESSION_MOVED -> new ApiError(409, "session_moved", what, 1L);
-      case Turn.Failure.QUEUE_FULL -> "budget_exceeded".equals(type)
-        ? new ApiError(429, "budget_exceeded", what, 3600L, null, "budget_exceeded")
+      case Turn.Failure.QUEUE_FULL -> "rate_limit_exceeded".equals(type)
+        ? new ApiError(429, "rate_limit_exceeded", what, retryAfter == null ? 1L : retryAfter, null,
+          "rate_limit_exceeded")
         : new ApiError(429, "queue_full", "agent '" + agent + "' is busy: " + what, 1L, null, "queue_full");
-      case Turn.Failure.BUDGET_EXCEEDED -> new ApiError(429, "budget_exceeded", what, 3600L, null, "budget_exceeded");
+      case Turn.Failure.BUDGET_EXCEEDED -> new ApiError(429, "budget_exceeded", what,
+        retryAfter == null ? 3600L : retryAfter, null, "budget_exceeded");
       case Turn.Failure.CANCELLED -> new ApiError(499, "cancelled", what);
       case Turn.Failure.MODEL_TIMEOUT -> new ApiError(504, "model_timeout", what, null, null, "model_timeout");
       case Turn.Failure.UNAVAILABLE -> new ApiError(503, "unavailable", what, 1L);

@@ -5,7 +5,8 @@ import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.ledger.LedgerVerticle;
-import dev.agenthub.hub.ledger.Spend;
+import dev.agenthub.hub.ledger.BudgetCounters;
+import dev.agenthub.hub.ledger.BudgetScope;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.AgentIdentity;
 import com.hazelcast.core.HazelcastInstance;
@@ -18,12 +19,13 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonObject;
 
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -54,7 +56,9 @@ public final class GovernorVerticle extends VerticleBase {
   private final Map<String, String> secrets;
   private final boolean clustered;
   private final AgentIdentity.Verifier identities;
-  private final Supplier<Spend> budgets;
+  private final BudgetCounters budgets;
+  // each client's tokens per minute over every model (clients with a tpm only)
+  private final Map<String, Limiter> clientTpm = new HashMap<>();
   private final IMap<String, ClusterLimiter.State> buckets;
   private final TokenCounters counters;
   private final SimProvider sim = new SimProvider();
@@ -69,11 +73,11 @@ public final class GovernorVerticle extends VerticleBase {
   /**
    * @param secrets   API key secrets by {@code <provider>/<key id>}, already read from env or files
    * @param hazelcast the cluster's Hazelcast member (keys' buckets and the cache are shared), or null alone
-   * @param budgets   the latest budget standing from the ledger (null until measured)
+   * @param budgets   the cluster's budget counters, which every call is held against before it runs
    * @param counters  the token counter of each model, shared with this node's agents
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
-                          HazelcastInstance hazelcast, Supplier<Spend> budgets, byte[] secret, TokenCounters counters) {
+                          HazelcastInstance hazelcast, BudgetCounters budgets, byte[] secret, TokenCounters counters) {
     this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
     this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
@@ -105,6 +109,14 @@ public final class GovernorVerticle extends VerticleBase {
         agent -> config.agent(agent).map(AgentSpec::weight).orElse(1)));
       if (p.type().equals("openai")) {
         batchLanes.put(p.id(), new BatchLane(vertx, http, p, pool));
+      }
+    }
+    for (HubConfig.Client c : config.clients()) {
+      if (c.tpm() > 0) {
+        // a minute's tokens as burst, refilled evenly; requests are not limited here (client-rps is)
+        double[] limits = {1_000_000, c.tpm() / 60.0, 1_000_000, c.tpm()};
+        clientTpm.put(c.id(), buckets == null ? new LocalLimiter(limits)
+          : new ClusterLimiter(buckets, "client:" + c.id(), limits, context));
       }
     }
     cache = new ResponseCache(vertx, clustered);
@@ -159,7 +171,6 @@ public final class GovernorVerticle extends VerticleBase {
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "unknown model '" + request.model() + "'", null);
       return;
     }
-    Spend spend = budgets.get();
     AgentSpec agent = config.agent(request.agent()).orElse(null);
     if (agent != null && agent.sensitive() && !config.providers().get(model.provider()).local()) {
       // the config check at start makes this impossible; it is checked again here all the same
@@ -169,39 +180,132 @@ public final class GovernorVerticle extends VerticleBase {
         "sensitive agent '" + agent.id() + "' may use local providers only", null);
       return;
     }
-    if (spend != null && agent != null) {
-      String state = spend.stateFor(agent.id());
-      if (state.equals("blocked")) {
-        metrics.refused("budget");
-        metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id()));
-        fail(message, Turn.Failure.BUDGET_EXCEEDED, "budget_exceeded", "budget exceeded for agent '" + agent.id()
-          + "' this month (on-exceed: block)", null);
+    long deadline = System.nanoTime() + timeoutMs(message) * 1_000_000;
+    ModelCall.Request req = request;
+    ZonedDateTime now = ZonedDateTime.now(config.budgets().zone());
+    List<BudgetScope> scopes = agent == null ? List.of()
+      : BudgetScope.applying(config, agent.id(), request.client(), now);
+    Limiter tpm = request.client() == null ? null : clientTpm.get(request.client());
+    long tokens = scopes.isEmpty() && tpm == null ? 0 : inputTokens(request, model) + request.maxTokens();
+    takeClientTokens(request, tpm, tokens).compose(v -> hold(req, agent, model, scopes, now)).onComplete(held -> {
+      if (held.failed()) {
+        failure(message, held.cause());
         return;
       }
-      if (state.equals("downgraded") && model.id().equals(agent.complexModel())) {
-        model = config.models().get(agent.routineModel());
-      }
-    }
-    long deadline = System.nanoTime() + timeoutMs(message) * 1_000_000;
-    List<String> chain = new ArrayList<>();
-    chain.add(model.id());
-    chain.addAll(model.fallbacks());
-    Running call = new Running();
-    String callId = request.stream() == null ? null : request.stream().id();
-    if (callId != null) {
-      running.put(callId, call);
-    }
-    ModelCall.Request req = request;
-    withFallbacks(req, chain, 0, deadline, call).compose(reply -> record(req, reply)).onComplete(ar -> {
+      HubConfig.Model chosen = held.result().model();
+      List<String> chain = new ArrayList<>();
+      chain.add(chosen.id());
+      chain.addAll(chosen.fallbacks());
+      Running call = new Running();
+      String callId = req.stream() == null ? null : req.stream().id();
       if (callId != null) {
-        running.remove(callId, call);
+        running.put(callId, call);
       }
-      if (ar.succeeded()) {
-        message.reply(ar.result().toJson());
-      } else {
-        failure(message, ar.cause());
-      }
+      withFallbacks(req, chain, 0, deadline, call)
+        .transform(ar -> {
+          // the hold becomes the real cost (nothing for a failed call), and the client's tokens too
+          double cost = ar.succeeded() ? ar.result().costUsd() : 0.0;
+          if (tpm != null) {
+            tpm.settle(tokens - (ar.succeeded() ? ar.result().usage().input() + ar.result().usage().output() : 0));
+          }
+          Future<Void> settled = budgets.settle(scopes, held.result().usd(), cost)
+            .onFailure(err -> LOG.log(Level.WARNING, "governor: a budget hold could not be settled", err));
+          Future<ModelCall.Reply> recorded = ar.succeeded() ? record(req, ar.result()) : Future.failedFuture(ar.cause());
+          return Future.join(settled, recorded).transform(all -> recorded);
+        })
+        .onComplete(ar -> {
+          if (callId != null) {
+            running.remove(callId, call);
+          }
+          if (ar.succeeded()) {
+            message.reply(ar.result().toJson());
+          } else {
+            failure(message, ar.cause());
+          }
+        });
     });
+  }
+
+  /** What was held against the budgets for a call, and the model it may use for it. */
+  private record Held(HubConfig.Model model, double usd) {
+  }
+
+  /** A budget or a client's TPM refused the call: 429 with when to try again. */
+  static final class Refused extends RuntimeException {
+    final int code;
+    final String type;
+    final long retryAfterSeconds;
+
+    Refused(int code, String type, String message, long retryAfterSeconds) {
+      super(message, null, false, false);
+      this.code = code;
+      this.type = type;
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+  }
+
+  /** The prompt's tokens as the agent counted them, or counted here. */
+  private long inputTokens(ModelCall.Request request, HubConfig.Model model) {
+    return request.inputTokens() > 0 ? request.inputTokens()
+      : counters.apply(model.id()).countMessages(request.messages());
+  }
+
+  private Future<Void> takeClientTokens(ModelCall.Request request, Limiter tpm, long tokens) {
+    if (tpm == null) {
+      return Future.succeededFuture();
+    }
+    return tpm.take(tokens).compose(waitNanos -> {
+      if (waitNanos == 0) {
+        return Future.succeededFuture();
+      }
+      metrics.refused("client_tpm");
+      long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+      return Future.failedFuture(new Refused(Turn.Failure.QUEUE_FULL, "rate_limit_exceeded", "client '"
+        + request.client() + "' is over its tokens per minute; try again in " + seconds + " s", seconds));
+    });
+  }
+
+  /**
+   * Holds the call's highest possible cost (its prompt and its whole output cap, at the dearest
+   * model it may fall back to) against every budget that applies. When one would pass its limit:
+   * with {@code on-exceed: block} the call is refused; with {@code downgrade} an agent's complex
+   * model gives way to its routine one before the limit is crossed, and routine calls go on.
+   */
+  private Future<Held> hold(ModelCall.Request request, AgentSpec agent, HubConfig.Model model, List<BudgetScope> scopes,
+                            ZonedDateTime now) {
+    if (scopes.isEmpty()) {
+      return Future.succeededFuture(new Held(model, 0));
+    }
+    double usd = highestCost(request, model);
+    return budgets.hold(scopes, usd, false).compose(refused -> {
+      if (refused == null) {
+        return Future.succeededFuture(new Held(model, usd));
+      }
+      if (config.budgets().onExceed().equals("downgrade")) {
+        HubConfig.Model routine = model.id().equals(agent.complexModel())
+          ? config.models().get(agent.routineModel()) : model;
+        double routineUsd = highestCost(request, routine);
+        return budgets.hold(scopes, routineUsd, true).map(v -> new Held(routine, routineUsd));
+      }
+      metrics.refused("budget");
+      metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id())
+        .put("budget", refused.name()).put("client", request.client()));
+      return Future.failedFuture(new Refused(Turn.Failure.BUDGET_EXCEEDED, "budget_exceeded", String.format(Locale.ROOT,
+        "budget '%s' ($%.2f for %s) has no room for this call (on-exceed: block)", refused.name(), refused.limitUsd(),
+        refused.period()), refused.secondsLeft(now)));
+    });
+  }
+
+  private double highestCost(ModelCall.Request request, HubConfig.Model model) {
+    long input = inputTokens(request, model);
+    double highest = model.cost(input, request.maxTokens());
+    for (String fallback : model.fallbacks()) {
+      HubConfig.Model m = config.models().get(fallback);
+      if (m != null) {
+        highest = Math.max(highest, m.cost(input, request.maxTokens()));
+      }
+    }
+    return highest;
   }
 
   /** The caller's deadline from the {@code timeout} header (ms), bounded; a bad value is the default. */
@@ -219,7 +323,11 @@ public final class GovernorVerticle extends VerticleBase {
   }
 
   private void failure(Message<JsonObject> message, Throwable cause) {
-    if (cause instanceof ProviderLane.Rejected r) {
+    if (cause instanceof Refused r) {
+      JsonObject error = new JsonObject().put("type", r.type).put("message", r.getMessage())
+        .put("retry_after", r.retryAfterSeconds);
+      message.fail(r.code, error.encode());
+    } else if (cause instanceof ProviderLane.Rejected r) {
       fail(message, Turn.Failure.MODEL_ERROR, "model_error", r.getMessage(), r.param);
     } else if (cause instanceof ProviderLane.StreamBroken) {
       fail(message, Turn.Failure.STREAM_BROKEN, "model_error", cause.getMessage(), null);
@@ -285,6 +393,9 @@ public final class GovernorVerticle extends VerticleBase {
       .put("key", reply.keyId() == null ? "-" : reply.keyId()).put("input", u.input()).put("output", u.output())
       .put("cached_input", u.cachedInput()).put("cache_write", u.cacheWrite()).put("reasoning", u.reasoning())
       .put("usd", reply.costUsd()).put("cached", reply.cached());
+    if (request.client() != null) {
+      usage.put("client", request.client());
+    }
     return vertx.eventBus().request(LedgerVerticle.RECORD, usage).map(ignored -> reply).otherwise(reply);
   }
 

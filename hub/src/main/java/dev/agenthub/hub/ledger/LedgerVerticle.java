@@ -11,32 +11,28 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.ext.web.client.WebClient;
 
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * The ledger of one node. Every model call's usage comes here ({@code ledger.record}, local) before
- * the answer is sent: it is appended to this node's JSON-lines journal ({@code ledger.dir/<node>.jsonl})
- * and the node's running totals per month, agent, model, key and day go into a cluster-wide map,
- * each node owning its own rows, so {@code /v1/spend} on any node sums the cluster and a restart
- * rebuilds the rows from the journals: its own, and every other journal in {@code ledger.dir} for
- * rows the cluster does not hold (a full restart, nodes that came back under new names; put the
- * directory on a volume every node shares so none is lost). Once a second the budgets are measured: each alert threshold
- * is raised once per month cluster-wide (log, metric, webhook, a line in {@code spend/alerts.md});
- * the governor reads the resulting states to downgrade or block. Once a minute one node rewrites
- * {@code spend/YYYY-MM.md}.
+ * the answer is sent: it is appended to this node's journal ({@link LedgerJournal}, a file per month)
+ * and the node's running totals per month, agent, model, key, day and client go into a cluster-wide
+ * map, each node owning its own rows, so {@code /v1/spend} on any node sums the cluster and a restart
+ * rebuilds the month from every journal in {@code ledger.dir}: its own, and others' for rows the
+ * cluster does not hold (a full restart, nodes back under new names; put the directory on a volume
+ * every node shares so none is lost). At start it seeds the budget counters ({@link BudgetCounters})
+ * the governor holds calls against. Once a second the budgets are measured: each alert threshold is
+ * raised once per period cluster-wide (log, metric, webhook, a line in {@code spend/alerts.md}). Once
+ * a minute one node rewrites {@code spend/YYYY-MM.md}.
  */
 public final class LedgerVerticle extends VerticleBase {
 
@@ -48,25 +44,22 @@ public final class LedgerVerticle extends VerticleBase {
   private final HubConfig config;
   private final HubMetrics metrics;
   private final String node;
+  private final String adminToken;
+  private final BudgetCounters counters;
   private final Map<String, JsonObject> own = new HashMap<>();
-  // other nodes' rows read from their journals at start, until they are offered to the cluster
-  private final Map<String, JsonObject> others = new HashMap<>();
   private AsyncMap<String, JsonObject> rows;
   private AsyncMap<String, Long> alerts;
-  private BufferedWriter journal;
-  private FileChannel journalChannel;
+  private LedgerJournal journal;
   private MemoryClient memory;
   private WebClient web;
   private volatile Spend latest;
-  private boolean dirty;
 
-  private final String adminToken;
-
-  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, String adminToken) {
-    this.adminToken = adminToken;
+  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, String adminToken, BudgetCounters counters) {
     this.config = config;
     this.metrics = metrics;
     this.node = node;
+    this.adminToken = adminToken;
+    this.counters = counters;
   }
 
   /** The budgets as last measured (about a second old at most); null before the first measure. */
@@ -74,30 +67,48 @@ public final class LedgerVerticle extends VerticleBase {
     return latest;
   }
 
+  private ZonedDateTime now() {
+    return ZonedDateTime.now(config.budgets().zone());
+  }
+
   @Override
   public Future<?> start() {
     memory = new MemoryClient(vertx, MemoryPolicy.ADMIN, adminToken, 10_000);
     web = WebClient.create(vertx);
-    Path file = Path.of(config.ledgerDir()).resolve(node + ".jsonl");
-    return vertx.executeBlocking(() -> load(file))
-      .compose(v -> vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.spend"))
+    journal = new LedgerJournal(Path.of(config.ledgerDir()), node, config.operations().ledgerRetentionMonths());
+    Map<String, JsonObject> others = new HashMap<>();
+    return vertx.executeBlocking(() -> journal.read(BudgetScope.month(now())))
+      .compose(journals -> {
+        journals.forEach((journalNode, lines) -> lines.forEach(e -> add(journalNode.equals(node) ? own : others,
+          journalNode, e)));
+        return vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.spend");
+      })
       .compose(map -> {
         rows = map;
         List<Future<?>> puts = new ArrayList<>();
         own.forEach((k, v) -> puts.add(rows.put(k, v.copy())));
         // another node's rows as its journal has them, unless the cluster holds them (newer) already
         others.forEach((k, v) -> puts.add(rows.putIfAbsent(k, v)));
-        others.clear();
         return Future.all(puts);
       })
       .compose(v -> vertx.sharedData().<String, Long>getAsyncMap("agenthub.budget-alerts"))
       .compose(map -> {
         alerts = map;
+        return compute();
+      })
+      .compose(spend -> {
+        // a cluster starting afresh counts each budget from the journals; a running one keeps its own
+        Map<String, Double> used = new HashMap<>();
+        spend.budgets().forEach(b -> used.put(b.period() + "|" + b.scope(), b.usedUsd()));
+        return counters.seed(used);
+      })
+      .compose(v -> {
         vertx.eventBus().<JsonObject>localConsumer(RECORD, this::record);
         vertx.eventBus().<JsonObject>localConsumer(SPEND, m -> compute().onSuccess(s -> m.reply(s.toJson()))
           .onFailure(err -> m.fail(503, "spend unavailable")));
         vertx.setPeriodic(1_000, id -> measure());
         vertx.setPeriodic(5_000, id -> sync());
+        vertx.setPeriodic(10_000, id -> sweep());
         vertx.setPeriodic(15_000, 60_000, id -> report());
         return measure();
       });
@@ -106,56 +117,14 @@ public final class LedgerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return vertx.executeBlocking(() -> {
-      journal.flush();
-      journalChannel.force(false);
       journal.close();
       return null;
     });
   }
 
-  private Void load(Path file) throws IOException {
-    Files.createDirectories(file.getParent());
-    if (Files.exists(file)) {
-      readJournal(file, own, node);
-    }
-    // the other journals in the directory (other nodes', and those of nodes gone for good, such as
-    // pods renamed by a full restart): their rows fill in what the cluster does not hold already
-    try (var journals = Files.newDirectoryStream(file.getParent(), "*.jsonl")) {
-      for (Path other : journals) {
-        String name = other.getFileName().toString();
-        String otherNode = name.substring(0, name.length() - ".jsonl".length());
-        if (!other.equals(file) && !otherNode.isEmpty()) {
-          readJournal(other, others, otherNode);
-        }
-      }
-    }
-    journalChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    journal = new BufferedWriter(java.nio.channels.Channels.newWriter(journalChannel, StandardCharsets.UTF_8));
-    return null;
-  }
-
-  /** Adds this month's lines of one node's journal to {@code into}, as that node's rows. */
-  private static void readJournal(Path file, Map<String, JsonObject> into, String journalNode) throws IOException {
-    String month = Spend.month(ZonedDateTime.now(ZoneOffset.UTC));
-    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-      try {
-        JsonObject e = new JsonObject(line);
-        if (month.equals(e.getString("month"))) {
-          add(into, journalNode, e);
-        }
-      } catch (RuntimeException torn) {
-        // a line cut by a crash: the call it describes was never answered
-      }
-    }
-  }
-
-  private String add(JsonObject e) {
-    return add(own, node, e);
-  }
-
   private static String add(Map<String, JsonObject> into, String rowNode, JsonObject e) {
     String id = Spend.Row.id(e.getString("month"), rowNode, e.getString("agent"), e.getString("model"),
-      e.getString("key", "-"), e.getString("day"));
+      e.getString("key", "-"), e.getString("day"), e.getString("client", "-"));
     JsonObject t = into.computeIfAbsent(id, k -> new JsonObject().put("usd", 0.0).put("input", 0L).put("output", 0L)
       .put("calls", 0L).put("cached", 0L));
     t.put("usd", t.getDouble("usd") + e.getDouble("usd", 0.0));
@@ -166,55 +135,56 @@ public final class LedgerVerticle extends VerticleBase {
     return id;
   }
 
-  /** {@code {agent, model, key, input, output, usd, cached}}: answered once the cluster's rows show it. */
+  /** {@code {agent, model, key, client, input, output, usd, cached}}: answered once the cluster's rows show it. */
   private void record(Message<JsonObject> m) {
     if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("agent") instanceof String)
       || !(body.getValue("model") instanceof String) || !(body.getValue("usd", 0.0) instanceof Number)
-      || !(body.getValue("input", 0) instanceof Number) || !(body.getValue("output", 0) instanceof Number)) {
+      || !(body.getValue("input", 0) instanceof Number) || !(body.getValue("output", 0) instanceof Number)
+      || !(body.getValue("client", "-") instanceof String)) {
       m.fail(400, "malformed usage record");
       return;
     }
-    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
-    JsonObject e = m.body().copy().put("month", Spend.month(now)).put("day", Spend.today(now))
+    ZonedDateTime now = now();
+    String month = BudgetScope.month(now);
+    JsonObject e = m.body().copy().put("month", month).put("day", BudgetScope.day(now))
       .put("ts", now.toInstant().toString()).put("node", node);
-    String id = add(e);
+    String id = add(own, node, e);
     String line = e.encode();
     // handed to the OS before the answer leaves (survives a killed process), forced to disk every few
     // seconds; the write runs off the event loop, in order
     Future<Void> written = vertx.<Void>executeBlocking(() -> {
-      journal.write(line);
-      journal.newLine();
-      journal.flush();
+      journal.append(month, line);
       return null;
-    }, true).onSuccess(v -> dirty = true)
-      .onFailure(ex -> LOG.warning("ledger: cannot write the journal: " + ex.getMessage()));
+    }, true).onFailure(ex -> LOG.warning("ledger: cannot write the journal: " + ex.getMessage()));
     vertx.eventBus().publish(USAGE, e);
-    Spend known = latest;
-    if (known != null) {
-      latest = known.plus(e.getString("agent"), e.getString("model"), e.getString("key", "-"), e.getString("day"),
-        e.getDouble("usd", 0.0), config, now);
-    }
     Future.join(written, rows.put(id, own.get(id).copy())).onComplete(ar -> m.reply(new JsonObject()));
   }
 
   private void sync() {
-    if (!dirty) {
-      return;
-    }
-    dirty = false;
     vertx.executeBlocking(() -> {
-      journal.flush();
-      journalChannel.force(false);
+      journal.force();
       return null;
-    }, true);
+    }, true).onFailure(ex -> LOG.warning("ledger: cannot force the journal to disk: " + ex.getMessage()));
+  }
+
+  /** Drops holds of nodes that left and counters of ended periods. */
+  private void sweep() {
+    ZonedDateTime now = now();
+    counters.sweep(Set.of(BudgetScope.month(now), BudgetScope.day(now)))
+      .onFailure(err -> LOG.log(Level.WARNING, "ledger: budget sweep failed", err));
   }
 
   private Future<Spend> compute() {
-    ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
-    return rows.entries().map(entries -> {
+    ZonedDateTime now = now();
+    List<BudgetScope> scopes = BudgetScope.all(config, now);
+    Future<Map<String, double[]>> held = counters.read(scopes.stream().map(BudgetScope::key).toList())
+      .otherwise(Map.of());
+    return Future.all(rows.entries(), held).map(all -> {
+      Map<String, JsonObject> entries = all.resultAt(0);
+      Map<String, double[]> counted = all.resultAt(1);
       List<Spend.Row> list = new ArrayList<>();
       entries.forEach((k, v) -> list.add(Spend.Row.of(k, v)));
-      return Spend.compute(list, config, now);
+      return Spend.compute(list, config, now, counted);
     });
   }
 
@@ -222,28 +192,29 @@ public final class LedgerVerticle extends VerticleBase {
     return compute().compose(spend -> {
       // the cluster's rows, plus what this node recorded meanwhile (it is in the next measure)
       latest = spend;
+      metrics.budgets(spend.budgets());
       List<Future<Void>> raised = new ArrayList<>();
       for (Spend.Budget b : spend.budgets()) {
         for (double threshold : b.alertsRaised()) {
-          String key = spend.month() + "|" + b.scope() + "|" + threshold;
+          String key = b.period() + "|" + b.scope() + "|" + threshold;
           raised.add(alerts.putIfAbsent(key, System.currentTimeMillis())
-            .compose(previous -> previous == null ? alert(spend.month(), b, threshold) : Future.succeededFuture()));
+            .compose(previous -> previous == null ? alert(b.period(), b, threshold) : Future.succeededFuture()));
         }
       }
       return Future.join(raised).<Void>mapEmpty();
     }).otherwise((Void) null);
   }
 
-  private Future<Void> alert(String month, Spend.Budget b, double threshold) {
-    String text = String.format(java.util.Locale.ROOT, "budget %s reached %.0f%% of $%.2f in %s ($%.4f spent)%s",
-      b.scope(), threshold * 100, b.limitUsd(), month, b.usedUsd(),
+  private Future<Void> alert(String period, Spend.Budget b, double threshold) {
+    String text = String.format(Locale.ROOT, "budget %s reached %.0f%% of $%.2f in %s ($%.4f spent)%s",
+      b.scope(), threshold * 100, b.limitUsd(), period, b.usedUsd(),
       threshold >= 1.0 ? ": " + b.state() : "");
     LOG.warning("budget alert: " + text);
     metrics.budgetAlert(b.scope(), threshold);
     Future<?> note = memory.append("spend/alerts.md", "ledger", text).otherwise((JsonObject) null);
     String webhook = config.budgets().webhook();
     if (webhook != null && !webhook.isBlank()) {
-      JsonObject payload = new JsonObject().put("month", month).put("scope", b.scope()).put("threshold", threshold)
+      JsonObject payload = new JsonObject().put("period", period).put("scope", b.scope()).put("threshold", threshold)
         .put("limit_usd", b.limitUsd()).put("used_usd", b.usedUsd()).put("state", b.state()).put("text", text);
       web.postAbs(webhook).timeout(10_000).sendJsonObject(payload)
         .onFailure(err -> LOG.warning("budget alert webhook failed: " + err.getMessage()));
@@ -259,13 +230,13 @@ public final class LedgerVerticle extends VerticleBase {
 
   static String markdown(Spend spend) {
     StringBuilder sb = new StringBuilder("# Spend " + spend.month() + "\n\n");
-    sb.append(String.format(java.util.Locale.ROOT, "Month to date: $%.4f%n%n", spend.total()));
+    sb.append(String.format(Locale.ROOT, "Month to date: $%.4f%n%n", spend.total()));
     sb.append("| agent | USD |\n|---|---|\n");
-    spend.byAgent().forEach((a, usd) -> sb.append(String.format(java.util.Locale.ROOT, "| %s | %.4f |%n", a, usd)));
+    spend.byAgent().forEach((a, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", a, usd)));
     sb.append("\n| model | USD |\n|---|---|\n");
-    spend.byModel().forEach((m, usd) -> sb.append(String.format(java.util.Locale.ROOT, "| %s | %.4f |%n", m, usd)));
+    spend.byModel().forEach((m, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", m, usd)));
     sb.append("\n| budget | limit | used | state |\n|---|---|---|---|\n");
-    spend.budgets().forEach(b -> sb.append(String.format(java.util.Locale.ROOT, "| %s | %.2f | %.4f | %s |%n",
+    spend.budgets().forEach(b -> sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s |%n",
       b.scope(), b.limitUsd(), b.usedUsd(), b.state())));
     return sb.toString();
   }

@@ -1,13 +1,10 @@
 package dev.agenthub.hub.ledger;
 
-import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.hub.config.HubConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.time.LocalDate;
 import java.time.YearMonth;
-import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,31 +12,40 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Month-to-date spend from the cluster's ledger rows, and the budgets measured against it. Plain
- * data: the ledger verticle feeds it rows, {@code /v1/spend} and the governor read it.
+ * Month-to-date spend from the cluster's ledger rows, and every budget measured against it (with the
+ * money held for calls in flight). Plain data: the ledger verticle feeds it rows and holds,
+ * {@code /v1/spend}, the dashboard, the metrics and the alerts read it.
  */
 public final class Spend {
 
-  /** One row: {@code month|node|agent|model|key|day} and its totals. */
-  record Row(String month, String node, String agent, String model, String key, String day, double usd,
-             long input, long output, long calls, long cached) {
+  /** One row: {@code month|node|agent|model|key|day|client} and its totals. */
+  record Row(String month, String node, String agent, String model, String key, String day, String client,
+             double usd, long input, long output, long calls, long cached) {
 
-    static String id(String month, String node, String agent, String model, String key, String day) {
-      return String.join("|", month, node, agent, model, key, day);
+    static String id(String month, String node, String agent, String model, String key, String day, String client) {
+      return String.join("|", month, node, agent, model, key, day, client);
     }
 
     static Row of(String id, JsonObject totals) {
       String[] p = id.split("\\|", -1);
-      return new Row(p[0], p[1], p[2], p[3], p[4], p[5], totals.getDouble("usd", 0.0), totals.getLong("input", 0L),
-        totals.getLong("output", 0L), totals.getLong("calls", 0L), totals.getLong("cached", 0L));
+      return new Row(p[0], p[1], p[2], p[3], p[4], p[5], p.length > 6 ? p[6] : "-", totals.getDouble("usd", 0.0),
+        totals.getLong("input", 0L), totals.getLong("output", 0L), totals.getLong("calls", 0L),
+        totals.getLong("cached", 0L));
     }
   }
 
-  /** One budget's standing. */
-  public record Budget(String scope, double limitUsd, double usedUsd, List<Double> alertsRaised, String state) {
+  /** One budget's standing: spent (from the ledger) and held for calls in flight (from the counters). */
+  public record Budget(String scope, String period, double limitUsd, double usedUsd, double heldUsd,
+                       List<Double> alertsRaised, String state) {
     JsonObject toJson() {
-      return new JsonObject().put("scope", scope).put("limit_usd", limitUsd).put("used_usd", usedUsd)
+      return new JsonObject().put("scope", scope).put("period", period).put("limit_usd", limitUsd)
+        .put("used_usd", usedUsd).put("held_usd", heldUsd).put("used_ratio", ratio())
         .put("alerts_raised", new JsonArray(alertsRaised)).put("state", state);
+    }
+
+    /** Spent over limit (1 when the limit is 0 and anything was spent). */
+    public double ratio() {
+      return limitUsd > 0 ? usedUsd / limitUsd : usedUsd > 0 ? 1.0 : 0.0;
     }
   }
 
@@ -50,10 +56,12 @@ public final class Spend {
   private final Map<String, Double> byModel;
   private final Map<String, Double> byDay;
   private final Map<String, Double> byKey;
+  private final Map<String, Double> byClient;
   private final List<Budget> budgets;
 
   private Spend(String month, double total, double projected, Map<String, Double> byAgent, Map<String, Double> byModel,
-                Map<String, Double> byDay, Map<String, Double> byKey, List<Budget> budgets) {
+                Map<String, Double> byDay, Map<String, Double> byKey, Map<String, Double> byClient,
+                List<Budget> budgets) {
     this.month = month;
     this.total = total;
     this.projected = projected;
@@ -61,20 +69,24 @@ public final class Spend {
     this.byModel = byModel;
     this.byDay = byDay;
     this.byKey = byKey;
+    this.byClient = byClient;
     this.budgets = budgets;
   }
 
-  static String month(ZonedDateTime now) {
-    return YearMonth.from(now).toString();
-  }
-
-  static Spend compute(List<Row> rows, HubConfig config, ZonedDateTime now) {
-    String month = month(now);
+  /**
+   * @param now  the time in the budgets' zone
+   * @param counters each budget's counter ({@code [used, held, refusals]}, see {@link BudgetCounters}), by
+   *                 {@link BudgetScope#key()}
+   */
+  static Spend compute(List<Row> rows, HubConfig config, ZonedDateTime now, Map<String, double[]> counters) {
+    String month = BudgetScope.month(now);
     double total = 0;
     Map<String, Double> byAgent = new TreeMap<>();
     Map<String, Double> byModel = new TreeMap<>();
     Map<String, Double> byDay = new TreeMap<>();
     Map<String, Double> byKey = new TreeMap<>();
+    Map<String, Double> byClient = new TreeMap<>();
+    Map<String, Double> byAgentDay = new TreeMap<>();
     for (Row r : rows) {
       if (!r.month().equals(month)) {
         continue;
@@ -84,55 +96,48 @@ public final class Spend {
       byModel.merge(r.model(), r.usd(), Double::sum);
       byDay.merge(r.day(), r.usd(), Double::sum);
       byKey.merge(r.key(), r.usd(), Double::sum);
+      if (!r.client().equals("-")) {
+        byClient.merge(r.client(), r.usd(), Double::sum);
+      }
+      byAgentDay.merge(r.agent() + "|" + r.day(), r.usd(), Double::sum);
     }
-    return of(month, total, byAgent, byModel, byDay, byKey, config, now);
-  }
-
-  private static Spend of(String month, double total, Map<String, Double> byAgent, Map<String, Double> byModel,
-                          Map<String, Double> byDay, Map<String, Double> byKey, HubConfig config, ZonedDateTime now) {
     YearMonth ym = YearMonth.from(now);
-    double elapsedDays = Math.max(1.0, (now.toEpochSecond() - ym.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond())
+    double elapsedDays = Math.max(1.0, (now.toEpochSecond() - ym.atDay(1).atStartOfDay(now.getZone()).toEpochSecond())
       / 86_400.0);
     double projected = total / elapsedDays * ym.lengthOfMonth();
     List<Budget> budgets = new ArrayList<>();
-    HubConfig.Budgets b = config.budgets();
-    if (b.monthlyUsd() != null) {
-      budgets.add(budget("global", b.monthlyUsd(), total, b));
-    }
-    for (AgentSpec agent : config.agents()) {
-      if (agent.budgetUsd() != null) {
-        budgets.add(budget("agent:" + agent.id(), agent.budgetUsd(), byAgent.getOrDefault(agent.id(), 0.0), b));
+    for (BudgetScope s : BudgetScope.all(config, now)) {
+      String name = s.name();
+      double used;
+      if (name.equals("global")) {
+        used = total;
+      } else if (name.equals("day")) {
+        used = byDay.getOrDefault(s.period(), 0.0);
+      } else if (name.startsWith("day:agent:")) {
+        used = byAgentDay.getOrDefault(name.substring("day:agent:".length()) + "|" + s.period(), 0.0);
+      } else if (name.startsWith("agent:")) {
+        used = byAgent.getOrDefault(name.substring("agent:".length()), 0.0);
+      } else {
+        used = byClient.getOrDefault(name.substring("client:".length()), 0.0);
       }
+      double[] counter = counters.getOrDefault(s.key(), new double[3]);
+      budgets.add(budget(s, used, counter[1], counter[2] > 0, config.budgets()));
     }
-    return new Spend(month, total, projected, byAgent, byModel, byDay, byKey, budgets);
+    return new Spend(month, total, projected, byAgent, byModel, byDay, byKey, byClient, budgets);
   }
 
-  /** This spend plus one call this node just recorded: budgets take effect here without waiting. */
-  Spend plus(String agent, String model, String key, String day, double usd, HubConfig config, ZonedDateTime now) {
-    if (!month.equals(month(now))) {
-      return this;
-    }
-    Map<String, Double> a = new TreeMap<>(byAgent);
-    Map<String, Double> m = new TreeMap<>(byModel);
-    Map<String, Double> d = new TreeMap<>(byDay);
-    Map<String, Double> k = new TreeMap<>(byKey);
-    a.merge(agent, usd, Double::sum);
-    m.merge(model, usd, Double::sum);
-    d.merge(day, usd, Double::sum);
-    k.merge(key, usd, Double::sum);
-    return of(month, total + usd, a, m, d, k, config, now);
-  }
-
-  private static Budget budget(String scope, double limit, double used, HubConfig.Budgets b) {
+  private static Budget budget(BudgetScope s, double used, double held, boolean refused, HubConfig.Budgets b) {
+    double limit = s.limitUsd();
     List<Double> raised = new ArrayList<>();
     for (double threshold : b.alerts()) {
       if (limit > 0 ? used >= threshold * limit : used > 0) {
         raised.add(threshold);
       }
     }
-    boolean over = limit > 0 ? used >= limit : used > 0;
+    // a budget is reached at its limit, or once it refused a call that would have passed it
+    boolean over = refused || (limit > 0 ? used >= limit - 1e-8 : used > 0);
     String state = !over ? "ok" : b.onExceed().equals("block") ? "blocked" : "downgraded";
-    return new Budget(scope, limit, used, raised, state);
+    return new Budget(s.name(), s.period(), limit, used, held, raised, state);
   }
 
   public String month() {
@@ -145,22 +150,6 @@ public final class Spend {
 
   public List<Budget> budgets() {
     return budgets;
-  }
-
-  /** The state that applies to {@code agent}: blocked beats downgraded beats ok. */
-  public String stateFor(String agent) {
-    String state = "ok";
-    for (Budget b : budgets) {
-      if (b.scope().equals("global") || b.scope().equals("agent:" + agent)) {
-        if (b.state().equals("blocked")) {
-          return "blocked";
-        }
-        if (b.state().equals("downgraded")) {
-          state = "downgraded";
-        }
-      }
-    }
-    return state;
   }
 
   public Map<String, Double> byAgent() {
@@ -177,16 +166,12 @@ public final class Spend {
     budgets.forEach(b -> bs.add(b.toJson()));
     return new JsonObject().put("month", month).put("month_to_date_usd", total).put("projected_usd", projected)
       .put("by_agent", json(byAgent)).put("by_model", json(byModel)).put("by_day", json(byDay))
-      .put("by_key", json(byKey)).put("budgets", bs);
+      .put("by_key", json(byKey)).put("by_client", json(byClient)).put("budgets", bs);
   }
 
   private static JsonObject json(Map<String, Double> map) {
     JsonObject out = new JsonObject();
     new TreeMap<>(map).forEach(out::put);
     return out;
-  }
-
-  static String today(ZonedDateTime now) {
-    return LocalDate.from(now).toString();
   }
 }

@@ -2,6 +2,7 @@ package dev.agenthub.hub.metrics;
 
 import dev.agenthub.agents.AgentEvents;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -142,4 +143,33 @@ public final class HubMetrics implements AgentEvents {
     c[2].increment(usd);
   }
 
+  // each budget's last measure, read by its gauges (one set per scope, registered once)
+  private final java.util.concurrent.ConcurrentHashMap<String, double[]> budgetValues =
+    new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The budgets as the ledger last measured them: {@code agenthub_budget_used_ratio} (spent over
+   * limit), {@code agenthub_budget_held_usd} (held for calls in flight), {@code agenthub_budget_used_usd}
+   * and {@code agenthub_budget_limit_usd}, tagged by scope.
+   */
+  public void budgets(java.util.List<dev.agenthub.hub.ledger.Spend.Budget> budgets) {
+    for (var b : budgets) {
+      double[] v = budgetValues.computeIfAbsent(b.scope(), scope -> {
+        double[] values = new double[4];
+        Gauge.builder("agenthub_budget_used_ratio", values, x -> x[0]).description("Budget spent over its limit")
+          .tags("scope", scope).register(registry);
+        Gauge.builder("agenthub_budget_held_usd", values, x -> x[1])
+          .description("USD held against the budget for calls in flight").tags("scope", scope).register(registry);
+        Gauge.builder("agenthub_budget_used_usd", values, x -> x[2]).description("USD spent in the budget's period")
+          .tags("scope", scope).register(registry);
+        Gauge.builder("agenthub_budget_limit_usd", values, x -> x[3]).description("The budget's limit in USD")
+          .tags("scope", scope).register(registry);
+        return values;
+      });
+      v[0] = b.ratio();
+      v[1] = b.heldUsd();
+      v[2] = b.usedUsd();
+      v[3] = b.limitUsd();
+    }
+  }
 }

@@ -14,7 +14,7 @@ class PlacementPlanTest {
 
   private static AgentSpec agent(String id, int instances, String... roles) {
     return new AgentSpec(id, "standard", instances, List.of(roles), "m", "m", List.of(), AgentSpec.Limits.defaults(),
-      "p", List.of(), List.of(), 0, null, List.of(), true, 1, false);
+      "p", List.of(), List.of(), 0, null, null, List.of(), true, 1, false);
   }
 
   private static NodeEntry node(String name, String... roles) {
