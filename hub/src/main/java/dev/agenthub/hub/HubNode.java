@@ -202,7 +202,8 @@ public final class HubNode {
   }
 
   private Future<Void> deploy(List<AgentSpec> local) {
-    audit = dev.agenthub.hub.metrics.AuditLog.open(java.nio.file.Path.of(config.auditDir()), config.node().name());
+    audit = dev.agenthub.hub.metrics.AuditLog.open(java.nio.file.Path.of(config.auditDir()), config.node().name(),
+      config.operations().auditRetentionMonths());
     HubMetrics metrics = new HubMetrics(registry, audit);
     AtomicBoolean agentsReady = new AtomicBoolean();
     AtomicBoolean httpReady = new AtomicBoolean();

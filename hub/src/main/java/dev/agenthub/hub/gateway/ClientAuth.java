@@ -57,6 +57,17 @@ final class ClientAuth {
     }
   }
 
+  /** {@code /metrics}: an admin, or a client that may only scrape ({@code metrics: true}). */
+  void checkMetrics(String authorization) {
+    if (open()) {
+      return;
+    }
+    HubConfig.Client client = client(authorization);
+    if (!client.admin() && !client.metrics()) {
+      throw new ApiError(403, "permission_denied", "this endpoint needs an admin token or a metrics token");
+    }
+  }
+
   /**
    * The id of the client the header authenticates, or null (no or unknown token). However the header
    * is spelled ({@code bearer}, spaces), one token is one client.

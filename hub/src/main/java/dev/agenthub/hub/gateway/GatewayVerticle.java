@@ -364,7 +364,7 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private void metrics(RoutingContext ctx) {
-    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    auth.checkMetrics(ctx.request().getHeader("Authorization"));
     ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(gw.registry().scrape());
   }
 

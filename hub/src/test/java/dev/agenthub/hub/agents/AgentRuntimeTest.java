@@ -151,7 +151,9 @@ class AgentRuntimeTest {
       .contains("agenthub_refused_total{reason=\"skill_not_allowed\"}");
     TestHub.await("the refusals are audited", Duration.ofSeconds(30), () -> {
       try {
-        String audit = Files.readString(auditDir.resolve("rt1.jsonl"));
+        // a file per month: rt1.<YYYY-MM>.jsonl
+        String audit = Files.readString(auditDir.resolve("rt1." + java.time.YearMonth.now(java.time.ZoneOffset.UTC)
+          + ".jsonl"));
         return audit.contains("\"type\":\"skill_refused\"") && audit.contains("\"skill\":\"http.fetch\"");
       } catch (Exception e) {
         return false;
