@@ -160,6 +160,7 @@ public final class AgentVerticle extends VerticleBase {
       message.fail(Turn.Failure.BAD_REQUEST, "session and text are required");
       return;
     }
+    LogFields.put(spec.id(), request.sessionKey(), request.idempotencyKey());
     Future<Turn.Reply> reply;
     String key = request.idempotencyKey() == null ? null : request.sessionKey() + "|" + request.idempotencyKey();
     if (key != null && answered.containsKey(key)) {

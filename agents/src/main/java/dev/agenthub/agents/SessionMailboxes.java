@@ -1,7 +1,9 @@
 package dev.agenthub.agents;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -22,7 +24,8 @@ final class SessionMailboxes {
     }
   }
 
-  private record Pending<T>(Supplier<Future<T>> work, Promise<T> promise) {
+  /** A turn, with the context it arrived on (its trace, when tracing is on, lives there). */
+  private record Pending<T>(Supplier<Future<T>> work, Promise<T> promise, Context origin) {
   }
 
   private final int maxConcurrent;
@@ -46,7 +49,7 @@ final class SessionMailboxes {
     Promise<T> promise = Promise.promise();
     ArrayDeque<Pending<?>> queue = sessions.computeIfAbsent(session, s -> new ArrayDeque<>());
     boolean idle = queue.isEmpty();
-    queue.addLast(new Pending<>(work, promise));
+    queue.addLast(new Pending<>(work, promise, Vertx.currentContext()));
     waiting++;
     if (idle) {
       ready.addLast(session);
@@ -78,6 +81,16 @@ final class SessionMailboxes {
   }
 
   private <T> void start(String session, ArrayDeque<Pending<?>> queue, Pending<T> head) {
+    Context here = Vertx.currentContext();
+    if (head.origin() != null && here != null && head.origin() != here) {
+      // a turn that waited starts on the context it arrived on, not on that of the turn before it
+      head.origin().runOnContext(v -> run(session, queue, head));
+    } else {
+      run(session, queue, head);
+    }
+  }
+
+  private <T> void run(String session, ArrayDeque<Pending<?>> queue, Pending<T> head) {
     Future<T> result;
     try {
       result = head.work().get();

@@ -15,6 +15,7 @@ import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.governor.TokenCounters;
 import dev.agenthub.hub.ledger.BudgetCounters;
+import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -73,10 +74,12 @@ public final class HubNode {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
   private final byte[] clusterSecret;
+  private final Tracing tracing;
 
   private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
                   PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets,
-                  byte[] clusterSecret) {
+                  byte[] clusterSecret, Tracing tracing) {
+    this.tracing = tracing;
     this.secrets = secrets;
     this.clusterSecret = clusterSecret;
     this.config = config;
@@ -154,6 +157,10 @@ public final class HubNode {
         .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_SERVER)
         .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET));
     var builder = Vertx.builder().withMetrics(new MicrometerMetricsFactory(registry));
+    Tracing tracing = Tracing.create(config.operations(), name);
+    if (tracing.on()) {
+      builder.withTracer(tracing.factory());
+    }
     Future<Vertx> vertxFuture;
     HazelcastClusterManager clusterManager;
     if (cluster.enabled()) {
@@ -175,7 +182,8 @@ public final class HubNode {
     }
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
-      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets, clusterSecret);
+      HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets, clusterSecret,
+        tracing);
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -310,6 +318,7 @@ public final class HubNode {
       if (audit != null) {
         audit.close();
       }
+      tracing.close();
       closed.handle(ar);
     }));
     return closed.future();

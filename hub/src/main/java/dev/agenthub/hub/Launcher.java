@@ -2,6 +2,7 @@ package dev.agenthub.hub;
 
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.ConfigLoader;
+import dev.agenthub.hub.telemetry.LogFormat;
 import dev.agenthub.hub.config.HubConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -156,9 +157,11 @@ public final class Launcher implements Callable<Integer> {
       java.util.Map<String, String> secrets;
       try {
         config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
+        LogFormat.apply(LogFormat.resolve(System.getenv(), config.operations().logFormat(), System.console() != null),
+          config.node().name());
         secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
         dev.agenthub.hub.config.Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
-      } catch (ConfigException e) {
+      } catch (ConfigException | IllegalArgumentException e) {
         err.println("agenthub: config error: " + e.getMessage());
         return EXIT_CONFIG;
       }

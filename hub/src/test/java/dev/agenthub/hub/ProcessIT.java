@@ -70,6 +70,14 @@ class ProcessIT {
       }
     }
 
+    // not on a terminal and no AGENTHUB_LOG_FORMAT: the logs are JSON lines an aggregator can read
+    List<String> logLines = Files.readAllLines(work.resolve("p1.err"));
+    assertThat(logLines).isNotEmpty().allSatisfy(line -> {
+      JsonObject log = new JsonObject(line);
+      assertThat(log.getString("node")).isEqualTo("p1");
+      assertThat(log.fieldNames()).contains("time", "level", "logger", "message");
+    });
+
     // a Vert.x application of the user's own (examples/eventbus-app), nothing of the project on its
     // classpath but the fat jar, joins as a lite member, sends 200 messages over the event bus, leaves
     int base = Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT"));

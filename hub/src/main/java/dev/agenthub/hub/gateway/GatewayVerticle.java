@@ -1,9 +1,11 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
 import io.vertx.core.Future;
@@ -58,6 +60,7 @@ public final class GatewayVerticle extends VerticleBase {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 
     Router router = Router.router(vertx);
+    router.route().handler(GatewayVerticle::traceIds);
     router.route().handler(this::loopbackUnlessClients);
     router.route().handler(this::rateLimit);
     router.post("/v1/agents/:agent/messages").handler(body).handler(this::message);
@@ -105,6 +108,18 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> stop() {
     // stop accepting, let requests in flight finish, then close
     return server.shutdown(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /**
+   * With tracing on, every response names its trace: {@code X-Trace-Id}, and W3C's
+   * {@code traceresponse} ({@code 00-<trace id>-<span id>-<flags>} of the hub's server span).
+   */
+  private static void traceIds(RoutingContext ctx) {
+    String traceparent = Tracing.currentTraceparent();
+    if (traceparent != null) {
+      ctx.response().putHeader("X-Trace-Id", traceparent.substring(3, 35)).putHeader("traceresponse", traceparent);
+    }
+    ctx.next();
   }
 
   /** With no API clients configured the hub is open, so it only answers requests from this machine. */
@@ -181,6 +196,7 @@ public final class GatewayVerticle extends VerticleBase {
     }
     auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
     Requests.AgentMessage msg = Requests.AgentMessage.parse(Requests.jsonBody(ctx.body().buffer()));
+    LogFields.put(agent, msg.session(), msg.idempotencyKey());
     String callback = msg.callback();
     if (callback != null) {
       checkCallback(callback);

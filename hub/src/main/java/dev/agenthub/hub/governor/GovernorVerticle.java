@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
@@ -166,6 +167,7 @@ public final class GovernorVerticle extends VerticleBase {
         "the call does not prove it comes from agent '" + request.agent() + "'", null);
       return;
     }
+    LogFields.put(request.agent(), null, null);
     HubConfig.Model model = config.models().get(request.model());
     if (model == null || request.messages() == null) {
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "unknown model '" + request.model() + "'", null);

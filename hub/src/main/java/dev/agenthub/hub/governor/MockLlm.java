@@ -121,12 +121,28 @@ public final class MockLlm {
     keys.forEach(k -> this.keys.put(k.secret(), new KeyState(k, now)));
   }
 
+  // the W3C traceparent headers of the last thousand requests, oldest first
+  private final java.util.concurrent.ConcurrentLinkedDeque<String> traceparents =
+    new java.util.concurrent.ConcurrentLinkedDeque<>();
+
+  /** The {@code traceparent} headers of the last thousand requests that carried one, oldest first. */
+  public java.util.List<String> traceparents() {
+    return java.util.List.copyOf(traceparents);
+  }
+
   public Future<Integer> listen(String host, int port) {
     Router router = Router.router(vertx);
     BodyHandler json = BodyHandler.create(false).setBodyLimit(8 * 1024 * 1024);
     router.route().handler(ctx -> {
       if (ctx.request().version() == HttpVersion.HTTP_2) {
         http2.incrementAndGet();
+      }
+      String traceparent = ctx.request().getHeader("traceparent");
+      if (traceparent != null) {
+        traceparents.addLast(traceparent);
+        if (traceparents.size() > 1000) {
+          traceparents.pollFirst();
+        }
       }
       ctx.next();
     });

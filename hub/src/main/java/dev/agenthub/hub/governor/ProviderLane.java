@@ -5,6 +5,8 @@ import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import io.micrometer.core.instrument.Gauge;
+import io.opentelemetry.api.trace.Span;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -160,6 +162,9 @@ final class ProviderLane {
     boolean cancelled;
     boolean streamed;
     ProviderClient.Exchange exchange;
+    // the caller's context, and whether a trace is current on it
+    final Context origin = Vertx.currentContext();
+    final boolean traced = Span.current().getSpanContext().isValid();
 
     Pending(String agent, String priority, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
             List<String> stop, long deadline, Consumer<String> deltas, long reserve) {
@@ -303,8 +308,27 @@ final class ProviderLane {
       p.deltas.accept(text);
     };
     p.attempts++;
-    p.exchange = client.start(new ProviderClient.Call(key.secret, p.model, p.messages, p.tools, p.maxTokens, p.stop,
-      Math.min(provider.timeoutMs(), remainingMs), sink));
+    ProviderClient.Call call = new ProviderClient.Call(key.secret, p.model, p.messages, p.tools, p.maxTokens, p.stop,
+      Math.min(provider.timeoutMs(), remainingMs), sink);
+    if (p.traced && Vertx.currentContext() != p.origin) {
+      // a traced call goes out on its caller's context, where its trace is current: the HTTP client
+      // makes the provider request a span of that trace and sends its traceparent
+      p.origin.runOnContext(v -> {
+        if (p.cancelled) {
+          inFlight--;
+          pool.settle(key, p.reserve, 0);
+          pump();
+        } else {
+          start(p, key, call);
+        }
+      });
+    } else {
+      start(p, key, call);
+    }
+  }
+
+  private void start(Pending p, KeyPool.KeyState key, ProviderClient.Call call) {
+    p.exchange = client.start(call);
     p.exchange.result().onComplete(ar -> {
       inFlight--;
       p.exchange = null;
