@@ -361,15 +361,29 @@ public final class Launcher implements Callable<Integer> {
   static final class Bench implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
-    @Parameters(arity = "0..*", paramLabel = "SCENARIO | OPTION",
-      description = "messages|memory|sessions|governor|provider|eventbus|all, then --messages N, --concurrency C, "
-        + "--per-session N")
-    List<String> args = new ArrayList<>();
+    @Parameters(arity = "0..1", paramLabel = "SCENARIO", defaultValue = "all",
+      description = "messages|memory|sessions|governor|provider|eventbus|telemetry|all (default: ${DEFAULT-VALUE})")
+    String scenario;
+    @Option(names = "--messages", paramLabel = "N", description = "messages (or appends) per run")
+    Integer messages;
+    @Option(names = "--concurrency", paramLabel = "C", description = "concurrent sessions (closed loops)")
+    Integer concurrency;
+    @Option(names = "--per-session", paramLabel = "N", description = "messages per session (provider scenario)")
+    Integer perSession;
 
     @Override
     public Integer call() throws Exception {
-      PrintStream out = System.out;
-      return dev.agenthub.hub.bench.MessageBench.run(args.toArray(String[]::new), out);
+      List<String> args = new ArrayList<>(List.of(scenario));
+      if (messages != null) {
+        args.addAll(List.of("--messages", messages.toString()));
+      }
+      if (concurrency != null) {
+        args.addAll(List.of("--concurrency", concurrency.toString()));
+      }
+      if (perSession != null) {
+        args.addAll(List.of("--per-session", perSession.toString()));
+      }
+      return dev.agenthub.hub.bench.MessageBench.run(args.toArray(String[]::new), System.out);
     }
   }
 

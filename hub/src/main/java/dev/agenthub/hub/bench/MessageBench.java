@@ -65,10 +65,11 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "all" -> scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
         default -> {
-          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|all] [--messages N] [--concurrency C]"
+          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|all] [--messages N]"
+            + " [--concurrency C]"
             + " [--per-session N]");
           return 2;
         }
@@ -79,6 +80,9 @@ public final class MessageBench {
         messages, concurrency, Runtime.getRuntime().availableProcessors());
       scenario(out, "/v1/agents/support/messages", messages, concurrency, "agent",
         c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+    }
+    if (scenario.equals("telemetry") || scenario.equals("all")) {
+      telemetry(out, messages, concurrency);
     }
     if (scenario.equals("eventbus") || scenario.equals("all")) {
       EventBusBench.run(out, messages, concurrency);
@@ -100,6 +104,58 @@ public final class MessageBench {
         c -> new JsonObject().put("author", "bench").put("text", "note from writer " + c + ": the build is green"));
     }
     return 0;
+  }
+
+  /**
+   * The cost of operators' telemetry: the messages scenario on one node with tracing off and text
+   * logs, then with every turn traced (spans exported over OTLP/HTTP to a sink in this JVM) and JSON
+   * logs, twice each, alternating, so drift of the machine falls on both.
+   */
+  private static void telemetry(PrintStream out, int n, int concurrency) throws Exception {
+    out.printf("scenario telemetry: %,d messages, %d concurrent sessions, sim latency 0, one node, %d cores%n",
+      n, concurrency, Runtime.getRuntime().availableProcessors());
+    com.sun.net.httpserver.HttpServer sink = com.sun.net.httpserver.HttpServer.create(
+      new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+    java.util.concurrent.atomic.AtomicLong exported = new java.util.concurrent.atomic.AtomicLong();
+    sink.createContext("/v1/traces", exchange -> {
+      exported.addAndGet(exchange.getRequestBody().readAllBytes().length);
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    sink.start();
+    String on = "telemetry: { otlp-endpoint: \"http://127.0.0.1:" + sink.getAddress().getPort() + "\" }\n";
+    try {
+      double[] off = new double[2];
+      double[] traced = new double[2];
+      for (int round = 0; round < 2; round++) {
+        off[round] = telemetryRun(out, "  tracing off, text logs", n, concurrency, "", java.util.Map.of(
+          "AGENTHUB_LOG_FORMAT", "text"));
+        traced[round] = telemetryRun(out, "  tracing on (OTLP), JSON logs", n, concurrency, on, java.util.Map.of(
+          "AGENTHUB_LOG_FORMAT", "json"));
+      }
+      double a = (off[0] + off[1]) / 2;
+      double b = (traced[0] + traced[1]) / 2;
+      out.printf("  mean: %,.0f msgs/s off, %,.0f msgs/s on: tracing and JSON logs cost %.1f%%; %,d bytes of spans "
+        + "exported%n", a, b, (a - b) / a * 100, exported.get());
+    } finally {
+      sink.stop(0);
+    }
+  }
+
+  private static double telemetryRun(PrintStream out, String label, int n, int concurrency, String extra,
+                                     java.util.Map<String, String> env) throws Exception {
+    Path dir = Files.createTempDirectory("agenthub-bench");
+    List<Process> nodes = new ArrayList<>();
+    try {
+      int port = freePort();
+      nodes.add(startNode(dir, "single", "general", false, "bench-" + UUID.randomUUID(), 21_000, port,
+        dir.resolve("memory"), 0, extra, env));
+      waitReady(port, 1);
+      return measure(out, label, port, n, concurrency, "/v1/agents/support/messages",
+        c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+    } finally {
+      stop(nodes);
+    }
   }
 
   /**
@@ -197,7 +253,8 @@ public final class MessageBench {
     }
   }
 
-  static void measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
+  /** Prints one row; returns its messages per second. */
+  static double measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
                               java.util.function.IntFunction<JsonObject> body) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
@@ -214,6 +271,7 @@ public final class MessageBench {
         label, messages / seconds, ms(histogram.getValueAtPercentile(50)), ms(histogram.getValueAtPercentile(99)),
         ms(histogram.getValueAtPercentile(99.9)), ms(histogram.getMaxValue()), failed);
       client.close().await(10, TimeUnit.SECONDS);
+      return messages / seconds;
     } finally {
       vertx.close().await(30, TimeUnit.SECONDS);
     }
@@ -283,8 +341,15 @@ public final class MessageBench {
 
   static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
                                    int port, Path memory, int latencyMs) throws IOException {
+    return startNode(dir, name, roles, clustered, cluster, base, port, memory, latencyMs, "", java.util.Map.of());
+  }
+
+  /** {@code extra}: YAML appended to the node's config; {@code env}: added to its environment. */
+  static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
+                                   int port, Path memory, int latencyMs, String extra, java.util.Map<String, String> env)
+    throws IOException {
     Path conf = dir.resolve(name + ".yaml");
-    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs));
+    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs) + extra);
     String jar = Path.of(MessageBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));
@@ -294,6 +359,7 @@ public final class MessageBench {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
       .redirectOutput(dir.resolve(name + ".log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    pb.environment().putAll(env);
     return pb.start();
   }
 
