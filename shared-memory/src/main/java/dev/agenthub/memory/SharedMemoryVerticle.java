@@ -2,11 +2,13 @@ package dev.agenthub.memory;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.Lock;
+import io.vertx.core.tracing.TracingPolicy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +25,8 @@ import java.util.logging.Logger;
  * repairs what the crash left (journal replay) and serves from then on.
  */
 public final class SharedMemoryVerticle extends VerticleBase {
+
+  private static final DeliveryOptions NOTICE = new DeliveryOptions().setTracingPolicy(TracingPolicy.IGNORE);
 
   static final String CLUSTER_LOCK = "agenthub.memory.writer";
   private static final String EPOCH_COUNTER = "agenthub.memory.epoch";
@@ -384,8 +388,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
     return Future.fromCompletionStage(pending, context).map(result -> {
       listener.wrote(System.nanoTime() - started);
       if (!result.duplicate()) {
+        // a notice to whoever listens, not a step of the write: no span of the writer's trace
         vertx.eventBus().publish("memory.changed", new JsonObject().put("path", result.path())
-          .put("bytes", result.bytes()).put("op", op));
+          .put("bytes", result.bytes()).put("op", op), NOTICE);
       }
       return new JsonObject().put("path", result.path()).put("bytes", result.bytes())
         .put("duplicate", result.duplicate());

@@ -108,8 +108,9 @@ public final class MessageBench {
 
   /**
    * The cost of operators' telemetry: the messages scenario on one node with tracing off and text
-   * logs, then with every turn traced (spans exported over OTLP/HTTP to a sink in this JVM) and JSON
-   * logs, twice each, alternating, so drift of the machine falls on both.
+   * logs, with tracing at its default sampling and JSON logs, and with every trace recorded (spans
+   * exported over OTLP/HTTP to a sink in this JVM); three rounds, alternating, so drift of the
+   * machine falls on all three; medians compared.
    */
   private static void telemetry(PrintStream out, int n, int concurrency) throws Exception {
     out.printf("scenario telemetry: %,d messages, %d concurrent sessions, sim latency 0, one node, %d cores%n",
@@ -123,27 +124,44 @@ public final class MessageBench {
       exchange.close();
     });
     sink.start();
-    String on = "telemetry: { otlp-endpoint: \"http://127.0.0.1:" + sink.getAddress().getPort() + "\" }\n";
+    // every trace recorded and exported: the dearest setting (the default records a tenth of new traces)
+    String on = "telemetry: { otlp-endpoint: \"http://127.0.0.1:" + sink.getAddress().getPort() + "\", sample-ratio: 1 }\n";
     try {
-      double[] off = new double[2];
-      double[] traced = new double[2];
-      for (int round = 0; round < 2; round++) {
-        off[round] = telemetryRun(out, "  tracing off, text logs", n, concurrency, "", java.util.Map.of(
-          "AGENTHUB_LOG_FORMAT", "text"));
-        traced[round] = telemetryRun(out, "  tracing on (OTLP), JSON logs", n, concurrency, on, java.util.Map.of(
-          "AGENTHUB_LOG_FORMAT", "json"));
+      int rounds = 3;
+      String[] labels = {"  tracing off, text logs", "  tracing on (OTLP, default sampling 10%), JSON logs",
+        "  tracing on (OTLP, every trace recorded), JSON logs"};
+      String[] extras = {"", on.replace(", sample-ratio: 1", ""), on};
+      String[] formats = {"text", "json", "json"};
+      double[][] rate = new double[3][rounds];
+      double[][] cpu = new double[3][rounds];
+      for (int round = 0; round < rounds; round++) {
+        for (int c = 0; c < 3; c++) {
+          rate[c][round] = telemetryRun(out, labels[c], n, concurrency, extras[c],
+            java.util.Map.of("AGENTHUB_LOG_FORMAT", formats[c]), cpu[c], round);
+        }
       }
-      double a = (off[0] + off[1]) / 2;
-      double b = (traced[0] + traced[1]) / 2;
-      out.printf("  mean: %,.0f msgs/s off, %,.0f msgs/s on: tracing and JSON logs cost %.1f%%; %,d bytes of spans "
-        + "exported%n", a, b, (a - b) / a * 100, exported.get());
+      double baseRate = median(rate[0]);
+      double baseCpu = median(cpu[0]);
+      out.printf("  medians over %d rounds (%,d bytes of spans exported in all):%n", rounds, exported.get());
+      for (int c = 0; c < 3; c++) {
+        out.printf("  %-52s %,7.0f msgs/s (%+5.1f%%)   node CPU %.3f ms/msg (%+5.1f%%)%n", labels[c].strip(),
+          median(rate[c]), (median(rate[c]) - baseRate) / baseRate * 100, median(cpu[c]),
+          (median(cpu[c]) - baseCpu) / baseCpu * 100);
+      }
     } finally {
       sink.stop(0);
     }
   }
 
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  /** One run on a fresh node: its messages per second, and its node CPU per message into {@code cpu[round]}. */
   private static double telemetryRun(PrintStream out, String label, int n, int concurrency, String extra,
-                                     java.util.Map<String, String> env) throws Exception {
+                                     java.util.Map<String, String> env, double[] cpu, int round) throws Exception {
     Path dir = Files.createTempDirectory("agenthub-bench");
     List<Process> nodes = new ArrayList<>();
     try {
@@ -151,8 +169,13 @@ public final class MessageBench {
       nodes.add(startNode(dir, "single", "general", false, "bench-" + UUID.randomUUID(), 21_000, port,
         dir.resolve("memory"), 0, extra, env));
       waitReady(port, 1);
-      return measure(out, label, port, n, concurrency, "/v1/agents/support/messages",
+      java.time.Duration cpu0 = cpu(nodes.get(0));
+      double rate = measure(out, label, port, n, concurrency, "/v1/agents/support/messages",
         c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
+      long warm = Math.min(n / 5, 10_000);
+      cpu[round] = (cpu(nodes.get(0)).toNanos() - cpu0.toNanos()) / 1e6 / (n + warm);
+      out.printf("    node CPU %.3f ms per message (warm-up included)%n", cpu[round]);
+      return rate;
     } finally {
       stop(nodes);
     }

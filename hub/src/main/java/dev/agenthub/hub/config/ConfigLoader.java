@@ -249,7 +249,7 @@ public final class ConfigLoader {
     ledger.rejectUnknown();
     Fields audit = root.section("audit", Set.of("dir", "retention-months"));
     audit.rejectUnknown();
-    Fields telemetry = root.section("telemetry", Set.of("otlp-endpoint", "tracing", "log-format"));
+    Fields telemetry = root.section("telemetry", Set.of("otlp-endpoint", "tracing", "sample-ratio", "log-format"));
     telemetry.rejectUnknown();
     String logFormat = telemetry.string("log-format", "auto");
     if (!Set.of("auto", "text", "json").contains(logFormat)) {
@@ -260,7 +260,13 @@ public final class ConfigLoader {
       throw new ConfigException(telemetry.field("otlp-endpoint"), "must be an http:// or https:// URL (OTLP over "
         + "HTTP, such as http://127.0.0.1:4318), got '" + otlp + "'");
     }
-    HubConfig.Operations operations = new HubConfig.Operations(otlp, telemetry.bool("tracing", false), logFormat,
+    double sampleRatio = telemetry.number("sample-ratio", 0.1, 0);
+    if (sampleRatio < 0 || sampleRatio > 1) {
+      throw new ConfigException(telemetry.field("sample-ratio"), "is the share of new traces recorded, from 0 to 1, got "
+        + sampleRatio);
+    }
+    HubConfig.Operations operations = new HubConfig.Operations(otlp, telemetry.bool("tracing", false), sampleRatio,
+      logFormat,
       ledger.integer("retention-months", 13, 0, 1200), audit.integer("retention-months", 13, 0, 1200));
     Fields batch = root.section("batch", Set.of("callback-hosts"));
     batch.rejectUnknown();

@@ -32,13 +32,13 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
   }
 
   /**
-   * What operators run the hub with: {@code telemetry:} (OTLP endpoint, tracing on without one, log
-   * format {@code text}, {@code json} or {@code auto}) and how many months of ledger and audit
+   * What operators run the hub with: {@code telemetry:} (OTLP endpoint, tracing on without one, the
+   * share of new traces recorded, log format {@code text}, {@code json} or {@code auto}) and how many months of ledger and audit
    * journals are kept ({@code ledger.retention-months}, {@code audit.retention-months}; 0 keeps all).
    */
-  public record Operations(String otlpEndpoint, boolean tracing, String logFormat, int ledgerRetentionMonths,
-                           int auditRetentionMonths) {
-    public static final Operations DEFAULT = new Operations("", false, "auto", 13, 13);
+  public record Operations(String otlpEndpoint, boolean tracing, double sampleRatio, String logFormat,
+                           int ledgerRetentionMonths, int auditRetentionMonths) {
+    public static final Operations DEFAULT = new Operations("", false, 0.1, "auto", 13, 13);
 
     /** Traces are made when asked for, or when there is somewhere to send them. */
     public boolean tracingOn() {

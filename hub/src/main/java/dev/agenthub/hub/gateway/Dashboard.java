@@ -19,14 +19,23 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The live dashboard's data: every node publishes its own figures on {@code dashboard.stats} once a
- * second; each gateway keeps the latest from every live node and pushes the cluster's picture to
- * its browsers over server-sent events ({@code /ui/events}) once a second. Nodes that left stay on
- * the page as {@code down} for half a minute.
+ * second; each gateway keeps the latest from every live node. One gateway instance of the node
+ * ({@link #record}) makes the cluster's picture once a second, with the spend and budgets, and keeps
+ * the last 15 minutes of it as chart points (traffic, latency, spend, key headroom) in the node's
+ * local map, so a browser that connects sees the charts filled at once. Browsers get the history,
+ * then a picture a second, over server-sent events ({@code /ui/events}, admin token in the
+ * {@code Authorization} header, never in the URL). Nodes that left stay on the page as {@code down}
+ * for half a minute.
  */
 final class Dashboard {
 
   static final String STATS = "dashboard.stats";
   private static final long DOWN_SHOWN_MS = 30_000;
+  private static final int HISTORY_POINTS = 900;
+  private static final String LOCAL_MAP = "agenthub.dashboard";
+
+  // the recording instance's chart points, oldest first
+  private final java.util.ArrayDeque<JsonObject> history = new java.util.ArrayDeque<>();
 
   private final Vertx vertx;
   private final GatewayContext gw;
@@ -168,17 +177,46 @@ final class Dashboard {
       .put("spend", spend == null ? new JsonObject() : spend);
   }
 
+  /** Makes the cluster's picture and its chart point (one instance per node, once a second). */
+  void record() {
+    vertx.eventBus().<JsonObject>request(dev.agenthub.hub.ledger.LedgerVerticle.SPEND, new JsonObject())
+      .map(m -> m.body()).otherwise((JsonObject) null)
+      .onComplete(ar -> {
+        JsonObject snapshot = snapshot(ar.result());
+        JsonObject spend = snapshot.getJsonObject("spend");
+        double p50 = 0;
+        double p99 = 0;
+        for (Object n : snapshot.getJsonArray("nodes")) {
+          JsonObject node = (JsonObject) n;
+          p50 = Math.max(p50, node.getDouble("turn_p50_ms", 0.0));
+          p99 = Math.max(p99, node.getDouble("turn_p99_ms", 0.0));
+        }
+        JsonObject point = new JsonObject().put("t", snapshot.getLong("at") / 1000.0)
+          .put("rate", snapshot.getDouble("messages_per_s")).put("p50", p50).put("p99", p99)
+          .put("spend", spend.getDouble("month_to_date_usd", 0.0)).put("keys", snapshot.getJsonObject("keys"));
+        history.addLast(point);
+        if (history.size() > HISTORY_POINTS) {
+          history.removeFirst();
+        }
+        var local = vertx.sharedData().<String, Object>getLocalMap(LOCAL_MAP);
+        local.put("latest", snapshot.put("point", point));
+        local.put("history", new JsonArray(new java.util.ArrayList<>(history)));
+      });
+  }
+
   void events(RoutingContext ctx) {
     HttpServerResponse response = ctx.response().setChunked(true).putHeader("Content-Type", "text/event-stream")
       .putHeader("Cache-Control", "no-cache");
-    long timer = vertx.setPeriodic(0, 1_000, id -> vertx.eventBus()
-      .<JsonObject>request(dev.agenthub.hub.ledger.LedgerVerticle.SPEND, new JsonObject())
-      .map(m -> m.body()).otherwise((JsonObject) null)
-      .onComplete(ar -> {
-        if (!response.closed()) {
-          response.write("data: " + snapshot(ar.result()).encode() + "\n\n");
-        }
-      }));
+    var local = vertx.sharedData().<String, Object>getLocalMap(LOCAL_MAP);
+    Object history = local.get("history");
+    response.write("event: history\ndata: " + (history == null ? new JsonArray() : (JsonArray) history).encode()
+      + "\n\n");
+    long timer = vertx.setPeriodic(0, 1_000, id -> {
+      Object latest = local.get("latest");
+      if (latest != null && !response.closed()) {
+        response.write("data: " + ((JsonObject) latest).encode() + "\n\n");
+      }
+    });
     response.closeHandler(v -> vertx.cancelTimer(timer));
     response.exceptionHandler(e -> vertx.cancelTimer(timer));
   }

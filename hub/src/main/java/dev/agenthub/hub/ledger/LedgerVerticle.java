@@ -6,7 +6,9 @@ import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.tracing.TracingPolicy;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.ext.web.client.WebClient;
@@ -156,7 +158,8 @@ public final class LedgerVerticle extends VerticleBase {
       journal.append(month, line);
       return null;
     }, true).onFailure(ex -> LOG.warning("ledger: cannot write the journal: " + ex.getMessage()));
-    vertx.eventBus().publish(USAGE, e);
+    // a notice to the dashboards and the planner, not a step of the call: no span of its trace
+    vertx.eventBus().publish(USAGE, e, new DeliveryOptions().setTracingPolicy(TracingPolicy.IGNORE));
     Future.join(written, rows.put(id, own.get(id).copy())).onComplete(ar -> m.reply(new JsonObject()));
   }
 

@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * client's W3C {@code traceparent} (or starts a trace), every event-bus hop carries it (across
  * nodes too), and the provider's HTTP request sends it on. Spans go to an OTLP/HTTP collector when
  * {@code telemetry.otlp-endpoint} is set; {@code telemetry.tracing: true} without one keeps the trace
- * ids for responses and logs only. Off, Vert.x runs without a tracer and nothing is traced.
+ * ids for responses and logs only. A client's {@code traceparent} that asks for recording is always
+ * recorded; of the traces the hub starts itself, {@code telemetry.sample-ratio} are (0.1 by default:
+ * every turn still carries and passes on its trace id). Off, Vert.x runs without a tracer.
  */
 public final class Tracing implements AutoCloseable {
 
@@ -44,7 +46,8 @@ public final class Tracing implements AutoCloseable {
     Resource resource = Resource.getDefault().merge(Resource.create(Attributes.of(
       AttributeKey.stringKey("service.name"), "agenthub", AttributeKey.stringKey("service.instance.id"), node)));
     SdkTracerProviderBuilder tracer = SdkTracerProvider.builder().setResource(resource)
-      .setSampler(Sampler.parentBased(Sampler.alwaysOn()));
+      // a client's sampling decision is kept; of the traces the hub starts, sample-ratio are recorded
+      .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(operations.sampleRatio())));
     String endpoint = operations.otlpEndpoint();
     if (!endpoint.isBlank()) {
       String url = endpoint.endsWith("/v1/traces") ? endpoint : endpoint.replaceAll("/+$", "") + "/v1/traces";
