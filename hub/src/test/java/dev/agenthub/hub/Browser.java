@@ -42,11 +42,16 @@ public final class Browser implements AutoCloseable {
 
   /** Starts Chromium and opens {@code url} in a tab. */
   public static Browser open(String url, Path profile) throws Exception {
+    return open(url, profile, 1280, 1000);
+  }
+
+  /** Starts Chromium with a window of {@code width} x {@code height} and opens {@code url} in a tab. */
+  public static Browser open(String url, Path profile, int width, int height) throws Exception {
     Files.createDirectories(profile);
     Process p = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
       "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--disable-dev-shm-usage", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-      "--remote-allow-origins=*", "--window-size=1280,1000", "--user-data-dir=" + profile, "about:blank")
+      "--remote-allow-origins=*", "--window-size=" + width + "," + height, "--user-data-dir=" + profile, "about:blank")
       .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
     Path portFile = profile.resolve("DevToolsActivePort");
     TestHub.await("chromium's DevTools port", Duration.ofMinutes(1), () -> {
