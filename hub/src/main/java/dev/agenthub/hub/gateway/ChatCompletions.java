@@ -56,7 +56,7 @@ final class ChatCompletions {
         data.add(model(spec));
       }
     }
-    GatewayVerticle.json(ctx, 200, new JsonObject().put("object", "list").put("data", data));
+    Replies.json(ctx, 200, new JsonObject().put("object", "list").put("data", data));
   }
 
   /** {@code GET /v1/models/{id}}: one agent ({@code support} or {@code agent:support}), or 404. */
@@ -68,7 +68,7 @@ final class ChatCompletions {
     AgentSpec spec = gw.config().agent(agent).filter(a -> auth.mayUse(authorization, a.id())).orElseThrow(() ->
       new ApiError(404, "invalid_request_error", "The model '" + id + "' does not exist", null, "model",
         "model_not_found"));
-    GatewayVerticle.json(ctx, 200, model(spec));
+    Replies.json(ctx, 200, model(spec));
   }
 
   private JsonObject model(AgentSpec spec) {
@@ -150,10 +150,10 @@ final class ChatCompletions {
     dispatcher.dispatch(agent, request)
       .onSuccess(body -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
-        GatewayVerticle.json(ctx, 200, completion(id, created, model, Turn.Reply.fromJson(body)));
+        Replies.json(ctx, 200, completion(id, created, model, Turn.Reply.fromJson(body)));
       })
       .onFailure(err -> {
-        gw.metrics().message(agent, GatewayVerticle.outcome(err), System.nanoTime() - started);
+        gw.metrics().message(agent, Replies.outcome(err), System.nanoTime() - started);
         ctx.fail(err);
       });
   }

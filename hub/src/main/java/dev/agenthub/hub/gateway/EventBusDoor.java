@@ -67,7 +67,7 @@ public final class EventBusDoor extends VerticleBase {
       auth.checkAgent(authorization, agent);
       String client = auth.clientId(authorization);
       if (client != null) {
-        GatewayVerticle.checkRate(gw, client, null);
+        ClientGate.checkRate(gw, client, null);
       }
       Requests.AgentMessage msg = Requests.AgentMessage.parse(body(m.body()));
       if (msg.text().length() > gw.config().node().http().maxBodyBytes()) {
@@ -84,7 +84,7 @@ public final class EventBusDoor extends VerticleBase {
       }
       Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), msg.priority())
         .forClient(client);
-      long timeout = msg.batch() ? GatewayVerticle.BATCH_TIMEOUT_MS : gw.config().node().http().requestTimeoutMs();
+      long timeout = msg.batch() ? MessageRoutes.BATCH_TIMEOUT_MS : gw.config().node().http().requestTimeoutMs();
       String streamTo = m.headers().get(EventBusApi.STREAM_TO);
       if (streamTo != null && !msg.batch()) {
         stream(agent, m, request, streamTo, started);
@@ -148,7 +148,7 @@ public final class EventBusDoor extends VerticleBase {
       gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status).put("door", "eventbus")
         .put("address", EventBusApi.address(agent)).put("reason", e.getMessage()));
     }
-    gw.metrics().message(agent, GatewayVerticle.outcome(e), System.nanoTime() - started);
+    gw.metrics().message(agent, Replies.outcome(e), System.nanoTime() - started);
     m.fail(e.status, e.toJson().encode());
   }
 

@@ -74,7 +74,7 @@ final class MemoryApi {
   }
 
   private static void reply(RoutingContext ctx, Future<JsonObject> result) {
-    result.onSuccess(json -> GatewayVerticle.json(ctx, 200, json)).onFailure(err -> ctx.fail(toApiError(err)));
+    result.onSuccess(json -> Replies.json(ctx, 200, json)).onFailure(err -> ctx.fail(toApiError(err)));
   }
 
   static ApiError toApiError(Throwable err) {

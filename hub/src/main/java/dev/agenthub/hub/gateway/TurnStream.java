@@ -83,7 +83,7 @@ final class TurnStream implements StreamRelay.Sink {
       gw.metrics().message(agent, "ok", System.nanoTime() - started);
       complete(Turn.Reply.fromJson(reply));
     }).onFailure(err -> {
-      gw.metrics().message(agent, GatewayVerticle.outcome(err), System.nanoTime() - started);
+      gw.metrics().message(agent, Replies.outcome(err), System.nanoTime() - started);
       fail(err);
     });
   }

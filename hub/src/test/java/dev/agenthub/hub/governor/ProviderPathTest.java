@@ -346,9 +346,14 @@ class ProviderPathTest {
         .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofInputStream());
       try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
         String line;
+        String event = "message";
         while ((line = in.readLine()) != null) {
-          if (line.startsWith("data: ")) {
+          if (line.startsWith("event: ")) {
+            event = line.substring(7);
+          } else if (line.startsWith("data: ") && event.equals("message")) {
             return new JsonObject(line.substring(6));
+          } else if (line.isEmpty()) {
+            event = "message"; // the history comes first, then a picture a second
           }
         }
       }

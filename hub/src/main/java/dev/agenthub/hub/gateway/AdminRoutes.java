@@ -1,0 +1,104 @@
+package dev.agenthub.hub.gateway;
+
+import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.hub.cluster.ClusterView;
+import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.ledger.LedgerVerticle;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The routes about the hub rather than a conversation: agents, cluster, spend, keys, health,
+ * metrics and the dashboard's event stream; each checks the right the caller needs.
+ */
+final class AdminRoutes {
+
+  private final Vertx vertx;
+  private final GatewayContext gw;
+  private final ClientAuth auth;
+  private final Dashboard dashboard;
+
+  AdminRoutes(Vertx vertx, GatewayContext gw, ClientAuth auth, Dashboard dashboard) {
+    this.vertx = vertx;
+    this.gw = gw;
+    this.auth = auth;
+    this.dashboard = dashboard;
+  }
+
+  /** {@code GET /v1/agents}: any client. */
+  void agents(RoutingContext ctx) {
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
+    ClusterView view = gw.view().get();
+    JsonArray out = new JsonArray();
+    for (AgentSpec spec : gw.config().agents()) {
+      JsonArray running = new JsonArray();
+      for (NodeEntry.Placement p : view.instancesOf(spec.id())) {
+        running.add(new JsonObject().put("instance", p.id()).put("node", p.node()));
+      }
+      out.add(new JsonObject()
+        .put("id", spec.id())
+        .put("trust", spec.trust())
+        .put("skills", new JsonArray(spec.skills()))
+        .put("models", new JsonObject().put("routine", spec.routineModel()).put("complex", spec.complexModel()))
+        .put("roles", new JsonArray(spec.roles()))
+        .put("instances", spec.instances())
+        .put("running", running));
+    }
+    Replies.json(ctx, 200, new JsonObject().put("agents", out));
+  }
+
+  void cluster(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    JsonObject body = gw.view().get().toJson();
+    JsonObject writer = gw.memoryWriter().get();
+    body.put("memory", writer == null ? new JsonObject().putNull("writer") : writer);
+    Replies.json(ctx, 200, body);
+  }
+
+  void spend(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
+      .onSuccess(m -> Replies.json(ctx, 200, m.body()))
+      .onFailure(err -> ctx.fail(new ApiError(503, "unavailable", "spend is not available right now", 1L)));
+  }
+
+  /** {@code POST /v1/keys/{provider}/{key}/enable}: puts a key taken out of the pool back, on every node. */
+  void enableKey(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String provider = ctx.pathParam("provider");
+    String key = ctx.pathParam("key");
+    var p = gw.config().providers().get(provider);
+    if (p == null || p.keys().stream().noneMatch(k -> k.id().equals(key))) {
+      throw new ApiError(404, "not_found", "no key '" + key + "' in provider '" + provider + "'");
+    }
+    vertx.eventBus().publish(GovernorVerticle.ENABLE_KEY,
+      new JsonObject().put("provider", provider).put("key", key).put("admin_token", gw.adminToken()));
+    Replies.json(ctx, 200, new JsonObject().put("provider", provider).put("key", key).put("enabled", true));
+  }
+
+  void ready(RoutingContext ctx) {
+    JsonObject checks = new JsonObject();
+    boolean up = true;
+    for (var check : gw.ready().entrySet()) {
+      boolean ok = check.getValue().getAsBoolean();
+      checks.put(check.getKey(), ok ? "UP" : "DOWN");
+      up &= ok;
+    }
+    Replies.json(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks));
+  }
+
+  /** {@code GET /metrics}: an admin, or a scrape-only client. */
+  void metrics(RoutingContext ctx) {
+    auth.checkMetrics(ctx.request().getHeader("Authorization"));
+    ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(gw.registry().scrape());
+  }
+
+  /** {@code GET /ui/events}: the admin token in the Authorization header only (a URL ends up in logs). */
+  void dashboardEvents(RoutingContext ctx) {
+    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    dashboard.events(ctx);
+  }
+}

@@ -1,0 +1,133 @@
+package dev.agenthub.hub.gateway;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.agenthub.hub.governor.TokenBucket;
+import dev.agenthub.hub.telemetry.Tracing;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * What every request passes before its route, and the answer to every failure: the trace ids on
+ * the response, loopback only for a hub without clients, each client's request rate, and the
+ * contract's error object (audited when authentication failed).
+ */
+final class ClientGate {
+
+  private static final Logger LOG = Logger.getLogger(ClientGate.class.getName());
+
+  // a bucket per authenticated client (their number is the config's), and per address for requests
+  // that prove no client; shared by this node's gateway instances and both doors. Addresses are
+  // bounded (least recently seen leave first), so a flood of them costs memory once and resets no
+  // client's limit.
+  private static final ConcurrentHashMap<String, TokenBucket> CLIENTS = new ConcurrentHashMap<>();
+  private static final Cache<String, TokenBucket> ADDRESSES = Caffeine.newBuilder().maximumSize(100_000)
+    .expireAfterAccess(Duration.ofMinutes(10)).build();
+
+  private final GatewayContext gw;
+  private final ClientAuth auth;
+
+  ClientGate(GatewayContext gw, ClientAuth auth) {
+    this.gw = gw;
+    this.auth = auth;
+  }
+
+  /**
+   * With tracing on, every response names its trace: {@code X-Trace-Id}, and W3C's
+   * {@code traceresponse} ({@code 00-<trace id>-<span id>-<flags>} of the hub's server span).
+   */
+  void traceIds(RoutingContext ctx) {
+    String traceparent = Tracing.currentTraceparent();
+    if (traceparent != null) {
+      ctx.response().putHeader("X-Trace-Id", traceparent.substring(3, 35)).putHeader("traceresponse", traceparent);
+    }
+    ctx.next();
+  }
+
+  /** With no API clients configured the hub is open, so it only answers requests from this machine. */
+  void loopbackUnlessClients(RoutingContext ctx) {
+    if (auth.open() && !ctx.normalizedPath().startsWith("/health/")) {
+      String host = host(ctx.request().remoteAddress());
+      if (host != null && !(host.startsWith("127.") || host.equals("0:0:0:0:0:0:0:1") || host.equals("::1"))) {
+        gw.metrics().refused("auth");
+        throw new ApiError(401, "authentication_error",
+          "this hub has no API clients configured and only answers requests from its own machine");
+      }
+    }
+    ctx.next();
+  }
+
+  /** Each client (authenticated by its token, else its address) gets {@code node.http.client-rps}. */
+  void rateLimit(RoutingContext ctx) {
+    if (gw.config().node().http().clientRps() <= 0 || ctx.normalizedPath().startsWith("/health/")) {
+      ctx.next();
+      return;
+    }
+    String host = host(ctx.request().remoteAddress());
+    checkRate(gw, auth.clientId(ctx.request().getHeader("Authorization")), host == null ? "?" : host);
+    ctx.next();
+  }
+
+  /**
+   * Takes one request from the bucket of {@code clientId} (else of {@code address}): 429 when it is
+   * empty. Both doors (HTTP, event bus) share the buckets of a node.
+   */
+  static void checkRate(GatewayContext gw, String clientId, String address) {
+    int rps = gw.config().node().http().clientRps();
+    if (rps <= 0) {
+      return;
+    }
+    String key = gw.config().node().name() + "|" + (clientId != null ? "c:" + clientId : "a:" + address);
+    Function<String, TokenBucket> make = k -> new TokenBucket(2.0 * rps, rps, System.nanoTime());
+    TokenBucket bucket = clientId != null ? CLIENTS.computeIfAbsent(key, make) : ADDRESSES.get(key, make);
+    long now = System.nanoTime();
+    if (!bucket.tryTake(1, now)) {
+      gw.metrics().refused("client_rate");
+      long wait = Math.max(1, (bucket.nanosUntil(1, now) + 999_999_999) / 1_000_000_000);
+      throw new ApiError(429, "rate_limited", "too many requests from this client (limit " + rps + "/s)", wait);
+    }
+  }
+
+  /** The contract's error object for every failure; refused authentication is counted and audited. */
+  void failure(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof ApiError e) {
+      if (e.status == 401 || e.status == 403) {
+        gw.metrics().refused("auth");
+        gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status)
+          .put("method", ctx.request().method().name()).put("path", ctx.normalizedPath())
+          .put("remote", host(ctx.request().remoteAddress())).put("reason", e.getMessage()));
+      }
+      e.send(ctx);
+      return;
+    }
+    int status = ctx.statusCode();
+    switch (status) {
+      case 413 -> {
+        gw.metrics().refused("too_large");
+        ApiError.send(ctx, 413, "request_too_large", "request body is larger than "
+          + gw.config().node().http().maxBodyBytes() + " bytes", null);
+      }
+      case 400 -> ApiError.send(ctx, 400, "invalid_request_error", "bad request", null);
+      case 404 -> ApiError.send(ctx, 404, "not_found", "not found", null);
+      case 405 -> ApiError.send(ctx, 405, "method_not_allowed", "method not allowed", null);
+      default -> {
+        if (failure != null) {
+          LOG.log(Level.WARNING, "request failed: " + ctx.request().method() + " " + ctx.normalizedPath(), failure);
+        }
+        ApiError.send(ctx, status >= 400 && status < 600 ? status : 500, "internal_error", "internal error", null);
+      }
+    }
+  }
+
+  private static String host(SocketAddress remote) {
+    return remote == null ? null : remote.hostAddress();
+  }
+}
