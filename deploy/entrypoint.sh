@@ -6,5 +6,10 @@ if [ "${AGENTHUB_CLUSTER:-false}" = "true" ] && [ -z "${AGENTHUB_CLUSTER_HOST:-}
   AGENTHUB_CLUSTER_HOST="$(hostname -i | awk '{print $1}')"
   export AGENTHUB_CLUSTER_HOST
 fi
+# the tools (the demo's mock LLM, the benchmarks) run from their own jar
+case "${1:-}" in
+  mock-llm|bench) jar=/app/agenthub-tools.jar ;;
+  *) jar=/app/agenthub.jar ;;
+esac
 # shellcheck disable=SC2086
-exec java ${JAVA_OPTS:-} -jar /app/agenthub.jar "$@"
+exec java ${JAVA_OPTS:-} -jar "$jar" "$@"

@@ -1,7 +1,8 @@
-# Sourced by the scripts: checks Java and Maven, and builds hub/target/agenthub.jar when it is
-# missing or older than the sources, saying so (the first build downloads dependencies and takes
-# minutes). After it, $AGENTHUB_JAR names the jar.
+# Sourced by the scripts: checks Java and Maven, and builds the jars when one is missing or older
+# than the sources, saying so (the first build downloads dependencies and takes minutes). After it,
+# $AGENTHUB_JAR names the product jar and $AGENTHUB_TOOLS_JAR the tools' (mock LLM, benchmarks).
 AGENTHUB_JAR=hub/target/agenthub.jar
+AGENTHUB_TOOLS_JAR=tools/target/agenthub-tools.jar
 
 agenthub_need_java() {
   command -v java >/dev/null || { echo "agenthub: Java 17 or newer is needed (java is not on the PATH)" >&2; exit 1; }
@@ -15,7 +16,9 @@ agenthub_need_java() {
 
 agenthub_build() {
   agenthub_need_java
-  if [[ ! -f "$AGENTHUB_JAR" ]] || [[ -n "$(find pom.xml */pom.xml examples/*/pom.xml conf */src/main examples/*/src/main -newer "$AGENTHUB_JAR" -type f -print -quit 2>/dev/null)" ]]; then
+  local oldest=$AGENTHUB_JAR
+  [[ -f "$AGENTHUB_TOOLS_JAR" && "$AGENTHUB_TOOLS_JAR" -ot "$AGENTHUB_JAR" ]] && oldest=$AGENTHUB_TOOLS_JAR
+  if [[ ! -f "$AGENTHUB_JAR" || ! -f "$AGENTHUB_TOOLS_JAR" ]] || [[ -n "$(find pom.xml */pom.xml examples/*/pom.xml conf */src/main examples/*/src/main -newer "$oldest" -type f -print -quit 2>/dev/null)" ]]; then
     command -v mvn >/dev/null || { echo "agenthub: Maven 3.8 or newer is needed to build $AGENTHUB_JAR (mvn is not on the PATH)" >&2; exit 1; }
     local mv
     mv=$(mvn -B -v 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' | sed -n 's/^Apache Maven \([0-9.]*\).*/\1/p')
@@ -23,7 +26,7 @@ agenthub_build() {
       echo "agenthub: Maven 3.8 or newer is needed, this is ${mv:-unknown}" >&2
       exit 1
     fi
-    echo "agenthub: building $AGENTHUB_JAR (the first build downloads dependencies: a few minutes) ..." >&2
+    echo "agenthub: building $AGENTHUB_JAR and $AGENTHUB_TOOLS_JAR (the first build downloads dependencies: a few minutes) ..." >&2
     local started=$SECONDS
     if ! mvn -B -q -DskipTests package >&2; then
       echo "agenthub: the build failed (see above)" >&2

@@ -21,15 +21,14 @@ import java.util.logging.LogManager;
 
 /**
  * The command line ("Contract: command line and scripts" in docs/ARCHITECTURE.md), on picocli:
- * {@code run} starts a node, {@code plan} prints the capacity and cost plan, {@code mock-llm} runs
- * the mock provider, {@code bench} the benchmarks. Every command answers {@code --help}; the jar
- * answers {@code --version}. Exit status: 0 fine, 1 a node that could not start, 2 bad options or
+ * {@code run} starts a node, {@code plan} prints the capacity and cost plan (the mock LLM and the
+ * benchmarks are in the tools jar, {@code dev.agenthub.tools.Tools}). Every command answers
+ * {@code --help}; the jar answers {@code --version}. Exit status: 0 fine, 1 a node that could not start, 2 bad options or
  * configuration.
  */
 @Command(name = "agenthub", mixinStandardHelpOptions = true, versionProvider = Launcher.Version.class,
   description = "Runs many LLM agents as actors on a clustered Vert.x event bus, one node per JVM.",
-  subcommands = {Launcher.Run.class, Launcher.Plan.class, Launcher.MockLlmCommand.class, Launcher.Bench.class,
-    CommandLine.HelpCommand.class},
+  subcommands = {Launcher.Run.class, Launcher.Plan.class, CommandLine.HelpCommand.class},
   footerHeading = "%nEnvironment (overrides the config):%n", footer = Launcher.ENVIRONMENT)
 public final class Launcher implements Callable<Integer> {
 
@@ -306,84 +305,6 @@ public final class Launcher implements Callable<Integer> {
       return ConfigLoader.durationMs("--heartbeat", text);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("--heartbeat is a duration like 30m or 1h (0 = off), got '" + text + "'");
-    }
-  }
-
-  @Command(name = "mock-llm", mixinStandardHelpOptions = true, versionProvider = Version.class,
-    description = "Runs the mock LLM: OpenAI chat completions (tools, streaming), batches and the Anthropic "
-      + "Messages API, as strict as the real ones, with per-key limits; GET /stats.")
-  static final class MockLlmCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-    @Option(names = "--port", paramLabel = "N", defaultValue = "18080", description = "default: ${DEFAULT-VALUE}")
-    int port;
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "default: ${DEFAULT-VALUE}")
-    String host;
-    @Option(names = "--latency-ms", paramLabel = "N", defaultValue = "0", description = "model latency, spread over the answer")
-    long latency;
-    @Option(names = "--error-rate", paramLabel = "F", defaultValue = "0", description = "share of calls answered 500")
-    double errorRate;
-    @Option(names = "--key", paramLabel = "SECRET:RPM:TPM", description = "a key and its limits (none: any key, no limits)")
-    List<String> keySpecs = new ArrayList<>();
-
-    @Override
-    public Integer call() {
-      port(spec, "--port", port);
-      List<dev.agenthub.hub.governor.MockLlm.Key> keys = new ArrayList<>();
-      for (String k : keySpecs) {
-        try {
-          keys.add(dev.agenthub.hub.governor.MockLlm.Key.parse(k));
-        } catch (IllegalArgumentException e) {
-          throw new CommandLine.ParameterException(spec.commandLine(), "--key: " + e.getMessage());
-        }
-      }
-      long latency = this.latency;
-      double errorRate = this.errorRate;
-      int port = this.port;
-      String host = this.host;
-      PrintStream err = stream(spec.commandLine().getErr());
-    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
-      var mock = new dev.agenthub.hub.governor.MockLlm(vertx, latency, errorRate, keys);
-      try {
-        int actual = mock.listen(host, port).await(30, TimeUnit.SECONDS);
-        System.out.println("mock LLM on http://" + host + ":" + actual + "/v1 (" + keys.size() + " keys"
-          + (keys.isEmpty() ? ", any key accepted, no limits" : "") + "; GET /stats)");
-      } catch (Exception e) {
-        err.println("agenthub: mock-llm failed to start: " + describe(e));
-        return EXIT_START;
-      }
-      return serveUntilStopped();
-    }
-  }
-
-  @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Version.class,
-    description = "Runs the benchmarks and prints their figures (nodes as separate JVMs from this jar).")
-  static final class Bench implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-    @Parameters(arity = "0..1", paramLabel = "SCENARIO", defaultValue = "all",
-      description = "messages|memory|sessions|governor|provider|eventbus|telemetry|all (default: ${DEFAULT-VALUE})")
-    String scenario;
-    @Option(names = "--messages", paramLabel = "N", description = "messages (or appends) per run")
-    Integer messages;
-    @Option(names = "--concurrency", paramLabel = "C", description = "concurrent sessions (closed loops)")
-    Integer concurrency;
-    @Option(names = "--per-session", paramLabel = "N", description = "messages per session (provider scenario)")
-    Integer perSession;
-
-    @Override
-    public Integer call() throws Exception {
-      List<String> args = new ArrayList<>(List.of(scenario));
-      if (messages != null) {
-        args.addAll(List.of("--messages", messages.toString()));
-      }
-      if (concurrency != null) {
-        args.addAll(List.of("--concurrency", concurrency.toString()));
-      }
-      if (perSession != null) {
-        args.addAll(List.of("--per-session", perSession.toString()));
-      }
-      return dev.agenthub.hub.bench.MessageBench.run(args.toArray(String[]::new), System.out);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.tools.mock.MockLlm;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,16 @@ class ProcessIT {
     Process p = pb.start();
     processes.add(p);
     return p;
+  }
+
+  @Test
+  void theProductJarHoldsNoToolClasses() throws Exception {
+    try (var jar = new java.util.jar.JarFile(jar())) {
+      List<String> ours = jar.stream().map(java.util.jar.JarEntry::getName)
+        .filter(n -> n.startsWith("dev/agenthub/") && n.endsWith(".class")).toList();
+      assertThat(ours).isNotEmpty().noneMatch(n -> n.startsWith("dev/agenthub/tools/"))
+        .noneMatch(n -> n.contains("/Mock") || n.contains("Bench") || n.contains("/bench/"));
+    }
   }
 
   @Test
@@ -207,11 +218,11 @@ class ProcessIT {
   void threeNodesShareThreeKeysWithoutEverPushingTheProviderOver() throws Exception {
     io.vertx.core.Vertx mockVertx = io.vertx.core.Vertx.vertx();
     try {
-      List<dev.agenthub.hub.governor.MockLlm.Key> keys = List.of(
-        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-a", 600, 3_000_000),
-        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-b", 600, 3_000_000),
-        new dev.agenthub.hub.governor.MockLlm.Key("sk-pit-c", 600, 3_000_000));
-      var mock = new dev.agenthub.hub.governor.MockLlm(mockVertx, 5, 0, keys);
+      List<MockLlm.Key> keys = List.of(
+        new MockLlm.Key("sk-pit-a", 600, 3_000_000),
+        new MockLlm.Key("sk-pit-b", 600, 3_000_000),
+        new MockLlm.Key("sk-pit-c", 600, 3_000_000));
+      var mock = new MockLlm(mockVertx, 5, 0, keys);
       int mockPort = mock.listen("127.0.0.1", 0).await(30, TimeUnit.SECONDS);
       Files.createDirectories(work);
       StringBuilder keyYaml = new StringBuilder();

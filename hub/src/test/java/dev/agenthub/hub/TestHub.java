@@ -134,7 +134,7 @@ public final class TestHub {
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
   public static io.vertx.core.Vertx liteMember(String cluster, int port) throws Exception {
-    com.hazelcast.config.Config hz = dev.agenthub.hub.cluster.HazelcastSetup.liteMember(cluster, "127.0.0.1",
+    com.hazelcast.config.Config hz = dev.agenthub.client.LiteMember.config(cluster, "127.0.0.1",
       java.util.List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
     return io.vertx.core.Vertx.builder().with(new io.vertx.core.VertxOptions().setEventBusOptions(

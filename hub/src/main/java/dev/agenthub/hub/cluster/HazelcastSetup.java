@@ -56,25 +56,4 @@ public final class HazelcastSetup {
     }
     return hz;
   }
-
-  /**
-   * The Hazelcast settings of an application that joins a hub's cluster to use the event-bus API: a
-   * lite member (no data, never taken for a node) bound to {@code host}, joining {@code members}
-   * ({@code host:port} each) by TCP-IP. examples/eventbus-app shows the same for users.
-   */
-  public static Config liteMember(String clusterName, String host, java.util.List<String> members) {
-    Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(clusterName);
-    hz.setLiteMember(true);
-    hz.setProperty("hazelcast.logging.type", "jdk");
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.socket.bind.any", "false");
-    hz.setProperty("hazelcast.local.localAddress", host);
-    hz.getNetworkConfig().getInterfaces().setEnabled(true).addInterface(host);
-    hz.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
-    hz.getNetworkConfig().getJoin().getAutoDetectionConfig().setEnabled(false);
-    var tcp = hz.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true);
-    members.forEach(tcp::addMember);
-    return hz;
-  }
 }

@@ -1,8 +1,8 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.TokenBucket;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.agenthub.hub.governor.TokenBucket;
 import dev.agenthub.hub.telemetry.Tracing;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.ModelCall;
@@ -432,7 +433,7 @@ public final class GovernorVerticle extends VerticleBase {
         ModelCall.Reply r = ModelCall.Reply.fromJson(hit);
         if (request.stream() != null && !r.content().isEmpty()) {
           Consumer<String> out = deltas(request.stream());
-          SimStream.pieces(r.content()).forEach(out);
+          SimProvider.pieces(r.content()).forEach(out);
         }
         return Future.succeededFuture(new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), r.usage(), 0.0, true,
           0, "cache", r.finishReason()));

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.StopScanner;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.hub.config.HubConfig;
 import io.vertx.core.Future;

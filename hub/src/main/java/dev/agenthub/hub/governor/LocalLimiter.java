@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.TokenBucket;
 import io.vertx.core.Future;
 
 /** A key's buckets in this node's memory: exact for a node that runs alone. */

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.hub.config.HubConfig;
 import io.vertx.core.MultiMap;
@@ -26,14 +27,9 @@ final class OpenAiClient extends HttpProviderClient {
     super(vertx, http, ProviderClient.endpoint(baseUrl, "/chat/completions"));
   }
 
-  /** OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) refuse {@code stop}, {@code temperature}, ... */
-  static boolean reasoning(String name) {
-    return name.startsWith("gpt-5") || name.length() > 1 && name.charAt(0) == 'o' && Character.isDigit(name.charAt(1));
-  }
-
   @Override
   boolean takesStop(HubConfig.Model model) {
-    return !reasoning(model.name());
+    return !OpenAiModels.reasoning(model.name());
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.ModelCall;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -18,8 +19,6 @@ import java.util.function.Consumer;
  */
 final class SimStream {
 
-  static final int WORDS_PER_PIECE = 3;
-  private static final int MAX_PIECES = 32;
 
   private final Vertx vertx;
   private final SimProvider.Answer answer;
@@ -45,7 +44,7 @@ final class SimStream {
       }
       return promise.future();
     }
-    List<String> pieces = pieces(answer.content());
+    List<String> pieces = SimProvider.pieces(answer.content());
     next(pieces, 0, Math.max(0, latencyMs) / (double) pieces.size());
     return promise.future();
   }
@@ -88,19 +87,4 @@ final class SimStream {
       answer.finishReason()));
   }
 
-  /** The text in pieces of a few words (their spaces kept), at most {@value MAX_PIECES} of them. */
-  static List<String> pieces(String text) {
-    String[] words = text.split("(?<= )");
-    int per = Math.max(WORDS_PER_PIECE, (words.length + MAX_PIECES - 1) / MAX_PIECES);
-    List<String> out = new ArrayList<>();
-    StringBuilder piece = new StringBuilder();
-    for (int i = 0; i < words.length; i++) {
-      piece.append(words[i]);
-      if ((i + 1) % per == 0 || i == words.length - 1) {
-        out.add(piece.toString());
-        piece.setLength(0);
-      }
-    }
-    return out;
-  }
 }

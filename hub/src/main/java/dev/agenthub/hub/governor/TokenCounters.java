@@ -1,9 +1,6 @@
 package dev.agenthub.hub.governor;
 
-import com.knuddels.jtokkit.Encodings;
-import com.knuddels.jtokkit.api.Encoding;
-import com.knuddels.jtokkit.api.EncodingRegistry;
-import com.knuddels.jtokkit.api.EncodingType;
+import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.agents.Tokens;
 import dev.agenthub.hub.config.HubConfig;
@@ -22,45 +19,19 @@ import java.util.function.Function;
  */
 public final class TokenCounters implements Function<String, TokenCounter> {
 
-  private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
-  // one counter (and its memory of long strings) per encoding, shared by every model that uses it
-  private static final Map<EncodingType, Exact> EXACT = new java.util.concurrent.ConcurrentHashMap<>();
-
   private final Map<String, TokenCounter> byModel = new HashMap<>();
 
   public TokenCounters(HubConfig config) {
     for (HubConfig.Model m : config.models().values()) {
       HubConfig.Provider p = config.providers().get(m.provider());
-      Optional<EncodingType> encoding = "openai".equals(p.type()) ? encodingOf(m.name()) : Optional.empty();
-      byModel.put(m.id(), encoding.<TokenCounter>map(TokenCounters::exact).orElseGet(Calibrated::new));
+      Optional<TokenCounter> exact = "openai".equals(p.type()) ? OpenAiModels.tokenizer(m.name()) : Optional.empty();
+      byModel.put(m.id(), exact.orElseGet(Calibrated::new));
     }
-  }
-
-  /** OpenAI's encoding for a model name, if it is one of OpenAI's chat models. */
-  static Optional<EncodingType> encodingOf(String name) {
-    String n = name.toLowerCase(java.util.Locale.ROOT);
-    if (n.startsWith("gpt-4o") || n.startsWith("gpt-4.1") || n.startsWith("gpt-4.5") || n.startsWith("gpt-5")
-      || n.startsWith("chatgpt-4o") || n.startsWith("gpt-oss") || OpenAiClient.reasoning(n)) {
-      return Optional.of(EncodingType.O200K_BASE);
-    }
-    if (n.startsWith("gpt-4") || n.startsWith("gpt-3.5")) {
-      return Optional.of(EncodingType.CL100K_BASE);
-    }
-    return Optional.empty();
-  }
-
-  /** OpenAI's tokenizer for a model name, or the plain estimate when the name is not OpenAI's. */
-  static TokenCounter openAi(String name) {
-    return encodingOf(name).<TokenCounter>map(TokenCounters::exact).orElse(TokenCounter.ESTIMATE);
   }
 
   @Override
   public TokenCounter apply(String model) {
     return byModel.getOrDefault(model, TokenCounter.ESTIMATE);
-  }
-
-  private static Exact exact(EncodingType type) {
-    return EXACT.computeIfAbsent(type, t -> new Exact(REGISTRY.getEncoding(t)));
   }
 
   /** Whether the model's count is an estimate that learns from the provider's reports. */
@@ -72,33 +43,6 @@ public final class TokenCounters implements Function<String, TokenCounter> {
   void observe(String model, long estimated, long reported) {
     if (byModel.get(model) instanceof Calibrated c && estimated > 0 && reported > 0) {
       c.observe((double) reported / estimated);
-    }
-  }
-
-  /**
-   * A real tokenizer: special-token text counts as ordinary text, as user input must. Long texts
-   * (system prompts, documents) are remembered: they come back call after call. Sessions' histories
-   * are counted once where they are kept ({@code SessionHistory}), not here.
-   */
-  private static final class Exact implements TokenCounter {
-    private static final int MEMO_FROM_CHARS = 1024;
-    private final Encoding encoding;
-    private final com.github.benmanes.caffeine.cache.Cache<String, Integer> memo =
-      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(2_000).build();
-
-    Exact(Encoding encoding) {
-      this.encoding = encoding;
-    }
-
-    @Override
-    public int count(String text) {
-      if (text == null || text.isEmpty()) {
-        return 0;
-      }
-      if (text.length() < MEMO_FROM_CHARS) {
-        return encoding.countTokensOrdinary(text);
-      }
-      return memo.get(text, encoding::countTokensOrdinary);
     }
   }
 

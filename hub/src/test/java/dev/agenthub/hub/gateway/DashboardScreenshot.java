@@ -3,7 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.hub.governor.MockLlm;
+import dev.agenthub.tools.mock.MockLlm;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.TokenBucket;
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

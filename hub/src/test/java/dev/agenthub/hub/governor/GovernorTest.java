@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.tools.mock.MockLlm;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import io.vertx.core.Vertx;

@@ -1,5 +1,7 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.tools.mock.MockOpenAi;
+import dev.agenthub.tools.mock.MockLlm;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;

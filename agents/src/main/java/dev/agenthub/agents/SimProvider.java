@@ -1,6 +1,5 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.agents;
 
-import dev.agenthub.agents.Tokens;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -17,15 +16,19 @@ import java.util.regex.Pattern;
  */
 public final class SimProvider {
 
+  /** Streamed answers come in pieces of at least this many words, and at most {@link #MAX_PIECES} pieces. */
+  public static final int PIECE_WORDS = 3;
+  static final int MAX_PIECES = 32;
+
   /** What the sim answers: text or tool calls, and token usage. */
-  record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens, String finishReason) {
+  public record Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens, String finishReason) {
     Answer(String content, JsonArray toolCalls, long inputTokens, long outputTokens) {
       this(content, toolCalls, inputTokens, outputTokens, toolCalls.isEmpty() ? "stop" : "tool_calls");
     }
   }
 
   /** The sim was told to fail this model ({@code /fail <model>} in the last user message). */
-  static final class Failure extends RuntimeException {
+  public static final class Failure extends RuntimeException {
     Failure(String message) {
       super(message, null, false, false);
     }
@@ -45,7 +48,7 @@ public final class SimProvider {
   // each message costs a few tokens of framing besides its content, as with real chat models
   private static final int TOKENS_PER_MESSAGE = 4;
 
-  Answer complete(String model, JsonArray messages, int maxTokens) {
+  public Answer complete(String model, JsonArray messages, int maxTokens) {
     return complete(model, messages, new JsonArray(), maxTokens);
   }
 
@@ -54,12 +57,12 @@ public final class SimProvider {
    * <skill> <json>} lines, or "remember that ..." when {@code memory.append} is offered), a reply that
    * uses the tool results once they are there, {@code HEARTBEAT_OK} to a heartbeat with no open task.
    */
-  Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens) {
+  public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens) {
     return complete(model, messages, tools, maxTokens, java.util.List.of());
   }
 
   /** As above, the answer cut at its first stop sequence (finish reason {@code stop}) or at the cap ({@code length}). */
-  Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, java.util.List<String> stop) {
+  public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, java.util.List<String> stop) {
     long input = 0;
     String lastUser = "";
     int lastUserIndex = -1;
@@ -197,12 +200,28 @@ public final class SimProvider {
     return sb.length() > 160 ? sb.substring(0, 160) + " ..." : sb.toString();
   }
 
-  static long fnv1a64(String s) {
+  public static long fnv1a64(String s) {
     long h = 0xcbf29ce484222325L;
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       h ^= (b & 0xff);
       h *= 0x100000001b3L;
     }
     return h;
+  }
+
+  /** The text in pieces of a few words (their spaces kept), at most {@value #MAX_PIECES} of them. */
+  public static List<String> pieces(String text) {
+    String[] words = text.split("(?<= )");
+    int per = Math.max(PIECE_WORDS, (words.length + MAX_PIECES - 1) / MAX_PIECES);
+    List<String> out = new ArrayList<>();
+    StringBuilder piece = new StringBuilder();
+    for (int i = 0; i < words.length; i++) {
+      piece.append(words[i]);
+      if ((i + 1) % per == 0 || i == words.length - 1) {
+        out.add(piece.toString());
+        piece.setLength(0);
+      }
+    }
+    return out;
   }
 }

@@ -1,5 +1,6 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.tools.mock;
 
+import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.Tokens;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
@@ -129,7 +130,7 @@ final class MockAnthropic {
         head += event("content_block_start", new JsonObject().put("type", "content_block_start").put("index", 0)
           .put("content_block", new JsonObject().put("type", "text").put("text", "")))
           + event("ping", new JsonObject().put("type", "ping"));
-        for (String text : SimStream.pieces(answer.content())) {
+        for (String text : SimProvider.pieces(answer.content())) {
           pieces.add(event("content_block_delta", new JsonObject().put("type", "content_block_delta").put("index", 0)
             .put("delta", new JsonObject().put("type", "text_delta").put("text", text))));
         }

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.bench;
+package dev.agenthub.tools.bench;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -53,7 +53,19 @@ public final class MessageBench {
           limits: { max-concurrent: 10000, max-queue: 100000 } }
     """;
 
+  // the product jar the nodes run from (the benches themselves live in the tools jar)
+  private static Path hubJar = Path.of("hub", "target", "agenthub.jar").toAbsolutePath();
+
   private MessageBench() {
+  }
+
+  /** The product jar nodes are started from; a clear error when it is not built. */
+  static String hubJar() {
+    if (!Files.isRegularFile(hubJar)) {
+      throw new IllegalStateException("no product jar at " + hubJar + ": build it (scripts/hub builds it) or pass "
+        + "--hub-jar");
+    }
+    return hubJar.toString();
   }
 
   public static int run(String[] args, PrintStream out) throws Exception {
@@ -67,6 +79,7 @@ public final class MessageBench {
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
         case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "all" -> scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
+        case "--hub-jar" -> hubJar = Path.of(args[++i]).toAbsolutePath();
         default -> {
           out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|all] [--messages N]"
             + " [--concurrency C]"
@@ -373,7 +386,7 @@ public final class MessageBench {
     throws IOException {
     Path conf = dir.resolve(name + ".yaml");
     Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs) + extra);
-    String jar = Path.of(MessageBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
+    String jar = hubJar();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));
     if (clustered) {

@@ -1,6 +1,6 @@
-package dev.agenthub.hub.bench;
+package dev.agenthub.tools.bench;
 
-import dev.agenthub.hub.governor.MockLlm;
+import dev.agenthub.tools.mock.MockLlm;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -78,7 +78,7 @@ final class GovernorBench {
             - { id: ops, models: { routine: small }, cache: false, limits: { max-concurrent: 1024, max-queue: 100000 } }
           """.formatted(i, ports[i], cluster, base, base, base + 1, dir.resolve("memory"), mockPort, keyYaml));
         nodes.add(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx768m",
-          "-jar", jar(), "run", "--conf", conf.toString()).redirectErrorStream(true)
+          "-jar", MessageBench.hubJar(), "run", "--conf", conf.toString()).redirectErrorStream(true)
           .redirectOutput(dir.resolve("n" + i + ".log").toFile()).start());
       }
       MessageBench.waitReady(ports[0], 2);
@@ -187,7 +187,5 @@ final class GovernorBench {
     return "n/a";
   }
 
-  private static String jar() {
-    return Path.of(GovernorBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
-  }
+
 }

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.bench;
+package dev.agenthub.tools.bench;
 
 import dev.agenthub.client.AgentHubClient;
 import io.vertx.core.Future;
@@ -104,7 +104,7 @@ final class EventBusBench {
 
   /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
   private static Vertx liteMember(String cluster, int base) throws Exception {
-    com.hazelcast.config.Config hz = dev.agenthub.hub.cluster.HazelcastSetup.liteMember(cluster, "127.0.0.1",
+    com.hazelcast.config.Config hz = dev.agenthub.client.LiteMember.config(cluster, "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");
     return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))

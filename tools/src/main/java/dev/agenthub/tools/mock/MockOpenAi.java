@@ -1,5 +1,9 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.tools.mock;
 
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Cache;
+import dev.agenthub.agents.OpenAiModels;
+import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.TokenCounter;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
@@ -16,7 +20,7 @@ import java.util.regex.Pattern;
  * The mock's OpenAI chat completions, as strict as OpenAI where OpenAI is strict. Errors are
  * OpenAI's: {@code {"error":{"message","type","param","code"}}}.
  */
-final class MockOpenAi {
+public final class MockOpenAi {
 
   private static final Set<String> FIELDS = Set.of("model", "messages", "max_tokens", "max_completion_tokens",
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "stop", "temperature", "top_p", "n",
@@ -25,7 +29,7 @@ final class MockOpenAi {
     "prompt_cache_key", "safety_identifier", "verbosity", "web_search_options", "functions", "function_call");
   private static final Pattern TOOL_NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
   /** What a reasoning model spends thinking before it answers, in tokens. */
-  static final int REASONING_TOKENS = 64;
+  public static final int REASONING_TOKENS = 64;
   private static final int DEFAULT_MAX = 4096;
 
   /** A request OpenAI would refuse: its message, the parameter at fault and the error code. */
@@ -35,8 +39,8 @@ final class MockOpenAi {
   private final MockLlm mock;
   // message tokens by content: a conversation comes back whole with every turn, and the mock's CPU
   // shares the machine with the hub it stands in front of
-  private final com.github.benmanes.caffeine.cache.Cache<String, Integer> counted =
-    com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(200_000).build();
+  private final Cache<String, Integer> counted =
+    Caffeine.newBuilder().maximumSize(200_000).build();
 
   MockOpenAi(MockLlm mock) {
     this.mock = mock;
@@ -71,7 +75,7 @@ final class MockOpenAi {
       return;
     }
     String model = body.getString("model");
-    boolean reasoning = OpenAiClient.reasoning(model);
+    boolean reasoning = OpenAiModels.reasoning(model);
     int max = maxTokens(body);
     long prompt = promptTokens(model, body);
     MockLlm.Admission admission = mock.admit(key, prompt + max);
@@ -115,7 +119,7 @@ final class MockOpenAi {
     if (stream) {
       mock.settle(k, max, answer.outputTokens() + reasoningTokens);
       MockLlm.rateHeaders(ctx.response(), k);
-      for (String text : SimStream.pieces(answer.content())) {
+      for (String text : SimProvider.pieces(answer.content())) {
         pieces.add(event(chunk(id, model, new JsonObject().put("content", text), null, includeUsage)));
       }
       if (!answer.toolCalls().isEmpty()) {
@@ -146,7 +150,7 @@ final class MockOpenAi {
   /** The batch API's answer to one valid line. */
   JsonObject completionOf(JsonObject body) {
     String model = body.getString("model");
-    boolean reasoning = OpenAiClient.reasoning(model);
+    boolean reasoning = OpenAiModels.reasoning(model);
     int max = maxTokens(body);
     SimProvider.Answer a = answer(body, max, reasoning);
     long r = reasoning ? REASONING_TOKENS : 0;
@@ -166,7 +170,7 @@ final class MockOpenAi {
     if (!(body.getValue("messages") instanceof JsonArray messages) || messages.isEmpty()) {
       return new Invalid("'messages' must contain at least one message", "messages", null);
     }
-    boolean reasoning = OpenAiClient.reasoning(model);
+    boolean reasoning = OpenAiModels.reasoning(model);
     if (reasoning && body.containsKey("max_tokens")) {
       return new Invalid("Unsupported parameter: 'max_tokens' is not supported with this model. "
         + "Use 'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter");
@@ -271,7 +275,7 @@ final class MockOpenAi {
 
   /** Prompt tokens as OpenAI counts them: its tokenizer where the model has one, three tokens of framing a message. */
   private long promptTokens(String model, JsonObject body) {
-    TokenCounter counter = TokenCounters.openAi(model);
+    TokenCounter counter = OpenAiModels.tokenizerOrEstimate(model);
     JsonArray flat = plain(body.getJsonArray("messages"));
     long total = 3;
     for (int i = 0; i < flat.size(); i++) {
@@ -299,7 +303,7 @@ final class MockOpenAi {
   /** OpenAI caches prompts of 1,024 tokens and more, in steps of 128, by their exact prefix. */
   private long cachedTokens(JsonObject body, long prompt) {
     JsonArray flat = plain(body.getJsonArray("messages"));
-    TokenCounter counter = TokenCounters.openAi(body.getString("model"));
+    TokenCounter counter = OpenAiModels.tokenizerOrEstimate(body.getString("model"));
     String[] hashes = new String[flat.size()];
     long[] tokens = new long[flat.size()];
     // one digest over the growing prefix, read out after each message: linear in the prompt

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.agents;
 
 /**
  * The rate limit of "Contract: what a key's limits mean": capacity {@code c} refilled at {@code r}

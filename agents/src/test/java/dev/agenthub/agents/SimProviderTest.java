@@ -1,4 +1,4 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.agents;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.tools.mock;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.bench;
+package dev.agenthub.tools.bench;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -264,7 +264,7 @@ final class ProviderBench {
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));
     }
-    command.addAll(List.of("-jar", jar(), "run", "--conf", conf.toString()));
+    command.addAll(List.of("-jar", MessageBench.hubJar(), "run", "--conf", conf.toString()));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
       .redirectOutput(dir.resolve("node.log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
@@ -295,6 +295,7 @@ final class ProviderBench {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
+  /** The tools jar (the mock LLM runs from it). */
   private static String jar() {
     return Path.of(ProviderBench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
   }

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.agents;
 
 import java.util.List;
 
@@ -7,20 +7,20 @@ import java.util.List;
  * themselves: it passes on what cannot be the start of a stop sequence and holds back the rest until
  * the next piece tells, so a sequence cut across two pieces is still found and never shown.
  */
-final class StopScanner {
+public final class StopScanner {
 
   private final List<String> stops;
   private final int longest;
   private final StringBuilder held = new StringBuilder();
   private boolean stopped;
 
-  StopScanner(List<String> stops) {
+  public StopScanner(List<String> stops) {
     this.stops = stops;
     this.longest = stops.stream().mapToInt(String::length).max().orElse(0);
   }
 
   /** Text of the answer so far that is safe to pass on (empty while it may be a stop's beginning). */
-  String feed(String piece) {
+  public String feed(String piece) {
     if (stopped || piece.isEmpty()) {
       return "";
     }
@@ -46,18 +46,18 @@ final class StopScanner {
   }
 
   /** The stream ended without a stop: what was held back is part of the answer after all. */
-  String flush() {
+  public String flush() {
     String out = stopped ? "" : held.toString();
     held.setLength(0);
     return out;
   }
 
-  boolean stopped() {
+  public boolean stopped() {
     return stopped;
   }
 
   /** {@code text} cut at its first stop sequence (or whole). */
-  static String cut(String text, List<String> stops) {
+  public static String cut(String text, List<String> stops) {
     int at = -1;
     for (String s : stops) {
       int i = text.indexOf(s);

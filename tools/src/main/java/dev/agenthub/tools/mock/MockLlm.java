@@ -1,5 +1,7 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.tools.mock;
 
+import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.agents.SimProvider;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
