@@ -30,21 +30,11 @@ final class Skills {
   private static final int MAX_FETCH_BYTES = 32 * 1024;
   private static final Logger LOG = Logger.getLogger(Skills.class.getName());
 
-  private static final Map<String, JsonObject> SCHEMAS = Map.of(
-    "memory.read", schema("memory.read", "Read a memory file, or one '## ' section of it. A bare file name means "
-      + "your own folder.", props("path", "string", "section", "string"), "path"),
-    "memory.append", schema("memory.append", "Append a dated entry to a memory file (a bare name like MEMORY.md "
-      + "means your own folder).", props("path", "string", "text", "string"), "path", "text"),
-    "memory.search", schema("memory.search", "Search the memory files you may read; answers file, line and excerpt.",
-      props("query", "string", "prefix", "string"), "query"),
-    "time.now", schema("time.now", "The current date and time (UTC).", new JsonObject()),
-    "agent.delegate", schema("agent.delegate", "Ask another agent and get its answer.",
-      props("agent", "string", "text", "string"), "agent", "text"),
-    "http.fetch", schema("http.fetch", "Fetch a URL on one of the hosts this agent may reach.",
-      props("url", "string"), "url"));
-
-  /** Where a skill runs: the turn's session, its delegation depth and its deadline. */
-  /** @param client the API client the turn runs for (null without clients): its transcripts only */
+  /**
+   * Where a skill runs: the turn's session, its delegation depth and its deadline.
+   *
+   * @param client the API client the turn runs for (null without clients): its transcripts only
+   */
   record Call(String session, int depth, long deadlineNanos, String client) {
     Call(String session, int depth, long deadlineNanos) {
       this(session, depth, deadlineNanos, null);
@@ -72,12 +62,11 @@ final class Skills {
     this.events = events;
   }
 
-  /** The tools offered to the model: the allowlisted skills only. */
-  /** The tools this agent offers the model: the same for every call, so built once (callers never change it). */
+  /** The tools this agent offers the model, its allowlisted skills: built once (callers never change it). */
   JsonArray tools() {
     if (tools == null) {
       JsonArray built = new JsonArray();
-      spec.skills().stream().sorted().forEach(s -> built.add(SCHEMAS.get(s)));
+      spec.skills().stream().sorted().forEach(s -> Skill.of(s).ifPresent(skill -> built.add(skill.schema())));
       tools = built;
     }
     return tools;
@@ -85,13 +74,12 @@ final class Skills {
 
   private JsonArray tools;
 
-  /** Runs one tool call; never fails: errors and refusals are results the model reads. */
-  /** What a sensitive agent may ever run, whatever its configuration says. */
-  static final java.util.Set<String> SENSITIVE_SAFE = java.util.Set.of("memory.read", "memory.append", "memory.search",
-    "time.now", "agent.delegate");
-
+  /**
+   * Runs one tool call; never fails: errors and refusals are results the model reads. A sensitive
+   * agent runs only sensitive-safe skills, whatever its configuration says.
+   */
   Future<String> run(String name, JsonObject args, Call call) {
-    if (!spec.skills().contains(name) || spec.sensitive() && !SENSITIVE_SAFE.contains(name)) {
+    if (!spec.skills().contains(name) || spec.sensitive() && !Skill.of(name).map(Skill::sensitiveSafe).orElse(false)) {
       events.skill(spec.id(), String.valueOf(name), "refused");
       LOG.warning("agent " + spec.id() + ": refused skill '" + name + "' (not in its allowlist), session "
         + call.session());
@@ -254,20 +242,5 @@ final class Skills {
       throw new IllegalArgumentException("argument '" + key + "' (a string) is required");
     }
     return s;
-  }
-
-  private static JsonObject props(String... nameType) {
-    JsonObject props = new JsonObject();
-    for (int i = 0; i < nameType.length; i += 2) {
-      props.put(nameType[i], new JsonObject().put("type", nameType[i + 1]));
-    }
-    return props;
-  }
-
-  private static JsonObject schema(String name, String description, JsonObject properties, String... required) {
-    return new JsonObject().put("type", "function").put("function", new JsonObject()
-      .put("name", name).put("description", description)
-      .put("parameters", new JsonObject().put("type", "object").put("properties", properties)
-        .put("required", new JsonArray(java.util.List.of(required)))));
   }
 }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.config;
 
+import dev.agenthub.agents.Skill;
 import dev.agenthub.agents.AgentSpec;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -30,8 +31,7 @@ public final class ConfigLoader {
   /** Where the embedded default lives inside the jar. */
   public static final String EMBEDDED = "/agenthub/hub.yaml";
 
-  static final Set<String> SKILLS = Set.of("memory.read", "memory.append", "memory.search", "time.now",
-    "agent.delegate", "http.fetch");
+  static final Set<String> SKILLS = Skill.ids();
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
   private static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,63}");
@@ -543,10 +543,8 @@ public final class ConfigLoader {
     }
     return out;
   }
-
   /** Skills a sensitive agent may have: nothing that reaches outside the hub. */
-  public static final Set<String> SENSITIVE_SKILLS = Set.of("memory.read", "memory.append", "memory.search",
-    "time.now", "agent.delegate");
+  public static final Set<String> SENSITIVE_SKILLS = Skill.sensitiveSafeIds();
 
   /**
    * A sensitive agent uses local providers only (its fallbacks too), only the safe skills, and only
