@@ -2,16 +2,23 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.AsyncMap;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -29,7 +36,7 @@ public final class AgentVerticle extends VerticleBase {
   private static final int IDEMPOTENCY_KEYS = 10_000;
   private static final long MEMORY_TIMEOUT_MS = 15_000;
   private static final long ANSWER_TTL_MS = 3_600_000;
-  private io.vertx.core.shareddata.AsyncMap<String, JsonObject> answers;
+  private AsyncMap<String, JsonObject> answers;
 
   private final AgentSpec spec;
   private final String instance;
@@ -46,10 +53,10 @@ public final class AgentVerticle extends VerticleBase {
       return size() > IDEMPOTENCY_KEYS;
     }
   };
-  private final java.util.function.Function<String, TokenCounter> counters;
+  private final Function<String, TokenCounter> counters;
   private final byte[] turnToken;
   // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
-  private final Map<String, TurnControl> controls = new java.util.HashMap<>();
+  private final Map<String, TurnControl> controls = new HashMap<>();
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> changes;
   private volatile int depth;
@@ -70,7 +77,7 @@ public final class AgentVerticle extends VerticleBase {
    *                 provider will)
    */
   public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
-                       java.util.function.Function<String, TokenCounter> counters) {
+                       Function<String, TokenCounter> counters) {
     this(spec, instance, node, events, token, counters, null);
   }
 
@@ -79,8 +86,8 @@ public final class AgentVerticle extends VerticleBase {
    *                  accepts unsigned turns (tests that drive an instance directly)
    */
   public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
-                       java.util.function.Function<String, TokenCounter> counters, String turnToken) {
-    this.turnToken = turnToken == null ? null : turnToken.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                       Function<String, TokenCounter> counters, String turnToken) {
+    this.turnToken = turnToken == null ? null : turnToken.getBytes(StandardCharsets.UTF_8);
     this.counters = counters;
     this.token = token;
     this.spec = spec;
@@ -133,7 +140,7 @@ public final class AgentVerticle extends VerticleBase {
     if (mailboxes.running() + mailboxes.waiting() == 0 || System.currentTimeMillis() > until) {
       return Future.succeededFuture();
     }
-    io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+    Promise<Void> later = Promise.promise();
     vertx.setTimer(50, id -> drained(until).onComplete(later));
     return later.future();
   }
@@ -215,8 +222,8 @@ public final class AgentVerticle extends VerticleBase {
 
   private boolean signed(Message<?> message) {
     String header = message.headers().get(Turn.IDENTITY_HEADER);
-    return header != null && java.security.MessageDigest.isEqual(turnToken,
-      header.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return header != null && MessageDigest.isEqual(turnToken,
+      header.getBytes(StandardCharsets.UTF_8));
   }
 
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */

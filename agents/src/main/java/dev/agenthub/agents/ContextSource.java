@@ -2,6 +2,7 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,8 +1,10 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -72,7 +74,7 @@ final class Heartbeat {
     ).compose(due -> due ? beat() : Future.succeededFuture())
       .onComplete(ar -> {
         beating = false;
-        if (ar.failed() && !(ar.cause() instanceof io.vertx.core.VertxException)) {
+        if (ar.failed() && !(ar.cause() instanceof VertxException)) {
           LOG.warning("heartbeat of " + spec.id() + " failed: " + ar.cause().getMessage());
         }
       });

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -130,7 +131,7 @@ final class SessionHistory {
     Entry last = messages.peekLast();
     String answer = null;
     if ("assistant".equals(last.message.getString("role")) && messages.size() >= 2) {
-      Entry before = new java.util.ArrayList<>(messages).get(messages.size() - 2);
+      Entry before = new ArrayList<>(messages).get(messages.size() - 2);
       if ("user".equals(before.message.getString("role")) && text.equals(before.message.getString("content"))) {
         answer = last.message.getString("content");
         messages.pollLast();

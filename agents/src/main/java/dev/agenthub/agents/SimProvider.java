@@ -58,11 +58,11 @@ public final class SimProvider {
    * uses the tool results once they are there, {@code HEARTBEAT_OK} to a heartbeat with no open task.
    */
   public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens) {
-    return complete(model, messages, tools, maxTokens, java.util.List.of());
+    return complete(model, messages, tools, maxTokens, List.of());
   }
 
   /** As above, the answer cut at its first stop sequence (finish reason {@code stop}) or at the cap ({@code length}). */
-  public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, java.util.List<String> stop) {
+  public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, List<String> stop) {
     long input = 0;
     String lastUser = "";
     int lastUserIndex = -1;

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -14,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -132,7 +134,7 @@ final class Skills {
     }
     // a session of its own per asking session (and client), so the other agent keeps the thread of the
     // conversation; named by a hash no two asking sessions share
-    String session = "delegate-" + spec.id() + "-" + sha256Hex((call.client() == null ? "" : call.client()) + "\u0000"
+    String session = "delegate-" + spec.id() + "-" + Hashes.sha256Hex((call.client() == null ? "" : call.client()) + "\u0000"
       + call.session()).substring(0, 32);
     JsonObject body = new JsonObject().put("agent", target).put("session", session).put("text", str(args, "text"))
       .put("depth", call.depth() + 1).put("from", spec.id()).put("agent_token", token);
@@ -191,7 +193,7 @@ final class Skills {
       return true;
     }
     String[] parts = path.split("/");
-    int sessions = java.util.Arrays.asList(parts).indexOf("sessions");
+    int sessions = Arrays.asList(parts).indexOf("sessions");
     if (parts.length < 2 || !parts[0].equals("agents") || sessions != 2) {
       return true;
     }
@@ -207,15 +209,6 @@ final class Skills {
       }
     }
     return json.copy().put("hits", kept);
-  }
-
-  private static String sha256Hex(String text) {
-    try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-        .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private String own(String path) {

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
+import java.util.UUID;
 
 /**
  * One user message to an agent instance (gateway to {@code agent.<id>.<instance>}) and its answer.
@@ -120,7 +121,7 @@ public final class Turn {
 
     /** The same turn with a key the gateway made up, unless it has one: every turn can be sent again. */
     public Request withGatewayKey() {
-      return idempotencyKey != null ? this : withIdempotencyKey(GATEWAY_KEY_PREFIX + java.util.UUID.randomUUID());
+      return idempotencyKey != null ? this : withIdempotencyKey(GATEWAY_KEY_PREFIX + UUID.randomUUID());
     }
 
     /** Whether the idempotency key is the client's own (kept an hour for its retries), not the gateway's. */

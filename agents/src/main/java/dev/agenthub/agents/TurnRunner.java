@@ -2,6 +2,7 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -11,6 +12,7 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.UUID;
 import java.util.function.Function;
 
 /**
@@ -282,7 +284,7 @@ final class TurnRunner {
    * entry once. A turn without a key gets a random id.
    */
   static String writeId(Turn.Request request, String entry) {
-    return request.idempotencyKey() == null ? java.util.UUID.randomUUID().toString()
+    return request.idempotencyKey() == null ? UUID.randomUUID().toString()
       : "turn:" + request.sessionKey() + ":" + request.idempotencyKey() + ":" + entry;
   }
 

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,10 +51,10 @@ class SessionHistoryTest {
   @Test
   void aDanglingTurnIsTakenBackOutOfTheHistory() {
     SessionHistory history = new SessionHistory(10, 100);
-    history.put("s", new io.vertx.core.json.JsonArray()
-      .add(new io.vertx.core.json.JsonObject().put("role", "user").put("content", "earlier"))
-      .add(new io.vertx.core.json.JsonObject().put("role", "assistant").put("content", "reply"))
-      .add(new io.vertx.core.json.JsonObject().put("role", "user").put("content", "charge once")));
+    history.put("s", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "earlier"))
+      .add(new JsonObject().put("role", "assistant").put("content", "reply"))
+      .add(new JsonObject().put("role", "user").put("content", "charge once")));
     assertThat(history.takeDangling("s", "charge once")).isNull();
     assertThat(history.recent("s", 1000, TokenCounter.ESTIMATE)).hasSize(2);
     // its answer was written before the node died: it is the reply
@@ -77,7 +78,7 @@ class SessionHistoryTest {
     history.add("s", "user", "thanks");
     assertThat(history.endsWithQuestion("s", "where is it?")).isFalse();
     // a claim goes with the session and leaves with it
-    history.put("t", new io.vertx.core.json.JsonArray(), "7.1");
+    history.put("t", new JsonArray(), "7.1");
     assertThat(history.claim("t")).isEqualTo("7.1");
     history.forget("t");
     assertThat(history.claim("t")).isNull();

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,7 +17,7 @@ class SessionMailboxesTest {
     final List<String> started = new ArrayList<>();
     final List<Promise<String>> pending = new ArrayList<>();
 
-    java.util.function.Supplier<Future<String>> work(String name) {
+    Supplier<Future<String>> work(String name) {
       return () -> {
         started.add(name);
         Promise<String> p = Promise.promise();

@@ -4,6 +4,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class TurnRunnerTest {
@@ -37,7 +39,7 @@ class TurnRunnerTest {
 
   @Test
   void aTurnRequestKeepsItsStreamStopAndConversationOnTheBus() {
-    Turn.Request r = new Turn.Request("s", "hi", "k", "interactive", null, 0, 50, java.util.List.of("END"),
+    Turn.Request r = new Turn.Request("s", "hi", "k", "interactive", null, 0, 50, List.of("END"),
       new JsonArray().add(m("user", "before")), new ModelCall.Stream("addr", "id-1", 0));
     Turn.Request back = Turn.Request.fromJson(r.toJson());
     assertThat(back).isEqualTo(r);

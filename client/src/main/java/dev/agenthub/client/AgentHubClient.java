@@ -1,5 +1,8 @@
 package dev.agenthub.client;
 
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -7,13 +10,19 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.core.streams.ReadStream;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -148,9 +157,9 @@ public final class AgentHubClient {
           if (mine != attempt || promise.future().isComplete()) {
             return; // a newer attempt is on its way
           }
-          boolean again = ar.cause() instanceof io.vertx.core.eventbus.ReplyException re
-            && (re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-            || re.failureType() == io.vertx.core.eventbus.ReplyFailure.ERROR);
+          boolean again = ar.cause() instanceof ReplyException re
+            && (re.failureType() == ReplyFailure.NO_HANDLERS
+            || re.failureType() == ReplyFailure.ERROR);
           if (again && (deadline - System.nanoTime()) / 1_000_000 > RETRY_MS) {
             vertx.setTimer(RETRY_MS, id -> attempt());
           } else {
@@ -162,7 +171,7 @@ public final class AgentHubClient {
 
   private static final long RETRY_MS = 500;
   private static final long[] RESEND_AFTER_NODE_LEFT_MS = {1_000, 5_000};
-  private final java.util.Set<InFlight> inFlight = ConcurrentHashMap.newKeySet();
+  private final Set<InFlight> inFlight = ConcurrentHashMap.newKeySet();
   private boolean watching;
 
   /** With Hazelcast, a hub node leaving sends the messages in flight again (see {@link #send}). */
@@ -171,7 +180,7 @@ public final class AgentHubClient {
       return;
     }
     watching = true;
-    if (vertx instanceof io.vertx.core.internal.VertxInternal internal && internal.clusterManager() != null
+    if (vertx instanceof VertxInternal internal && internal.clusterManager() != null
       && HazelcastWatch.available()) {
       HazelcastWatch.onNodeLeft(internal.clusterManager(), () -> {
         // the messages that may have died with the node: sent again once the event bus has dropped
@@ -200,15 +209,15 @@ public final class AgentHubClient {
       }
     }
 
-    static void onNodeLeft(io.vertx.core.spi.cluster.ClusterManager manager, Runnable action) {
-      if (manager instanceof io.vertx.spi.cluster.hazelcast.HazelcastClusterManager hz) {
-        hz.getHazelcastInstance().getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+    static void onNodeLeft(ClusterManager manager, Runnable action) {
+      if (manager instanceof HazelcastClusterManager hz) {
+        hz.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
           @Override
-          public void memberAdded(com.hazelcast.cluster.MembershipEvent event) {
+          public void memberAdded(MembershipEvent event) {
           }
 
           @Override
-          public void memberRemoved(com.hazelcast.cluster.MembershipEvent event) {
+          public void memberRemoved(MembershipEvent event) {
             if (!event.getMember().isLiteMember()) {
               action.run();
             }
@@ -287,7 +296,7 @@ public final class AgentHubClient {
    * honoured: pieces wait in memory meanwhile), and the reply that ends it.
    */
   public static final class DeltaStream implements ReadStream<String> {
-    private final io.vertx.core.Context context;
+    private final Context context;
     private final Promise<Reply> reply = Promise.promise();
     private final ArrayDeque<String> queued = new ArrayDeque<>();
     private Handler<String> handler;

@@ -3,9 +3,13 @@ package dev.agenthub.hub;
 import dev.agenthub.agents.AgentEvents;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
+import dev.agenthub.agents.TokenCounter;
+import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.memory.AgentIdentity;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 
@@ -16,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
@@ -39,10 +44,10 @@ final class AgentPlacer extends VerticleBase {
   private volatile boolean placed;
   private boolean busy;
 
-  private final java.util.function.Function<String, dev.agenthub.agents.TokenCounter> counters;
+  private final Function<String, TokenCounter> counters;
 
   AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret,
-              java.util.function.Function<String, dev.agenthub.agents.TokenCounter> counters) {
+              Function<String, TokenCounter> counters) {
     this.counters = counters;
     this.secret = secret;
     this.config = config;
@@ -97,8 +102,8 @@ final class AgentPlacer extends VerticleBase {
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
       AgentVerticle v = new AgentVerticle(spec, p.id(), node, events,
-        dev.agenthub.memory.AgentIdentity.token(secret, spec.id()), counters,
-        dev.agenthub.memory.AgentIdentity.token(secret, dev.agenthub.agents.Turn.TURNS_PRINCIPAL));
+        AgentIdentity.token(secret, spec.id()), counters,
+        AgentIdentity.token(secret, Turn.TURNS_PRINCIPAL));
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {
         deployments.put(p.instance(), id);

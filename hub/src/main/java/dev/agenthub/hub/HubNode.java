@@ -2,6 +2,7 @@ package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
+import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.NodeDirectory;
@@ -9,19 +10,22 @@ import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.hub.gateway.DelegationVerticle;
+import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
-import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.governor.TokenCounters;
 import dev.agenthub.hub.ledger.BudgetCounters;
-import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.memory.MemoryProbe;
+import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.hub.telemetry.Tracing;
+import dev.agenthub.memory.AgentIdentity;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryPolicy;
 import dev.agenthub.memory.SharedMemoryVerticle;
+
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -31,6 +35,11 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
@@ -70,7 +79,7 @@ public final class HubNode {
   private final NodeDirectory directory;
   private final List<String> gatewayDeployments = new ArrayList<>();
   private final List<String> placerDeployments = new ArrayList<>();
-  private dev.agenthub.hub.metrics.AuditLog audit;
+  private AuditLog audit;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
   private final byte[] clusterSecret;
@@ -112,7 +121,7 @@ public final class HubNode {
 
   /** The identity token of {@code agent} in this node's cluster (for tools and tests that act as it). */
   public String identityToken(String agent) {
-    return dev.agenthub.memory.AgentIdentity.token(clusterSecret, agent);
+    return AgentIdentity.token(clusterSecret, agent);
   }
 
   /** Starts a node with the API key secrets of the process environment. */
@@ -151,11 +160,11 @@ public final class HubNode {
         // Vert.x's own meters per event-bus message and per client connection cost a registry lookup
         // on every message of every turn; agenthub_* meters count what operators read instead (the
         // HTTP server's, the worker pools' and the JVM's stay)
-        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.EVENT_BUS)
-        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_CLIENT)
-        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_CLIENT)
-        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_SERVER)
-        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET));
+        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS)
+        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
+        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
+        .addDisabledMetricsCategory(MetricsDomain.NET_SERVER)
+        .addDisabledMetricsCategory(MetricsDomain.DATAGRAM_SOCKET));
     var builder = Vertx.builder().withMetrics(new MicrometerMetricsFactory(registry));
     Tracing tracing = Tracing.create(config.operations(), name);
     if (tracing.on()) {
@@ -168,10 +177,10 @@ public final class HubNode {
         .setClusterPublicHost(cluster.host()).setClusterNodeMetadata(self.toMetadata());
       if (cluster.tls() != null) {
         // every node presents its certificate and accepts only peers whose certificate the CA signed
-        eventBus.setSsl(true).setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED)
-          .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(cluster.tls().cert())
+        eventBus.setSsl(true).setClientAuth(ClientAuth.REQUIRED)
+          .setKeyCertOptions(new PemKeyCertOptions().setCertPath(cluster.tls().cert())
             .setKeyPath(cluster.tls().key()))
-          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(cluster.tls().ca()));
+          .setTrustOptions(new PemTrustOptions().addCertPath(cluster.tls().ca()));
       }
       options.setEventBusOptions(eventBus);
       clusterManager = new HazelcastClusterManager(HazelcastSetup.config(cluster, FAILURE_DETECTION_SECONDS));
@@ -210,7 +219,7 @@ public final class HubNode {
   }
 
   private Future<Void> deploy(List<AgentSpec> local) {
-    audit = dev.agenthub.hub.metrics.AuditLog.open(java.nio.file.Path.of(config.auditDir()), config.node().name(),
+    audit = AuditLog.open(Path.of(config.auditDir()), config.node().name(),
       config.operations().auditRetentionMonths());
     HubMetrics metrics = new HubMetrics(registry, audit);
     AtomicBoolean agentsReady = new AtomicBoolean();
@@ -219,11 +228,11 @@ public final class HubNode {
     ready.put("cluster", () -> clusterManager == null || clusterManager.isActive());
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
-    String adminToken = dev.agenthub.memory.AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
+    String adminToken = AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
     MemoryProbe probe = new MemoryProbe(registry, adminToken);
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken,
-      dev.agenthub.memory.AgentIdentity.token(clusterSecret, dev.agenthub.agents.Turn.TURNS_PRINCIPAL));
+      AgentIdentity.token(clusterSecret, Turn.TURNS_PRINCIPAL));
     BudgetCounters budgets = new BudgetCounters(vertx,
       clusterManager == null ? null : clusterManager.getHazelcastInstance());
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken, budgets);
@@ -278,7 +287,7 @@ public final class HubNode {
       @Override
       public void refused(String agent, String op) {
         metrics.refused("memory_access");
-        metrics.audit("memory_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("op", op));
+        metrics.audit("memory_refused", new JsonObject().put("agent", agent).put("op", op));
       }
 
       @Override

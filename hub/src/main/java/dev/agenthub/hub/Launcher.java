@@ -2,19 +2,29 @@ package dev.agenthub.hub;
 
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.ConfigLoader;
-import dev.agenthub.hub.telemetry.LogFormat;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.config.Secrets;
+import dev.agenthub.hub.planner.Planner;
+import dev.agenthub.hub.telemetry.LogFormat;
+
+import com.hazelcast.instance.BuildInfoProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.BindException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.LogManager;
@@ -92,7 +102,7 @@ public final class Launcher implements Callable<Integer> {
     public String[] getVersion() {
       String v = Launcher.class.getPackage().getImplementationVersion();
       return new String[]{"agenthub " + (v == null ? "dev" : v) + " (Java " + System.getProperty("java.version")
-        + ", Vert.x 5, Hazelcast " + com.hazelcast.instance.BuildInfoProvider.getBuildInfo().getVersion() + ")"};
+        + ", Vert.x 5, Hazelcast " + BuildInfoProvider.getBuildInfo().getVersion() + ")"};
     }
   }
 
@@ -108,7 +118,7 @@ public final class Launcher implements Callable<Integer> {
 
   /** A PrintStream onto one of picocli's writers (the commands' bodies print to streams). */
   private static PrintStream stream(PrintWriter writer) {
-    return new PrintStream(new java.io.OutputStream() {
+    return new PrintStream(new OutputStream() {
       @Override
       public void write(int b) {
         writer.write(b);
@@ -118,7 +128,7 @@ public final class Launcher implements Callable<Integer> {
       public void flush() {
         writer.flush();
       }
-    }, true, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }, true, StandardCharsets.ISO_8859_1);
   }
 
   private static int port(CommandLine.Model.CommandSpec spec, String option, Integer port) {
@@ -153,13 +163,13 @@ public final class Launcher implements Callable<Integer> {
       Integer port = this.port == null ? null : port(spec, "--http-port", this.port);
       PrintStream err = stream(spec.commandLine().getErr());
       HubConfig config;
-      java.util.Map<String, String> secrets;
+      Map<String, String> secrets;
       try {
         config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
         LogFormat.apply(LogFormat.resolve(System.getenv(), config.operations().logFormat(), System.console() != null),
           config.node().name());
-        secrets = dev.agenthub.hub.config.Secrets.load(config, System.getenv());
-        dev.agenthub.hub.config.Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
+        secrets = Secrets.load(config, System.getenv());
+        Secrets.clusterSecret(config, System.getenv()); // a missing one stops us here
       } catch (ConfigException | IllegalArgumentException e) {
         err.println("agenthub: config error: " + e.getMessage());
         return EXIT_CONFIG;
@@ -212,7 +222,7 @@ public final class Launcher implements Callable<Integer> {
     public Integer call() {
       PrintStream out = stream(spec.commandLine().getOut());
       PrintStream err = stream(spec.commandLine().getErr());
-      java.util.Map<String, String> given = new java.util.HashMap<>();
+      Map<String, String> given = new HashMap<>();
       put(given, "--messages-per-day", messagesPerDay);
       put(given, "--heartbeat", heartbeat);
       put(given, "--agents", agents);
@@ -230,14 +240,14 @@ public final class Launcher implements Callable<Integer> {
       }
     }
 
-    private static void put(java.util.Map<String, String> given, String option, String value) {
+    private static void put(Map<String, String> given, String option, String value) {
       if (value != null) {
         given.put(option, value);
       }
     }
   }
 
-  private static int plan(Path conf, boolean json, boolean fromLedger, java.util.Map<String, String> given,
+  private static int plan(Path conf, boolean json, boolean fromLedger, Map<String, String> given,
                           PrintStream out, PrintStream err) {
     HubConfig config;
     try {
@@ -246,10 +256,10 @@ public final class Launcher implements Callable<Integer> {
       err.println("agenthub: config error: " + e.getMessage());
       return EXIT_CONFIG;
     }
-    dev.agenthub.hub.planner.Planner.Profile d = dev.agenthub.hub.planner.Planner.Profile.defaults(config.agents().size());
-    dev.agenthub.hub.planner.Planner.Profile profile;
+    Planner.Profile d = Planner.Profile.defaults(config.agents().size());
+    Planner.Profile profile;
     try {
-      profile = new dev.agenthub.hub.planner.Planner.Profile(
+      profile = new Planner.Profile(
         positiveLong(given, "--messages-per-day", d.messagesPerDay()),
         given.containsKey("--heartbeat") ? durationMs(given.get("--heartbeat")) : d.heartbeatMs(),
         (int) positiveLong(given, "--agents", d.agents()),
@@ -258,7 +268,7 @@ public final class Launcher implements Callable<Integer> {
         fraction(given, "--routine-share", d.routineShare()),
         given.containsKey("--peak-factor") ? Math.max(1, Double.parseDouble(given.get("--peak-factor"))) : d.peakFactor());
       if (fromLedger) {
-        var calibrated = dev.agenthub.hub.planner.Planner.calibrate(profile, Path.of(config.ledgerDir()), config);
+        var calibrated = Planner.calibrate(profile, Path.of(config.ledgerDir()), config);
         if (calibrated == null) {
           err.println("agenthub: plan: no calls in this month's ledger under " + config.ledgerDir()
             + "; using the given profile");
@@ -266,19 +276,19 @@ public final class Launcher implements Callable<Integer> {
           profile = calibrated;
         }
       }
-    } catch (NumberFormatException | java.io.IOException e) {
+    } catch (NumberFormatException | IOException e) {
       err.println("agenthub: plan: " + e.getMessage());
       return EXIT_USAGE;
     } catch (IllegalArgumentException e) {
       err.println("agenthub: plan: " + e.getMessage());
       return EXIT_USAGE;
     }
-    var plan = dev.agenthub.hub.planner.Planner.plan(profile, dev.agenthub.hub.planner.Planner.Prices.from(config));
+    var plan = Planner.plan(profile, Planner.Prices.from(config));
     out.println(json ? plan.toJson().encode() : plan.toText());
     return 0;
   }
 
-  private static long positiveLong(java.util.Map<String, String> given, String option, long def) {
+  private static long positiveLong(Map<String, String> given, String option, long def) {
     if (!given.containsKey(option)) {
       return def;
     }
@@ -289,7 +299,7 @@ public final class Launcher implements Callable<Integer> {
     return v;
   }
 
-  private static double fraction(java.util.Map<String, String> given, String option, double def) {
+  private static double fraction(Map<String, String> given, String option, double def) {
     if (!given.containsKey(option)) {
       return def;
     }
@@ -314,7 +324,7 @@ public final class Launcher implements Callable<Integer> {
       root = root.getCause();
     }
     String message = root.getMessage();
-    if (root instanceof java.net.BindException) {
+    if (root instanceof BindException) {
       return "HTTP address already in use (" + message + ")";
     }
     return message == null ? root.getClass().getSimpleName() : message;

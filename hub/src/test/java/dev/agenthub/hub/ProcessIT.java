@@ -1,22 +1,44 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.client.AgentHubClient;
+import dev.agenthub.client.Reply;
+import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.hub.cluster.RendezvousRouter;
 import dev.agenthub.tools.mock.MockLlm;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -49,8 +71,8 @@ class ProcessIT {
 
   @Test
   void theProductJarHoldsNoToolClasses() throws Exception {
-    try (var jar = new java.util.jar.JarFile(jar())) {
-      List<String> ours = jar.stream().map(java.util.jar.JarEntry::getName)
+    try (var jar = new JarFile(jar())) {
+      List<String> ours = jar.stream().map(JarEntry::getName)
         .filter(n -> n.startsWith("dev/agenthub/") && n.endsWith(".class")).toList();
       assertThat(ours).isNotEmpty().noneMatch(n -> n.startsWith("dev/agenthub/tools/"))
         .noneMatch(n -> n.contains("/Mock") || n.contains("Bench") || n.contains("/bench/"));
@@ -141,9 +163,9 @@ class ProcessIT {
     String firstWriter = writer(ports[0]);
     int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
 
-    java.util.Set<String> acked = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    java.util.concurrent.atomic.AtomicInteger failedOnSurvivors = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+    Set<String> acked = ConcurrentHashMap.newKeySet();
+    AtomicInteger failedOnSurvivors = new AtomicInteger();
+    AtomicBoolean killed = new AtomicBoolean();
     List<Thread> loops = new ArrayList<>();
     for (int n = 0; n < 3; n++) {
       for (int c = 0; c < 4; c++) {
@@ -184,15 +206,15 @@ class ProcessIT {
     assertThat(failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
 
     String text = TestHub.get(url(ports[survivor]) + "/v1/memory/shared/load.md").body();
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
-    Map<String, Integer> seen = new java.util.HashMap<>();
+    Matcher m = Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
+    Map<String, Integer> seen = new HashMap<>();
     int pos = 0;
     while (m.find()) {
       assertThat(m.start()).as("whole entries only, none interleaved, at " + pos).isEqualTo(pos);
       seen.merge(m.group(1), 1, Integer::sum);
       pos = m.end();
     }
-    assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
     assertThat(seen.values()).as("no entry twice").allMatch(n -> n == 1);
     assertThat(seen.keySet()).as("every acknowledged entry").containsAll(acked);
     assertThat(acked.size()).isGreaterThan(1200 - 4 * 150);
@@ -216,7 +238,7 @@ class ProcessIT {
 
   @Test
   void threeNodesShareThreeKeysWithoutEverPushingTheProviderOver() throws Exception {
-    io.vertx.core.Vertx mockVertx = io.vertx.core.Vertx.vertx();
+    Vertx mockVertx = Vertx.vertx();
     try {
       List<MockLlm.Key> keys = List.of(
         new MockLlm.Key("sk-pit-a", 600, 3_000_000),
@@ -253,8 +275,8 @@ class ProcessIT {
         TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
           () -> nodes(port) == 3 && ready(port));
       }
-      java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
-      java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+      AtomicInteger answered = new AtomicInteger();
+      AtomicBoolean killed = new AtomicBoolean();
       List<Thread> loops = new ArrayList<>();
       String[] agents = {"support", "ops", "billing"};
       int perLoop = 12;
@@ -309,22 +331,22 @@ class ProcessIT {
   void aTurnWhoseNodeDiesIsAnsweredByTheNewOwnerAndARetryIsNotASecondTurn() throws Exception {
     Map<String, String> env = clusterEnv("memory");
     int[] ports = slowSupportCluster("f", env);
-    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
-    assertThat(placements).extracting(dev.agenthub.hub.cluster.NodeEntry.Placement::node)
+    List<NodeEntry.Placement> placements = placements(ports[0]);
+    assertThat(placements).extracting(NodeEntry.Placement::node)
       .containsExactlyInAnyOrder("f1", "f2", "f3");
     List<String> onF2 = new ArrayList<>();
     for (int i = 0; onF2.size() < 6; i++) {
       String session = "fo-" + i;
-      if (dev.agenthub.hub.cluster.RendezvousRouter.rank(session, placements).get(0).node().equals("f2")) {
+      if (RendezvousRouter.rank(session, placements).get(0).node().equals("f2")) {
         onF2.add(session);
       }
     }
 
     // six turns running on f2, sent through f1's gateway; f2 dies under them
-    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     for (String session : onF2) {
-      calls.add(TestHub.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url(ports[0])
-          + "/v1/agents/support/messages")).timeout(Duration.ofMinutes(2)).POST(java.net.http.HttpRequest.BodyPublishers
+      calls.add(TestHub.HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url(ports[0])
+          + "/v1/agents/support/messages")).timeout(Duration.ofMinutes(2)).POST(HttpRequest.BodyPublishers
           .ofString(new JsonObject().put("session", session).put("text", "question for " + session).encode())).build(),
         HttpResponse.BodyHandlers.ofString()));
     }
@@ -347,19 +369,19 @@ class ProcessIT {
 
     // a client whose gateway (f3) dies retries on f1 with its idempotency key: one turn, one answer
     TestHub.await("f1 plans without f2", Duration.ofMinutes(1), () -> nodes(ports[0]) == 2);
-    List<dev.agenthub.hub.cluster.NodeEntry.Placement> now = new ArrayList<>();
+    List<NodeEntry.Placement> now = new ArrayList<>();
     now.addAll(placements(ports[0]));
     String session = null;
     for (int i = 100; session == null; i++) {
-      if (dev.agenthub.hub.cluster.RendezvousRouter.rank("fo-" + i, now).get(0).node().equals("f1")) {
+      if (RendezvousRouter.rank("fo-" + i, now).get(0).node().equals("f1")) {
         session = "fo-" + i;
       }
     }
     String body = new JsonObject().put("session", session).put("text", "charge the card once")
       .put("idempotency_key", "pay-1").encode();
-    java.util.concurrent.CompletableFuture<HttpResponse<String>> first = TestHub.HTTP.sendAsync(
-      java.net.http.HttpRequest.newBuilder(java.net.URI.create(url(ports[2]) + "/v1/agents/support/messages"))
-        .timeout(Duration.ofMinutes(2)).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+    CompletableFuture<HttpResponse<String>> first = TestHub.HTTP.sendAsync(
+      HttpRequest.newBuilder(URI.create(url(ports[2]) + "/v1/agents/support/messages"))
+        .timeout(Duration.ofMinutes(2)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
       HttpResponse.BodyHandlers.ofString());
     Path transcriptFile = work.resolve("memory/agents/support/sessions/" + session + ".md");
     TestHub.await("the turn is running on f1 (its user entry is in the transcript)", Duration.ofSeconds(30), () -> {
@@ -368,7 +390,7 @@ class ProcessIT {
       }
       try {
         return Files.exists(transcriptFile) && Files.readString(transcriptFile).contains("charge the card once");
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         return false;
       }
     });
@@ -388,22 +410,22 @@ class ProcessIT {
   void aMessageOnTheEventBusWhoseNodeDiesIsAnsweredByTheNewOwnerOnce() throws Exception {
     Map<String, String> env = clusterEnv("memory");
     int[] ports = slowSupportCluster("e", env);
-    List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements = placements(ports[0]);
+    List<NodeEntry.Placement> placements = placements(ports[0]);
     List<String> onE2 = new ArrayList<>();
     for (int i = 0; onE2.size() < 6; i++) {
       String session = "eb-fo-" + i;
-      if (dev.agenthub.hub.cluster.RendezvousRouter.rank(session, placements).get(0).node().equals("e2")) {
+      if (RendezvousRouter.rank(session, placements).get(0).node().equals("e2")) {
         onE2.add(session);
       }
     }
     // an application on the event bus sends six messages whose sessions e2 owns (any node's door may
     // take each one, e2's included); e2 dies under them
-    io.vertx.core.Vertx app = TestHub.liteMember(env.get("AGENTHUB_CLUSTER_NAME"),
+    Vertx app = TestHub.liteMember(env.get("AGENTHUB_CLUSTER_NAME"),
       Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT")));
     try {
-      dev.agenthub.client.AgentHubClient hub = dev.agenthub.client.AgentHubClient.create(app,
-        new dev.agenthub.client.AgentHubClient.Options().setTimeoutMs(120_000));
-      List<io.vertx.core.Future<dev.agenthub.client.Reply>> replies = new ArrayList<>();
+      AgentHubClient hub = AgentHubClient.create(app,
+        new AgentHubClient.Options().setTimeoutMs(120_000));
+      List<Future<Reply>> replies = new ArrayList<>();
       for (String session : onE2) {
         replies.add(hub.send("support", session, "question for " + session));
       }
@@ -411,7 +433,7 @@ class ProcessIT {
         () -> metric(ports[1], "agenthub_queue_depth{agent=\"support\"}") >= 6);
       processes.get(1).destroyForcibly();
       for (var reply : replies) {
-        dev.agenthub.client.Reply r = reply.await(2, TimeUnit.MINUTES);
+        Reply r = reply.await(2, TimeUnit.MINUTES);
         assertThat(r.json().getString("node")).isIn("e1", "e3");
         // the new owner continued the turn: the model saw the question once
         assertThat(r.text()).doesNotContain("This is message 2");
@@ -447,9 +469,9 @@ class ProcessIT {
     for (int port : ports) {
       TestHub.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
     }
-    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-    java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
-    List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger answered = new AtomicInteger();
+    List<String> failures = new CopyOnWriteArrayList<>();
     List<Thread> loops = new ArrayList<>();
     for (int c = 0; c < 6; c++) {
       int loop = c;
@@ -596,12 +618,12 @@ class ProcessIT {
   }
 
   /** The placements a node reports, with the instance slot ({@code support-0}) sessions are ranked by. */
-  private static List<dev.agenthub.hub.cluster.NodeEntry.Placement> placements(int port) throws Exception {
-    List<dev.agenthub.hub.cluster.NodeEntry.Placement> out = new ArrayList<>();
+  private static List<NodeEntry.Placement> placements(int port) throws Exception {
+    List<NodeEntry.Placement> out = new ArrayList<>();
     new JsonObject(TestHub.get(url(port) + "/v1/cluster").body()).getJsonArray("placements").forEach(o -> {
       JsonObject p = (JsonObject) o;
       String id = p.getString("instance");
-      out.add(new dev.agenthub.hub.cluster.NodeEntry.Placement(p.getString("agent"), id.substring(0, id.indexOf('@')),
+      out.add(new NodeEntry.Placement(p.getString("agent"), id.substring(0, id.indexOf('@')),
         p.getString("node")));
     });
     return out;
@@ -647,7 +669,7 @@ class ProcessIT {
 
   @Test
   void aTakenPortStopsTheNodeWithAClearMessage() throws Exception {
-    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       Process p = launch("taken", Map.of(), "--http-port", String.valueOf(taken.getLocalPort()));
       assertThat(p.waitFor(1, TimeUnit.MINUTES)).isTrue();
       assertThat(p.exitValue()).isEqualTo(1);
@@ -690,7 +712,7 @@ class ProcessIT {
   }
 
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return s.getLocalPort();
     }
   }

@@ -1,13 +1,25 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.client.LiteMember;
 import dev.agenthub.hub.config.ConfigLoader;
 import dev.agenthub.hub.config.HubConfig;
 
+import com.hazelcast.config.Config;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -58,15 +70,15 @@ public final class TestHub {
   }
 
   /** A memory section on {@code dir}; nodes sharing a directory stand in for nodes on shared storage. */
-  public static String memoryYaml(java.nio.file.Path dir) {
+  public static String memoryYaml(Path dir) {
     return "memory: { dir: \"" + dir + "\" }\n";
   }
 
-  public static java.nio.file.Path freshDir() {
+  public static Path freshDir() {
     try {
-      return java.nio.file.Files.createTempDirectory("agenthub-test-memory");
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      return Files.createTempDirectory("agenthub-test-memory");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -133,13 +145,13 @@ public final class TestHub {
    * A Vert.x application joining the cluster (members on {@code port}..{@code port+2}) as a Hazelcast
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
-  public static io.vertx.core.Vertx liteMember(String cluster, int port) throws Exception {
-    com.hazelcast.config.Config hz = dev.agenthub.client.LiteMember.config(cluster, "127.0.0.1",
-      java.util.List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
+  public static Vertx liteMember(String cluster, int port) throws Exception {
+    Config hz = LiteMember.config(cluster, "127.0.0.1",
+      List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
-    return io.vertx.core.Vertx.builder().with(new io.vertx.core.VertxOptions().setEventBusOptions(
-        new io.vertx.core.eventbus.EventBusOptions().setHost("127.0.0.1")))
-      .withClusterManager(new io.vertx.spi.cluster.hazelcast.HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
+    return Vertx.builder().with(new VertxOptions().setEventBusOptions(
+        new EventBusOptions().setHost("127.0.0.1")))
+      .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
   }
 
 }

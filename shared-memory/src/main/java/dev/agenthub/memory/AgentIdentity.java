@@ -1,10 +1,11 @@
 package dev.agenthub.memory;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Who is asking, in a form another agent's code cannot forge: a token per agent, the HMAC-SHA256 of
@@ -34,8 +35,8 @@ public final class AgentIdentity {
   public static final class Verifier {
     private static final int MAX_REMEMBERED = 1024;
     private final byte[] secret;
-    private final java.util.concurrent.ConcurrentHashMap<String, byte[]> expected =
-      new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, byte[]> expected =
+      new ConcurrentHashMap<>();
 
     public Verifier(byte[] secret) {
       this.secret = secret.clone();

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The OS lock that makes one process the only writer of a memory directory: held for as long as the
@@ -20,7 +22,7 @@ public final class DirectoryLock implements AutoCloseable {
 
   // lock files this process holds: POSIX locks belong to the process, and closing any other channel
   // on the same file would silently drop the one held, so a second try in this JVM never opens one
-  private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
   private final FileChannel channel;
   private final FileLock lock;

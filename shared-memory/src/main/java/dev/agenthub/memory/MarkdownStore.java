@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -806,7 +807,7 @@ public final class MarkdownStore implements AutoCloseable {
     String json = "{\"path\":" + quote(r.path()) + ",\"op\":\"" + (r.op() == Journal.REPLACE ? "replace" : "append")
       + "\",\"epoch\":" + r.epoch() + ",\"offset\":" + r.offset() + ",\"write_id\":"
       + (r.writeId() == null ? "null" : quote(r.writeId())) + ",\"error\":" + quote(String.valueOf(cause.getMessage()))
-      + ",\"data_base64\":\"" + java.util.Base64.getEncoder().encodeToString(r.data()) + "\"}\n";
+      + ",\"data_base64\":\"" + Base64.getEncoder().encodeToString(r.data()) + "\"}\n";
     writeAtomically(dir.resolve(name), json.getBytes(StandardCharsets.UTF_8), true);
     log.accept("memory: quarantined a journal record for " + r.path() + " that could not be applied ("
       + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "): " + STATE_DIR + "/quarantine/" + name);

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -52,7 +53,7 @@ public record MemoryPolicy(Map<String, Access> agents) {
     if (access == null) {
       return List.of();
     }
-    java.util.ArrayList<String> out = new java.util.ArrayList<>(access.read());
+    ArrayList<String> out = new ArrayList<>(access.read());
     out.addAll(access.write());
     out.add("agents/" + agent);
     return out;

@@ -2,6 +2,7 @@ package dev.agenthub.memory;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.VertxException;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -12,9 +13,12 @@ import io.vertx.core.tracing.TracingPolicy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -65,9 +69,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private static final int MAX_CLAIMS = 200_000;
   private long claimSeq;
   private long forgottenClaims;
-  private final java.util.LinkedHashMap<String, Long> claims = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+  private final LinkedHashMap<String, Long> claims = new LinkedHashMap<>(1024, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
       if (size() > MAX_CLAIMS) {
         forgottenClaims = Math.max(forgottenClaims, eldest.getValue());
         return true;
@@ -165,9 +169,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
         .compose(this::becomeWriter);
     }).onComplete(ar -> {
       acquiring = false;
-      if (ar.failed() && !(ar.cause() instanceof io.vertx.core.VertxException && clusterLock == null)) {
+      if (ar.failed() && !(ar.cause() instanceof VertxException && clusterLock == null)) {
         if (clusterLock != null) {
-          LOG.log(java.util.logging.Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
+          LOG.log(Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
         }
         // whatever failed, no lock stays taken: another standby (or this one, next time) must be able to try
         releaseAll();
@@ -193,7 +197,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return null;
     }).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.log(java.util.logging.Level.WARNING, "memory: releasing the directory lock failed", ar.cause());
+        LOG.log(Level.WARNING, "memory: releasing the directory lock failed", ar.cause());
       }
       if (clusterLock != null) {
         clusterLock.release();
@@ -255,14 +259,14 @@ public final class SharedMemoryVerticle extends VerticleBase {
         result = Future.failedFuture(e);
       } catch (RuntimeException e) {
         // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
-        LOG.log(java.util.logging.Level.WARNING, "memory: malformed request on " + address, e);
+        LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
         result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
       }
       result.onSuccess(m::reply).onFailure(err -> {
         if (err instanceof MemoryException me) {
           m.fail(me.kind().status(), me.getMessage());
         } else {
-          LOG.log(java.util.logging.Level.WARNING, "memory: " + address + " failed unexpectedly", err);
+          LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
           m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
         }
       });

@@ -12,11 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -49,7 +51,7 @@ class MarkdownStoreTest {
     try {
       f.get(30, TimeUnit.SECONDS);
       throw new AssertionError("expected a failure");
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       return e.getCause();
     } catch (Exception e) {
       throw new AssertionError(e);
@@ -177,7 +179,7 @@ class MarkdownStoreTest {
     // a crash: the second entry half on disk, a half-written journal record after it
     Path file = dir.resolve("shared/x.md");
     byte[] whole = Files.readAllBytes(file);
-    Files.write(file, java.util.Arrays.copyOf(whole, whole.length - 10));
+    Files.write(file, Arrays.copyOf(whole, whole.length - 10));
     Files.write(dir.resolve(".agenthub/journal.cur"), new byte[]{0, 0, 0, 42, 1, 2, 3}, StandardOpenOption.APPEND);
 
     store = MarkdownStore.open(dir, 2, MarkdownStore.Options.defaults(), log::add);

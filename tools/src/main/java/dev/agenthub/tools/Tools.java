@@ -2,6 +2,7 @@ package dev.agenthub.tools;
 
 import dev.agenthub.tools.bench.MessageBench;
 import dev.agenthub.tools.mock.MockLlm;
+
 import io.vertx.core.Vertx;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

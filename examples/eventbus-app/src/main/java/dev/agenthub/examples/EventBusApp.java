@@ -1,9 +1,10 @@
 package dev.agenthub.examples;
 
-import com.hazelcast.config.Config;
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.AgentHubException;
 import dev.agenthub.client.Reply;
+
+import com.hazelcast.config.Config;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -14,6 +15,8 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A complete application that talks to agenthub's agents over the event bus. It joins the hub's
@@ -31,7 +34,7 @@ import java.util.concurrent.TimeUnit;
 public final class EventBusApp {
 
   // Hazelcast's start-up banner and member lists go to java.util.logging at INFO: keep warnings only
-  private static final java.util.logging.Logger HAZELCAST_LOG = java.util.logging.Logger.getLogger("com.hazelcast");
+  private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
 
   private EventBusApp() {
   }
@@ -65,7 +68,7 @@ public final class EventBusApp {
     hazelcast.setLiteMember(true);
     hazelcast.setProperty("hazelcast.phone.home.enabled", "false");
     hazelcast.setProperty("hazelcast.logging.type", "jdk");
-    HAZELCAST_LOG.setLevel(java.util.logging.Level.WARNING);
+    HAZELCAST_LOG.setLevel(Level.WARNING);
     hazelcast.setProperty("hazelcast.local.localAddress", host);
     hazelcast.getNetworkConfig().getInterfaces().setEnabled(true).addInterface(host);
     hazelcast.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);

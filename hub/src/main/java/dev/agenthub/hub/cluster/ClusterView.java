@@ -1,6 +1,7 @@
 package dev.agenthub.hub.cluster;
 
 import dev.agenthub.agents.AgentSpec;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

@@ -1,9 +1,10 @@
 package dev.agenthub.hub.cluster;
 
+import dev.agenthub.hub.config.HubConfig;
+
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
-import dev.agenthub.hub.config.HubConfig;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 
 import java.util.regex.Pattern;

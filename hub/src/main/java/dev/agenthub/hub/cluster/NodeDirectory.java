@@ -1,7 +1,9 @@
 package dev.agenthub.hub.cluster;
 
-import com.hazelcast.cluster.MembershipEvent;
 import dev.agenthub.agents.AgentSpec;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -100,7 +103,7 @@ public final class NodeDirectory extends VerticleBase {
     Set<String> live = new HashSet<>(clusterManager.getNodes());
     // lite members are applications (clients of the event-bus API), never nodes: they hold no data
     // and get no agent instances, and their coming and going changes nothing
-    for (com.hazelcast.cluster.Member m : clusterManager.getHazelcastInstance().getCluster().getMembers()) {
+    for (Member m : clusterManager.getHazelcastInstance().getCluster().getMembers()) {
       if (m.isLiteMember()) {
         live.remove(m.getUuid().toString());
       }
@@ -111,7 +114,7 @@ public final class NodeDirectory extends VerticleBase {
         Promise<NodeInfo> promise = Promise.promise();
         clusterManager.getNodeInfo(id, promise);
         // a lookup can hang while the member that holds the entry is dying: never wait for it long
-        lookups.add(promise.future().timeout(LOOKUP_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        lookups.add(promise.future().timeout(LOOKUP_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           .map(info -> info == null ? null : NodeEntry.fromMetadata(id, info.metadata()))
           .otherwise((NodeEntry) null));
       }

@@ -1,7 +1,9 @@
 package dev.agenthub.hub.config;
 
-import dev.agenthub.agents.Skill;
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.Skill;
+import dev.agenthub.memory.MarkdownStore;
+
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -13,11 +15,14 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.DateTimeException;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -140,8 +145,8 @@ public final class ConfigLoader {
     }
     String text;
     try {
-      text = java.nio.file.Files.readString(java.nio.file.Path.of(file.trim()), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (java.io.IOException e) {
+      text = Files.readString(Path.of(file.trim()), StandardCharsets.UTF_8);
+    } catch (IOException e) {
       throw new ConfigException("AGENTHUB_CLIENTS_FILE", "cannot read " + file);
     }
     Object parsed;
@@ -215,7 +220,7 @@ public final class ConfigLoader {
       throw new ConfigException(mem.field("max-entry"), "must be between 256B and 16MiB");
     }
     // a whole file is one journal record when it is replaced: it must fit the journal's record
-    if (maxFile < maxEntry || maxFile > dev.agenthub.memory.MarkdownStore.MAX_FILE_BYTES) {
+    if (maxFile < maxEntry || maxFile > MarkdownStore.MAX_FILE_BYTES) {
       throw new ConfigException(mem.field("max-file"), "must be at least max-entry and at most 63MiB (the journal's "
         + "record)");
     }
@@ -279,7 +284,7 @@ public final class ConfigLoader {
     }
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
       ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source,
-      new HubConfig.Batch(callbackHosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList()), operations);
+      new HubConfig.Batch(callbackHosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList()), operations);
   }
 
   private static HubConfig.Node node(Fields f) {
@@ -378,6 +383,7 @@ public final class ConfigLoader {
       if (!Set.of("sim", "openai", "anthropic").contains(type)) {
         throw new ConfigException(p.field("type"), "must be sim, openai or anthropic, got '" + type + "'");
       }
+      HubConfig.ProviderType providerType = HubConfig.ProviderType.valueOf(type.toUpperCase(Locale.ROOT));
       List<HubConfig.Key> keys = new ArrayList<>();
       List<Object> rawKeys = p.list("keys");
       Set<String> keyIds = new HashSet<>();
@@ -424,10 +430,10 @@ public final class ConfigLoader {
       if (ca != null && !Files.isReadable(Path.of(ca))) {
         throw new ConfigException(p.field("ca-file"), "cannot read " + ca);
       }
-      out.put(id, new HubConfig.Provider(id, type, baseUrl, p.bool("local", type.equals("sim")),
+      out.put(id, new HubConfig.Provider(id, providerType, baseUrl, p.bool("local", type.equals("sim")),
         p.integer("latency-ms", 40, 0, 600_000), keys, p.durationMs("timeout", 60_000),
         p.integer("max-retries", 4, 0, 20), p.integer("max-connections", 1000, 1, 100_000),
-        p.integer("max-waiting", 10_000, 0, 1_000_000), HubConfig.Http2.valueOf(http2.toUpperCase(java.util.Locale.ROOT)),
+        p.integer("max-waiting", 10_000, 0, 1_000_000), HubConfig.Http2.valueOf(http2.toUpperCase(Locale.ROOT)),
         circuit, ca));
     }
     if (out.isEmpty()) {
@@ -604,14 +610,14 @@ public final class ConfigLoader {
       throw new ConfigException(f.field("on-exceed"), "must be downgrade or block, got '" + onExceed + "'");
     }
     String zone = f.string("time-zone", "UTC");
-    java.time.ZoneId zoneId;
+    ZoneId zoneId;
     try {
-      zoneId = java.time.ZoneId.of(zone);
-    } catch (java.time.DateTimeException e) {
+      zoneId = ZoneId.of(zone);
+    } catch (DateTimeException e) {
       throw new ConfigException(f.field("time-zone"), "is not a time zone (such as UTC or Europe/Berlin): '" + zone + "'");
     }
     return new HubConfig.Budgets(f.optionalNumber("monthly-usd", 0), f.optionalNumber("daily-usd", 0), alerts,
-      onExceed, f.string("webhook", ""), zoneId);
+      HubConfig.OnExceed.valueOf(onExceed.toUpperCase(Locale.ROOT)), f.string("webhook", ""), zoneId);
   }
 
   private static List<HubConfig.Client> clients(Fields root, List<AgentSpec> agents) {

@@ -1,8 +1,11 @@
 package dev.agenthub.hub.config;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.ModelCall;
 
+import java.time.ZoneId;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -114,7 +117,7 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
    * @param circuit        when to stop calling a failing provider (or key) for a while
    * @param caFile         PEM file of extra CAs to trust (a private endpoint), or null
    */
-  public record Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
+  public record Provider(String id, ProviderType type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
                          long timeoutMs, int maxRetries, int maxConnections, int maxWaiting, Http2 http2,
                          Circuit circuit, String caFile) {
     public Provider {
@@ -122,10 +125,32 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
     }
 
     /** A provider with the defaults of every key added after the first release. */
-    public Provider(String id, String type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
+    public Provider(String id, ProviderType type, String baseUrl, boolean local, long latencyMs, List<Key> keys,
                     long timeoutMs, int maxRetries) {
       this(id, type, baseUrl, local, latencyMs, keys, timeoutMs, maxRetries, 1000, 10_000, Http2.AUTO,
         Circuit.DEFAULT, null);
+    }
+  }
+
+  /** {@code providers.<id>.type}: the built-in sim, an OpenAI-compatible API, or Anthropic's Messages API. */
+  public enum ProviderType {
+    SIM, OPENAI, ANTHROPIC;
+
+    /** The name configs use: {@code sim}, {@code openai}, {@code anthropic}. */
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** {@code budgets.on-exceed}: what a budget with no room does to a call. */
+  public enum OnExceed {
+    /** The agent's complex model gives way to its routine one; routine calls go on. */
+    DOWNGRADE,
+    /** The call is refused (429 {@code budget_exceeded}). */
+    BLOCK;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -174,7 +199,7 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
      * Price of one call in USD, unrounded: prompt tokens at the input price but those read from (or
      * written to) the provider's prompt cache at theirs, and output tokens (reasoning included).
      */
-    public double cost(dev.agenthub.agents.ModelCall.Usage usage) {
+    public double cost(ModelCall.Usage usage) {
       long plain = Math.max(0, usage.input() - usage.cachedInput() - usage.cacheWrite());
       return (plain * inputPerMillion + usage.cachedInput() * cachedInputPerMillion
         + usage.cacheWrite() * cacheWritePerMillion + usage.output() * outputPerMillion) / 1_000_000.0;
@@ -185,8 +210,8 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
    * {@code budgets:} the global monthly and daily limits (null: none), and the time zone whose
    * midnight starts a day and a month for every budget.
    */
-  public record Budgets(Double monthlyUsd, Double dailyUsd, List<Double> alerts, String onExceed, String webhook,
-                        java.time.ZoneId zone) {
+  public record Budgets(Double monthlyUsd, Double dailyUsd, List<Double> alerts, OnExceed onExceed, String webhook,
+                        ZoneId zone) {
     public Budgets {
       alerts = List.copyOf(alerts);
     }

@@ -1,11 +1,19 @@
 package dev.agenthub.hub.config;
 
+import dev.agenthub.agents.Hashes;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * Reads the API key secrets the configuration points at (environment variables or files, such as
@@ -14,7 +22,7 @@ import java.util.Map;
  */
 public final class Secrets {
 
-  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Secrets.class.getName());
+  private static final Logger LOG = Logger.getLogger(Secrets.class.getName());
 
   private Secrets() {
   }
@@ -25,7 +33,7 @@ public final class Secrets {
    * random one, and a clustered node derives one from the cluster name (and says so: set a secret
    * in production).
    */
-  private static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+  private static final AtomicBoolean WARNED = new AtomicBoolean();
 
   /** Whether {@code host} is a loopback address (127.0.0.0/8, ::1, localhost). */
   static boolean loopback(String host) {
@@ -48,7 +56,7 @@ public final class Secrets {
     }
     if (!config.cluster().enabled()) {
       byte[] random = new byte[32];
-      new java.security.SecureRandom().nextBytes(random);
+      new SecureRandom().nextBytes(random);
       return random;
     }
     if (!loopback(config.cluster().host())) {
@@ -57,16 +65,11 @@ public final class Secrets {
         + " (not a loopback address): set it, or AGENTHUB_CLUSTER_SECRET_FILE, to the same random value on every node");
     }
     if (WARNED.compareAndSet(false, true)) {
-      java.util.logging.Logger.getLogger(Secrets.class.getName()).warning("no AGENTHUB_CLUSTER_SECRET: identities on "
+      LOG.warning("no AGENTHUB_CLUSTER_SECRET: identities on "
       + "the event bus are signed with a secret derived from the cluster name, acceptable only because this cluster "
         + "is on loopback; set one before the cluster leaves this machine");
     }
-    try {
-      return java.security.MessageDigest.getInstance("SHA-256")
-        .digest(("agenthub-cluster:" + config.cluster().name()).getBytes(StandardCharsets.UTF_8));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Hashes.sha256("agenthub-cluster:" + config.cluster().name());
   }
 
   /**
@@ -77,7 +80,7 @@ public final class Secrets {
    */
   public static Map<String, String> load(HubConfig config, Map<String, String> env) {
     Map<String, String> out = new HashMap<>();
-    java.util.Set<String> used = usedProviders(config);
+    Set<String> used = usedProviders(config);
     for (HubConfig.Provider p : config.providers().values()) {
       for (int i = 0; i < p.keys().size(); i++) {
         HubConfig.Key k = p.keys().get(i);
@@ -116,14 +119,14 @@ public final class Secrets {
   }
 
   /** The providers of the models (and their fallbacks) of the agents this node's roles run. */
-  static java.util.Set<String> usedProviders(HubConfig config) {
-    java.util.Set<String> models = new java.util.HashSet<>();
-    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+  static Set<String> usedProviders(HubConfig config) {
+    Set<String> models = new HashSet<>();
+    ArrayDeque<String> todo = new ArrayDeque<>();
     for (var agent : config.agentsForRoles(config.node().roles())) {
       todo.add(agent.routineModel());
       todo.add(agent.complexModel());
     }
-    java.util.Set<String> providers = new java.util.HashSet<>();
+    Set<String> providers = new HashSet<>();
     while (!todo.isEmpty()) {
       String id = todo.poll();
       HubConfig.Model m = id == null ? null : config.models().get(id);

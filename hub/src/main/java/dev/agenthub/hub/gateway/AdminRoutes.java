@@ -5,6 +5,7 @@ import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.ledger.LedgerVerticle;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,11 +1,8 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Hashes;
 import dev.agenthub.hub.config.HubConfig;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -92,10 +89,6 @@ final class ClientAuth {
   }
 
   static String sha256(String token) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Hashes.sha256Hex(token);
   }
 }

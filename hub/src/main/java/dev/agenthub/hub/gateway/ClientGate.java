@@ -1,9 +1,10 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.hub.telemetry.Tracing;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.agenthub.hub.telemetry.Tracing;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;

@@ -3,6 +3,9 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.hub.governor.GovernorVerticle;
+import dev.agenthub.hub.ledger.LedgerVerticle;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -12,9 +15,13 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,17 +42,17 @@ final class Dashboard {
   private static final String LOCAL_MAP = "agenthub.dashboard";
 
   // the recording instance's chart points, oldest first
-  private final java.util.ArrayDeque<JsonObject> history = new java.util.ArrayDeque<>();
+  private final ArrayDeque<JsonObject> history = new ArrayDeque<>();
 
   private final Vertx vertx;
   private final GatewayContext gw;
   private final Map<String, JsonObject> byNode = new HashMap<>();
   private final Map<String, JsonObject> gone = new LinkedHashMap<>();
   private double lastMessages = -1;
-  private java.util.TreeMap<Double, Double> lastBuckets = new java.util.TreeMap<>();
+  private TreeMap<Double, Double> lastBuckets = new TreeMap<>();
 
   /** The upper bound of the bucket holding quantile {@code q} of cumulative bucket counts; 0 if empty. */
-  static double quantile(java.util.TreeMap<Double, Double> cumulative, double q) {
+  static double quantile(TreeMap<Double, Double> cumulative, double q) {
     double total = cumulative.isEmpty() ? 0 : cumulative.lastEntry().getValue();
     if (total <= 0) {
       return 0;
@@ -74,13 +81,13 @@ final class Dashboard {
     lastMessages = messages;
     lastAt = now;
     // p50/p99 of the turns since the last publish, from the turn-latency histograms' buckets
-    java.util.TreeMap<Double, Double> cumulative = new java.util.TreeMap<>();
+    TreeMap<Double, Double> cumulative = new TreeMap<>();
     for (Timer t : registry.find("agenthub_turn_seconds").timers()) {
       for (var bucket : t.takeSnapshot().histogramCounts()) {
         cumulative.merge(bucket.bucket(TimeUnit.MILLISECONDS), bucket.count(), Double::sum);
       }
     }
-    java.util.TreeMap<Double, Double> recent = new java.util.TreeMap<>();
+    TreeMap<Double, Double> recent = new TreeMap<>();
     cumulative.forEach((le, count) -> recent.put(le, count - lastBuckets.getOrDefault(le, 0.0)));
     lastBuckets = cumulative;
     double p50 = quantile(recent, 0.50);
@@ -95,7 +102,7 @@ final class Dashboard {
       .put("rate", rate).put("turn_p50_ms", p50).put("turn_p99_ms", p99).put("queues", queues).put("keys", keys)
       .put("refused", refused).put("at", System.currentTimeMillis());
     // the governor's view of each provider: calls in flight and waiting, its circuit, each key's state
-    vertx.eventBus().<JsonObject>request(dev.agenthub.hub.governor.GovernorVerticle.STATUS, new JsonObject())
+    vertx.eventBus().<JsonObject>request(GovernorVerticle.STATUS, new JsonObject())
       .map(m -> m.body()).otherwise(new JsonObject())
       .onComplete(ar -> vertx.eventBus().publish(STATS, stats.put("providers", ar.result())));
   }
@@ -114,20 +121,20 @@ final class Dashboard {
         sum.put("in_flight", sum.getLong("in_flight") + p.getLong("in_flight", 0L));
         sum.put("waiting", sum.getLong("waiting") + p.getLong("waiting", 0L));
         sum.put("circuit", worse(sum.getString("circuit"), p.getString("circuit", "closed"),
-          java.util.List.of("closed", "half_open", "open")));
+          List.of("closed", "half_open", "open")));
         JsonObject keys = sum.getJsonObject("keys");
         for (Object k : p.getJsonArray("keys", new JsonArray())) {
           JsonObject key = (JsonObject) k;
           String state = key.getBoolean("disabled", false) ? "disabled" : key.getLong("cooling_ms", 0L) > 0 ? "cooling" : "ok";
           keys.put(key.getString("id"), worse(keys.getString(key.getString("id"), "ok"), state,
-            java.util.List.of("ok", "cooling", "disabled")));
+            List.of("ok", "cooling", "disabled")));
         }
       });
     }
     return out;
   }
 
-  private static String worse(String a, String b, java.util.List<String> order) {
+  private static String worse(String a, String b, List<String> order) {
     return order.indexOf(b) > order.indexOf(a) ? b : a;
   }
 
@@ -179,7 +186,7 @@ final class Dashboard {
 
   /** Makes the cluster's picture and its chart point (one instance per node, once a second). */
   void record() {
-    vertx.eventBus().<JsonObject>request(dev.agenthub.hub.ledger.LedgerVerticle.SPEND, new JsonObject())
+    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
       .map(m -> m.body()).otherwise((JsonObject) null)
       .onComplete(ar -> {
         JsonObject snapshot = snapshot(ar.result());
@@ -200,7 +207,7 @@ final class Dashboard {
         }
         var local = vertx.sharedData().<String, Object>getLocalMap(LOCAL_MAP);
         local.put("latest", snapshot.put("point", point));
-        local.put("history", new JsonArray(new java.util.ArrayList<>(history)));
+        local.put("history", new JsonArray(new ArrayList<>(history)));
       });
   }
 

@@ -4,6 +4,8 @@ import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.client.EventBusApi;
+
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -131,7 +133,7 @@ public final class EventBusDoor extends VerticleBase {
     return new DeliveryOptions(base).addHeader(EventBusApi.STREAM_OFFSET, Integer.toString(offset));
   }
 
-  private void answer(String agent, Message<Object> m, io.vertx.core.AsyncResult<JsonObject> ar, long started) {
+  private void answer(String agent, Message<Object> m, AsyncResult<JsonObject> ar, long started) {
     if (ar.succeeded()) {
       gw.metrics().message(agent, "ok", System.nanoTime() - started);
       m.reply(ar.result(), new DeliveryOptions().addHeader(EventBusApi.VERSION_HEADER, EventBusApi.VERSION));

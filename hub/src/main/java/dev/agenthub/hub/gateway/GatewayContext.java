@@ -3,8 +3,11 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonObject;
+
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -17,7 +20,7 @@ import java.util.function.Supplier;
  * @param adminToken   the identity token of the hub's admin routes
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
-                             PrometheusMeterRegistry registry, java.util.Map<String, BooleanSupplier> ready,
-                             Supplier<io.vertx.core.json.JsonObject> memoryWriter, String adminToken,
+                             PrometheusMeterRegistry registry, Map<String, BooleanSupplier> ready,
+                             Supplier<JsonObject> memoryWriter, String adminToken,
                              String turnToken) {
 }

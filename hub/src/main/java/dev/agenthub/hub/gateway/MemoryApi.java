@@ -3,9 +3,12 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
 import dev.agenthub.memory.MemoryPolicy;
+
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+
+import java.net.URI;
 
 /**
  * The memory admin routes (admin clients only once clients exist): list with sizes, read, append an
@@ -62,7 +65,7 @@ final class MemoryApi {
     String raw = ctx.request().path();
     String decoded;
     try {
-      decoded = java.net.URI.create("http://h" + raw).getPath();
+      decoded = URI.create("http://h" + raw).getPath();
     } catch (IllegalArgumentException e) {
       throw ApiError.badRequest("malformed memory path");
     }

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.Turn;
+
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.WebClient;

@@ -4,15 +4,23 @@ import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
+
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 
 /**
  * Sends a turn to the instance that owns its session (rendezvous hash over the live instances,
@@ -23,14 +31,14 @@ import java.util.function.Supplier;
  */
 final class TurnDispatcher {
 
-  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(TurnDispatcher.class.getName());
+  private static final Logger LOG = Logger.getLogger(TurnDispatcher.class.getName());
 
   /** A turn on its way: where it was sent last. */
   private static final class Pending {
     final String agent;
     final Turn.Request request;
     final long timeoutMs;
-    final io.vertx.core.Promise<JsonObject> promise = io.vertx.core.Promise.promise();
+    final Promise<JsonObject> promise = Promise.promise();
     String node;
     String instance;
     int resends;
@@ -43,9 +51,9 @@ final class TurnDispatcher {
     }
   }
 
-  private final java.util.Set<Pending> pending = new java.util.HashSet<>();
+  private final Set<Pending> pending = new HashSet<>();
   // the same turns by session|idempotency key, to cancel one
-  private final java.util.Map<String, Pending> byKey = new java.util.HashMap<>();
+  private final Map<String, Pending> byKey = new HashMap<>();
   private static final long WAIT_MS = 250;
   private static final int MAX_WAITS = 20;
 
@@ -113,9 +121,9 @@ final class TurnDispatcher {
       return; // the same snapshot as at the last look: no node has left since
     }
     lastView = now;
-    java.util.Set<String> live = new java.util.HashSet<>();
+    Set<String> live = new HashSet<>();
     now.nodes().forEach(n -> live.add(n.name()));
-    for (Pending p : new java.util.ArrayList<>(pending)) {
+    for (Pending p : new ArrayList<>(pending)) {
       if (p.node != null && !live.contains(p.node) && p.resends < 5) {
         p.resends++;
         LOG.info("turn of " + p.agent + "/" + p.request.session() + " lost node " + p.node + ": sending it again");

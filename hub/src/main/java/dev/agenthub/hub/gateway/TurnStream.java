@@ -2,7 +2,10 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.Turn;
+
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
 /**
@@ -78,7 +81,7 @@ final class TurnStream implements StreamRelay.Sink {
   }
 
   /** Follows a dispatched turn to its end: its reply closes the stream, its failure reports it. */
-  void follow(io.vertx.core.Future<io.vertx.core.json.JsonObject> turn, GatewayContext gw, String agent, long started) {
+  void follow(Future<JsonObject> turn, GatewayContext gw, String agent, long started) {
     turn.onSuccess(reply -> {
       gw.metrics().message(agent, "ok", System.nanoTime() - started);
       complete(Turn.Reply.fromJson(reply));

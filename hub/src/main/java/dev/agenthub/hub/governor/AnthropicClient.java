@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.ModelCall;
+
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;

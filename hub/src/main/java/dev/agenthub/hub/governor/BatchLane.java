@@ -1,11 +1,13 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -45,7 +48,7 @@ final class BatchLane {
   private long timer = -1;
   private long counter;
 
-  BatchLane(Vertx vertx, io.vertx.core.http.HttpClient http, HubConfig.Provider provider, KeyPool pool) {
+  BatchLane(Vertx vertx, HttpClient http, HubConfig.Provider provider, KeyPool pool) {
     this.vertx = vertx;
     this.web = WebClient.wrap(http);
     this.base = ProviderClient.endpoint(provider.baseUrl(), "");
@@ -134,7 +137,7 @@ final class BatchLane {
     try {
       deliverLines(output, byId);
     } catch (RuntimeException e) {
-      LOG.log(java.util.logging.Level.WARNING, "batch output of " + provider.id() + " could not be read", e);
+      LOG.log(Level.WARNING, "batch output of " + provider.id() + " could not be read", e);
     } finally {
       // whatever went wrong above, no call of this batch waits on: what was not answered fails now
       byId.values().forEach(i -> i.promise().tryFail(new ProviderLane.Rejected(502, "batch output had no answer for "
@@ -167,7 +170,7 @@ final class BatchLane {
         item.promise().complete(OpenAiClient.answer(MultiMap.caseInsensitiveMultiMap(), response.getJsonObject("body"))
           .withKey("batch"));
       } catch (RuntimeException e) {
-        LOG.log(java.util.logging.Level.WARNING, "batch output of " + provider.id() + ": the answer of " + item.id()
+        LOG.log(Level.WARNING, "batch output of " + provider.id() + ": the answer of " + item.id()
           + " could not be read", e);
         item.promise().fail(new ProviderLane.Rejected(502, "batch item answer could not be read", null));
       }

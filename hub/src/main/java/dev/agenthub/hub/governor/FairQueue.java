@@ -3,6 +3,7 @@ package dev.agenthub.hub.governor;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /**
  * Calls waiting for a key, served by priority (interactive, then heartbeat, then batch) and, within
@@ -11,7 +12,7 @@ import java.util.Map;
  */
 final class FairQueue<T> {
 
-  private final java.util.function.ToIntFunction<String> weights;
+  private final ToIntFunction<String> weights;
   private String current;
   private int servedInRow;
 
@@ -24,7 +25,7 @@ final class FairQueue<T> {
     this(agent -> 1);
   }
 
-  FairQueue(java.util.function.ToIntFunction<String> weights) {
+  FairQueue(ToIntFunction<String> weights) {
     this.weights = weights;
     for (int i = 0; i < PRIORITIES; i++) {
       byAgent[i] = new LinkedHashMap<>();

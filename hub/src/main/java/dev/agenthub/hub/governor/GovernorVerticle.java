@@ -1,24 +1,30 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.ledger.LedgerVerticle;
+import dev.agenthub.hub.config.HubConfig.OnExceed;
+import dev.agenthub.hub.config.HubConfig.ProviderType;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.BudgetScope;
+import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.AgentIdentity;
+import dev.agenthub.memory.MemoryPolicy;
+
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.time.ZonedDateTime;
@@ -93,7 +99,7 @@ public final class GovernorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     for (HubConfig.Provider p : config.providers().values()) {
-      if (p.type().equals("sim")) {
+      if (p.type() == ProviderType.SIM) {
         continue;
       }
       if (p.keys().stream().anyMatch(k -> !secrets.containsKey(p.id() + "/" + k.id()))) {
@@ -103,13 +109,13 @@ public final class GovernorVerticle extends VerticleBase {
       p.keys().forEach(k -> keySecrets.put(k.id(), secrets.get(p.id() + "/" + k.id())));
       HttpClientAgent http = HttpProviderClient.http(vertx, p);
       clients.add(http);
-      ProviderClient client = p.type().equals("anthropic") ? new AnthropicClient(vertx, http, p.baseUrl())
+      ProviderClient client = p.type() == ProviderType.ANTHROPIC ? new AnthropicClient(vertx, http, p.baseUrl())
         : new OpenAiClient(vertx, http, p.baseUrl());
       KeyPool pool = new KeyPool(p.id(), p.keys(), keySecrets, rates -> key ->
         buckets == null ? new LocalLimiter(rates) : new ClusterLimiter(buckets, key, rates, context));
       lanes.put(p.id(), new ProviderLane(vertx, p, pool, client, metrics,
         agent -> config.agent(agent).map(AgentSpec::weight).orElse(1)));
-      if (p.type().equals("openai")) {
+      if (p.type() == ProviderType.OPENAI) {
         batchLanes.put(p.id(), new BatchLane(vertx, http, p, pool));
       }
     }
@@ -157,7 +163,7 @@ public final class GovernorVerticle extends VerticleBase {
     try {
       request = ModelCall.Request.fromJson(message.body());
     } catch (RuntimeException e) {
-      LOG.log(java.util.logging.Level.WARNING, "governor: malformed model call", e);
+      LOG.log(Level.WARNING, "governor: malformed model call", e);
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
       return;
     }
@@ -284,7 +290,7 @@ public final class GovernorVerticle extends VerticleBase {
       if (refused == null) {
         return Future.succeededFuture(new Held(model, usd));
       }
-      if (config.budgets().onExceed().equals("downgrade")) {
+      if (config.budgets().onExceed() == OnExceed.DOWNGRADE) {
         HubConfig.Model routine = model.id().equals(agent.complexModel())
           ? config.models().get(agent.routineModel()) : model;
         double routineUsd = highestCost(request, routine);
@@ -358,7 +364,7 @@ public final class GovernorVerticle extends VerticleBase {
 
   private void onEnable(Message<JsonObject> message) {
     JsonObject body = message.body() == null ? new JsonObject() : message.body();
-    if (identities != null && !identities.verify(dev.agenthub.memory.MemoryPolicy.ADMIN,
+    if (identities != null && !identities.verify(MemoryPolicy.ADMIN,
       body.getString("admin_token"))) {
       metrics.refused("identity");
       fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by the hub's admin identity", null);
@@ -378,13 +384,13 @@ public final class GovernorVerticle extends VerticleBase {
     long now = System.nanoTime();
     lanes.forEach((id, lane) -> {
       long[] load = lane.load();
-      io.vertx.core.json.JsonArray keys = new io.vertx.core.json.JsonArray();
+      JsonArray keys = new JsonArray();
       for (KeyPool.KeyState k : lane.pool().keys()) {
         keys.add(new JsonObject().put("id", k.id).put("disabled", k.disabled)
           .put("cooling_ms", Math.max(0, (k.coolUntil - now) / 1_000_000)).put("headroom", k.limiter.headroom()));
       }
       out.put(id, new JsonObject().put("in_flight", load[0]).put("waiting", load[1]).put("peak_in_flight", load[2])
-        .put("circuit", lane.circuit().name().toLowerCase(java.util.Locale.ROOT)).put("keys", keys));
+        .put("circuit", lane.circuit().name().toLowerCase(Locale.ROOT)).put("keys", keys));
     });
     return out;
   }
@@ -466,7 +472,7 @@ public final class GovernorVerticle extends VerticleBase {
     Consumer<String> deltas = request.stream() == null ? null : deltas(request.stream());
     Future<ProviderClient.Result> result;
     boolean batch = "batch".equals(request.priority()) && batchLanes.containsKey(provider.id());
-    if (provider.type().equals("sim")) {
+    if (provider.type() == ProviderType.SIM) {
       result = simulate(request, model, provider, deltas, call);
     } else if (batch) {
       result = batchLanes.get(provider.id()).submit(model, request.messages(), request.tools(), request.maxTokens());
@@ -487,7 +493,7 @@ public final class GovernorVerticle extends VerticleBase {
       metrics.modelCall(request.agent(), model.id(), provider.id(), "ok", nanos);
       metrics.usage(request.agent(), model.id(), usage.input(), usage.output(), cost);
       return new ModelCall.Reply(r.content(), r.toolCalls(), model.id(), usage, cost, false, nanos / 1_000_000,
-        provider.id() + "/" + (provider.type().equals("sim") ? "sim" : r.keyId()), r.finishReason());
+        provider.id() + "/" + (provider.type() == ProviderType.SIM ? "sim" : r.keyId()), r.finishReason());
     }).onFailure(err -> metrics.modelCall(request.agent(), model.id(), provider.id(), "error",
       System.nanoTime() - started));
   }
@@ -499,7 +505,7 @@ public final class GovernorVerticle extends VerticleBase {
     try {
       a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens(), request.stop());
     } catch (SimProvider.Failure e) {
-      io.vertx.core.Promise<ProviderClient.Result> failed = io.vertx.core.Promise.promise();
+      Promise<ProviderClient.Result> failed = Promise.promise();
       vertx.setTimer(Math.max(1, provider.latencyMs()), id -> failed.fail(e));
       return failed.future();
     }

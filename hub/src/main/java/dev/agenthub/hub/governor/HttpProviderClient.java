@@ -1,8 +1,9 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.StopScanner;
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.StopScanner;
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.Future;
 
 import java.util.ArrayList;

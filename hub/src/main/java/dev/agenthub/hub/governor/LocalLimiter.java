@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.TokenBucket;
+
 import io.vertx.core.Future;
 
 /** A key's buckets in this node's memory: exact for a node that runs alone. */

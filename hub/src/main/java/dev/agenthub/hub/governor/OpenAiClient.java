@@ -1,8 +1,9 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;

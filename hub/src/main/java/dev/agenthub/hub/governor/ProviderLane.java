@@ -4,6 +4,7 @@ import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
+
 import io.micrometer.core.instrument.Gauge;
 import io.opentelemetry.api.trace.Span;
 import io.vertx.core.Context;
@@ -12,10 +13,12 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import java.util.function.ToIntFunction;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -89,7 +92,7 @@ final class ProviderLane {
   private long peakInFlight;
 
   ProviderLane(Vertx vertx, HubConfig.Provider provider, KeyPool pool, ProviderClient client, HubMetrics metrics,
-               java.util.function.ToIntFunction<String> weights) {
+               ToIntFunction<String> weights) {
     this.queue = new FairQueue<>(weights);
     this.vertx = vertx;
     this.provider = provider;
@@ -379,7 +382,7 @@ final class ProviderLane {
     }
     if (status == 401 || status == 403) {
       pool.disable(key, status);
-      metrics.audit("key_disabled", new io.vertx.core.json.JsonObject().put("key", provider.id() + "/" + key.id)
+      metrics.audit("key_disabled", new JsonObject().put("key", provider.id() + "/" + key.id)
         .put("status", status));
       attempt(p);
       return;

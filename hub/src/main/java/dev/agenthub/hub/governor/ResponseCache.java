@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Exact-match response cache: model + messages + tools + max tokens, scoped by trust level (and by
@@ -48,7 +49,7 @@ final class ResponseCache {
   }
 
   static String key(String scope, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                    java.util.List<String> stop) {
+                    List<String> stop) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       for (String part : new String[]{scope, model, messages.encode(), tools.encode(), Integer.toString(maxTokens),

@@ -1,7 +1,9 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.SimProvider;
+import dev.agenthub.agents.Tokens;
+
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -77,7 +79,7 @@ final class SimStream {
       timer = -1;
     }
     promise.tryComplete(ProviderClient.Result.answer(MultiMap.caseInsensitiveMultiMap(), sent.toString(),
-      new JsonArray(), new ModelCall.Usage(answer.inputTokens(), 0, 0, dev.agenthub.agents.Tokens.estimate(sent.toString()),
+      new JsonArray(), new ModelCall.Usage(answer.inputTokens(), 0, 0, Tokens.estimate(sent.toString()),
         0), ModelCall.CANCELLED));
   }
 

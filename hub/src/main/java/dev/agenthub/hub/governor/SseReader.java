@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.function.BiConsumer;
 
 /**
@@ -46,7 +47,7 @@ final class SseReader {
           throw new Malformed("a server-sent event line is longer than " + maxEventBytes + " bytes");
         }
         if (lineLength == line.length) {
-          line = java.util.Arrays.copyOf(line, Math.min(maxEventBytes, line.length * 2));
+          line = Arrays.copyOf(line, Math.min(maxEventBytes, line.length * 2));
         }
         line[lineLength++] = b;
       }

@@ -24,7 +24,7 @@ public final class TokenCounters implements Function<String, TokenCounter> {
   public TokenCounters(HubConfig config) {
     for (HubConfig.Model m : config.models().values()) {
       HubConfig.Provider p = config.providers().get(m.provider());
-      Optional<TokenCounter> exact = "openai".equals(p.type()) ? OpenAiModels.tokenizer(m.name()) : Optional.empty();
+      Optional<TokenCounter> exact = p.type() == HubConfig.ProviderType.OPENAI ? OpenAiModels.tokenizer(m.name()) : Optional.empty();
       byModel.put(m.id(), exact.orElseGet(Calibrated::new));
     }
   }

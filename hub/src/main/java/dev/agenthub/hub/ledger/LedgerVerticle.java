@@ -4,13 +4,14 @@ import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.tracing.TracingPolicy;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
+import io.vertx.core.tracing.TracingPolicy;
 import io.vertx.ext.web.client.WebClient;
 
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.ledger;
 
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -136,7 +137,7 @@ public final class Spend {
     }
     // a budget is reached at its limit, or once it refused a call that would have passed it
     boolean over = refused || (limit > 0 ? used >= limit - 1e-8 : used > 0);
-    String state = !over ? "ok" : b.onExceed().equals("block") ? "blocked" : "downgraded";
+    String state = !over ? "ok" : b.onExceed() == HubConfig.OnExceed.BLOCK ? "blocked" : "downgraded";
     return new Budget(s.name(), s.period(), limit, used, held, raised, state);
   }
 

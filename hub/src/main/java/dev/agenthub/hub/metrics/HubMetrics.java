@@ -1,12 +1,18 @@
 package dev.agenthub.hub.metrics;
 
 import dev.agenthub.agents.AgentEvents;
+import dev.agenthub.hub.ledger.Spend;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
@@ -27,7 +33,7 @@ public final class HubMetrics implements AgentEvents {
   }
 
   /** Writes an audit line (refusals, authentication failures, budget blocks), if this node keeps one. */
-  public void audit(String type, io.vertx.core.json.JsonObject detail) {
+  public void audit(String type, JsonObject detail) {
     if (audit != null) {
       audit.record(type, detail);
     }
@@ -53,7 +59,7 @@ public final class HubMetrics implements AgentEvents {
   @Override
   public void refused(String agent, String reason) {
     refused(reason);
-    audit(reason + "_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("to", "agent"));
+    audit(reason + "_refused", new JsonObject().put("agent", agent).put("to", "agent"));
   }
 
   @Override
@@ -69,7 +75,7 @@ public final class HubMetrics implements AgentEvents {
       .tags("agent", agent, "skill", skill, "outcome", outcome).register(registry).increment();
     if ("refused".equals(outcome)) {
       refused("skill_not_allowed");
-      audit("skill_refused", new io.vertx.core.json.JsonObject().put("agent", agent).put("skill", skill));
+      audit("skill_refused", new JsonObject().put("agent", agent).put("skill", skill));
     }
   }
 
@@ -106,10 +112,10 @@ public final class HubMetrics implements AgentEvents {
 
   // the meters of every model call, by their tags: a registry lookup builds an id each time, which a
   // node answering thousands of calls a second notices
-  private final java.util.concurrent.ConcurrentHashMap<String, Object> meters = new java.util.concurrent.ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Object> meters = new ConcurrentHashMap<>();
 
   @SuppressWarnings("unchecked")
-  private <M> M meter(String key, java.util.function.Supplier<M> make) {
+  private <M> M meter(String key, Supplier<M> make) {
     return (M) meters.computeIfAbsent(key, k -> make.get());
   }
 
@@ -144,15 +150,15 @@ public final class HubMetrics implements AgentEvents {
   }
 
   // each budget's last measure, read by its gauges (one set per scope, registered once)
-  private final java.util.concurrent.ConcurrentHashMap<String, double[]> budgetValues =
-    new java.util.concurrent.ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, double[]> budgetValues =
+    new ConcurrentHashMap<>();
 
   /**
    * The budgets as the ledger last measured them: {@code agenthub_budget_used_ratio} (spent over
    * limit), {@code agenthub_budget_held_usd} (held for calls in flight), {@code agenthub_budget_used_usd}
    * and {@code agenthub_budget_limit_usd}, tagged by scope.
    */
-  public void budgets(java.util.List<dev.agenthub.hub.ledger.Spend.Budget> budgets) {
+  public void budgets(List<Spend.Budget> budgets) {
     for (var b : budgets) {
       double[] v = budgetValues.computeIfAbsent(b.scope(), scope -> {
         double[] values = new double[4];

@@ -2,6 +2,7 @@ package dev.agenthub.hub.planner;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.telemetry;
 
 import dev.agenthub.agents.LogFields;
+
 import io.vertx.core.json.JsonObject;
 
 import java.io.PrintWriter;

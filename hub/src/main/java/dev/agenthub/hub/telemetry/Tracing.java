@@ -1,6 +1,7 @@
 package dev.agenthub.hub.telemetry;
 
 import dev.agenthub.hub.config.HubConfig;
+
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;

@@ -3,21 +3,31 @@ package dev.agenthub.hub.agents;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,7 +52,7 @@ class AgentRuntimeTest {
       "---\nname: restarts\ndescription: how to restart the web tier\n---\nDrain first, then restart one node at a time.\n");
     Files.createDirectories(dir.resolve("shared"));
     Files.writeString(dir.resolve("shared/policies.md"), "# Policies\n\nRefunds within 30 days.\n");
-    site = io.vertx.core.Vertx.vertx().createHttpServer()
+    site = Vertx.vertx().createHttpServer()
       .requestHandler(req -> req.response().end("status page: all green")).listen(0, "127.0.0.1")
       .await(30, TimeUnit.SECONDS);
     String yaml = """
@@ -152,7 +162,7 @@ class AgentRuntimeTest {
     TestHub.await("the refusals are audited", Duration.ofSeconds(30), () -> {
       try {
         // a file per month: rt1.<YYYY-MM>.jsonl
-        String audit = Files.readString(auditDir.resolve("rt1." + java.time.YearMonth.now(java.time.ZoneOffset.UTC)
+        String audit = Files.readString(auditDir.resolve("rt1." + YearMonth.now(ZoneOffset.UTC)
           + ".jsonl"));
         return audit.contains("\"type\":\"skill_refused\"") && audit.contains("\"skill\":\"http.fetch\"");
       } catch (Exception e) {
@@ -168,7 +178,7 @@ class AgentRuntimeTest {
     // a turn that is already three hops deep may not delegate again
     Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "support-0@rt1"),
       new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, "interactive",
-        null, 3).toJson(), new io.vertx.core.eventbus.DeliveryOptions()
+        null, 3).toJson(), new DeliveryOptions()
         .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL))).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");
   }
@@ -178,15 +188,15 @@ class AgentRuntimeTest {
     // a peer on the event bus cannot run turns past client authentication
     String address = Turn.address("support", "support-0@rt1");
     for (String token : new String[]{null, "forged", node.identityToken("support")}) {
-      io.vertx.core.eventbus.DeliveryOptions options = new io.vertx.core.eventbus.DeliveryOptions();
+      DeliveryOptions options = new DeliveryOptions();
       if (token != null) {
         options.addHeader(Turn.IDENTITY_HEADER, token);
       }
       var refused = node.vertx().eventBus().request(address, new Turn.Request("intruder", "hi", null, "interactive")
         .toJson(), options);
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.await(30, TimeUnit.SECONDS))
-        .isInstanceOf(io.vertx.core.eventbus.ReplyException.class)
-        .satisfies(e -> assertThat(((io.vertx.core.eventbus.ReplyException) e).failureCode()).isEqualTo(403));
+        .isInstanceOf(ReplyException.class)
+        .satisfies(e -> assertThat(((ReplyException) e).failureCode()).isEqualTo(403));
     }
   }
 
@@ -224,11 +234,11 @@ class AgentRuntimeTest {
 
   @Test
   void manySessionsAtOnceAreAllAnswered() throws Exception {
-    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
-      calls.add(TestHub.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(
-          java.net.URI.create(node.url() + "/v1/agents/ops/messages")).timeout(Duration.ofMinutes(1))
-        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+      calls.add(TestHub.HTTP.sendAsync(HttpRequest.newBuilder(
+          URI.create(node.url() + "/v1/agents/ops/messages")).timeout(Duration.ofMinutes(1))
+        .POST(HttpRequest.BodyPublishers.ofString(
           new JsonObject().put("session", "many-" + i).put("text", "hello " + i).encode())).build(),
         HttpResponse.BodyHandlers.ofString()));
     }
@@ -248,7 +258,7 @@ class AgentRuntimeTest {
 
     Files.createDirectories(dir.resolve("agents/pulse"));
     Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "# Checklist\n\n- [ ] check the backups\n- [x] done\n");
-    String daily = "agents/pulse/daily/" + java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".md";
+    String daily = "agents/pulse/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md";
     TestHub.await("three heartbeats logged", Duration.ofSeconds(60), () -> entries(dir.resolve(daily)).size() >= 3);
     assertThat(Files.readString(dir.resolve(daily))).contains("check the backups");
     List<Instant> beats = entries(dir.resolve(daily));
@@ -292,7 +302,7 @@ class AgentRuntimeTest {
   private static Future<Message<JsonObject>> turnAt(String instance, String session, String text) {
     return node.vertx().eventBus().request(Turn.address("twin", instance),
       new Turn.Request(session, text, null, "interactive").toJson(),
-      new io.vertx.core.eventbus.DeliveryOptions().addHeader(Turn.IDENTITY_HEADER,
+      new DeliveryOptions().addHeader(Turn.IDENTITY_HEADER,
         node.identityToken(Turn.TURNS_PRINCIPAL)));
   }
 
@@ -304,8 +314,8 @@ class AgentRuntimeTest {
     turnAt("twin-1@rt1", "moving", "second question").await(30, TimeUnit.SECONDS);
     var fenced = turnAt("twin-0@rt1", "moving", "third question");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> fenced.await(30, TimeUnit.SECONDS))
-      .isInstanceOf(io.vertx.core.eventbus.ReplyException.class)
-      .satisfies(e -> assertThat(((io.vertx.core.eventbus.ReplyException) e).failureCode())
+      .isInstanceOf(ReplyException.class)
+      .satisfies(e -> assertThat(((ReplyException) e).failureCode())
         .isEqualTo(Turn.Failure.SESSION_MOVED));
     // sent again, it reads the session back (with the other instance's turn) and claims it anew
     turnAt("twin-0@rt1", "moving", "third question").await(30, TimeUnit.SECONDS);

@@ -1,19 +1,37 @@
 package dev.agenthub.hub.cluster;
 
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryPolicy;
+
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
-import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -56,7 +74,7 @@ class ClusterTest {
       try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(
         ChatCompletionCreateParams.builder().model("ops").user("cross-stream").addUserMessage("status?").build())) {
         StringBuilder text = new StringBuilder();
-        java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger pieces = new AtomicInteger();
         stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().filter(t -> !t.isEmpty())
           .ifPresent(t -> {
             pieces.incrementAndGet();
@@ -104,7 +122,7 @@ class ClusterTest {
   void aStandbyTakesOverTheMemoryWriterAndNoAcknowledgedAppendIsLost() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
     int port = TestHub.randomBasePort();
-    java.nio.file.Path dir = TestHub.freshDir();
+    Path dir = TestHub.freshDir();
     String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
     HubNode first = TestHub.start(TestHub.yamlWithNode(TestHub.node("m1", "general"), 0, extra));
     HubNode second = null;
@@ -114,17 +132,17 @@ class ClusterTest {
       HubNode standby = second;
       TestHub.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
 
-      dev.agenthub.memory.MemoryClient client =
-        new dev.agenthub.memory.MemoryClient(standby.vertx(), dev.agenthub.memory.MemoryPolicy.ADMIN,
-          standby.identityToken(dev.agenthub.memory.MemoryPolicy.ADMIN), 60_000);
-      java.util.List<io.vertx.core.Future<JsonObject>> acks = new java.util.ArrayList<>();
+      MemoryClient client =
+        new MemoryClient(standby.vertx(), MemoryPolicy.ADMIN,
+          standby.identityToken(MemoryPolicy.ADMIN), 60_000);
+      List<Future<JsonObject>> acks = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
         acks.add(client.append("shared/failover.md", "c", "entry " + i));
         if (i == 100) {
           first.close(); // the writer leaves while appends are in flight
         }
       }
-      io.vertx.core.Future.join(acks).await(2, TimeUnit.MINUTES);
+      Future.join(acks).await(2, TimeUnit.MINUTES);
       TestHub.await("m2 took over", Duration.ofSeconds(60), () -> "m2".equals(writer(standby)));
       String text = client.read("shared/failover.md").await(30, TimeUnit.SECONDS);
       for (int i = 0; i < 200; i++) {
@@ -132,7 +150,7 @@ class ClusterTest {
           assertThat(text.split("\n\nentry " + i + "\n\n", -1)).as("entry " + i + " once").hasSize(2);
         }
       }
-      assertThat(acks.stream().filter(io.vertx.core.Future::succeeded).count()).isEqualTo(200);
+      assertThat(acks.stream().filter(Future::succeeded).count()).isEqualTo(200);
     } finally {
       if (second != null) {
         second.close().await(1, TimeUnit.MINUTES);
@@ -145,18 +163,18 @@ class ClusterTest {
   void aHeartbeatBeatsOncePerIntervalAcrossTheCluster() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
     int port = TestHub.randomBasePort();
-    java.nio.file.Path dir = TestHub.freshDir();
-    java.nio.file.Files.createDirectories(dir.resolve("agents/pulse"));
-    java.nio.file.Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "- [ ] look at the queue\n");
+    Path dir = TestHub.freshDir();
+    Files.createDirectories(dir.resolve("agents/pulse"));
+    Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "- [ ] look at the queue\n");
     String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
-    java.util.function.Function<String, String> yaml = name -> TestHub.yamlWithNode(TestHub.node(name, "general"), 0, extra)
+    Function<String, String> yaml = name -> TestHub.yamlWithNode(TestHub.node(name, "general"), 0, extra)
       .replace("- { id: ops,", "- { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }\n  - { id: ops,");
     HubNode a = TestHub.start(yaml.apply("hb1"));
     HubNode b = TestHub.start(yaml.apply("hb2"));
     try {
-      java.nio.file.Path daily = dir.resolve("agents/pulse/daily/" + java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".md");
+      Path daily = dir.resolve("agents/pulse/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md");
       TestHub.await("six beats", Duration.ofMinutes(1), () -> beats(daily).size() >= 6);
-      java.util.List<java.time.Instant> beats = beats(daily);
+      List<Instant> beats = beats(daily);
       for (int i = 1; i < beats.size(); i++) {
         assertThat(Duration.between(beats.get(i - 1), beats.get(i))).as("beat " + i + ": one per interval for both nodes")
           .isGreaterThanOrEqualTo(Duration.ofMillis(900));
@@ -167,13 +185,13 @@ class ClusterTest {
     }
   }
 
-  private static java.util.List<java.time.Instant> beats(java.nio.file.Path file) {
-    java.util.List<java.time.Instant> out = new java.util.ArrayList<>();
+  private static List<Instant> beats(Path file) {
+    List<Instant> out = new ArrayList<>();
     try {
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^## (\\S+) heartbeat$")
-        .matcher(java.nio.file.Files.readString(file));
+      Matcher m = Pattern.compile("(?m)^## (\\S+) heartbeat$")
+        .matcher(Files.readString(file));
       while (m.find()) {
-        out.add(java.time.Instant.parse(m.group(1)));
+        out.add(Instant.parse(m.group(1)));
       }
     } catch (Exception e) {
       // not yet written
@@ -182,37 +200,37 @@ class ClusterTest {
   }
 
   /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
-  static java.nio.file.Path[] certificate(String name) throws Exception {
-    java.nio.file.Path dir = TestHub.freshDir();
-    java.nio.file.Path store = dir.resolve(name + ".p12");
-    Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+  static Path[] certificate(String name) throws Exception {
+    Path dir = TestHub.freshDir();
+    Path store = dir.resolve(name + ".p12");
+    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
       "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
       "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
       "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
     assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
     assertThat(keytool.exitValue()).isZero();
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    try (var in = java.nio.file.Files.newInputStream(store)) {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(store)) {
       ks.load(in, "changeit".toCharArray());
     }
-    java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes());
-    java.nio.file.Path cert = dir.resolve(name + ".crt");
-    java.nio.file.Path key = dir.resolve(name + ".key");
-    java.nio.file.Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
+    Path cert = dir.resolve(name + ".crt");
+    Path key = dir.resolve(name + ".key");
+    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
       + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
-    java.nio.file.Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
       + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-    return new java.nio.file.Path[]{cert, key};
+    return new Path[]{cert, key};
   }
 
   @Test
   void theEventBusSpeaksTlsAndANodeWithoutTheClustersCertificateCannotTakePart() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
     int port = TestHub.randomBasePort();
-    java.nio.file.Path[] good = certificate("agenthub");
-    java.nio.file.Path[] other = certificate("intruder");
+    Path[] good = certificate("agenthub");
+    Path[] other = certificate("intruder");
     String memory = TestHub.memoryYaml(TestHub.freshDir());
-    java.util.function.BiFunction<java.nio.file.Path[], String, String> tls = (pair, node) ->
+    BiFunction<Path[], String, String> tls = (pair, node) ->
       TestHub.yamlWithNode(TestHub.node(node, node.equals("tls-back") ? "general" : "edge")
           .replace("request-timeout: 30s", "request-timeout: 3s"), 0,
         TestHub.clusterYaml(cluster, port).replace(" }\n", ", tls: { cert: \"" + pair[0] + "\", key: \"" + pair[1]

@@ -1,9 +1,11 @@
 package dev.agenthub.hub.cluster;
 
 import dev.agenthub.agents.AgentSpec;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +33,7 @@ class PlacementPlanTest {
     assertThat(perNode).containsEntry("n1", 2).containsEntry("n2", 2).containsEntry("n3", 2);
     assertThat(plan.stream().filter(p -> p.agent().equals("vault"))).allMatch(p -> p.node().equals("n3")).hasSize(2);
     List<NodeEntry> reversed = new ArrayList<>(three);
-    java.util.Collections.reverse(reversed);
+    Collections.reverse(reversed);
     assertThat(PlacementPlan.compute(reversed, agents)).containsExactlyInAnyOrderElementsOf(plan);
 
     // n2 leaves: its instances move; of the others, at most the one or two that rebalancing needs

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.config;
 
 import dev.agenthub.hub.TestHub;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -35,7 +36,7 @@ class ConfigLoaderTest {
     assertThat(config.cluster().enabled()).isFalse();
     assertThat(config.cluster().host()).isEqualTo("127.0.0.1");
     assertThat(config.cluster().members()).containsExactly("127.0.0.1:5701", "127.0.0.1:5702", "127.0.0.1:5703");
-    assertThat(config.providers().get("sim").type()).isEqualTo("sim");
+    assertThat(config.providers().get("sim").type()).isEqualTo(HubConfig.ProviderType.SIM);
     assertThat(config.providers().get("sim").latencyMs()).isEqualTo(40);
     assertThat(config.models().get("sim-small").cost(1_000_000, 1_000_000)).isEqualTo(0.75);
     assertThat(config.clients()).isEmpty();
@@ -145,7 +146,7 @@ class ConfigLoaderTest {
     assertThat(config.node().name()).isEqualTo("n1");
     assertThat(config.agents().get(0).complexModel()).isEqualTo("m");
     assertThat(config.agents().get(0).limits().maxQueue()).isEqualTo(1000);
-    assertThat(config.budgets().onExceed()).isEqualTo("downgrade");
+    assertThat(config.budgets().onExceed()).isEqualTo(HubConfig.OnExceed.DOWNGRADE);
     assertThat(config.memory().fsync()).isTrue();
   }
 

@@ -5,9 +5,11 @@ import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,7 +36,7 @@ class KubernetesManifestsTest {
   }
 
   /** The documents of the resources kustomization.yaml (under {@code dir}) lists, in its order. */
-  static List<Map<String, Object>> rendered(Path dir) throws java.io.IOException {
+  static List<Map<String, Object>> rendered(Path dir) throws IOException {
     Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
     Map<String, Object> kustomization = map(yaml.load(Files.readString(dir.resolve("kustomization.yaml"))));
     List<Map<String, Object>> out = new ArrayList<>();
@@ -76,7 +78,7 @@ class KubernetesManifestsTest {
       String name = (String) map(w.get("metadata")).get("name");
       Map<String, Object> pod = map(map(map(w.get("spec")).get("template")).get("spec"));
       assertThat(map(pod.get("securityContext"))).as(name).containsEntry("runAsNonRoot", true);
-      Map<String, String> volumeKinds = new java.util.HashMap<>();
+      Map<String, String> volumeKinds = new HashMap<>();
       for (Object v : list(pod.get("volumes"))) {
         Map<String, Object> volume = map(v);
         if (volume.containsKey("persistentVolumeClaim")) {
@@ -101,7 +103,7 @@ class KubernetesManifestsTest {
         assertThat(map(map(container.get("lifecycle")).get("preStop"))).as(name + " drains before SIGTERM").isNotEmpty();
 
         // the node's config as this container sees it
-        Map<String, String> env = new java.util.HashMap<>();
+        Map<String, String> env = new HashMap<>();
         for (Object e : list(container.get("env"))) {
           Map<String, Object> entry = map(e);
           if (entry.get("value") != null) {
@@ -111,7 +113,7 @@ class KubernetesManifestsTest {
         env.put("AGENTHUB_NODE", name + "-0");
         env.remove("AGENTHUB_CLIENTS_FILE"); // read at start from its Secret; checked below
         HubConfig config = ConfigLoader.parse(hub, name, env, ConfigLoader.Overrides.none());
-        Map<String, Object> mounts = new java.util.HashMap<>();
+        Map<String, Object> mounts = new HashMap<>();
         for (Object m : list(container.get("volumeMounts"))) {
           mounts.put((String) map(m).get("mountPath"), m);
         }

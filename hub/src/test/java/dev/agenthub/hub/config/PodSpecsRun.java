@@ -1,6 +1,8 @@
 package dev.agenthub.hub.config;
 
 
+import io.vertx.core.json.JsonObject;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,9 +13,11 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the pod specs of deploy/kubernetes with Docker, as the manifests describe them: one container
@@ -115,7 +119,7 @@ public final class PodSpecsRun {
         if (limits.get("memory") != null) {
           cmd.addAll(List.of("--memory", ((String) limits.get("memory")).replace("Gi", "g").replace("Mi", "m")));
         }
-        Map<String, Map<String, Object>> volumes = new java.util.HashMap<>();
+        Map<String, Map<String, Object>> volumes = new HashMap<>();
         for (Object v : list(spec.get("volumes"))) {
           volumes.put((String) map(v).get("name"), map(v));
         }
@@ -185,7 +189,7 @@ public final class PodSpecsRun {
       }
       int first = ports.get(0);
       if (failures == 0 && !waitFor(() -> body(first, "/v1/cluster").contains("\"nodes\"")
-        && new io.vertx.core.json.JsonObject(body(first, "/v1/cluster")).getJsonArray("nodes").size() == ports.size(), 120)) {
+        && new JsonObject(body(first, "/v1/cluster")).getJsonArray("nodes").size() == ports.size(), 120)) {
         System.err.println("pod specs: FAILED: the pods did not form one cluster: " + body(first, "/v1/cluster"));
         failures++;
       }
@@ -249,7 +253,7 @@ public final class PodSpecsRun {
   private static void run(String... command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT)
       .start();
-    if (!p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES) || p.exitValue() != 0 && command[0].equals("docker")
+    if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0 && command[0].equals("docker")
       && command[1].equals("run")) {
       throw new IllegalStateException("failed: " + String.join(" ", command));
     }

@@ -6,7 +6,9 @@ import dev.agenthub.client.EventBusApi;
 import dev.agenthub.client.Reply;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
@@ -129,7 +131,7 @@ class EventBusDoorTest {
       AgentHubClient.DeltaStream stream = hub.stream("support", new AgentHubClient.Request("eb-stream", "tell me more"));
       StringBuilder pieces = new StringBuilder();
       int[] count = {0};
-      io.vertx.core.Promise<Void> ended = io.vertx.core.Promise.promise();
+      Promise<Void> ended = Promise.promise();
       stream.handler(t -> {
         count[0]++;
         pieces.append(t);

@@ -1,7 +1,10 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -109,11 +112,11 @@ class ClientAuthTest {
 
   @Test
   void aForgedDelegationOnTheEventBusIsRefused() {
-    var forged = node.vertx().eventBus().request(dev.agenthub.agents.Turn.DELEGATE_ADDRESS, new JsonObject()
+    var forged = node.vertx().eventBus().request(Turn.DELEGATE_ADDRESS, new JsonObject()
       .put("agent", "assistant").put("session", "x").put("text", "hi").put("from", "assistant").put("depth", 1));
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> forged.await(30, TimeUnit.SECONDS))
-      .isInstanceOf(io.vertx.core.eventbus.ReplyException.class)
-      .satisfies(e -> assertThat(((io.vertx.core.eventbus.ReplyException) e).failureCode()).isEqualTo(403));
+      .isInstanceOf(ReplyException.class)
+      .satisfies(e -> assertThat(((ReplyException) e).failureCode()).isEqualTo(403));
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

@@ -4,6 +4,7 @@ import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.tools.mock.MockLlm;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -4,6 +4,7 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.Secrets;
+
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,9 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+
 import io.vertx.core.Future;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -11,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +31,7 @@ class NodeBehaviourTest {
     try {
       String address = Turn.address("ops", "ops-0@order1");
       // turns on an instance's address carry the hub's identity
-      io.vertx.core.eventbus.DeliveryOptions signed = new io.vertx.core.eventbus.DeliveryOptions()
+      DeliveryOptions signed = new DeliveryOptions()
         .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL));
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
@@ -55,7 +58,7 @@ class NodeBehaviourTest {
 
   @Test
   void aRestartedNodePicksSessionsUpFromTheirTranscripts() throws Exception {
-    java.nio.file.Path dir = TestHub.freshDir();
+    Path dir = TestHub.freshDir();
     String yaml = TestHub.yamlWithNode(TestHub.node("again1", "general"), 0, TestHub.memoryYaml(dir));
     HubNode first = TestHub.start(yaml);
     try {

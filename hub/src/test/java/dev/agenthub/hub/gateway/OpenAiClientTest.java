@@ -1,5 +1,8 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -7,8 +10,6 @@ import com.openai.errors.NotFoundException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
-import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

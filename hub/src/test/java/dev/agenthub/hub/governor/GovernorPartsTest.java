@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.TokenBucket;
+
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,9 +1,11 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.tools.mock.MockLlm;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.tools.mock.MockLlm;
+
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -14,9 +16,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -136,8 +141,8 @@ class GovernorTest {
   void aBatchMessageGoesThroughTheBatchApiAtHalfPriceAndCallsBack() throws Exception {
     MockLlm mock = new MockLlm(mockVertx, 300, 0, List.of(new MockLlm.Key("sk-batch", 6000, 10_000_000)));
     int port = mock(mock);
-    List<JsonObject> callbacks = new java.util.concurrent.CopyOnWriteArrayList<>();
-    io.vertx.core.http.HttpServer hook = mockVertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
+    List<JsonObject> callbacks = new CopyOnWriteArrayList<>();
+    HttpServer hook = mockVertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
       callbacks.add(b.toJsonObject());
       req.response().end();
     })).listen(0, "127.0.0.1").await(30, TimeUnit.SECONDS);
@@ -178,7 +183,7 @@ class GovernorTest {
     Files.writeString(memory.resolve("agents/nightly/HEARTBEAT.md"), "- [ ] summarize the night's tickets\n");
     node = TestHub.start(config(port, "{ id: h, secret-file: \"%s\", rpm: 6000, tpm: 10000000 }"
       .formatted(secretFile("sk-hb")), ""));
-    Path daily = memory.resolve("agents/nightly/daily/" + java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".md");
+    Path daily = memory.resolve("agents/nightly/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md");
     TestHub.await("a heartbeat answered through the batch API", Duration.ofMinutes(1), () -> {
       try {
         return mock.stats().getLong("batches") > 0 && Files.exists(daily)

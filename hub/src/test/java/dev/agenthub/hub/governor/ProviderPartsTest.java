@@ -1,17 +1,20 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.StopScanner;
-import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -24,7 +27,7 @@ class ProviderPartsTest {
     SseReader reader = new SseReader(1024, (name, data) -> events.add(new String[]{name, data}));
     byte[] bytes = stream.getBytes(StandardCharsets.UTF_8);
     for (int i = 0; i < bytes.length; i += cut) {
-      reader.feed(java.util.Arrays.copyOfRange(bytes, i, Math.min(bytes.length, i + cut)));
+      reader.feed(Arrays.copyOfRange(bytes, i, Math.min(bytes.length, i + cut)));
     }
     reader.end();
     return events;
@@ -110,10 +113,10 @@ class ProviderPartsTest {
 
   @Test
   void aCalibratedCounterLearnsTheProvidersRatio() {
-    HubConfig.Provider p = new HubConfig.Provider("local", "openai", "http://127.0.0.1:1/v1", true, 0,
+    HubConfig.Provider p = new HubConfig.Provider("local", HubConfig.ProviderType.OPENAI, "http://127.0.0.1:1/v1", true, 0,
       List.of(new HubConfig.Key("a", "PATH", null, 60, 1000)), 1000, 0);
     HubConfig.Model m = new HubConfig.Model("llama", "local", "llama3.1:8b", 0, 0, List.of());
-    HubConfig config = new HubConfig(null, null, null, java.util.Map.of("local", p), java.util.Map.of("llama", m),
+    HubConfig config = new HubConfig(null, null, null, Map.of("local", p), Map.of("llama", m),
       List.of(), null, List.of(), null, null, "test");
     TokenCounters counters = new TokenCounters(config);
     String text = "x".repeat(400); // 100 by the plain estimate

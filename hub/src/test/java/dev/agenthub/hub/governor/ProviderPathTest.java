@@ -1,7 +1,10 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.tools.mock.MockOpenAi;
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
 import dev.agenthub.tools.mock.MockLlm;
+import dev.agenthub.tools.mock.MockOpenAi;
+
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -10,8 +13,6 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.models.Model;
-import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -19,7 +20,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -225,7 +230,7 @@ class ProviderPathTest {
       Path t = MEMORY.resolve("agents/slowpoke/sessions/gone-1.md");
       try {
         return Files.exists(t) && Files.readString(t).contains("[interrupted: the client closed the stream]");
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         return false;
       }
     });
@@ -241,8 +246,8 @@ class ProviderPathTest {
     // and nothing was kept as a session
     try (var files = Files.list(MEMORY.resolve("agents/support/sessions"))) {
       assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("chat-"));
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -346,7 +351,7 @@ class ProviderPathTest {
     try {
       HttpResponse<InputStream> r = TestHub.HTTP.send(HttpRequest.newBuilder(URI.create(node.url() + "/ui/events"))
         .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofInputStream());
-      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+      try (var in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
         String line;
         String event = "message";
         while ((line = in.readLine()) != null) {

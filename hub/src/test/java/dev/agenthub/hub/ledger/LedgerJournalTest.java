@@ -1,6 +1,7 @@
 package dev.agenthub.hub.ledger;
 
 import dev.agenthub.hub.TestHub;
+
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

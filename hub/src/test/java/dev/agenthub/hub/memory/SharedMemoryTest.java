@@ -1,10 +1,13 @@
 package dev.agenthub.hub.memory;
 
+import dev.agenthub.agents.ModelCall;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -89,10 +92,10 @@ class SharedMemoryTest {
     assertThat(failure(forged.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
     MemoryClient missing = new MemoryClient(node.vertx(), "support", null, 5_000);
     assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
-    JsonObject call = new dev.agenthub.agents.ModelCall.Request("support", "sim-small", new io.vertx.core.json.JsonArray()
-      .add(new JsonObject().put("role", "user").put("content", "hi")), new io.vertx.core.json.JsonArray(), 10,
+    JsonObject call = new ModelCall.Request("support", "sim-small", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "hi")), new JsonArray(), 10,
       "interactive", "forged").toJson();
-    assertThatThrownBy(() -> node.vertx().eventBus().request(dev.agenthub.agents.ModelCall.ADDRESS, call)
+    assertThatThrownBy(() -> node.vertx().eventBus().request(ModelCall.ADDRESS, call)
       .await(10, TimeUnit.SECONDS)).hasMessageContaining("does not prove");
     assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_refused_total{reason=\"identity\"}");
   }

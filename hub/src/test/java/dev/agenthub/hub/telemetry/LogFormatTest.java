@@ -1,6 +1,7 @@
 package dev.agenthub.hub.telemetry;
 
 import dev.agenthub.agents.LogFields;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,9 @@
 package dev.agenthub.tools.bench;
 
 import dev.agenthub.client.AgentHubClient;
+import dev.agenthub.client.LiteMember;
+
+import com.hazelcast.config.Config;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -104,7 +107,7 @@ final class EventBusBench {
 
   /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
   private static Vertx liteMember(String cluster, int base) throws Exception {
-    com.hazelcast.config.Config hz = dev.agenthub.client.LiteMember.config(cluster, "127.0.0.1",
+    Config hz = LiteMember.config(cluster, "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");
     return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))

@@ -1,6 +1,7 @@
 package dev.agenthub.tools.bench;
 
 import dev.agenthub.tools.mock.MockLlm;
+
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

@@ -15,6 +15,7 @@ import org.HdrHistogram.Histogram;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,10 +25,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 /**
  * {@code agenthub.jar bench [messages|memory|all] [--messages N] [--concurrency C]}: nodes started as
@@ -129,8 +135,8 @@ public final class MessageBench {
     out.printf("scenario telemetry: %,d messages, %d concurrent sessions, sim latency 0, one node, %d cores%n",
       n, concurrency, Runtime.getRuntime().availableProcessors());
     com.sun.net.httpserver.HttpServer sink = com.sun.net.httpserver.HttpServer.create(
-      new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-    java.util.concurrent.atomic.AtomicLong exported = new java.util.concurrent.atomic.AtomicLong();
+      new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+    AtomicLong exported = new AtomicLong();
     sink.createContext("/v1/traces", exchange -> {
       exported.addAndGet(exchange.getRequestBody().readAllBytes().length);
       exchange.sendResponseHeaders(200, -1);
@@ -150,7 +156,7 @@ public final class MessageBench {
       for (int round = 0; round < rounds; round++) {
         for (int c = 0; c < 3; c++) {
           rate[c][round] = telemetryRun(out, labels[c], n, concurrency, extras[c],
-            java.util.Map.of("AGENTHUB_LOG_FORMAT", formats[c]), cpu[c], round);
+            Map.of("AGENTHUB_LOG_FORMAT", formats[c]), cpu[c], round);
         }
       }
       double baseRate = median(rate[0]);
@@ -168,13 +174,13 @@ public final class MessageBench {
 
   private static double median(double[] values) {
     double[] sorted = values.clone();
-    java.util.Arrays.sort(sorted);
+    Arrays.sort(sorted);
     return sorted[sorted.length / 2];
   }
 
   /** One run on a fresh node: its messages per second, and its node CPU per message into {@code cpu[round]}. */
   private static double telemetryRun(PrintStream out, String label, int n, int concurrency, String extra,
-                                     java.util.Map<String, String> env, double[] cpu, int round) throws Exception {
+                                     Map<String, String> env, double[] cpu, int round) throws Exception {
     Path dir = Files.createTempDirectory("agenthub-bench");
     List<Process> nodes = new ArrayList<>();
     try {
@@ -182,7 +188,7 @@ public final class MessageBench {
       nodes.add(startNode(dir, "single", "general", false, "bench-" + UUID.randomUUID(), 21_000, port,
         dir.resolve("memory"), 0, extra, env));
       waitReady(port, 1);
-      java.time.Duration cpu0 = cpu(nodes.get(0));
+      Duration cpu0 = cpu(nodes.get(0));
       double rate = measure(out, label, port, n, concurrency, "/v1/agents/support/messages",
         c -> new JsonObject().put("session", "bench-" + c).put("text", "How do I reset my password?"));
       long warm = Math.min(n / 5, 10_000);
@@ -219,8 +225,8 @@ public final class MessageBench {
     }
   }
 
-  static java.time.Duration cpu(Process node) {
-    return node.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+  static Duration cpu(Process node) {
+    return node.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
   private static long size(Path dir) throws IOException {
@@ -257,7 +263,7 @@ public final class MessageBench {
 
   /** Runs one load on one node, then through a second node. {@code path} may hold %d (the loop % 8). */
   private static void scenario(PrintStream out, String path, int n, int concurrency, String what,
-                               java.util.function.IntFunction<JsonObject> body) throws Exception {
+                               IntFunction<JsonObject> body) throws Exception {
     Path dir = Files.createTempDirectory("agenthub-bench");
     int base = 21_000 + (int) (Math.random() * 200) * 50;
     String cluster = "bench-" + UUID.randomUUID();
@@ -266,9 +272,9 @@ public final class MessageBench {
       int p1 = freePort();
       nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single"), 0));
       waitReady(p1, 1);
-      java.time.Duration cpu0 = cpu(nodes.get(0));
+      Duration cpu0 = cpu(nodes.get(0));
       measure(out, "  one node", p1, n, concurrency, path, body);
-      java.time.Duration cpu1 = cpu(nodes.get(0));
+      Duration cpu1 = cpu(nodes.get(0));
       long warm = Math.min(n / 5, 10_000);
       out.printf("  node CPU: %.3f ms per call (warm-up included); memory dir after the run: %,d bytes%n",
         (cpu1.toNanos() - cpu0.toNanos()) / 1e6 / (n + warm), size(dir.resolve("memory-single")));
@@ -291,7 +297,7 @@ public final class MessageBench {
 
   /** Prints one row; returns its messages per second. */
   static double measure(PrintStream out, String label, int port, int messages, int concurrency, String path,
-                              java.util.function.IntFunction<JsonObject> body) throws Exception {
+                              IntFunction<JsonObject> body) throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
       HttpClientAgent client = vertx.createHttpClient(
@@ -315,7 +321,7 @@ public final class MessageBench {
 
   /** C closed loops, one per session: each sends its next message once the previous one is answered. */
   private static int drive(HttpClientAgent client, int messages, int concurrency, Histogram histogram, String path,
-                           java.util.function.IntFunction<JsonObject> body) throws Exception {
+                           IntFunction<JsonObject> body) throws Exception {
     AtomicInteger remaining = new AtomicInteger(messages);
     AtomicInteger failed = new AtomicInteger();
     List<Future<Void>> loops = new ArrayList<>();
@@ -329,8 +335,8 @@ public final class MessageBench {
   }
 
   /** Why messages failed, by reason, the first of each kind kept in full (printed after a row). */
-  static final java.util.concurrent.ConcurrentHashMap<String, AtomicInteger> FAILURES =
-    new java.util.concurrent.ConcurrentHashMap<>();
+  static final ConcurrentHashMap<String, AtomicInteger> FAILURES =
+    new ConcurrentHashMap<>();
 
   static void noteFailure(String reason) {
     String kind = reason.length() > 160 ? reason.substring(0, 160) : reason;
@@ -377,12 +383,12 @@ public final class MessageBench {
 
   static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
                                    int port, Path memory, int latencyMs) throws IOException {
-    return startNode(dir, name, roles, clustered, cluster, base, port, memory, latencyMs, "", java.util.Map.of());
+    return startNode(dir, name, roles, clustered, cluster, base, port, memory, latencyMs, "", Map.of());
   }
 
   /** {@code extra}: YAML appended to the node's config; {@code env}: added to its environment. */
   static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
-                                   int port, Path memory, int latencyMs, String extra, java.util.Map<String, String> env)
+                                   int port, Path memory, int latencyMs, String extra, Map<String, String> env)
     throws IOException {
     Path conf = dir.resolve(name + ".yaml");
     Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs) + extra);

@@ -2,6 +2,7 @@ package dev.agenthub.tools.mock;
 
 import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.Tokens;
+
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -269,12 +271,12 @@ final class MockAnthropic {
     List<Long> sizes = new ArrayList<>();
     StringBuilder prefix = new StringBuilder(body.getString("model"));
     long[] chars = {0};
-    java.util.function.Consumer<Object> add = part -> {
+    Consumer<Object> add = part -> {
       String text = part instanceof JsonObject o ? o.copy().put("cache_control", (Object) null).encode() : String.valueOf(part);
       prefix.append('\u0000').append(text);
       chars[0] += text.length();
     };
-    java.util.function.Consumer<JsonObject> mark = block -> {
+    Consumer<JsonObject> mark = block -> {
       if (block.containsKey("cache_control")) {
         hashes.add(MockLlm.sha(prefix.toString()));
         sizes.add(tokens(chars[0]));

@@ -1,7 +1,9 @@
 package dev.agenthub.tools.mock;
 
-import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.agents.Hashes;
 import dev.agenthub.agents.SimProvider;
+import dev.agenthub.agents.TokenBucket;
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
@@ -23,6 +25,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -124,12 +129,12 @@ public final class MockLlm {
   }
 
   // the W3C traceparent headers of the last thousand requests, oldest first
-  private final java.util.concurrent.ConcurrentLinkedDeque<String> traceparents =
-    new java.util.concurrent.ConcurrentLinkedDeque<>();
+  private final ConcurrentLinkedDeque<String> traceparents =
+    new ConcurrentLinkedDeque<>();
 
   /** The {@code traceparent} headers of the last thousand requests that carried one, oldest first. */
-  public java.util.List<String> traceparents() {
-    return java.util.List.copyOf(traceparents);
+  public List<String> traceparents() {
+    return List.copyOf(traceparents);
   }
 
   public Future<Integer> listen(String host, int port) {
@@ -337,15 +342,10 @@ public final class MockLlm {
 
   /** A key's public name: the first 8 hex digits of its SHA-256. */
   public static String shortHash(String secret) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-      return "key-" + HexFormat.of().formatHex(d, 0, 4);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return "key-" + HexFormat.of().formatHex(Hashes.sha256(secret), 0, 4);
   }
 
-  static java.security.MessageDigest digest() {
+  static MessageDigest digest() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (Exception e) {
@@ -363,17 +363,13 @@ public final class MockLlm {
   }
 
   static String sha(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return Hashes.sha256Hex(text);
   }
 
   // ---- the OpenAI batch API ----
 
-  private final Map<String, String> files = new java.util.concurrent.ConcurrentHashMap<>();
-  private final Map<String, JsonObject> batches = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, String> files = new ConcurrentHashMap<>();
+  private final Map<String, JsonObject> batches = new ConcurrentHashMap<>();
   private final AtomicLong batchCount = new AtomicLong();
 
   private boolean authorized(RoutingContext ctx) {
@@ -395,7 +391,7 @@ public final class MockLlm {
       return;
     }
     String content = vertx.fileSystem().readFileBlocking(ctx.fileUploads().get(0).uploadedFileName()).toString();
-    String id = "file-" + java.util.UUID.randomUUID().toString().replace("-", "");
+    String id = "file-" + UUID.randomUUID().toString().replace("-", "");
     files.put(id, content);
     ctx.json(new JsonObject().put("id", id).put("object", "file").put("bytes", content.length())
       .put("purpose", ctx.request().getFormAttribute("purpose")));
@@ -431,9 +427,9 @@ public final class MockLlm {
       output.append(new JsonObject().put("id", "batch_req_" + total).put("custom_id", req.getString("custom_id"))
         .put("response", response).putNull("error").encode()).append('\n');
     }
-    String outputId = "file-" + java.util.UUID.randomUUID().toString().replace("-", "");
+    String outputId = "file-" + UUID.randomUUID().toString().replace("-", "");
     files.put(outputId, output.toString());
-    String id = "batch_" + java.util.UUID.randomUUID().toString().replace("-", "");
+    String id = "batch_" + UUID.randomUUID().toString().replace("-", "");
     long readyAt = System.currentTimeMillis() + latencyMs;
     JsonObject batch = new JsonObject().put("id", id).put("object", "batch").put("endpoint", "/v1/chat/completions")
       .put("status", "in_progress").put("output_file_id", outputId).put("ready_at", readyAt)

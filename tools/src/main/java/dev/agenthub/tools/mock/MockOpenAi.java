@@ -1,15 +1,18 @@
 package dev.agenthub.tools.mock;
 
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Cache;
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.TokenCounter;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -307,12 +310,12 @@ public final class MockOpenAi {
     String[] hashes = new String[flat.size()];
     long[] tokens = new long[flat.size()];
     // one digest over the growing prefix, read out after each message: linear in the prompt
-    java.security.MessageDigest digest = MockLlm.digest();
+    MessageDigest digest = MockLlm.digest();
     digest.update((body.getString("model") + body.getJsonArray("tools", new JsonArray()).encode())
-      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      .getBytes(StandardCharsets.UTF_8));
     long count = 3;
     for (int i = 0; i < flat.size(); i++) {
-      digest.update(("\u0000" + flat.getJsonObject(i).encode()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      digest.update(("\u0000" + flat.getJsonObject(i).encode()).getBytes(StandardCharsets.UTF_8));
       count += tokens(counter, flat.getJsonObject(i));
       hashes[i] = MockLlm.hexOf(digest);
       tokens[i] = Math.min(count, prompt);

@@ -1,0 +1,86 @@
+package dev.agenthub.hub;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Rules of the house the compiler does not check, over every module's sources: a type is named by
+ * an import, never spelled out with its package in the code; and the modules depend one way (the
+ * agents never import the hub, nothing in the product imports the tools).
+ */
+class SourceRulesTest {
+
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final Pattern INLINE = Pattern.compile("(?<![\\w.@\"])((?:java|javax|io\\.vertx|com\\.hazelcast|"
+    + "com\\.github|io\\.micrometer|io\\.opentelemetry|dev\\.agenthub|picocli)(?:\\.[a-z][a-z0-9_]*)*)\\.([A-Z]\\w*)");
+
+  private static List<Path> sources(String... modules) throws IOException {
+    List<Path> out = new ArrayList<>();
+    for (String module : modules) {
+      Path src = ROOT.resolve(module).resolve("src");
+      if (Files.isDirectory(src)) {
+        try (Stream<Path> files = Files.walk(src)) {
+          files.filter(f -> f.toString().endsWith(".java")).forEach(out::add);
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void typesAreImportedNotSpelledOutInline() throws IOException {
+    List<String> found = new ArrayList<>();
+    for (Path file : sources("shared-memory", "agents", "client", "tools", "hub", "examples/eventbus-app")) {
+      List<String> lines = Files.readAllLines(file);
+      for (int i = 0; i < lines.size(); i++) {
+        String line = lines.get(i);
+        String trimmed = line.strip();
+        if (trimmed.startsWith("import ") || trimmed.startsWith("package ") || trimmed.startsWith("*")
+          || trimmed.startsWith("/*") || trimmed.startsWith("//")) {
+          continue;
+        }
+        Matcher m = INLINE.matcher(line);
+        while (m.find()) {
+          boolean inString = line.substring(0, m.start()).chars().filter(c -> c == '"').count() % 2 == 1;
+          int comment = line.indexOf("//");
+          if (!inString && (comment < 0 || comment > m.start())) {
+            found.add(ROOT.relativize(file) + ":" + (i + 1) + ": " + m.group());
+          }
+        }
+      }
+    }
+    assertThat(found).as("inline fully qualified names (import them)").isEmpty();
+  }
+
+  @Test
+  void modulesDependOneWay() throws IOException {
+    List<String> found = new ArrayList<>();
+    for (Path file : sources("shared-memory", "agents", "client")) {
+      String text = Files.readString(file);
+      if (text.contains("import dev.agenthub.hub.") || text.contains("import dev.agenthub.tools.")) {
+        found.add(ROOT.relativize(file).toString());
+      }
+    }
+    for (Path file : sources("hub")) {
+      if (file.toString().contains("/src/main/") && Files.readString(file).contains("import dev.agenthub.tools.")) {
+        found.add(ROOT.relativize(file).toString());
+      }
+    }
+    for (Path file : sources("shared-memory")) {
+      if (Files.readString(file).contains("import dev.agenthub.agents.")) {
+        found.add(ROOT.relativize(file).toString());
+      }
+    }
+    assertThat(found).as("imports against the modules' direction").isEmpty();
+  }
+}
