@@ -1,5 +1,6 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
 
@@ -110,7 +111,7 @@ public final class AgentVerticle extends VerticleBase {
     runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, token), context,
       new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token, counters);
     heartbeat = new Heartbeat(vertx, spec, memory, events, token);
-    changes = vertx.eventBus().consumer("memory.changed", m -> context.changed(m.body().getString("path")));
+    changes = vertx.eventBus().consumer(MemoryAddresses.CHANGED, m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
     heartbeat.start();
     // a sensitive agent's answers never enter a cluster-wide map (they would cross the network unencrypted):

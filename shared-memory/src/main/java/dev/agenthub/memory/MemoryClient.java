@@ -41,11 +41,11 @@ public final class MemoryClient {
   }
 
   public Future<String> read(String path) {
-    return call("memory.read", new JsonObject().put("path", path), true).map(j -> j.getString("text"));
+    return call(MemoryAddresses.READ, new JsonObject().put("path", path), true).map(j -> j.getString("text"));
   }
 
   public Future<String> readSection(String path, String heading) {
-    return call("memory.read", new JsonObject().put("path", path).put("section", heading), true)
+    return call(MemoryAddresses.READ, new JsonObject().put("path", path).put("section", heading), true)
       .map(j -> j.getString("text"));
   }
 
@@ -69,7 +69,7 @@ public final class MemoryClient {
    * and {@link MemoryException.Kind#STALE_CLAIM} when the writer no longer knows the claim.
    */
   public Future<JsonObject> claim(String path) {
-    return call("memory.read", new JsonObject().put("path", path).put("claim", true), true);
+    return call(MemoryAddresses.READ, new JsonObject().put("path", path).put("claim", true), true);
   }
 
   /** As {@link #append(String, String, String, String)}, under a session claim (null: none). */
@@ -79,17 +79,17 @@ public final class MemoryClient {
     if (claim != null) {
       body.put("claim", claim);
     }
-    return call("memory.write", body, true);
+    return call(MemoryAddresses.WRITE, body, true);
   }
 
   /** Replaces a file atomically; answers {@code {path, bytes, duplicate}} once it is durable. */
   public Future<JsonObject> replace(String path, String text) {
-    return call("memory.write", new JsonObject().put("op", "replace").put("path", path).put("text", text)
+    return call(MemoryAddresses.WRITE, new JsonObject().put("op", "replace").put("path", path).put("text", text)
       .put("write_id", UUID.randomUUID().toString()), true);
   }
 
   public Future<JsonObject> list(String prefix) {
-    return call("memory.list", new JsonObject().put("prefix", prefix == null ? "" : prefix), true);
+    return call(MemoryAddresses.LIST, new JsonObject().put("prefix", prefix == null ? "" : prefix), true);
   }
 
   public Future<JsonObject> search(String query, boolean regex, String prefix) {
@@ -97,12 +97,12 @@ public final class MemoryClient {
     if (prefix != null) {
       body.put("prefix", prefix);
     }
-    return call("memory.search", body, true);
+    return call(MemoryAddresses.SEARCH, body, true);
   }
 
   /** Answers the writer's node and epoch, or fails with UNAVAILABLE. */
   public Future<JsonObject> ping() {
-    return call("memory.ping", new JsonObject(), false);
+    return call(MemoryAddresses.PING, new JsonObject(), false);
   }
 
   private Future<JsonObject> call(String address, JsonObject body, boolean retry) {

@@ -224,11 +224,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
         store = opened;
         claims.clear();
         forgottenClaims = 0;
-        register("memory.read", this::read);
-        register("memory.write", this::write);
-        register("memory.list", this::list);
-        register("memory.search", this::search);
-        register("memory.ping", m -> Future.succeededFuture(
+        register(MemoryAddresses.READ, this::read);
+        register(MemoryAddresses.WRITE, this::write);
+        register(MemoryAddresses.LIST, this::list);
+        register(MemoryAddresses.SEARCH, this::search);
+        register(MemoryAddresses.PING, m -> Future.succeededFuture(
           new JsonObject().put("writer", node).put("epoch", store.epoch())));
         List<Future<Void>> ready = new ArrayList<>();
         consumers.forEach(c -> ready.add(c.completion()));
@@ -393,7 +393,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       listener.wrote(System.nanoTime() - started);
       if (!result.duplicate()) {
         // a notice to whoever listens, not a step of the write: no span of the writer's trace
-        vertx.eventBus().publish("memory.changed", new JsonObject().put("path", result.path())
+        vertx.eventBus().publish(MemoryAddresses.CHANGED, new JsonObject().put("path", result.path())
           .put("bytes", result.bytes()).put("op", op), NOTICE);
       }
       return new JsonObject().put("path", result.path()).put("bytes", result.bytes())

@@ -512,7 +512,8 @@ public final class ConfigLoader {
             "unknown model '" + model + "' (defined: " + String.join(", ", models.keySet()) + ")");
         }
       }
-      List<String> skills = a.strings("skills", List.of("memory.read", "memory.append", "time.now"));
+      List<String> skills = a.strings("skills", List.of(Skill.MEMORY_READ.id(), Skill.MEMORY_APPEND.id(),
+        Skill.TIME_NOW.id()));
       for (String skill : skills) {
         if (!SKILLS.contains(skill)) {
           throw new ConfigException(a.field("skills"), "unknown skill '" + skill + "' (built in: "
