@@ -7,7 +7,6 @@ import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;

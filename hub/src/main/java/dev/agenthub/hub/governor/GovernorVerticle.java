@@ -6,10 +6,8 @@ import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.HubConfig.OnExceed;
 import dev.agenthub.hub.config.HubConfig.ProviderType;
 import dev.agenthub.hub.ledger.BudgetCounters;
-import dev.agenthub.hub.ledger.BudgetScope;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.AgentIdentity;
@@ -27,7 +25,6 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -76,6 +73,7 @@ public final class GovernorVerticle extends VerticleBase {
   // streamed calls that may be cancelled, by call id
   private final Map<String, Running> running = new HashMap<>();
   private ResponseCache cache;
+  private Admission admission;
   private MessageConsumer<JsonObject> consumer;
 
   /**
@@ -127,6 +125,7 @@ public final class GovernorVerticle extends VerticleBase {
           : new ClusterLimiter(buckets, "client:" + c.id(), limits, context));
       }
     }
+    admission = new Admission(config, metrics, budgets, counters, clientTpm);
     cache = new ResponseCache(vertx, clustered);
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
     MessageConsumer<JsonObject> cancels = vertx.eventBus().localConsumer(ModelCall.CANCEL_ADDRESS, this::onCancel);
@@ -191,20 +190,15 @@ public final class GovernorVerticle extends VerticleBase {
     }
     long deadline = System.nanoTime() + timeoutMs(message) * 1_000_000;
     ModelCall.Request req = request;
-    ZonedDateTime now = ZonedDateTime.now(config.budgets().zone());
-    List<BudgetScope> scopes = agent == null ? List.of()
-      : BudgetScope.applying(config, agent.id(), request.client(), now);
-    Limiter tpm = request.client() == null ? null : clientTpm.get(request.client());
-    long tokens = scopes.isEmpty() && tpm == null ? 0 : inputTokens(request, model) + request.maxTokens();
-    takeClientTokens(request, tpm, tokens).compose(v -> hold(req, agent, model, scopes, now)).onComplete(held -> {
-      if (held.failed()) {
-        failure(message, held.cause());
+    admission.admit(request, agent, model).onComplete(admitted -> {
+      if (admitted.failed()) {
+        failure(message, admitted.cause());
         return;
       }
-      HubConfig.Model chosen = held.result().model();
+      Admission.Ticket ticket = admitted.result();
       List<String> chain = new ArrayList<>();
-      chain.add(chosen.id());
-      chain.addAll(chosen.fallbacks());
+      chain.add(ticket.model().id());
+      chain.addAll(ticket.model().fallbacks());
       Running call = new Running();
       String callId = req.stream() == null ? null : req.stream().id();
       if (callId != null) {
@@ -212,13 +206,8 @@ public final class GovernorVerticle extends VerticleBase {
       }
       withFallbacks(req, chain, 0, deadline, call)
         .transform(ar -> {
-          // the hold becomes the real cost (nothing for a failed call), and the client's tokens too
-          double cost = ar.succeeded() ? ar.result().costUsd() : 0.0;
-          if (tpm != null) {
-            tpm.settle(tokens - (ar.succeeded() ? ar.result().usage().input() + ar.result().usage().output() : 0));
-          }
-          Future<Void> settled = budgets.settle(scopes, held.result().usd(), cost)
-            .onFailure(err -> LOG.log(Level.WARNING, "governor: a budget hold could not be settled", err));
+          // the hold becomes the real cost (nothing for a failed call), then the answer is recorded
+          Future<Void> settled = admission.settle(ticket, ar.succeeded() ? ar.result() : null);
           Future<ModelCall.Reply> recorded = ar.succeeded() ? record(req, ar.result()) : Future.failedFuture(ar.cause());
           return Future.join(settled, recorded).transform(all -> recorded);
         })
@@ -233,88 +222,6 @@ public final class GovernorVerticle extends VerticleBase {
           }
         });
     });
-  }
-
-  /** What was held against the budgets for a call, and the model it may use for it. */
-  private record Held(HubConfig.Model model, double usd) {
-  }
-
-  /** A budget or a client's TPM refused the call: 429 with when to try again. */
-  static final class Refused extends RuntimeException {
-    final int code;
-    final String type;
-    final long retryAfterSeconds;
-
-    Refused(int code, String type, String message, long retryAfterSeconds) {
-      super(message, null, false, false);
-      this.code = code;
-      this.type = type;
-      this.retryAfterSeconds = retryAfterSeconds;
-    }
-  }
-
-  /** The prompt's tokens as the agent counted them, or counted here. */
-  private long inputTokens(ModelCall.Request request, HubConfig.Model model) {
-    return request.inputTokens() > 0 ? request.inputTokens()
-      : counters.apply(model.id()).countMessages(request.messages());
-  }
-
-  private Future<Void> takeClientTokens(ModelCall.Request request, Limiter tpm, long tokens) {
-    if (tpm == null) {
-      return Future.succeededFuture();
-    }
-    return tpm.take(tokens).compose(waitNanos -> {
-      if (waitNanos == 0) {
-        return Future.succeededFuture();
-      }
-      metrics.refused("client_tpm");
-      long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
-      return Future.failedFuture(new Refused(Turn.Failure.QUEUE_FULL, "rate_limit_exceeded", "client '"
-        + request.client() + "' is over its tokens per minute; try again in " + seconds + " s", seconds));
-    });
-  }
-
-  /**
-   * Holds the call's highest possible cost (its prompt and its whole output cap, at the dearest
-   * model it may fall back to) against every budget that applies. When one would pass its limit:
-   * with {@code on-exceed: block} the call is refused; with {@code downgrade} an agent's complex
-   * model gives way to its routine one before the limit is crossed, and routine calls go on.
-   */
-  private Future<Held> hold(ModelCall.Request request, AgentSpec agent, HubConfig.Model model, List<BudgetScope> scopes,
-                            ZonedDateTime now) {
-    if (scopes.isEmpty()) {
-      return Future.succeededFuture(new Held(model, 0));
-    }
-    double usd = highestCost(request, model);
-    return budgets.hold(scopes, usd, false).compose(refused -> {
-      if (refused == null) {
-        return Future.succeededFuture(new Held(model, usd));
-      }
-      if (config.budgets().onExceed() == OnExceed.DOWNGRADE) {
-        HubConfig.Model routine = model.id().equals(agent.complexModel())
-          ? config.models().get(agent.routineModel()) : model;
-        double routineUsd = highestCost(request, routine);
-        return budgets.hold(scopes, routineUsd, true).map(v -> new Held(routine, routineUsd));
-      }
-      metrics.refused("budget");
-      metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id())
-        .put("budget", refused.name()).put("client", request.client()));
-      return Future.failedFuture(new Refused(Turn.Failure.BUDGET_EXCEEDED, "budget_exceeded", String.format(Locale.ROOT,
-        "budget '%s' ($%.2f for %s) has no room for this call (on-exceed: block)", refused.name(), refused.limitUsd(),
-        refused.period()), refused.secondsLeft(now)));
-    });
-  }
-
-  private double highestCost(ModelCall.Request request, HubConfig.Model model) {
-    long input = inputTokens(request, model);
-    double highest = model.cost(input, request.maxTokens());
-    for (String fallback : model.fallbacks()) {
-      HubConfig.Model m = config.models().get(fallback);
-      if (m != null) {
-        highest = Math.max(highest, m.cost(input, request.maxTokens()));
-      }
-    }
-    return highest;
   }
 
   /** The caller's deadline from the {@code timeout} header (ms), bounded; a bad value is the default. */
@@ -332,7 +239,7 @@ public final class GovernorVerticle extends VerticleBase {
   }
 
   private void failure(Message<JsonObject> message, Throwable cause) {
-    if (cause instanceof Refused r) {
+    if (cause instanceof Admission.Refused r) {
       JsonObject error = new JsonObject().put("type", r.type).put("message", r.getMessage())
         .put("retry_after", r.retryAfterSeconds);
       message.fail(r.code, error.encode());

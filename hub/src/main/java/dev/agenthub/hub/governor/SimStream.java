@@ -10,7 +10,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -20,7 +19,6 @@ import java.util.function.Consumer;
  * tokens arrive. Cancelling stops the pieces; the answer is then what went out.
  */
 final class SimStream {
-
 
   private final Vertx vertx;
   private final SimProvider.Answer answer;

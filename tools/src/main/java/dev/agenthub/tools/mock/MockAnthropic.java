@@ -1,7 +1,6 @@
 package dev.agenthub.tools.mock;
 
 import dev.agenthub.agents.SimProvider;
-import dev.agenthub.agents.Tokens;
 
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
