@@ -1,0 +1,102 @@
+package dev.agenthub.hub.config;
+
+import dev.agenthub.memory.MarkdownStore;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The node's own sections of hub.yaml: {@code node:}, {@code cluster:} and {@code memory:}.
+ */
+final class NodeConfig {
+
+  private NodeConfig() {
+  }
+
+  static HubConfig.Node node(Fields f) {
+    f.rejectUnknown();
+    String name = f.string("name", "n1");
+    if (!ConfigLoader.NAME.matcher(name).matches()) {
+      throw new ConfigException(f.field("name"), "must be 1-64 of A-Z a-z 0-9 _ . -, got '" + name + "'");
+    }
+    List<String> roles = f.strings("roles", List.of("general"));
+    if (roles.isEmpty()) {
+      throw new ConfigException(f.field("roles"), "must name at least one role");
+    }
+    for (String role : roles) {
+      if (!ConfigLoader.NAME.matcher(role).matches()) {
+        throw new ConfigException(f.field("roles"), "'" + role + "' is not a valid role name");
+      }
+    }
+    Fields http = f.section("http", Set.of("host", "port", "max-body", "request-timeout", "client-rps"));
+    http.rejectUnknown();
+    long maxBody = http.sizeBytes("max-body", ConfigLoader.DEFAULT_MAX_BODY);
+    if (maxBody < 1024 || maxBody > 64L * 1024 * 1024) {
+      throw new ConfigException(http.field("max-body"), "must be between 1KiB and 64MiB");
+    }
+    long timeout = http.durationMs("request-timeout", 60_000);
+    if (timeout < 100) {
+      throw new ConfigException(http.field("request-timeout"), "must be at least 100ms");
+    }
+    return new HubConfig.Node(name, roles,
+      new HubConfig.Http(http.string("host", "127.0.0.1"), http.integer("port", 8080, 0, 65535), maxBody, timeout,
+        http.integer("client-rps", -1, -1, 1_000_000)));
+  }
+
+  static HubConfig.Cluster cluster(Fields f) {
+    f.rejectUnknown();
+    String host = f.string("host", "127.0.0.1");
+    if (host.isBlank() || host.contains(" ") || host.equals("0.0.0.0")) {
+      throw new ConfigException(f.field("host"), "must be the one address to bind and announce, got '" + host + "'");
+    }
+    int port = f.integer("port", 5701, 1, 65535);
+    List<String> members = new ArrayList<>();
+    for (String m : f.strings("members", List.of(host + ":" + port + "-" + (port + 2)))) {
+      members.addAll(ConfigLoader.expandMember(f.field("members"), m));
+    }
+    Fields k8s = f.section("kubernetes", Set.of("enabled", "service-dns"));
+    k8s.rejectUnknown();
+    String name = f.string("name", "agenthub");
+    if (!ConfigLoader.NAME.matcher(name).matches()) {
+      throw new ConfigException(f.field("name"), "must be 1-64 of A-Z a-z 0-9 _ . -, got '" + name + "'");
+    }
+    HubConfig.Tls tls = null;
+    if (f.has("tls")) {
+      Fields t = f.section("tls", Set.of("cert", "key", "ca"));
+      t.rejectUnknown();
+      tls = new HubConfig.Tls(t.requiredString("cert"), t.requiredString("key"), t.requiredString("ca"));
+      for (String file : List.of(tls.cert(), tls.key(), tls.ca())) {
+        if (!Files.isReadable(Path.of(file))) {
+          throw new ConfigException(t.path(), "cannot read " + file);
+        }
+      }
+    }
+    return new HubConfig.Cluster(f.bool("enabled", false), name, host, port, members,
+      k8s.bool("enabled", false), k8s.string("service-dns", ""), tls);
+  }
+
+  /** A duration as the config writes it ({@code 500ms}, {@code 30m}, {@code 1h}, {@code 0} = off), in ms. */
+  /** {@code memory:} the directory and the bounds of entries, files and transcripts. */
+  static HubConfig.Memory memory(Fields mem) {
+    mem.rejectUnknown();
+    long maxEntry = mem.sizeBytes("max-entry", 64 * 1024);
+    long maxFile = mem.sizeBytes("max-file", 8L * 1024 * 1024);
+    long transcriptMax = mem.sizeBytes("transcript-max", 256 * 1024);
+    if (maxEntry < 256 || maxEntry > 16L * 1024 * 1024) {
+      throw new ConfigException(mem.field("max-entry"), "must be between 256B and 16MiB");
+    }
+    // a whole file is one journal record when it is replaced: it must fit the journal's record
+    if (maxFile < maxEntry || maxFile > MarkdownStore.MAX_FILE_BYTES) {
+      throw new ConfigException(mem.field("max-file"), "must be at least max-entry and at most 63MiB (the journal's "
+        + "record)");
+    }
+    if (transcriptMax != 0 && (transcriptMax < 4 * maxEntry || transcriptMax > maxFile)) {
+      throw new ConfigException(mem.field("transcript-max"), "must be 0 (off) or between 4 x max-entry and max-file");
+    }
+    return new HubConfig.Memory(mem.string("dir", "data/memory"), mem.bool("fsync", true),
+      (int) maxEntry, maxFile, transcriptMax, mem.bool("writer", true));
+  }
+}
