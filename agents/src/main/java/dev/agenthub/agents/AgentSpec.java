@@ -4,12 +4,13 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One agent's validated configuration (an entry of {@code agents:} in hub.yaml).
  *
  * @param id        agent id, also part of its event-bus address
- * @param trust     {@code standard} or {@code sensitive}
+ * @param trust     standard, or sensitive (local models, safe skills, private memory)
  * @param instances how many instances the cluster should run
  * @param roles     node roles it may be placed on
  * @param routineModel model key used for routine turns
@@ -27,7 +28,7 @@ import java.util.List;
  * @param weight      its share of a busy key pool against other agents (calls served in a row)
  * @param heartbeatBatch whether heartbeats go through the provider's batch lane (cheaper, slower)
  */
-public record AgentSpec(String id, String trust, int instances, List<String> roles,
+public record AgentSpec(String id, Trust trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
                         long heartbeatMs, Double budgetUsd, Double dailyUsd, List<String> httpHosts, boolean cache, int weight,
@@ -39,6 +40,24 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
     memoryRead = List.copyOf(memoryRead);
     memoryWrite = List.copyOf(memoryWrite);
     httpHosts = List.copyOf(httpHosts);
+  }
+
+  /** {@code trust:} how far an agent's data may travel. */
+  public enum Trust {
+    /** Any provider, any skill it is given. */
+    STANDARD,
+    /** Local providers only, sensitive-safe skills only, memory private to it. */
+    SENSITIVE;
+
+    /** The name configs and JSON use: {@code standard}, {@code sensitive}. */
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The trust a config or JSON names; null and unknown names are an error. */
+    public static Trust of(String id) {
+      return valueOf(id.toUpperCase(Locale.ROOT));
+    }
   }
 
   /** Per-agent limits; see {@code limits:} in the configuration contract. */
@@ -62,13 +81,13 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
   }
 
   public boolean sensitive() {
-    return "sensitive".equals(trust);
+    return trust == Trust.SENSITIVE;
   }
 
   public JsonObject toJson() {
     return new JsonObject()
       .put("id", id)
-      .put("trust", trust)
+      .put("trust", trust.id())
       .put("instances", instances)
       .put("roles", new JsonArray(roles))
       .put("models", new JsonObject().put("routine", routineModel).put("complex", complexModel))
@@ -88,7 +107,7 @@ public record AgentSpec(String id, String trust, int instances, List<String> rol
   @SuppressWarnings("unchecked")
   public static AgentSpec fromJson(JsonObject json) {
     JsonObject models = json.getJsonObject("models");
-    return new AgentSpec(json.getString("id"), json.getString("trust"), json.getInteger("instances"),
+    return new AgentSpec(json.getString("id"), Trust.of(json.getString("trust")), json.getInteger("instances"),
       json.getJsonArray("roles").getList(), models.getString("routine"), models.getString("complex"),
       json.getJsonArray("skills").getList(), Limits.fromJson(json.getJsonObject("limits")),
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),

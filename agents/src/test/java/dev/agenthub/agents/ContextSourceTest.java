@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(VertxExtension.class)
 class ContextSourceTest {
 
-  private static final AgentSpec SPEC = new AgentSpec("support", "standard", 1, List.of("general"), "m", "m",
+  private static final AgentSpec SPEC = new AgentSpec("support", AgentSpec.Trust.STANDARD, 1, List.of("general"), "m", "m",
     List.of(), AgentSpec.Limits.defaults(), "You are the support agent.", List.of("shared"), List.of("shared"), 0, null,
     null, List.of(), true, 1, false);
 

@@ -83,7 +83,7 @@ final class AgentConfig {
         throw new ConfigException(a.field("http-hosts"), "http.fetch needs the hosts it may reach (none listed)");
       }
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
-      out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
+      out.add(new AgentSpec(id, AgentSpec.Trust.of(trust), a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
         hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), a.optionalNumber("daily-usd", 0), httpHosts, a.bool("cache", true),
         a.integer("weight", 1, 1, 100), hb.bool("batch", false)));

@@ -41,7 +41,7 @@ final class AdminRoutes {
       }
       out.add(new JsonObject()
         .put("id", spec.id())
-        .put("trust", spec.trust())
+        .put("trust", spec.trust().id())
         .put("skills", new JsonArray(spec.skills()))
         .put("models", new JsonObject().put("routine", spec.routineModel()).put("complex", spec.complexModel()))
         .put("roles", new JsonArray(spec.roles()))

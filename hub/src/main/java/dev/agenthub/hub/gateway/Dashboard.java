@@ -165,7 +165,7 @@ final class Dashboard {
       view.instancesOf(a.id()).forEach(p -> running.add(p.toJson()));
       double queue = byNode.values().stream().mapToDouble(s -> s.getJsonObject("queues", new JsonObject())
         .getDouble(a.id(), 0.0)).sum();
-      agents.add(new JsonObject().put("id", a.id()).put("trust", a.trust()).put("instances", a.instances())
+      agents.add(new JsonObject().put("id", a.id()).put("trust", a.trust().id()).put("instances", a.instances())
         .put("running", running).put("queue", queue));
     }
     double rate = byNode.values().stream().mapToDouble(s -> s.getDouble("rate", 0.0)).sum();

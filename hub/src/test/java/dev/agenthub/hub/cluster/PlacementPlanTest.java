@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PlacementPlanTest {
 
   private static AgentSpec agent(String id, int instances, String... roles) {
-    return new AgentSpec(id, "standard", instances, List.of(roles), "m", "m", List.of(), AgentSpec.Limits.defaults(),
+    return new AgentSpec(id, AgentSpec.Trust.STANDARD, instances, List.of(roles), "m", "m", List.of(), AgentSpec.Limits.defaults(),
       "p", List.of(), List.of(), 0, null, null, List.of(), true, 1, false);
   }
 
