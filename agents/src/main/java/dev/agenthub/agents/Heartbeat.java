@@ -103,7 +103,7 @@ final class Heartbeat {
         .add(ContextSource.message("user", "HEARTBEAT: go through this checklist. If nothing needs attention, "
           + "answer exactly " + OK + ".\n\n" + checklist));
       ModelCall.Request call = new ModelCall.Request(spec.id(), spec.routineModel(), messages, new JsonArray(),
-        spec.limits().outputTokens(), spec.heartbeatBatch() ? "batch" : "heartbeat", token);
+        spec.limits().outputTokens(), spec.heartbeatBatch() ? Priority.BATCH : Priority.HEARTBEAT, token);
       long timeout = spec.heartbeatBatch() ? Math.max(spec.limits().turnTimeoutMs(), TurnRunner.BATCH_TIMEOUT_MS)
         : spec.limits().turnTimeoutMs();
       return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, call.toJson(),

@@ -48,21 +48,21 @@ public final class ModelCall {
    * @param client      the API client on whose behalf the call runs (its budget and TPM apply), or null
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                        String priority, String token, List<String> stop, Stream stream, int inputTokens,
+                        Priority priority, String token, List<String> stop, Stream stream, int inputTokens,
                         String client) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
-    public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, String priority,
+    public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, Priority priority,
                    String token) {
       this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null, 0, null);
     }
 
     public JsonObject toJson() {
       JsonObject json = new JsonObject().put("agent", agent).put("model", model).put("messages", messages)
-        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority)
+        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority.id())
         .put("agent_token", token);
       if (!stop.isEmpty()) {
         json.put("stop", new JsonArray(stop));
@@ -84,7 +84,7 @@ public final class ModelCall {
       JsonObject stream = json.getJsonObject("stream");
       return new Request(json.getString("agent"), json.getString("model"), json.getJsonArray("messages"),
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
-        json.getString("priority", "interactive"), json.getString("agent_token"),
+        Priority.of(json.getString("priority", "interactive")), json.getString("agent_token"),
         stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream),
         json.getInteger("input_tokens", 0), json.getString("client"));
     }

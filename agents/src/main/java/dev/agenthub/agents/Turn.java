@@ -76,7 +76,7 @@ public final class Turn {
    * @param session        session id (validated by the gateway)
    * @param text           the user's message
    * @param idempotencyKey optional client key for retries
-   * @param priority       {@code interactive} or {@code batch}
+   * @param priority       interactive or batch
    * @param hint           {@code routine}, {@code complex} or null: which model the caller wants
    * @param depth          how many {@code agent.delegate} hops led here (0 for a user's message)
    * @param maxTokens      the caller's output cap (0 = the agent's {@code output-tokens}; never above it)
@@ -88,7 +88,7 @@ public final class Turn {
    * @param client         the authenticated API client on whose behalf the turn runs (null on a hub
    *                       without clients): a session belongs to the client that opened it
    */
-  public record Request(String session, String text, String idempotencyKey, String priority, String hint, int depth,
+  public record Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth,
                         int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream,
                         String client) {
 
@@ -96,12 +96,12 @@ public final class Turn {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
-    public Request(String session, String text, String idempotencyKey, String priority, String hint, int depth,
+    public Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth,
                    int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream) {
       this(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream, null);
     }
 
-    public Request(String session, String text, String idempotencyKey, String priority, String hint, int depth) {
+    public Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth) {
       this(session, text, idempotencyKey, priority, hint, depth, 0, List.of(), null, null, null);
     }
 
@@ -129,7 +129,7 @@ public final class Turn {
       return idempotencyKey != null && !idempotencyKey.startsWith(GATEWAY_KEY_PREFIX);
     }
 
-    public Request(String session, String text, String idempotencyKey, String priority) {
+    public Request(String session, String text, String idempotencyKey, Priority priority) {
       this(session, text, idempotencyKey, priority, null, 0);
     }
 
@@ -144,7 +144,7 @@ public final class Turn {
     }
 
     public JsonObject toJson() {
-      JsonObject json = new JsonObject().put("session", session).put("text", text).put("priority", priority)
+      JsonObject json = new JsonObject().put("session", session).put("text", text).put("priority", priority.id())
         .put("depth", depth);
       if (idempotencyKey != null) {
         json.put("idempotency_key", idempotencyKey);
@@ -173,7 +173,7 @@ public final class Turn {
     public static Request fromJson(JsonObject json) {
       JsonObject stream = json.getJsonObject("stream");
       return new Request(json.getString("session"), json.getString("text"),
-        json.getString("idempotency_key"), json.getString("priority", "interactive"), json.getString("hint"),
+        json.getString("idempotency_key"), Priority.of(json.getString("priority", "interactive")), json.getString("hint"),
         json.getInteger("depth", 0), json.getInteger("max_tokens", 0),
         json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList(),
         json.getJsonArray("conversation"), stream == null ? null : ModelCall.Stream.fromJson(stream),

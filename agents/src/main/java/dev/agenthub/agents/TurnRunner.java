@@ -119,7 +119,7 @@ final class TurnRunner {
       return Future.failedFuture(new Cancelled());
     }
     // a batch turn waits for the provider's batch window, not for a user
-    long timeout = "batch".equals(request.priority()) ? Math.max(spec.limits().turnTimeoutMs(), BATCH_TIMEOUT_MS)
+    long timeout = request.priority() == Priority.BATCH ? Math.max(spec.limits().turnTimeoutMs(), BATCH_TIMEOUT_MS)
       : spec.limits().turnTimeoutMs();
     long deadline = System.nanoTime() + timeout * 1_000_000;
     int maxTokens = request.maxTokens() > 0 ? Math.min(request.maxTokens(), spec.limits().outputTokens())

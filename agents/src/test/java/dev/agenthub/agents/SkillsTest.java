@@ -22,11 +22,11 @@ class SkillsTest {
 
   @Test
   void aClientsSessionKeyAndTranscriptAreItsOwn() {
-    Turn.Request a = new Turn.Request("s1", "hi", null, "interactive").forClient("web");
-    Turn.Request b = new Turn.Request("s1", "hi", null, "interactive").forClient("limited");
+    Turn.Request a = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("web");
+    Turn.Request b = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("limited");
     assertThat(a.sessionKey()).isEqualTo("web/s1").isNotEqualTo(b.sessionKey());
     assertThat(Transcript.path("support", a.sessionKey())).isEqualTo("agents/support/sessions/web/s1.md");
-    assertThat(new Turn.Request("s1", "hi", null, "interactive").sessionKey()).isEqualTo("s1");
+    assertThat(new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).sessionKey()).isEqualTo("s1");
     assertThat(Turn.Request.fromJson(a.toJson()).client()).isEqualTo("web");
   }
 }

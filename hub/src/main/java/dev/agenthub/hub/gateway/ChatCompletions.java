@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 
 import io.vertx.core.json.JsonArray;
@@ -132,7 +133,7 @@ final class ChatCompletions {
       throw ApiError.badParam("messages", "the last user message must not be empty");
     }
     String client = auth.clientId(ctx.request().getHeader("Authorization"));
-    Turn.Request request = new Turn.Request(session, text, null, "interactive", null, 0,
+    Turn.Request request = new Turn.Request(session, text, null, Priority.INTERACTIVE, null, 0,
       maxTokens, stop, conversation, null, client).withGatewayKey();
     String sessionId = stateless ? null : session;
     String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
@@ -142,7 +143,7 @@ final class ChatCompletions {
     }
     if (streaming) {
       TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model));
-      Turn.Request streamed = new Turn.Request(session, text, request.idempotencyKey(), "interactive", null, 0,
+      Turn.Request streamed = new Turn.Request(session, text, request.idempotencyKey(), Priority.INTERACTIVE, null, 0,
         maxTokens, stop, conversation, stream.stream(), client);
       stream.onClientGone(() -> dispatcher.cancel(streamed));
       stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.memory.AgentIdentity;
 
@@ -73,7 +74,7 @@ public final class DelegationVerticle extends VerticleBase {
         refuse(m, from, agent, "client '" + client + "' may not use agent '" + agent + "'");
         return;
       }
-      Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, "interactive",
+      Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, Priority.INTERACTIVE,
         null, body.getInteger("depth", 1)).forClient(client);
       dispatcher.dispatch(agent, request).onSuccess(m::reply).onFailure(err -> {
         int status = err instanceof ApiError e ? e.status : Turn.Failure.MODEL_ERROR;

@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.LogFields;
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 
 import io.vertx.core.json.JsonObject;
@@ -60,14 +61,14 @@ final class MessageRoutes {
     }
     String client = auth.clientId(authorization);
     if (msg.batch()) {
-      batch(ctx, agent, new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), "batch").forClient(client),
+      batch(ctx, agent, new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), Priority.BATCH).forClient(client),
         callback, started);
       return;
     }
     if (callback != null) {
       throw ApiError.badRequest("'callback_url' is for batch messages");
     }
-    Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), "interactive")
+    Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), Priority.INTERACTIVE)
       .forClient(client);
     if (msg.stream()) {
       stream(ctx, agent, request, started);

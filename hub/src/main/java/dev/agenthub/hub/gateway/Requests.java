@@ -1,5 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Priority;
+
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
@@ -71,7 +73,7 @@ final class Requests {
    * A message to an agent as both doors take it (HTTP {@code POST /v1/agents/{agent}/messages} and the
    * event bus {@code agenthub.agents.<agent>}): validated, or a 400 naming the field.
    */
-  record AgentMessage(String session, String text, String idempotencyKey, String priority, String callback,
+  record AgentMessage(String session, String text, String idempotencyKey, Priority priority, String callback,
                       boolean stream) {
 
     static AgentMessage parse(JsonObject json) {
@@ -88,12 +90,12 @@ final class Requests {
       if (priority != null && !priority.equals("interactive") && !priority.equals("batch")) {
         throw ApiError.badParam("priority", "'priority' must be 'interactive' or 'batch'");
       }
-      return new AgentMessage(session, text, idempotencyKey, priority == null ? "interactive" : priority,
+      return new AgentMessage(session, text, idempotencyKey, priority == null ? Priority.INTERACTIVE : Priority.of(priority),
         optionalString(json, "callback_url"), optionalBoolean(json, "stream"));
     }
 
     boolean batch() {
-      return priority.equals("batch");
+      return priority == Priority.BATCH;
     }
   }
 }

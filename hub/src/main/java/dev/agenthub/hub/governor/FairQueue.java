@@ -1,5 +1,7 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.Priority;
+
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -32,15 +34,11 @@ final class FairQueue<T> {
     }
   }
 
-  static int priority(String name) {
-    return switch (name == null ? "interactive" : name) {
-      case "heartbeat" -> 1;
-      case "batch" -> 2;
-      default -> 0;
-    };
+  static int priority(Priority priority) {
+    return priority == null ? 0 : priority.ordinal();
   }
 
-  void add(String agent, String priority, T item) {
+  void add(String agent, Priority priority, T item) {
     byAgent[priority(priority)].computeIfAbsent(agent, a -> new ArrayDeque<>()).addLast(item);
     size++;
   }

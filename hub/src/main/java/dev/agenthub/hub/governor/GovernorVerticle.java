@@ -3,6 +3,7 @@ package dev.agenthub.hub.governor;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.LogFields;
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
@@ -378,7 +379,7 @@ public final class GovernorVerticle extends VerticleBase {
     long started = System.nanoTime();
     Consumer<String> deltas = request.stream() == null ? null : deltas(request.stream());
     Future<ProviderClient.Result> result;
-    boolean batch = "batch".equals(request.priority()) && batchLanes.containsKey(provider.id());
+    boolean batch = request.priority() == Priority.BATCH && batchLanes.containsKey(provider.id());
     if (provider.type() == ProviderType.SIM) {
       result = simulate(request, model, provider, deltas, call);
     } else if (batch) {

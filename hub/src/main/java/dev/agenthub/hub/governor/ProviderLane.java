@@ -1,6 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -119,7 +120,7 @@ final class ProviderLane {
    * One call: plain when {@code deltas} is null, else streamed piece by piece to it. {@code knownInput}
    * is the prompt's tokens as the agent counted them with the same counter (0: count them here).
    */
-  Handle call(String agent, String priority, HubConfig.Model model, JsonArray messages, JsonArray tools,
+  Handle call(String agent, Priority priority, HubConfig.Model model, JsonArray messages, JsonArray tools,
               int maxTokens, List<String> stop, long deadline, Consumer<String> deltas, TokenCounter counter,
               int knownInput) {
     long input = knownInput > 0 ? knownInput
@@ -147,7 +148,7 @@ final class ProviderLane {
   /** One call's life in the lane, over its attempts. */
   private final class Pending implements Handle {
     final String agent;
-    final String priority;
+    final Priority priority;
     final HubConfig.Model model;
     final JsonArray messages;
     final JsonArray tools;
@@ -169,7 +170,7 @@ final class ProviderLane {
     final Context origin = Vertx.currentContext();
     final boolean traced = Span.current().getSpanContext().isValid();
 
-    Pending(String agent, String priority, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
+    Pending(String agent, Priority priority, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
             List<String> stop, long deadline, Consumer<String> deltas, long reserve) {
       this.agent = agent;
       this.priority = priority;

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.agents;
 
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
@@ -177,7 +178,7 @@ class AgentRuntimeTest {
     assertThat(r.getString("reply")).contains("Tool result:").contains("is the web tier up?");
     // a turn that is already three hops deep may not delegate again
     Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "support-0@rt1"),
-      new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, "interactive",
+      new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, Priority.INTERACTIVE,
         null, 3).toJson(), new DeliveryOptions()
         .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL))).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");
@@ -192,7 +193,7 @@ class AgentRuntimeTest {
       if (token != null) {
         options.addHeader(Turn.IDENTITY_HEADER, token);
       }
-      var refused = node.vertx().eventBus().request(address, new Turn.Request("intruder", "hi", null, "interactive")
+      var refused = node.vertx().eventBus().request(address, new Turn.Request("intruder", "hi", null, Priority.INTERACTIVE)
         .toJson(), options);
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.await(30, TimeUnit.SECONDS))
         .isInstanceOf(ReplyException.class)
@@ -301,7 +302,7 @@ class AgentRuntimeTest {
 
   private static Future<Message<JsonObject>> turnAt(String instance, String session, String text) {
     return node.vertx().eventBus().request(Turn.address("twin", instance),
-      new Turn.Request(session, text, null, "interactive").toJson(),
+      new Turn.Request(session, text, null, Priority.INTERACTIVE).toJson(),
       new DeliveryOptions().addHeader(Turn.IDENTITY_HEADER,
         node.identityToken(Turn.TURNS_PRINCIPAL)));
   }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
@@ -36,10 +37,10 @@ class NodeBehaviourTest {
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
         replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("ordered", "m" + i, null, "interactive").toJson(), signed));
+          new Turn.Request("ordered", "m" + i, null, Priority.INTERACTIVE).toJson(), signed));
         // another session interleaved, so the instance really runs turns concurrently
         replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("other-" + i, "x" + i, null, "interactive").toJson(), signed));
+          new Turn.Request("other-" + i, "x" + i, null, Priority.INTERACTIVE).toJson(), signed));
       }
       Future.all(replies).await(1, TimeUnit.MINUTES);
       for (int i = 1; i <= 50; i++) {

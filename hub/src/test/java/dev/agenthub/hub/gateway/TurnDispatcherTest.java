@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
@@ -49,7 +50,7 @@ class TurnDispatcherTest {
     vertx.eventBus().<JsonObject>consumer(Turn.address("ops", order.get(1).id()), m -> m.reply(answer(m, "second")));
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
       "token");
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s1", "hi", null, "interactive"))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s1", "hi", null, Priority.INTERACTIVE))
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by second");
         assertThat(reply.getBoolean("resend")).isFalse();
@@ -79,7 +80,7 @@ class TurnDispatcherTest {
       keys.add(m.body().getString("idempotency_key"));
       m.reply(answer(m, "the new owner"));
     });
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s2", "hello", null, "interactive"))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s2", "hello", null, Priority.INTERACTIVE))
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the new owner");
         assertThat(reply.getBoolean("resend")).as("marked as sent again").isTrue();
@@ -104,7 +105,7 @@ class TurnDispatcherTest {
     });
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
       "token");
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s3", "again", null, "interactive"))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s3", "again", null, Priority.INTERACTIVE))
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the owner");
         assertThat(resends).containsExactly(false, true);

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.TokenBucket;
 
 import io.vertx.core.MultiMap;
@@ -33,12 +34,12 @@ class GovernorPartsTest {
   @Test
   void priorityFirstThenRoundRobinBetweenAgents() {
     FairQueue<String> q = new FairQueue<>();
-    q.add("flood", "interactive", "f1");
-    q.add("flood", "interactive", "f2");
-    q.add("flood", "interactive", "f3");
-    q.add("quiet", "interactive", "q1");
-    q.add("pulse", "heartbeat", "h1");
-    q.add("quiet", "batch", "b1");
+    q.add("flood", Priority.INTERACTIVE, "f1");
+    q.add("flood", Priority.INTERACTIVE, "f2");
+    q.add("flood", Priority.INTERACTIVE, "f3");
+    q.add("quiet", Priority.INTERACTIVE, "q1");
+    q.add("pulse", Priority.HEARTBEAT, "h1");
+    q.add("quiet", Priority.BATCH, "b1");
     List<String> order = new ArrayList<>();
     while (q.size() > 0) {
       order.add(q.poll());
@@ -50,10 +51,10 @@ class GovernorPartsTest {
   void aHeavierAgentIsServedMoreInARowButNeverStarvesTheOthers() {
     FairQueue<String> q = new FairQueue<>(agent -> agent.equals("big") ? 3 : 1);
     for (int i = 1; i <= 6; i++) {
-      q.add("big", "interactive", "b" + i);
+      q.add("big", Priority.INTERACTIVE, "b" + i);
     }
-    q.add("small", "interactive", "s1");
-    q.add("small", "interactive", "s2");
+    q.add("small", Priority.INTERACTIVE, "s1");
+    q.add("small", Priority.INTERACTIVE, "s2");
     List<String> order = new ArrayList<>();
     while (q.size() > 0) {
       order.add(q.poll());

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.memory;
 
 import dev.agenthub.agents.ModelCall;
+import dev.agenthub.agents.Priority;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryClient;
@@ -94,7 +95,7 @@ class SharedMemoryTest {
     assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
     JsonObject call = new ModelCall.Request("support", "sim-small", new JsonArray()
       .add(new JsonObject().put("role", "user").put("content", "hi")), new JsonArray(), 10,
-      "interactive", "forged").toJson();
+      Priority.INTERACTIVE, "forged").toJson();
     assertThatThrownBy(() -> node.vertx().eventBus().request(ModelCall.ADDRESS, call)
       .await(10, TimeUnit.SECONDS)).hasMessageContaining("does not prove");
     assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_refused_total{reason=\"identity\"}");
