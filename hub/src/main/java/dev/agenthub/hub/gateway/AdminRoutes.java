@@ -59,11 +59,30 @@ final class AdminRoutes {
     Replies.json(ctx, 200, body);
   }
 
+  /**
+   * {@code GET /v1/spend}: the whole cluster's for an admin; for another client, its own spend and
+   * the budgets that apply to it alone (its {@code client:<id>} budget).
+   */
   void spend(RoutingContext ctx) {
-    auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    String authorization = ctx.request().getHeader("Authorization");
+    auth.checkTalksToAgents(authorization);
+    boolean admin = auth.admin(authorization);
+    String client = admin ? null : auth.clientId(authorization);
     vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
-      .onSuccess(m -> Replies.json(ctx, 200, m.body()))
+      .onSuccess(m -> Replies.json(ctx, 200, admin ? m.body() : ownSpend(m.body(), client)))
       .onFailure(err -> ctx.fail(new ApiError(503, "unavailable", "spend is not available right now", 1L)));
+  }
+
+  private static JsonObject ownSpend(JsonObject spend, String client) {
+    JsonArray budgets = new JsonArray();
+    for (Object b : spend.getJsonArray("budgets", new JsonArray())) {
+      if (("client:" + client).equals(((JsonObject) b).getString("scope"))) {
+        budgets.add(b);
+      }
+    }
+    return new JsonObject().put("month", spend.getString("month")).put("client", client)
+      .put("month_to_date_usd", spend.getJsonObject("by_client", new JsonObject()).getDouble(client, 0.0))
+      .put("budgets", budgets);
   }
 
   /** {@code POST /v1/keys/{provider}/{key}/enable}: puts a key taken out of the pool back, on every node. */

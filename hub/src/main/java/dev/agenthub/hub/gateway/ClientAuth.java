@@ -45,6 +45,25 @@ final class ClientAuth {
     return client.allAgents() || client.admin() || client.agents().contains(agent);
   }
 
+  /**
+   * Checks that the header is a client that talks to agents (an admin, or a client with agents): a
+   * scrape-only token is refused.
+   */
+  void checkTalksToAgents(String authorization) {
+    if (open()) {
+      return;
+    }
+    HubConfig.Client client = client(authorization);
+    if (!client.admin() && !client.allAgents() && client.agents().isEmpty()) {
+      throw new ApiError(403, "permission_denied", "this token may not use any agent");
+    }
+  }
+
+  /** Whether the header is an admin's token (on a hub without clients, everyone is). */
+  boolean admin(String authorization) {
+    return open() || client(authorization).admin();
+  }
+
   void checkAdmin(String authorization) {
     if (open()) {
       return;

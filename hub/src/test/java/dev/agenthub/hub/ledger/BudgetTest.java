@@ -195,6 +195,13 @@ class BudgetTest {
       HttpResponse<String> beta = post(node, "ops", "b1", "beta asks", "beta-token").get(1, TimeUnit.MINUTES);
       assertThat(beta.statusCode()).as(beta.body()).isEqualTo(200);
 
+      // a client sees its own spend and budget, nothing of the others'
+      JsonObject own = spend(node, "acme-token");
+      assertThat(own.getString("client")).isEqualTo("acme");
+      assertThat(own.getDouble("month_to_date_usd")).isGreaterThan(0).isLessThanOrEqualTo(0.006);
+      assertThat(own.getJsonArray("budgets")).hasSize(1);
+      assertThat(own.getJsonArray("budgets").getJsonObject(0).getString("scope")).isEqualTo("client:acme");
+      assertThat(own.encode()).doesNotContain("beta").doesNotContain("\"day\"");
       JsonObject s = spend(node, "admin-token");
       JsonObject acme = budget(s, "client:acme");
       assertThat(acme.getDouble("used_usd")).isLessThanOrEqualTo(0.006).isGreaterThan(0);
