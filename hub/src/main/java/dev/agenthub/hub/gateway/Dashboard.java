@@ -68,11 +68,22 @@ final class Dashboard {
   Dashboard(Vertx vertx, GatewayContext gw) {
     this.vertx = vertx;
     this.gw = gw;
+  }
+
+  /**
+   * Makes this the node's recording dashboard (one gateway instance per node): it hears every
+   * node's figures, and once a second publishes its own and records the cluster's picture.
+   */
+  void startRecording() {
     vertx.eventBus().<JsonObject>consumer(STATS, m -> byNode.put(m.body().getString("node"), m.body()));
+    vertx.setPeriodic(1_000, id -> {
+      publishOwn();
+      record();
+    });
   }
 
   /** This node's figures, published to every dashboard in the cluster. */
-  void publishOwn() {
+  private void publishOwn() {
     var registry = gw.metrics().registry();
     double messages = registry.find("agenthub_messages").counters().stream().mapToDouble(Counter::count).sum();
     long now = System.nanoTime();
@@ -184,7 +195,7 @@ final class Dashboard {
   }
 
   /** Makes the cluster's picture and its chart point (one instance per node, once a second). */
-  void record() {
+  private void record() {
     vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
       .map(m -> m.body()).otherwise((JsonObject) null)
       .onComplete(ar -> {

@@ -53,11 +53,7 @@ public final class GatewayVerticle extends VerticleBase {
     Dashboard dashboard = new Dashboard(vertx, gw);
     AdminRoutes admin = new AdminRoutes(vertx, gw, auth, dashboard);
     if (firstInstance()) {
-      // one instance per node publishes the node's figures and records the dashboard's picture
-      vertx.setPeriodic(1_000, id -> {
-        dashboard.publishOwn();
-        dashboard.record();
-      });
+      dashboard.startRecording();
     }
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 

@@ -68,8 +68,10 @@ final class Admission {
     List<BudgetScope> scopes = agent == null ? List.of()
       : BudgetScope.applying(config, agent.id(), request.client(), now);
     Limiter tpm = request.client() == null ? null : clientTpm.get(request.client());
-    long tokens = scopes.isEmpty() && tpm == null ? 0 : inputTokens(request, model) + request.maxTokens();
-    return takeClientTokens(request, tpm, tokens).compose(v -> hold(request, agent, model, scopes, now))
+    // the prompt is counted once (when anything needs it): the TPM and the primary model's hold share it
+    long input = scopes.isEmpty() && tpm == null ? 0 : inputTokens(request, model);
+    long tokens = scopes.isEmpty() && tpm == null ? 0 : input + request.maxTokens();
+    return takeClientTokens(request, tpm, tokens).compose(v -> hold(request, agent, model, input, scopes, now))
       .map(held -> new Ticket(held.model(), scopes, held.usd(), tpm, tokens));
   }
 
@@ -112,12 +114,12 @@ final class Admission {
    * with {@code on-exceed: block} the call is refused; with {@code downgrade} an agent's complex
    * model gives way to its routine one before the limit is crossed, and routine calls go on.
    */
-  private Future<Held> hold(ModelCall.Request request, AgentSpec agent, HubConfig.Model model, List<BudgetScope> scopes,
-                            ZonedDateTime now) {
+  private Future<Held> hold(ModelCall.Request request, AgentSpec agent, HubConfig.Model model, long input,
+                            List<BudgetScope> scopes, ZonedDateTime now) {
     if (scopes.isEmpty()) {
       return Future.succeededFuture(new Held(model, 0));
     }
-    double usd = highestCost(request, model);
+    double usd = highestCost(request, model, input);
     return budgets.hold(scopes, usd, false).compose(refused -> {
       if (refused == null) {
         return Future.succeededFuture(new Held(model, usd));
@@ -125,7 +127,7 @@ final class Admission {
       if (config.budgets().onExceed() == OnExceed.DOWNGRADE) {
         HubConfig.Model routine = model.id().equals(agent.complexModel())
           ? config.models().get(agent.routineModel()) : model;
-        double routineUsd = highestCost(request, routine);
+        double routineUsd = routine == model ? usd : highestCost(request, routine, inputTokens(request, routine));
         return budgets.hold(scopes, routineUsd, true).map(v -> new Held(routine, routineUsd));
       }
       metrics.refused("budget");
@@ -137,8 +139,8 @@ final class Admission {
     });
   }
 
-  private double highestCost(ModelCall.Request request, HubConfig.Model model) {
-    long input = inputTokens(request, model);
+  /** The call's cost at its dearest model: {@code input} prompt tokens and the whole output cap. */
+  private double highestCost(ModelCall.Request request, HubConfig.Model model, long input) {
     double highest = model.cost(input, request.maxTokens());
     for (String fallback : model.fallbacks()) {
       HubConfig.Model m = config.models().get(fallback);

@@ -165,8 +165,7 @@ public final class BudgetCounters {
         return null;
       }
       boolean changed = c.held.keySet().removeIf(h -> !live.contains(h));
-      String period = entry.getKey().substring(0, Math.max(0, entry.getKey().indexOf('|')));
-      if (!periods.contains(period) && c.held.isEmpty()) {
+      if (!periods.contains(BudgetScope.periodOf(entry.getKey())) && c.held.isEmpty()) {
         entry.setValue(null);
       } else if (changed) {
         entry.setValue(c);
@@ -239,8 +238,7 @@ public final class BudgetCounters {
   /** Drops holds of members no longer in the cluster and counters of periods other than {@code periods}. */
   public Future<Void> sweep(Set<String> periods) {
     if (hazelcast == null) {
-      local.entrySet().removeIf(e -> !periods.contains(e.getKey().substring(0, Math.max(0, e.getKey().indexOf('|'))))
-        && e.getValue().held.isEmpty());
+      local.entrySet().removeIf(e -> !periods.contains(BudgetScope.periodOf(e.getKey())) && e.getValue().held.isEmpty());
       return Future.succeededFuture();
     }
     Set<String> live = new HashSet<>();

@@ -19,7 +19,17 @@ public record BudgetScope(String name, String period, double limitUsd) {
 
   /** The counter's key: a new period is a new key, so budgets reset at the zone's midnight. */
   public String key() {
+    return key(period, name);
+  }
+
+  /** The key of budget {@code name} in {@code period}: {@code <period>|<name>}. */
+  static String key(String period, String name) {
     return period + "|" + name;
+  }
+
+  /** The period a key names. */
+  static String periodOf(String key) {
+    return key.substring(0, Math.max(0, key.indexOf('|')));
   }
 
   public boolean daily() {
@@ -28,46 +38,46 @@ public record BudgetScope(String name, String period, double limitUsd) {
 
   /** Every budget a call by {@code agent} on behalf of {@code client} (null: none) counts against. */
   public static List<BudgetScope> applying(HubConfig config, String agent, String client, ZonedDateTime now) {
-    HubConfig.Budgets b = config.budgets();
-    String month = month(now);
-    String day = day(now);
     List<BudgetScope> out = new ArrayList<>(4);
-    if (b.monthlyUsd() != null) {
-      out.add(new BudgetScope("global", month, b.monthlyUsd()));
-    }
-    if (b.dailyUsd() != null) {
-      out.add(new BudgetScope("day", day, b.dailyUsd()));
-    }
-    AgentSpec spec = config.agent(agent).orElse(null);
-    if (spec != null && spec.budgetUsd() != null) {
-      out.add(new BudgetScope("agent:" + agent, month, spec.budgetUsd()));
-    }
-    if (spec != null && spec.dailyUsd() != null) {
-      out.add(new BudgetScope("day:agent:" + agent, day, spec.dailyUsd()));
-    }
+    hubWide(out, config.budgets(), now);
+    config.agent(agent).ifPresent(spec -> agent(out, spec, now));
     if (client != null) {
-      for (HubConfig.Client c : config.clients()) {
-        if (c.id().equals(client) && c.budgetUsd() != null) {
-          out.add(new BudgetScope("client:" + client, month, c.budgetUsd()));
-        }
-      }
+      config.clients().stream().filter(c -> c.id().equals(client)).forEach(c -> client(out, c, now));
     }
     return out;
   }
 
   /** Every budget configured, for this period: what the ledger seeds and shows. */
   public static List<BudgetScope> all(HubConfig config, ZonedDateTime now) {
-    List<BudgetScope> out = new ArrayList<>(applying(config, "", null, now));
-    for (AgentSpec spec : config.agents()) {
-      applying(config, spec.id(), null, now).stream().filter(s -> s.name().endsWith("agent:" + spec.id()))
-        .forEach(out::add);
-    }
-    for (HubConfig.Client c : config.clients()) {
-      if (c.budgetUsd() != null) {
-        out.add(new BudgetScope("client:" + c.id(), month(now), c.budgetUsd()));
-      }
-    }
+    List<BudgetScope> out = new ArrayList<>();
+    hubWide(out, config.budgets(), now);
+    config.agents().forEach(spec -> agent(out, spec, now));
+    config.clients().forEach(c -> client(out, c, now));
     return out;
+  }
+
+  private static void hubWide(List<BudgetScope> out, HubConfig.Budgets b, ZonedDateTime now) {
+    if (b.monthlyUsd() != null) {
+      out.add(new BudgetScope("global", month(now), b.monthlyUsd()));
+    }
+    if (b.dailyUsd() != null) {
+      out.add(new BudgetScope("day", day(now), b.dailyUsd()));
+    }
+  }
+
+  private static void agent(List<BudgetScope> out, AgentSpec spec, ZonedDateTime now) {
+    if (spec.budgetUsd() != null) {
+      out.add(new BudgetScope("agent:" + spec.id(), month(now), spec.budgetUsd()));
+    }
+    if (spec.dailyUsd() != null) {
+      out.add(new BudgetScope("day:agent:" + spec.id(), day(now), spec.dailyUsd()));
+    }
+  }
+
+  private static void client(List<BudgetScope> out, HubConfig.Client c, ZonedDateTime now) {
+    if (c.budgetUsd() != null) {
+      out.add(new BudgetScope("client:" + c.id(), month(now), c.budgetUsd()));
+    }
   }
 
   /** Seconds until this budget's period ends (when a refused caller may try again). */

@@ -55,7 +55,6 @@ public final class LedgerVerticle extends VerticleBase {
   private LedgerJournal journal;
   private MemoryClient memory;
   private WebClient web;
-  private volatile Spend latest;
 
   public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, String adminToken, BudgetCounters counters) {
     this.config = config;
@@ -63,11 +62,6 @@ public final class LedgerVerticle extends VerticleBase {
     this.node = node;
     this.adminToken = adminToken;
     this.counters = counters;
-  }
-
-  /** The budgets as last measured (about a second old at most); null before the first measure. */
-  public Spend latest() {
-    return latest;
   }
 
   private ZonedDateTime now() {
@@ -102,7 +96,7 @@ public final class LedgerVerticle extends VerticleBase {
       .compose(spend -> {
         // a cluster starting afresh counts each budget from the journals; a running one keeps its own
         Map<String, Double> used = new HashMap<>();
-        spend.budgets().forEach(b -> used.put(b.period() + "|" + b.scope(), b.usedUsd()));
+        spend.budgets().forEach(b -> used.put(BudgetScope.key(b.period(), b.scope()), b.usedUsd()));
         return counters.seed(used);
       })
       .compose(v -> {
@@ -194,13 +188,11 @@ public final class LedgerVerticle extends VerticleBase {
 
   private Future<Void> measure() {
     return compute().compose(spend -> {
-      // the cluster's rows, plus what this node recorded meanwhile (it is in the next measure)
-      latest = spend;
       metrics.budgets(spend.budgets());
       List<Future<Void>> raised = new ArrayList<>();
       for (Spend.Budget b : spend.budgets()) {
         for (double threshold : b.alertsRaised()) {
-          String key = b.period() + "|" + b.scope() + "|" + threshold;
+          String key = BudgetScope.key(b.period(), b.scope()) + "|" + threshold;
           raised.add(alerts.putIfAbsent(key, System.currentTimeMillis())
             .compose(previous -> previous == null ? alert(b.period(), b, threshold) : Future.succeededFuture()));
         }
