@@ -7,6 +7,7 @@ import dev.agenthub.tools.mock.MockLlm;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -109,6 +110,18 @@ class TracingTest {
         }
         return fromEdge && fromWorker;
       });
+      // the OpenAI-compatible route too: a chat request's trace id reaches the provider
+      String chatTrace = HexFormat.of().formatHex(UUID.randomUUID().toString().replace("-", "").substring(0, 16)
+        .getBytes(StandardCharsets.US_ASCII));
+      HttpResponse<String> chat = TestHub.HTTP.send(HttpRequest.newBuilder(URI.create(edge.url()
+          + "/v1/chat/completions")).timeout(Duration.ofSeconds(60)).header("traceparent", "00-" + chatTrace
+          + "-00f067aa0ba902b7-01").header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("model", "support").put("messages",
+          new JsonArray().add(new JsonObject().put("role", "user").put("content", "hello from a chat client")))
+          .encode())).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+      assertThat(chat.headers().firstValue("x-trace-id")).hasValue(chatTrace);
+      assertThat(mock.traceparents()).anySatisfy(tp -> assertThat(tp).startsWith("00-" + chatTrace + "-"));
       // a request without a traceparent starts a trace of its own
       HttpResponse<String> fresh = TestHub.post(edge.url() + "/v1/agents/support/messages",
         new JsonObject().put("session", "t2").put("text", "again").encode());
