@@ -295,7 +295,7 @@ public final class HubNode {
       }
     };
     return new SharedMemoryVerticle(Path.of(m.dir()), options, new MemoryPolicy(access), config.node().name(),
-      clusterManager != null, listener, clusterSecret);
+      clusterManager != null, listener, clusterSecret, clusterManager == null ? 1 : m.replicas());
   }
 
   private Future<Void> checkUniqueName() {

@@ -23,12 +23,24 @@ final class Journal implements AutoCloseable {
 
   static final byte APPEND = 1;
   static final byte REPLACE = 2;
+  /**
+   * Closes a batch: {@code epoch} is the writer's epoch, {@code offset} the batch's sequence number.
+   * Records after the last marker belong to no batch (a crash mid-write) and are cut at recovery.
+   */
+  static final byte MARK = 3;
+  /** A write id known from before a snapshot: {@code path} and {@code offset} hold its result. */
+  static final byte WRITE_ID = 4;
   /** The largest record the journal reads back; a write must fit it, header and path included. */
   static final int MAX_RECORD = 64 * 1024 * 1024;
 
   /** One journaled write: set the file's length to {@code offset}, then write {@code data} there. */
   record Record(byte op, long epoch, String path, long offset, String writeId, byte[] data) {
+    static Record mark(long epoch, long seq) {
+      return new Record(MARK, epoch, "", seq, null, new byte[0]);
+    }
   }
+
+  private static final byte[] NO_DATA = new byte[0];
 
   private final Path cur;
   private final Path prev;
@@ -61,11 +73,23 @@ final class Journal implements AutoCloseable {
 
   void write(List<Record> records) throws IOException {
     for (Record r : records) {
-      ByteBuffer frame = encode(r);
-      while (frame.hasRemaining()) {
-        channel.write(frame);
-      }
+      write(encode(r));
     }
+  }
+
+  /** Writes frames already encoded (a replicated batch arrives as the writer's journal bytes). */
+  void write(ByteBuffer frames) throws IOException {
+    while (frames.hasRemaining()) {
+      channel.write(frames);
+    }
+  }
+
+  /** Drops both segments: the files hold everything they had (a snapshot was installed over them). */
+  void reset() throws IOException {
+    channel.truncate(0);
+    channel.force(false);
+    Files.deleteIfExists(prev);
+    channel.position(0);
   }
 
   void force() throws IOException {
@@ -84,6 +108,48 @@ final class Journal implements AutoCloseable {
   @Override
   public void close() throws IOException {
     channel.close();
+  }
+
+  /** The frames of {@code records}, one after another. */
+  static byte[] encodeAll(List<Record> records) {
+    List<ByteBuffer> frames = new ArrayList<>(records.size());
+    int size = 0;
+    for (Record r : records) {
+      ByteBuffer f = encode(r);
+      frames.add(f);
+      size += f.remaining();
+    }
+    ByteBuffer out = ByteBuffer.allocate(size);
+    frames.forEach(out::put);
+    return out.array();
+  }
+
+  /**
+   * The records framed in {@code bytes} (as {@link #encodeAll} wrote them); fails on a frame that
+   * is cut short or does not match its checksum: bytes from the network are all there or refused.
+   */
+  static List<Record> decodeAll(byte[] bytes) {
+    List<Record> out = new ArrayList<>();
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    while (b.hasRemaining()) {
+      if (b.remaining() < 8) {
+        throw new IllegalArgumentException("a journal frame is cut short");
+      }
+      int length = b.getInt();
+      int crc = b.getInt();
+      if (length <= 0 || length > b.remaining()) {
+        throw new IllegalArgumentException("a journal frame is cut short");
+      }
+      ByteBuffer body = b.slice(b.position(), length);
+      CRC32C check = new CRC32C();
+      check.update(body.duplicate());
+      if ((int) check.getValue() != crc) {
+        throw new IllegalArgumentException("a journal frame does not match its checksum");
+      }
+      out.add(decode(body));
+      b.position(b.position() + length);
+    }
+    return out;
   }
 
   static ByteBuffer encode(Record r) {
@@ -159,6 +225,6 @@ final class Journal implements AutoCloseable {
     byte[] data = new byte[b.getInt()];
     b.get(data);
     return new Record(op, epoch, new String(path, StandardCharsets.UTF_8), offset,
-      id.length == 0 ? null : new String(id, StandardCharsets.UTF_8), data);
+      id.length == 0 ? null : new String(id, StandardCharsets.UTF_8), data.length == 0 ? NO_DATA : data);
   }
 }

@@ -24,11 +24,14 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,13 +80,44 @@ public final class MarkdownStore implements AutoCloseable {
   public record WriteResult(String path, long bytes, boolean duplicate) {
   }
 
-  private record Op(byte kind, MemoryPath path, byte[] data, String writeId, CompletableFuture<WriteResult> result) {
+  /** Where a store's journal ends: the epoch and sequence number of its last batch ({@code 0, 0}: none). */
+  public record Position(long epoch, long seq) implements Comparable<Position> {
+    public static final Position NONE = new Position(0, 0);
+
+    @Override
+    public int compareTo(Position o) {
+      return epoch != o.epoch ? Long.compare(epoch, o.epoch) : Long.compare(seq, o.seq);
+    }
+  }
+
+  /**
+   * Sends a batch to the followers. Called on the committer thread, before the batch is forced
+   * locally; the committer waits for the answer before it applies and acknowledges the batch. The
+   * future fails with {@link MemoryException.Kind#STALE_WRITER} once a newer writer is known.
+   */
+  public interface Replicator {
+    CompletableFuture<Void> replicate(long epoch, long seq, byte[] frames);
+  }
+
+  /** Work done on the committer thread, in order with the writes. */
+  private interface Task {
+    WriteResult run() throws IOException;
+  }
+
+  private record Op(byte kind, MemoryPath path, byte[] data, String writeId, CompletableFuture<WriteResult> result,
+                    Task task) {
+    Op(byte kind, MemoryPath path, byte[] data, String writeId, CompletableFuture<WriteResult> result) {
+      this(kind, path, data, writeId, result, null);
+    }
   }
 
   // wakes the committer at close
   private static final Op STOP = new Op((byte) 0, null, null, null, null);
   // a place in the queue, completed once the writes before it are applied
   private static final byte BARRIER = (byte) 0x7f;
+  private static final byte TASK = (byte) 0x7e;
+  /** Recent batches kept in memory for followers that fall a little behind. */
+  private static final long RECENT_BYTES = 64L * 1024 * 1024;
   private static final int MAX_BATCH = 4096;
   private static final int MAX_OPEN_FILES = 256;
   private static final int MAX_KNOWN_SIZES = 65_536;
@@ -99,7 +133,16 @@ public final class MarkdownStore implements AutoCloseable {
   private final Options options;
   private final Consumer<String> log;
   private final Journal journal;
-  private final long epoch;
+  // the writer's epoch while this store writes (0 while it follows); the highest epoch this node
+  // promised (or wrote in) is in epochFile and in promised
+  private volatile long epoch;
+  private volatile long promised;
+  private volatile boolean leading;
+  private volatile Replicator replicator;
+  // the last batch in the journal, and the last one applied to the files (committer thread writes)
+  private volatile Position position = Position.NONE;
+  private volatile Position applied = Position.NONE;
+  private final BatchLog recent = new BatchLog(RECENT_BYTES);
   private final Path epochFile;
   private final BlockingQueue<Op> queue = new LinkedBlockingQueue<>();
   private final Thread committer;
@@ -125,10 +168,12 @@ public final class MarkdownStore implements AutoCloseable {
       return size() > MAX_WRITE_IDS;
     }
   };
+  // write ids a snapshot carries, journaled when it is finished
+  private final List<Journal.Record> pendingIds = new ArrayList<>();
   private volatile boolean closed;
   private volatile MemoryException fenced;
 
-  private MarkdownStore(Path root, Options options, Consumer<String> log, long epoch) throws IOException {
+  private MarkdownStore(Path root, Options options, Consumer<String> log, long epoch, boolean lead) throws IOException {
     this.root = root;
     this.options = options;
     this.log = log;
@@ -136,9 +181,15 @@ public final class MarkdownStore implements AutoCloseable {
     Files.createDirectories(state);
     this.epochFile = state.resolve("epoch");
     long previous = readEpoch(epochFile);
-    this.epoch = Math.max(epoch, previous + 1);
     recover(state);
-    writeEpoch(epochFile, this.epoch);
+    if (lead) {
+      this.epoch = Math.max(epoch, previous + 1);
+      this.promised = this.epoch;
+      this.leading = true;
+      writeEpoch(epochFile, this.epoch);
+    } else {
+      this.promised = previous;
+    }
     this.journal = new Journal(state);
     this.committer = new Thread(this::commitLoop, "agenthub-memory-committer");
     this.committer.setDaemon(true);
@@ -156,7 +207,21 @@ public final class MarkdownStore implements AutoCloseable {
         + " bytes: a whole file must fit one journal record");
     }
     Files.createDirectories(dir);
-    return new MarkdownStore(dir.toRealPath(), options, log, epoch);
+    return new MarkdownStore(dir.toRealPath(), options, log, epoch, true);
+  }
+
+  /**
+   * Opens the store as a replica (its own directory, repaired like {@link #open}) that takes no
+   * writes of its own: it applies the batches of a writer ({@link #follow}) until it is made the
+   * writer ({@link #lead}).
+   */
+  public static MarkdownStore openReplica(Path dir, Options options, Consumer<String> log) throws IOException {
+    if (options.maxFileBytes() > MAX_FILE_BYTES || options.maxEntryBytes() > MAX_FILE_BYTES) {
+      throw new IllegalArgumentException("files and entries are at most " + MAX_FILE_BYTES
+        + " bytes: a whole file must fit one journal record");
+    }
+    Files.createDirectories(dir);
+    return new MarkdownStore(dir.toRealPath(), options, log, 0, false);
   }
 
   public Path root() {
@@ -165,6 +230,26 @@ public final class MarkdownStore implements AutoCloseable {
 
   public long epoch() {
     return epoch;
+  }
+
+  /** True while this store takes writes. */
+  public boolean leading() {
+    return leading && fenced == null;
+  }
+
+  /** The last batch in this store's journal. */
+  public Position position() {
+    return position;
+  }
+
+  /** The last batch applied to this store's files: what a read sees. */
+  public Position applied() {
+    return applied;
+  }
+
+  /** The highest epoch this store promised to follow (or wrote in). */
+  public long promised() {
+    return promised;
   }
 
   // ---------------------------------------------------------------- writes
@@ -221,17 +306,26 @@ public final class MarkdownStore implements AutoCloseable {
   }
 
   private CompletableFuture<WriteResult> submit(Op op) {
-    if (fenced != null) {
+    if (fenced != null && op.kind() != TASK) {
       return CompletableFuture.failedFuture(fenced);
     }
     if (closed) {
       return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed"));
     }
+    if (!leading && (op.kind() == Journal.APPEND || op.kind() == Journal.REPLACE)) {
+      return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE,
+        "this memory node follows the writer: it takes no writes of its own"));
+    }
     queue.add(op);
     return op.result();
   }
 
+  private CompletableFuture<WriteResult> task(Task task) {
+    return submit(new Op(TASK, null, null, null, new CompletableFuture<>(), task));
+  }
+
   private void commitLoop() {
+    List<Op> drained = new ArrayList<>();
     List<Op> batch = new ArrayList<>();
     while (!closed || !queue.isEmpty()) {
       try {
@@ -240,12 +334,19 @@ public final class MarkdownStore implements AutoCloseable {
           flushDirty();
           continue;
         }
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
-        batch.removeIf(op -> op == STOP);
-        if (!batch.isEmpty()) {
-          commit(batch);
+        drained.add(first);
+        queue.drainTo(drained, MAX_BATCH - 1);
+        drained.removeIf(op -> op == STOP);
+        // writes are batched up to the next task; a task runs alone, in its place
+        for (Op op : drained) {
+          if (op.kind() != TASK) {
+            batch.add(op);
+            continue;
+          }
+          commitOrFail(batch);
+          runTask(op);
         }
+        commitOrFail(batch);
         if (queue.isEmpty()) {
           forceUnsynced(IDLE_FORCES);
         }
@@ -253,18 +354,47 @@ public final class MarkdownStore implements AutoCloseable {
         Thread.currentThread().interrupt();
         break;
       } catch (Exception e) {
-        MemoryException failure = new MemoryException(MemoryException.Kind.IO, "memory write failed: "
-          + e.getClass().getSimpleName());
-        log.accept("memory: write batch failed: " + e);
-        batch.forEach(op -> op.result().completeExceptionally(failure));
+        log.accept("memory: committer failed: " + e);
       } finally {
-        batch.clear();
+        drained.clear();
       }
     }
   }
 
+  private void commitOrFail(List<Op> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    try {
+      commit(batch);
+    } catch (MemoryException e) {
+      batch.forEach(op -> op.result().completeExceptionally(e));
+    } catch (Exception e) {
+      MemoryException failure = new MemoryException(MemoryException.Kind.IO, "memory write failed: "
+        + e.getClass().getSimpleName());
+      log.accept("memory: write batch failed: " + e);
+      batch.forEach(op -> op.result().completeExceptionally(failure));
+    } finally {
+      batch.clear();
+    }
+  }
+
+  private void runTask(Op op) {
+    try {
+      op.result().complete(op.task().run());
+    } catch (MemoryException e) {
+      op.result().completeExceptionally(e);
+    } catch (Exception e) {
+      log.accept("memory: replica task failed: " + e);
+      op.result().completeExceptionally(new MemoryException(MemoryException.Kind.IO, "memory replica operation failed: "
+        + e.getClass().getSimpleName()));
+    }
+  }
+
   private void commit(List<Op> batch) throws IOException {
-    checkFence();
+    if (leading) {
+      checkFence();
+    }
     if (fenced != null) {
       batch.forEach(op -> op.result().completeExceptionally(fenced));
       return;
@@ -327,10 +457,7 @@ public final class MarkdownStore implements AutoCloseable {
       barriers.forEach(b -> b.result().complete(null));
       return;
     }
-    journal.write(records);
-    if (options.fsync()) {
-      journal.force();
-    }
+    writeBatch(records);
     Set<String> oversize = new HashSet<>();
     for (int i = 0; i < records.size(); i++) {
       Journal.Record r = records.get(i);
@@ -338,7 +465,7 @@ public final class MarkdownStore implements AutoCloseable {
       long bytes = r.offset() + r.data().length;
       WriteResult result = new WriteResult(r.path(), bytes, false);
       if (r.writeId() != null) {
-        writeIds.put(r.writeId(), result);
+        rememberId(r.writeId(), result);
       }
       accepted.get(i).result().complete(result);
       if (r.op() == Journal.APPEND && options.transcriptMaxBytes() > 0 && bytes > options.transcriptMaxBytes()
@@ -346,12 +473,85 @@ public final class MarkdownStore implements AutoCloseable {
         oversize.add(r.path());
       }
     }
+    markApplied();
     for (String path : oversize) {
       compact(path);
     }
     barriers.forEach(b -> b.result().complete(null));
     if (journal.size() > options.journalSegmentBytes()) {
       checkpoint();
+    }
+  }
+
+  /**
+   * Frames {@code records} as the next batch, sends it to the followers (when replicated), forces it
+   * to the journal and waits until enough followers have it: then it may be applied and
+   * acknowledged. Fails (the batch unapplied, its writes unacknowledged) once this writer is fenced.
+   */
+  private void writeBatch(List<Journal.Record> records) throws IOException {
+    long seq = position.seq() + 1;
+    List<Journal.Record> framed = new ArrayList<>(records.size() + 1);
+    framed.addAll(records);
+    framed.add(Journal.Record.mark(epoch, seq));
+    byte[] frames = Journal.encodeAll(framed);
+    Replicator r = replicator;
+    // in the log first: a follower that asks for it now must be able to get it
+    recent.add(new BatchLog.Batch(epoch, seq, frames));
+    CompletableFuture<Void> replicated = r == null ? null : r.replicate(epoch, seq, frames);
+    journal.write(ByteBuffer.wrap(frames));
+    if (options.fsync()) {
+      journal.force();
+    }
+    position = new Position(epoch, seq);
+    if (records.isEmpty()) {
+      // a batch that changes no file (a new writer's first): the files are as of it already, so a
+      // snapshot taken now may start after it
+      applied = position;
+    }
+    if (replicated != null) {
+      awaitFollowers(replicated, seq);
+    }
+  }
+
+  private void awaitFollowers(CompletableFuture<Void> replicated, long seq) throws IOException {
+    long warnAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (true) {
+      try {
+        replicated.get(200, TimeUnit.MILLISECONDS);
+        return;
+      } catch (TimeoutException e) {
+        checkFence();
+        if (fenced != null) {
+          throw fenced;
+        }
+        if (closed) {
+          throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");
+        }
+        if (System.nanoTime() > warnAt) {
+          log.accept("memory: batch " + seq + " waits for enough followers to have it (writes are held)");
+          warnAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        }
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof MemoryException me && me.kind() == MemoryException.Kind.STALE_WRITER) {
+          fence(me.getMessage());
+          throw fenced;
+        }
+        throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory replication failed");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");
+      }
+    }
+  }
+
+  private void markApplied() {
+    applied = position;
+  }
+
+  private void fence(String why) {
+    if (fenced == null) {
+      fenced = new MemoryException(MemoryException.Kind.UNAVAILABLE, why);
+      log.accept("memory: " + why);
     }
   }
 
@@ -409,13 +609,11 @@ public final class MarkdownStore implements AutoCloseable {
     List<Journal.Record> records = List.of(
       new Journal.Record(Journal.REPLACE, epoch, archivePath, 0, null, archive.toString().getBytes(StandardCharsets.UTF_8)),
       new Journal.Record(Journal.REPLACE, epoch, path, 0, null, rest.toString().getBytes(StandardCharsets.UTF_8)));
-    journal.write(records);
-    if (options.fsync()) {
-      journal.force();
-    }
+    writeBatch(records);
     for (Journal.Record r : records) {
       apply(r);
     }
+    markApplied();
     log.accept("memory: compacted " + path + ": " + keepFrom + " older turns moved to " + archivePath);
   }
 
@@ -540,12 +738,281 @@ public final class MarkdownStore implements AutoCloseable {
   }
 
   private void checkFence() throws IOException {
-    long current = readEpoch(epochFile);
+    long current = Math.max(promised, readEpoch(epochFile));
     if (current != epoch && fenced == null) {
-      fenced = new MemoryException(MemoryException.Kind.UNAVAILABLE,
-        "this memory writer (epoch " + epoch + ") was replaced by epoch " + current + "; it no longer writes");
-      log.accept("memory: " + fenced.getMessage());
+      fence("this memory writer (epoch " + epoch + ") was replaced by epoch " + current + "; it no longer writes");
     }
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  /**
+   * Promises to follow no writer older than {@code epoch} (written to disk before it answers) and
+   * answers where this store's journal ends. A store that was writing in an older epoch stops: it is
+   * fenced, its unacknowledged batch fails.
+   */
+  public synchronized Position promise(long epoch) throws IOException {
+    if (epoch > promised) {
+      writeEpoch(epochFile, epoch);
+      promised = epoch;
+    }
+    return position;
+  }
+
+  /**
+   * Makes this replica the writer in {@code epoch} (promised before), sending its batches through
+   * {@code replicator}. Its first batch is empty: it completes once enough followers hold everything
+   * this store holds, so batches of earlier writers that it kept are acknowledged with it.
+   */
+  public CompletableFuture<Position> lead(long epoch, Replicator replicator) {
+    return task(() -> {
+      if (epoch < promised) {
+        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "epoch " + epoch + " is older than epoch "
+          + promised + ", which this node promised to follow");
+      }
+      promise(epoch);
+      this.epoch = epoch;
+      this.replicator = replicator;
+      this.fenced = null;
+      this.leading = true;
+      writeBatch(List.of());
+      markApplied();
+      return null;
+    }).thenApply(r -> position);
+  }
+
+  /**
+   * Applies a batch of the writer of {@code epoch} (its journal frames, the closing mark last):
+   * forced to this store's journal, then applied to its files, which stay byte-identical to the
+   * writer's. A batch this store already has is answered again; one that does not follow its last
+   * batch fails {@link MemoryException.Kind#OUT_OF_ORDER}; one of an older writer than it promised to
+   * follow fails {@link MemoryException.Kind#STALE_WRITER}.
+   */
+  public CompletableFuture<Position> follow(long epoch, long seq, byte[] frames) {
+    return task(() -> {
+      followBatch(epoch, seq, frames);
+      return null;
+    }).thenApply(r -> position);
+  }
+
+  /** Applies every batch framed in {@code frames} (as {@link #tail} answered them), in order. */
+  public CompletableFuture<Position> followAll(byte[] frames) {
+    return task(() -> {
+      List<Journal.Record> records = Journal.decodeAll(frames);
+      int from = 0;
+      for (int i = 0; i < records.size(); i++) {
+        Journal.Record r = records.get(i);
+        if (r.op() == Journal.MARK) {
+          List<Journal.Record> one = records.subList(from, i + 1);
+          followBatch(r.epoch(), r.offset(), Journal.encodeAll(one));
+          from = i + 1;
+        }
+      }
+      return null;
+    }).thenApply(r -> position);
+  }
+
+  private void followBatch(long batchEpoch, long seq, byte[] frames) throws IOException {
+    if (leading && fenced == null) {
+      throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer (epoch " + epoch
+        + ")");
+    }
+    if (batchEpoch < promised) {
+      throw new MemoryException(MemoryException.Kind.STALE_WRITER, "a batch of epoch " + batchEpoch
+        + " after this node promised to follow epoch " + promised);
+    }
+    Position at = position;
+    if (seq <= at.seq()) {
+      if (recent.epochOf(seq).map(e -> e == batchEpoch).orElse(false)) {
+        return; // sent again: this store has it
+      }
+      throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "batch " + seq + " of epoch " + batchEpoch
+        + " differs from this node's: it needs a snapshot");
+    }
+    if (seq != at.seq() + 1) {
+      throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "batch " + seq + " does not follow batch "
+        + at.seq());
+    }
+    List<Journal.Record> records;
+    try {
+      records = Journal.decodeAll(frames);
+    } catch (IllegalArgumentException e) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "a replicated batch is damaged: " + e.getMessage());
+    }
+    Journal.Record mark = records.isEmpty() ? null : records.get(records.size() - 1);
+    if (mark == null || mark.op() != Journal.MARK || mark.epoch() != batchEpoch || mark.offset() != seq) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "a replicated batch does not end with its own mark");
+    }
+    if (batchEpoch > promised) {
+      promise(batchEpoch);
+    }
+    journal.write(ByteBuffer.wrap(frames));
+    if (options.fsync()) {
+      journal.force();
+    }
+    position = new Position(batchEpoch, seq);
+    recent.add(new BatchLog.Batch(batchEpoch, seq, frames));
+    for (Journal.Record r : records) {
+      if (r.op() == Journal.APPEND || r.op() == Journal.REPLACE) {
+        resolveForWrite(MemoryPath.of(r.path()));
+        apply(r);
+        if (r.writeId() != null) {
+          rememberId(r.writeId(), new WriteResult(r.path(), r.offset() + r.data().length, false));
+        }
+      }
+    }
+    markApplied();
+    if (journal.size() > options.journalSegmentBytes()) {
+      checkpoint();
+    }
+  }
+
+  /**
+   * The batches after {@code (epoch, seq)} as journal frames, up to about {@code limit} bytes; empty
+   * when this store no longer holds that batch in memory, or holds another one under its number: the
+   * asker needs a snapshot ({@link #snapshot}). An empty array: the asker has everything.
+   */
+  public Optional<byte[]> tail(long epoch, long seq, long limit) {
+    return recent.after(epoch, seq, limit);
+  }
+
+  /** One part of a snapshot: files as REPLACE frames, where the next part starts, and where it started. */
+  public record SnapshotPart(byte[] frames, String next, Position from) {
+  }
+
+  /**
+   * The files after {@code cursor} (path order; "" = from the start), up to about {@code limit} bytes,
+   * as REPLACE frames; the last part ({@code next == null}) also carries the write ids this store
+   * knows. Read without stopping the writes: a file may be caught mid-write, which is why the
+   * follower then applies every batch after {@code from} (the batch applied when the first part was
+   * read) over them: each batch sets the bytes it wrote whatever was there.
+   */
+  public CompletableFuture<SnapshotPart> snapshot(String cursor, long limit) {
+    Position from = applied;
+    List<Journal.Record> records = new ArrayList<>();
+    long size = 0;
+    String next = null;
+    try {
+      for (FileInfo f : list("")) {
+        if (f.path().compareTo(cursor) <= 0) {
+          continue;
+        }
+        if (size > 0 && size + f.bytes() > limit) {
+          next = records.get(records.size() - 1).path();
+          break;
+        }
+        byte[] data;
+        try {
+          data = Files.readAllBytes(root.resolve(f.path()));
+        } catch (NoSuchFileException gone) {
+          continue;
+        }
+        records.add(new Journal.Record(Journal.REPLACE, 0, f.path(), 0, null, data));
+        size += data.length;
+      }
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.IO, "cannot read the memory "
+        + "directory for a snapshot"));
+    }
+    if (next == null) {
+      synchronized (writeIds) {
+        writeIds.forEach((id, r) -> records.add(new Journal.Record(Journal.WRITE_ID, 0, r.path(), r.bytes(), id,
+          new byte[0])));
+      }
+    }
+    return CompletableFuture.completedFuture(new SnapshotPart(Journal.encodeAll(records), next, from));
+  }
+
+  /** Notes a write id and its result; the committer's, but a snapshot copies them from another thread. */
+  private void rememberId(String id, WriteResult result) {
+    synchronized (writeIds) {
+      writeIds.put(id, result);
+    }
+  }
+
+  /** Starts installing a snapshot: every file and the journal go; until it is finished, this store is empty. */
+  public CompletableFuture<Void> beginSnapshot() {
+    return task(() -> {
+      if (leading && fenced == null) {
+        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer");
+      }
+      for (String path : new ArrayList<>(open.keySet())) {
+        closeChannel(path);
+      }
+      dirty.clear();
+      unsynced.clear();
+      sizes.clear();
+      checkedDirs.clear();
+      synchronized (writeIds) {
+        writeIds.clear();
+      }
+      pendingIds.clear();
+      journal.reset();
+      recent.clear();
+      position = Position.NONE;
+      applied = Position.NONE;
+      wipe();
+      return null;
+    }).thenApply(r -> null);
+  }
+
+  /** Deletes every file and folder of the memory (not the store's own state). */
+  private void wipe() throws IOException {
+    List<Path> all = new ArrayList<>();
+    try (DirectoryStream<Path> top = Files.newDirectoryStream(root)) {
+      for (Path entry : top) {
+        if (!entry.getFileName().toString().equals(STATE_DIR)) {
+          try (var walk = Files.walk(entry)) {
+            walk.forEach(all::add);
+          }
+        }
+      }
+    }
+    all.sort(Comparator.reverseOrder());
+    for (Path p : all) {
+      Files.deleteIfExists(p);
+    }
+  }
+
+  /** Writes one part of a snapshot ({@link SnapshotPart#frames}). */
+  public CompletableFuture<Void> installSnapshot(byte[] frames) {
+    return task(() -> {
+      for (Journal.Record r : Journal.decodeAll(frames)) {
+        if (r.op() == Journal.REPLACE) {
+          resolveForWrite(MemoryPath.of(r.path()));
+          writeAtomically(root.resolve(r.path()), r.data(), options.fsync());
+          sizes.put(r.path(), (long) r.data().length);
+        } else if (r.op() == Journal.WRITE_ID) {
+          pendingIds.add(r);
+        }
+      }
+      return null;
+    }).thenApply(r -> null);
+  }
+
+  /**
+   * Ends a snapshot taken at {@code from}: the write ids it carried and a mark of {@code from} are
+   * journaled, so a restart finds both; the batches after it are then followed as usual.
+   */
+  public CompletableFuture<Position> finishSnapshot(Position from) {
+    return task(() -> {
+      List<Journal.Record> records = new ArrayList<>(pendingIds);
+      records.add(Journal.Record.mark(from.epoch(), from.seq()));
+      byte[] frames = Journal.encodeAll(records);
+      journal.write(ByteBuffer.wrap(frames));
+      journal.force();
+      for (Journal.Record r : pendingIds) {
+        rememberId(r.writeId(), new WriteResult(r.path(), r.offset(), false));
+      }
+      pendingIds.clear();
+      if (from.epoch() > promised) {
+        promise(from.epoch());
+      }
+      position = from;
+      applied = from;
+      recent.add(new BatchLog.Batch(from.epoch(), from.seq(), new byte[0]));
+      return null;
+    }).thenApply(r -> position);
   }
 
   // ---------------------------------------------------------------- reads
@@ -744,16 +1211,52 @@ public final class MarkdownStore implements AutoCloseable {
 
   private void recover(Path state) throws IOException {
     List<Journal.Record> records = new ArrayList<>(Journal.readAndRepair(state.resolve("journal.prev"), log));
-    records.addAll(Journal.readAndRepair(state.resolve("journal.cur"), log));
+    int inPrev = records.size();
+    List<Journal.Record> cur = Journal.readAndRepair(state.resolve("journal.cur"), log);
+    records.addAll(cur);
+    int lastMark = -1;
+    for (int i = 0; i < records.size(); i++) {
+      if (records.get(i).op() == Journal.MARK) {
+        lastMark = i;
+      }
+    }
+    if (lastMark >= 0 && lastMark < records.size() - 1) {
+      // a batch written up to a crash but not to its mark was never acknowledged: it goes
+      long keep = 0;
+      for (int i = inPrev; i <= lastMark; i++) {
+        keep += Journal.encode(records.get(i)).remaining();
+      }
+      try (FileChannel ch = FileChannel.open(state.resolve("journal.cur"), StandardOpenOption.WRITE)) {
+        ch.truncate(keep);
+        ch.force(false);
+      }
+      log.accept("memory: cut " + (records.size() - 1 - lastMark) + " journal records of a batch a crash left "
+        + "unfinished (never acknowledged)");
+      records = new ArrayList<>(records.subList(0, lastMark + 1));
+    }
     if (records.isEmpty()) {
       return;
     }
     Map<String, byte[]> before = new LinkedHashMap<>();
     for (Journal.Record r : records) {
-      before.computeIfAbsent(r.path(), p -> readBytes(root.resolve(p)));
+      if (r.op() == Journal.APPEND || r.op() == Journal.REPLACE) {
+        before.computeIfAbsent(r.path(), p -> readBytes(root.resolve(p)));
+      }
     }
     int quarantined = 0;
-    for (Journal.Record r : records) {
+    int batchStart = 0;
+    for (int i = 0; i < records.size(); i++) {
+      Journal.Record r = records.get(i);
+      if (r.op() == Journal.MARK) {
+        position = new Position(r.epoch(), r.offset());
+        recent.add(new BatchLog.Batch(r.epoch(), r.offset(), Journal.encodeAll(records.subList(batchStart, i + 1))));
+        batchStart = i + 1;
+        continue;
+      }
+      if (r.op() == Journal.WRITE_ID) {
+        rememberId(r.writeId(), new WriteResult(r.path(), r.offset(), false));
+        continue;
+      }
       Path file = root.resolve(r.path());
       try {
         Files.createDirectories(file.getParent());
@@ -772,7 +1275,7 @@ public final class MarkdownStore implements AutoCloseable {
         continue;
       }
       if (r.writeId() != null) {
-        writeIds.put(r.writeId(), new WriteResult(r.path(), r.offset() + r.data().length, false));
+        rememberId(r.writeId(), new WriteResult(r.path(), r.offset() + r.data().length, false));
       }
     }
     int repaired = 0;
@@ -794,6 +1297,7 @@ public final class MarkdownStore implements AutoCloseable {
     }
     log.accept("memory: replayed " + records.size() + " journal records over " + before.size() + " files, "
       + repaired + " repaired");
+    applied = position;
   }
 
   /**

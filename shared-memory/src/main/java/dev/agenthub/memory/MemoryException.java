@@ -9,7 +9,11 @@ public final class MemoryException extends RuntimeException {
     /** A session transcript write under a claim that a newer claim replaced: another instance owns it now. */
     FENCED(423),
     /** A claim the writer no longer knows (it changed, or forgot old claims): claim the session again. */
-    STALE_CLAIM(412);
+    STALE_CLAIM(412),
+    /** Replication: a batch from a writer whose epoch is older than one this replica promised to follow. */
+    STALE_WRITER(410),
+    /** Replication: a batch that does not follow this replica's last one: it must catch up first. */
+    OUT_OF_ORDER(416);
 
     private final int status;
 

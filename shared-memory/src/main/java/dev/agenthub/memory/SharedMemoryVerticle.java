@@ -3,6 +3,7 @@ package dev.agenthub.memory;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxException;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -27,6 +29,11 @@ import java.util.logging.Logger;
  * by: the writer holds the cluster lock {@value #CLUSTER_LOCK} and the OS lock, and serves
  * {@code memory.*}; when it leaves or dies, a standby takes both locks, takes a higher fencing epoch,
  * repairs what the crash left (journal replay) and serves from then on.
+ *
+ * <p>Replicated ({@code replicas >= 2}), each memory node has its own directory and keeps it a copy
+ * of the writer's: the standbys follow ({@link ReplicaFollower}), the writer answers a write once
+ * its in-sync followers have it on disk ({@link ReplicaSet}), and only an in-sync follower may take
+ * over ({@link InSyncRecord}).
  */
 public final class SharedMemoryVerticle extends VerticleBase {
 
@@ -35,6 +42,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
   static final String CLUSTER_LOCK = "agenthub.memory.writer";
   private static final String EPOCH_COUNTER = "agenthub.memory.epoch";
   private static final long STANDBY_RETRY_MS = 1_000;
+  /** The replicas alive in the cluster, each under its node name (entries expire with their node). */
+  private static final String NODES_MAP = "agenthub.memory.replicas";
+  private static final long NODES_TTL_MS = 5_000;
   private static final Logger LOG = Logger.getLogger(SharedMemoryVerticle.class.getName());
 
   /** Hooks for metrics; all no-ops by default. */
@@ -55,7 +65,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final String node;
   private final boolean clustered;
   private final Listener listener;
+  private final int replicas;
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+  // replicated mode
+  private ReplicaFollower follower;
+  private ReplicaSet replicaSet;
+  private InSyncRecord.Store isrStore;
+  private MessageConsumer<JsonObject> readAny;
+  private long replicaTimer = -1;
+  private String lastRefusal;
   private MarkdownStore store;
   private DirectoryLock osLock;
   private Lock clusterLock;
@@ -86,6 +104,19 @@ public final class SharedMemoryVerticle extends VerticleBase {
    */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
                               boolean clustered, Listener listener, byte[] secret) {
+    this(dir, options, policy, node, clustered, listener, secret, 1);
+  }
+
+  /**
+   * @param replicas {@code memory.replicas}: 1 = one directory (shared storage when clustered); 2 or
+   *                 more = this node's own directory, replicated (needs a cluster)
+   */
+  public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
+                              boolean clustered, Listener listener, byte[] secret, int replicas) {
+    if (replicas > 1 && !clustered) {
+      throw new IllegalArgumentException("memory.replicas above 1 needs a cluster");
+    }
+    this.replicas = replicas;
     this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
     this.dir = dir;
     this.options = options;
@@ -97,11 +128,14 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   /** True while this instance is the active writer. */
   public boolean active() {
-    return store != null;
+    return replicas > 1 ? replicaSet != null && store != null && store.leading() : store != null;
   }
 
   @Override
   public Future<?> start() {
+    if (replicas > 1) {
+      return startReplica();
+    }
     if (!clustered) {
       return takeOsLock().compose(lock -> {
         if (lock.lock().isEmpty()) {
@@ -122,8 +156,20 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (standbyTimer >= 0) {
       vertx.cancelTimer(standbyTimer);
     }
+    if (replicaTimer >= 0) {
+      vertx.cancelTimer(replicaTimer);
+    }
+    if (replicaSet != null) {
+      replicaSet.stop();
+    }
     List<Future<Void>> unregistered = new ArrayList<>();
     consumers.forEach(c -> unregistered.add(c.unregister()));
+    if (readAny != null) {
+      unregistered.add(readAny.unregister());
+    }
+    if (follower != null) {
+      unregistered.add(follower.stop());
+    }
     return Future.join(unregistered).transform(ignored -> vertx.executeBlocking(() -> {
       if (store != null) {
         store.close();
@@ -222,23 +268,272 @@ public final class SharedMemoryVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, SharedMemoryVerticle::storeLog))
       .compose(opened -> {
         store = opened;
-        claims.clear();
-        forgottenClaims = 0;
-        register(MemoryAddresses.READ, this::read);
-        register(MemoryAddresses.WRITE, this::write);
-        register(MemoryAddresses.LIST, this::list);
-        register(MemoryAddresses.SEARCH, this::search);
-        register(MemoryAddresses.PING, m -> Future.succeededFuture(
-          new JsonObject().put("writer", node).put("epoch", store.epoch())));
-        List<Future<Void>> ready = new ArrayList<>();
-        consumers.forEach(c -> ready.add(c.completion()));
-        return Future.all(ready);
-      })
-      .map(v -> {
-        LOG.info("memory: node " + node + " is the writer of " + store.root() + " (epoch " + store.epoch() + ")");
-        listener.becameWriter(store.epoch());
-        return null;
+        register(MemoryAddresses.READ_ANY, this::readAny);
+        return serveWrites();
       });
+  }
+
+  /** Registers the writer's addresses; completes once the cluster knows them. */
+  private Future<Void> serveWrites() {
+    claims.clear();
+    forgottenClaims = 0;
+    register(MemoryAddresses.READ, this::read);
+    register(MemoryAddresses.WRITE, this::write);
+    register(MemoryAddresses.LIST, this::list);
+    register(MemoryAddresses.SEARCH, this::search);
+    register(MemoryAddresses.PING, m -> {
+      JsonObject pong = new JsonObject().put("writer", node).put("epoch", store.epoch());
+      if (replicaSet != null) {
+        pong.put("replicas", replicaSet.view(store.applied().seq())).put("replicas_wanted", replicas);
+      }
+      return Future.succeededFuture(pong);
+    });
+    List<Future<Void>> ready = new ArrayList<>();
+    consumers.forEach(c -> ready.add(c.completion()));
+    return Future.all(ready).map(v -> {
+      LOG.info("memory: node " + node + " is the writer of " + store.root() + " (epoch " + store.epoch() + ")");
+      listener.becameWriter(store.epoch());
+      return null;
+    });
+  }
+
+  // ---------------------------------------------------------------- replicated
+
+  private Future<?> startReplica() {
+    isrStore = InSyncRecord.Store.cluster(vertx);
+    return takeOsLock().compose(lock -> {
+      if (lock.lock().isEmpty()) {
+        return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
+          + " is in use by " + lock.holder() + "; with memory.replicas each memory node needs its own memory.dir"));
+      }
+      osLock = lock.lock().get();
+      return vertx.executeBlocking(() -> MarkdownStore.openReplica(dir, options, SharedMemoryVerticle::storeLog));
+    }).compose(opened -> {
+      store = opened;
+      LOG.info("memory: node " + node + " keeps replica " + opened.root() + " of " + replicas + ", at batch "
+        + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
+      follower = new ReplicaFollower(vertx, context, node, () -> store);
+      readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
+        this::readAny));
+      return Future.all(follower.start(), readAny.completion());
+    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(STANDBY_RETRY_MS, id -> {
+      publishSelf();
+      if (!acquiring && replicaSet != null && store != null && !store.leading()) {
+        stepDown("its store no longer writes (a newer writer is known)");
+      } else if (replicaSet == null) {
+        tryLead();
+      }
+    })).onFailure(err -> {
+      if (osLock != null) {
+        vertx.executeBlocking(() -> {
+          osLock.close();
+          return null;
+        });
+      }
+    });
+  }
+
+  /**
+   * A takeover, tried once a second while no writer holds the cluster lock: only the last writer or
+   * a member of its in-sync set may take over (they hold every acknowledged batch). With no record
+   * at all (a new cluster, or one that lost every member at once), the replicas that answer must be
+   * enough to include one that saw every acknowledged batch, and this one must be as far as any.
+   */
+  private void tryLead() {
+    if (acquiring || stopping || store == null) {
+      return;
+    }
+    acquiring = true;
+    vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS).compose(lock -> {
+      clusterLock = lock;
+      return isrStore.get();
+    }).compose(record -> {
+      if (record != null && !record.mayTakeOver(node)) {
+        return Future.failedFuture(new Refusal("not in the in-sync set of epoch " + record.epoch() + " ("
+          + (record.members().isEmpty() ? "none" : String.join(", ", record.members())) + "): it may lack "
+          + "acknowledged batches"));
+      }
+      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
+        .compose(epoch -> vertx.executeBlocking(() -> store.promise(epoch), false).map(p -> epoch))
+        .compose(epoch -> record != null ? Future.succeededFuture(epoch) : bootstrapCheck(epoch))
+        .compose(epoch -> {
+          InSyncRecord next = new InSyncRecord(epoch, node, record == null ? Set.of()
+            : record.without(node).members());
+          return isrStore.replace(record, next).compose(done -> done ? lead(next)
+            : Future.failedFuture(new Refusal("another node changed the in-sync record first")));
+        });
+    }).onComplete(ar -> {
+      acquiring = false;
+      if (ar.failed()) {
+        if (ar.cause() instanceof Refusal r) {
+          if (!r.getMessage().equals(lastRefusal)) {
+            LOG.info("memory: node " + node + " does not take over as writer: " + r.getMessage());
+            lastRefusal = r.getMessage();
+          }
+        } else if (clusterLock != null) {
+          LOG.log(Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
+        }
+        if (replicaSet == null && clusterLock != null) {
+          clusterLock.release();
+          clusterLock = null;
+        }
+      }
+    });
+  }
+
+  /** A takeover this node may not make now; said once in the log, tried again later. */
+  private static final class Refusal extends VertxException {
+    Refusal(String message) {
+      super(message, true);
+    }
+  }
+
+  private Future<Long> bootstrapCheck(long epoch) {
+    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.keys()).compose(nodes -> {
+      List<Future<JsonObject>> answers = new ArrayList<>();
+      for (String other : nodes) {
+        if (!other.equals(node)) {
+          answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
+            .put("epoch", epoch), new DeliveryOptions().setSendTimeout(2_000)).map(Message::body));
+        }
+      }
+      return Future.join(answers).transform(ignored -> {
+        int needed = replicas - ReplicaSet.followersNeeded(replicas) - 1;
+        MarkdownStore.Position own = store.position();
+        int heard = 0;
+        for (Future<JsonObject> a : answers) {
+          if (a.succeeded() && !a.result().getBoolean("installing", false)) {
+            heard++;
+            MarkdownStore.Position theirs = new MarkdownStore.Position(a.result().getLong("epoch"),
+              a.result().getLong("seq"));
+            if (theirs.compareTo(own) > 0) {
+              return Future.failedFuture(new Refusal("replica " + a.result().getString("node") + " is further ("
+                + theirs.seq() + " > " + own.seq() + "): it should write"));
+            }
+          }
+        }
+        if (heard < needed) {
+          return Future.failedFuture(new Refusal("starting a new replicated memory needs " + needed
+            + " other replica(s) to answer, " + heard + " did"));
+        }
+        return Future.succeededFuture(epoch);
+      });
+    });
+  }
+
+  private Future<Void> lead(InSyncRecord record) {
+    follower.pause();
+    replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore,
+      () -> stepDown("a newer writer took over"));
+    replicaSet.start();
+    register(ReplicaAddresses.FETCH, this::fetch);
+    register(ReplicaAddresses.SNAPSHOT, this::snapshot);
+    LOG.info("memory: node " + node + " takes over as writer (epoch " + record.epoch() + ", in sync: "
+      + (record.members().isEmpty() ? "none yet" : String.join(", ", record.members())) + "); waits for "
+      + ReplicaSet.followersNeeded(replicas) + " follower(s) to hold its batches");
+    return Future.fromCompletionStage(store.lead(record.epoch(), replicaSet), context)
+      .compose(p -> serveWrites())
+      .onFailure(err -> stepDown("its takeover failed: " + err.getMessage()));
+  }
+
+  /** Stops writing and goes back to following: a newer writer exists, or the takeover failed. */
+  private void stepDown(String why) {
+    if (replicaSet == null) {
+      return;
+    }
+    LOG.warning("memory: node " + node + " stops writing: " + why);
+    replicaSet.stop();
+    replicaSet = null;
+    consumers.forEach(MessageConsumer::unregister);
+    consumers.clear();
+    if (clusterLock != null) {
+      clusterLock.release();
+      clusterLock = null;
+    }
+    MarkdownStore old = store;
+    store = null;
+    // reopened as a replica: what it wrote but never got acknowledged is repaired away by catching up
+    vertx.executeBlocking(() -> {
+      old.close();
+      return MarkdownStore.openReplica(dir, options, SharedMemoryVerticle::storeLog);
+    }).onComplete(ar -> {
+      if (ar.succeeded()) {
+        store = ar.result();
+        follower.reset();
+      } else {
+        LOG.log(Level.SEVERE, "memory: node " + node + " could not reopen its replica", ar.cause());
+      }
+    });
+  }
+
+  /** A follower asks for what it lacks: batches, a snapshot order, or "following". */
+  private Future<JsonObject> fetch(Message<JsonObject> m) {
+    String asker = m.body().getString("node");
+    if (node.equals(asker)) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "a writer does not follow itself");
+    }
+    MarkdownStore.Position at = new MarkdownStore.Position(m.body().getLong("epoch"), m.body().getLong("seq"));
+    MarkdownStore s = store;
+    ReplicaSet set = replicaSet;
+    MarkdownStore.Position last = s.position();
+    if (last.equals(MarkdownStore.Position.NONE)) {
+      replyBuffer(m, "wait", null); // its first batch is not written yet
+      return DEFERRED;
+    }
+    // a replica with no batch at all may hold files from anywhere: only a snapshot makes it a copy
+    Optional<byte[]> tail = at.equals(MarkdownStore.Position.NONE) ? Optional.empty()
+      : at.equals(last) ? Optional.of(new byte[0]) : s.tail(at.epoch(), at.seq(), ReplicaFollower.TAIL_BYTES);
+    if (tail.isEmpty()) {
+      set.catchingUp(asker, at.seq());
+      replyBuffer(m, "snapshot", null);
+      return DEFERRED;
+    }
+    if (tail.get().length > 0) {
+      set.catchingUp(asker, at.seq());
+      replyBuffer(m, "tail", tail.get());
+      return DEFERRED;
+    }
+    set.caughtUp(asker, at, last).onComplete(ar -> replyBuffer(m, ar.succeeded() && ar.result() ? "following"
+      : "wait", null));
+    return DEFERRED;
+  }
+
+  private Future<JsonObject> snapshot(Message<JsonObject> m) {
+    String cursor = m.body().getString("cursor", "");
+    MarkdownStore s = store;
+    if (s.applied().equals(MarkdownStore.Position.NONE)) {
+      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
+    }
+    replicaSet.catchingUp(m.body().getString("node"), 0);
+    vertx.executeBlocking(() -> s.snapshot(cursor, ReplicaFollower.SNAPSHOT_BYTES), false)
+      .compose(cf -> Future.fromCompletionStage(cf, context))
+      .onSuccess(part -> {
+        DeliveryOptions headers = new DeliveryOptions().addHeader("epoch", Long.toString(part.from().epoch()))
+          .addHeader("seq", Long.toString(part.from().seq()));
+        if (part.next() != null) {
+          headers.addHeader("next", part.next());
+        }
+        m.reply(Buffer.buffer(part.frames()), headers);
+      })
+      .onFailure(err -> m.fail(MemoryException.Kind.IO.status(), "snapshot failed: " + err.getMessage()));
+    return DEFERRED;
+  }
+
+  private void replyBuffer(Message<JsonObject> m, String status, byte[] frames) {
+    m.reply(Buffer.buffer(frames == null ? new byte[0] : frames), new DeliveryOptions().addHeader("status", status)
+      .addHeader("writer", node));
+  }
+
+  /** A reply already sent (or to be sent) by the handler itself. */
+  private static final Future<JsonObject> DEFERRED = Future.succeededFuture(null);
+
+  private void publishSelf() {
+    MarkdownStore s = store;
+    if (s == null) {
+      return;
+    }
+    vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.put(node, s.position().epoch() + "|"
+      + s.position().seq(), NODES_TTL_MS));
   }
 
   private static void storeLog(String line) {
@@ -251,26 +546,31 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private void register(String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
-    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
-      Future<JsonObject> result;
-      try {
-        result = handler.apply(m);
-      } catch (MemoryException e) {
-        result = Future.failedFuture(e);
-      } catch (RuntimeException e) {
-        // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
-        LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-        result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
+    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> answer(m, address, handler)));
+  }
+
+  private void answer(Message<JsonObject> m, String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
+    Future<JsonObject> result;
+    try {
+      result = handler.apply(m);
+    } catch (MemoryException e) {
+      result = Future.failedFuture(e);
+    } catch (RuntimeException e) {
+      // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
+      LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
+      result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
+    }
+    if (result == DEFERRED) {
+      return;
+    }
+    result.onSuccess(m::reply).onFailure(err -> {
+      if (err instanceof MemoryException me) {
+        m.fail(me.kind().status(), me.getMessage());
+      } else {
+        LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
+        m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
       }
-      result.onSuccess(m::reply).onFailure(err -> {
-        if (err instanceof MemoryException me) {
-          m.fail(me.kind().status(), me.getMessage());
-        } else {
-          LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
-          m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
-        }
-      });
-    }));
+    });
   }
 
   private String agent(Message<JsonObject> m, String op) {
@@ -306,6 +606,23 @@ public final class SharedMemoryVerticle extends VerticleBase {
     MarkdownStore s = store;
     return vertx.executeBlocking(() -> section == null ? s.read(path.value()) : s.readSection(path.value(), section), false)
       .map(text -> new JsonObject().put("path", path.value()).put("text", text));
+  }
+
+  /** A read from this node's own copy (a follower's lags the writer's by its last batches at most). */
+  private Future<JsonObject> readAny(Message<JsonObject> m) {
+    MarkdownStore s = store;
+    if (s == null || follower != null && follower.installing()) {
+      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory node " + node + " is installing a snapshot");
+    }
+    if (m.body().getBoolean("claim", false)) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "a claim is read from the writer (memory.read)");
+    }
+    String agent = agent(m, "read");
+    MemoryPath path = readable(agent, m.body().getString("path"), "read");
+    String section = m.body().getString("section");
+    return vertx.executeBlocking(() -> section == null ? s.read(path.value()) : s.readSection(path.value(), section), false)
+      .map(text -> new JsonObject().put("path", path.value()).put("text", text).put("node", node)
+        .put("applied", s.applied().seq()));
   }
 
   /**

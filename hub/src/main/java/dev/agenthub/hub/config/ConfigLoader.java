@@ -129,6 +129,7 @@ public final class ConfigLoader {
     setIfPresent(root, env, "AGENTHUB_CLUSTER_HOST", List.of("cluster", "host"), false);
     setIfPresent(root, env, "AGENTHUB_MEMORY_DIR", List.of("memory", "dir"), false);
     setIfPresent(root, env, "AGENTHUB_MEMORY_WRITER", List.of("memory", "writer"), false);
+    setIfPresent(root, env, "AGENTHUB_MEMORY_REPLICAS", List.of("memory", "replicas"), false);
     setIfPresent(root, env, "AGENTHUB_HTTP_HOST", List.of("node", "http", "host"), false);
     clientsFromFile(root, env.get("AGENTHUB_CLIENTS_FILE"));
   }
@@ -210,8 +211,12 @@ public final class ConfigLoader {
     HubConfig.Cluster cluster = NodeConfig.cluster(root.section("cluster",
       Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls")));
     Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
-      "sensitive-readable"));
+      "sensitive-readable", "replicas"));
     HubConfig.Memory memory = NodeConfig.memory(mem);
+    if (memory.replicas() > 1 && !cluster.enabled()) {
+      throw new ConfigException(mem.field("replicas"), "above 1 needs a cluster (cluster.enabled or --cluster): "
+        + "replicas are other memory nodes");
+    }
     if (!root.has("providers")) {
       throw new ConfigException("providers", "is required");
     }

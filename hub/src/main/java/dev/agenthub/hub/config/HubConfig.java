@@ -97,8 +97,15 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
    * @param writer      whether this node may become the memory writer (it needs {@code dir} on the
    *                    shared storage); other nodes use memory through the event bus only
    */
+  /**
+   * {@code memory:}
+   *
+   * @param writer   may this node write (or, replicated, keep a replica of) the memory
+   * @param replicas 1 = one directory (shared storage when clustered); 2 or more = each memory node
+   *                 keeps its own copy, a write acknowledged once enough of them have it on disk
+   */
   public record Memory(String dir, boolean fsync, int maxEntryBytes, long maxFileBytes, long transcriptMaxBytes,
-                       boolean writer) {
+                       boolean writer, int replicas) {
   }
 
   /** One API key of a provider; the secret itself is read from {@code secretEnv} or {@code secretFile}. */

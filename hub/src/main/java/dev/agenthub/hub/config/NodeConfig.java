@@ -97,6 +97,6 @@ final class NodeConfig {
       throw new ConfigException(mem.field("transcript-max"), "must be 0 (off) or between 4 x max-entry and max-file");
     }
     return new HubConfig.Memory(mem.string("dir", "data/memory"), mem.bool("fsync", true),
-      (int) maxEntry, maxFile, transcriptMax, mem.bool("writer", true));
+      (int) maxEntry, maxFile, transcriptMax, mem.bool("writer", true), mem.integer("replicas", 1, 1, 7));
   }
 }

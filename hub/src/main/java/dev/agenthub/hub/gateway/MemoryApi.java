@@ -87,11 +87,16 @@ final class MemoryApi {
         case NOT_FOUND -> "not_found";
         case TOO_LARGE -> "request_too_large";
         case CONFLICT, FENCED, STALE_CLAIM -> "conflict"; // the admin API writes under no session claim
-        case UNAVAILABLE -> "unavailable";
+        // the replicas' own refusals are not meant for clients; should one get out, it is a writer change
+        case UNAVAILABLE, STALE_WRITER, OUT_OF_ORDER -> "unavailable";
         case IO -> "internal_error";
       };
-      int status = type.equals("conflict") ? 409 : e.kind().status();
-      return new ApiError(status, type, e.getMessage(), e.kind() == MemoryException.Kind.UNAVAILABLE ? 1L : null);
+      int status = switch (type) {
+        case "conflict" -> 409;
+        case "unavailable" -> 503;
+        default -> e.kind().status();
+      };
+      return new ApiError(status, type, e.getMessage(), status == 503 ? 1L : null);
     }
     return new ApiError(500, "internal_error", "memory operation failed");
   }

@@ -1,0 +1,197 @@
+package dev.agenthub.hub.memory;
+
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Replicated memory ({@code memory.replicas: 3}) on three real clustered nodes in this JVM, each with
+ * its own directory: appends through every node land once in every copy, byte for byte; the writer
+ * leaves and an in-sync follower takes over with every acknowledged entry; a node that comes back
+ * empty is given a snapshot and follows again.
+ */
+class ReplicatedMemoryTest {
+
+  private final String cluster = "repl-" + UUID.randomUUID();
+  private final int port = TestHub.randomBasePort();
+  private final Map<String, Path> dirs = new TreeMap<>();
+  private final Map<String, HubNode> nodes = new TreeMap<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    for (HubNode n : nodes.values()) {
+      n.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  private HubNode start(String name) throws Exception {
+    Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
+    HubNode node = TestHub.start(TestHub.yamlWithNode(TestHub.node(name, "general"), 0,
+      TestHub.clusterYaml(cluster, port) + "memory: { dir: \"" + dir + "\", replicas: 3 }\n"));
+    nodes.put(name, node);
+    return node;
+  }
+
+  private static JsonObject memory(HubNode node) {
+    try {
+      return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonObject("memory");
+    } catch (Exception e) {
+      return new JsonObject();
+    }
+  }
+
+  /** The writer's view: every replica but the writer following, all at the writer's batch. */
+  private static boolean inSync(HubNode node, int followers) {
+    JsonObject m = memory(node);
+    JsonArray replicas = m.getJsonArray("replicas");
+    if (replicas == null) {
+      return false;
+    }
+    long following = replicas.stream().map(JsonObject.class::cast).filter(r -> r.getString("state").equals("following"))
+      .count();
+    return m.getString("writer") != null && following >= followers;
+  }
+
+  private static Map<String, byte[]> files(Path dir) throws IOException {
+    Map<String, byte[]> out = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.filter(Files::isRegularFile).toList()) {
+        String rel = dir.relativize(p).toString();
+        if (!rel.startsWith(".")) {
+          out.put(rel, Files.readAllBytes(p));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static boolean identical(Path a, Path b) {
+    try {
+      Map<String, byte[]> fa = files(a);
+      Map<String, byte[]> fb = files(b);
+      return fa.keySet().equals(fb.keySet()) && fa.keySet().stream().allMatch(k -> Arrays.equals(fa.get(k), fb.get(k)));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private List<Thread> appendLoops(Set<String> acked, int perLoop, String tag) {
+    List<Thread> loops = new ArrayList<>();
+    for (HubNode n : nodes.values()) {
+      for (int c = 0; c < 3; c++) {
+        String prefix = tag + "-" + n.url().substring(n.url().lastIndexOf(':') + 1) + "-" + c + "-";
+        Thread loop = new Thread(() -> {
+          for (int i = 0; i < perLoop; i++) {
+            String text = prefix + i;
+            try {
+              HttpResponse<String> r = TestHub.post(n.url() + "/v1/memory/shared/log-" + (i % 4) + ".md",
+                new JsonObject().put("author", "t").put("text", text).encode());
+              if (r.statusCode() == 200) {
+                acked.add(text);
+              }
+            } catch (Exception e) {
+              // a node going away: not acknowledged
+            }
+          }
+        });
+        loop.start();
+        loops.add(loop);
+      }
+    }
+    return loops;
+  }
+
+  private static Map<String, Integer> entries(Path dir) throws IOException {
+    Map<String, Integer> seen = new HashMap<>();
+    for (Map.Entry<String, byte[]> f : files(dir).entrySet()) {
+      for (String line : new String(f.getValue()).split("\n")) {
+        if (line.matches("(w|k)-\\d+-\\d-\\d+")) {
+          seen.merge(line, 1, Integer::sum);
+        }
+      }
+    }
+    return seen;
+  }
+
+  @Test
+  void threeCopiesStayIdenticalThroughATakeoverAndANodeThatComesBackEmpty() throws Exception {
+    for (String name : List.of("r1", "r2", "r3")) {
+      start(name);
+    }
+    HubNode any = nodes.get("r1");
+    TestHub.await("a writer with two followers in sync", Duration.ofMinutes(2), () -> inSync(any, 2));
+
+    Set<String> acked = ConcurrentHashMap.newKeySet();
+    for (Thread t : appendLoops(acked, 40, "w")) {
+      t.join(TimeUnit.MINUTES.toMillis(3));
+    }
+    assertThat(acked).hasSize(3 * 3 * 40);
+    for (String name : List.of("r2", "r3")) {
+      TestHub.await("replica " + name + " identical to r1", Duration.ofMinutes(1),
+        () -> identical(dirs.get("r1"), dirs.get(name)));
+    }
+    for (Path dir : dirs.values()) {
+      Map<String, Integer> seen = entries(dir);
+      assertThat(seen.keySet()).as("every acknowledged entry in " + dir).containsAll(acked);
+      assertThat(seen.values()).as("each once").allMatch(c -> c == 1);
+    }
+
+    // the writer leaves during a load: an in-sync follower takes over with everything acknowledged
+    String writer = memory(any).getString("writer");
+    Set<String> acked2 = ConcurrentHashMap.newKeySet();
+    List<Thread> loops = appendLoops(acked2, 60, "k");
+    TestHub.await("some appends of the second load", Duration.ofMinutes(1), () -> acked2.size() >= 50);
+    nodes.remove(writer).close().await(1, TimeUnit.MINUTES);
+    for (Thread t : loops) {
+      t.join(TimeUnit.MINUTES.toMillis(3));
+    }
+    HubNode survivor = nodes.values().iterator().next();
+    TestHub.await("a new writer", Duration.ofMinutes(1), () -> {
+      String w = memory(survivor).getString("writer");
+      return w != null && !w.equals(writer);
+    });
+    assertThat(TestHub.post(survivor.url() + "/v1/memory/shared/after.md",
+      new JsonObject().put("author", "t").put("text", "after the takeover").encode()).statusCode()).isEqualTo(200);
+    List<String> survivors = new ArrayList<>(nodes.keySet());
+    TestHub.await("the survivors identical", Duration.ofMinutes(1),
+      () -> identical(dirs.get(survivors.get(0)), dirs.get(survivors.get(1))));
+    for (String name : survivors) {
+      Map<String, Integer> seen = entries(dirs.get(name));
+      assertThat(seen.keySet()).as("every acknowledged entry on " + name).containsAll(acked).containsAll(acked2);
+      assertThat(seen.values()).as("each once on " + name).allMatch(c -> c == 1);
+    }
+
+    // the old writer comes back with an empty directory: a snapshot, then it follows
+    try (Stream<Path> walk = Files.walk(dirs.get(writer))) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+    start(writer);
+    TestHub.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
+    TestHub.await("the returned node identical", Duration.ofMinutes(1),
+      () -> identical(dirs.get(survivors.get(0)), dirs.get(writer)));
+  }
+}

@@ -1,0 +1,82 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.shareddata.AsyncMap;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Who writes shared memory in which epoch, and which followers hold every batch it acknowledged
+ * (the in-sync set). Kept in the cluster as one string, changed only by compare-and-set: a writer
+ * whose epoch was replaced cannot change it any more, and learns so. Only a member of the set (or
+ * its writer) may take over, because only they are sure to hold every acknowledged batch.
+ */
+record InSyncRecord(long epoch, String writer, Set<String> members) {
+
+  InSyncRecord {
+    members = Set.copyOf(new TreeSet<>(members));
+  }
+
+  InSyncRecord with(String node) {
+    Set<String> next = new TreeSet<>(members);
+    next.add(node);
+    return new InSyncRecord(epoch, writer, next);
+  }
+
+  InSyncRecord without(String node) {
+    Set<String> next = new TreeSet<>(members);
+    next.remove(node);
+    return new InSyncRecord(epoch, writer, next);
+  }
+
+  /** True when {@code node} holds every batch acknowledged so far. */
+  boolean mayTakeOver(String node) {
+    return writer.equals(node) || members.contains(node);
+  }
+
+  String encode() {
+    return epoch + "|" + writer + "|" + String.join(",", new TreeSet<>(members));
+  }
+
+  static InSyncRecord decode(String text) {
+    String[] parts = text.split("\\|", -1);
+    Set<String> members = new TreeSet<>();
+    if (parts.length == 3 && !parts[2].isEmpty()) {
+      members.addAll(Arrays.asList(parts[2].split(",")));
+    }
+    return new InSyncRecord(Long.parseLong(parts[0]), parts[1], members);
+  }
+
+  /** Where the record lives: one entry of a cluster-wide map. */
+  interface Store {
+    Future<InSyncRecord> get();
+
+    /** Sets {@code next} if the record is still {@code expected} (null: there is none); true if it did. */
+    Future<Boolean> replace(InSyncRecord expected, InSyncRecord next);
+
+    static Store cluster(Vertx vertx) {
+      return new Store() {
+        private static final String KEY = "memory";
+
+        private Future<AsyncMap<String, String>> map() {
+          return vertx.sharedData().getClusterWideMap("agenthub.memory.in-sync");
+        }
+
+        @Override
+        public Future<InSyncRecord> get() {
+          return map().compose(m -> m.get(KEY)).map(s -> s == null ? null : decode(s));
+        }
+
+        @Override
+        public Future<Boolean> replace(InSyncRecord expected, InSyncRecord next) {
+          return map().compose(m -> expected == null
+            ? m.putIfAbsent(KEY, next.encode()).map(previous -> previous == null)
+            : m.replaceIfPresent(KEY, expected.encode(), next.encode()));
+        }
+      };
+    }
+  }
+}

@@ -1,0 +1,282 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.tracing.TracingPolicy;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.logging.Logger;
+
+/**
+ * The writer's side of replication: sends every batch to the in-sync followers and answers the
+ * committer once all of them have it on disk, and at least {@link #needed} of them are in sync.
+ * The in-sync set (Kafka's ISR) lives in the cluster ({@link InSyncRecord}), changed only by a
+ * compare-and-set that names this writer's epoch: a follower leaves it when it fails or lags (so
+ * one slow disk cannot hold writes), and joins it again once it has caught up with the writer's
+ * last batch. Every member of the set has every acknowledged batch, so any of them can take over.
+ * Runs on the memory verticle's context.
+ */
+final class ReplicaSet implements MarkdownStore.Replicator {
+
+  private static final Logger LOG = Logger.getLogger(ReplicaSet.class.getName());
+  /** A follower that has not answered a batch this long leaves the in-sync set. */
+  static final long LAG_MS = 2_000;
+  /** A follower not heard from this long is no longer listed. */
+  private static final long FORGET_MS = 5_000;
+
+  private record Pending(long epoch, long seq, Set<String> acks, CompletableFuture<Void> done) {
+  }
+
+  /** What the writer knows of one replica, for {@code /v1/cluster}. */
+  private static final class Follower {
+    long applied;
+    String state = "catching-up";
+    long seen = System.currentTimeMillis();
+    final Map<Long, Long> unacked = new HashMap<>();
+  }
+
+  private final Vertx vertx;
+  private final Context context;
+  private final String self;
+  private final int needed;
+  private final InSyncRecord.Store isrStore;
+  private final Runnable onFenced;
+  private final TreeMap<Long, Pending> pending = new TreeMap<>();
+  private final Map<String, Follower> followers = new LinkedHashMap<>();
+  private InSyncRecord isr;
+  private boolean changing;
+  private boolean fenced;
+  private long monitor = -1;
+  private volatile long lastSeq;
+
+  /**
+   * @param replicas  {@code memory.replicas}: the writer and its followers
+   * @param isr       the in-sync record this writer took over with (its epoch and writer are this one's)
+   * @param onFenced  run (on the context) when a newer writer is known: this one must step down
+   */
+  ReplicaSet(Vertx vertx, Context context, String self, int replicas, InSyncRecord isr, InSyncRecord.Store isrStore,
+             Runnable onFenced) {
+    this.vertx = vertx;
+    this.context = context;
+    this.self = self;
+    this.needed = followersNeeded(replicas);
+    this.isr = isr;
+    this.isrStore = isrStore;
+    this.onFenced = onFenced;
+    for (String m : isr.members()) {
+      followers.computeIfAbsent(m, n -> new Follower()).state = "following";
+    }
+  }
+
+  /** Followers that must hold a batch besides the writer: all of them for 2 replicas, a majority's worth above. */
+  static int followersNeeded(int replicas) {
+    return replicas / 2;
+  }
+
+  void start() {
+    monitor = vertx.setPeriodic(LAG_MS / 4, id -> checkLag());
+  }
+
+  void stop() {
+    if (monitor >= 0) {
+      vertx.cancelTimer(monitor);
+    }
+    MemoryException gone = new MemoryException(MemoryException.Kind.UNAVAILABLE, "the memory writer stepped down");
+    pending.values().forEach(p -> p.done().completeExceptionally(gone));
+    pending.clear();
+  }
+
+  @Override
+  public CompletableFuture<Void> replicate(long epoch, long seq, byte[] frames) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    context.runOnContext(v -> {
+      if (fenced) {
+        done.completeExceptionally(staleWriter());
+        return;
+      }
+      lastSeq = seq;
+      pending.put(seq, new Pending(epoch, seq, new HashSet<>(), done));
+      Buffer body = Buffer.buffer(frames);
+      for (String node : isr.members()) {
+        send(node, epoch, seq, body);
+      }
+      settle();
+    });
+    return done;
+  }
+
+  private void send(String node, long epoch, long seq, Buffer body) {
+    Follower f = followers.computeIfAbsent(node, n -> new Follower());
+    f.unacked.put(seq, System.currentTimeMillis());
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(LAG_MS * 2)
+      .addHeader("epoch", Long.toString(epoch)).addHeader("seq", Long.toString(seq))
+      .setTracingPolicy(TracingPolicy.IGNORE);
+    vertx.eventBus().<Buffer>request(ReplicaAddresses.append(node), body, options).onComplete(ar -> {
+      f.unacked.remove(seq);
+      if (ar.succeeded()) {
+        f.seen = System.currentTimeMillis();
+        f.applied = Math.max(f.applied, seq);
+        Pending p = pending.get(seq);
+        if (p != null) {
+          p.acks().add(node);
+          settle();
+        }
+        return;
+      }
+      if (ar.cause() instanceof ReplyException re
+        && re.failureCode() == MemoryException.Kind.STALE_WRITER.status()) {
+        LOG.warning("memory: replica " + node + " follows a newer writer (" + re.getMessage() + ")");
+        fence();
+        return;
+      }
+      // kept as overdue, so the lag check drops it should this drop lose to another change
+      f.unacked.put(seq, 0L);
+      drop(node, "it did not take batch " + seq + ": " + ar.cause().getMessage());
+    });
+  }
+
+  /** Answers every pending batch that all in-sync followers hold, oldest first, while there are enough of them. */
+  private void settle() {
+    if (changing || fenced) {
+      return;
+    }
+    Set<String> members = isr.members();
+    for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+      Pending p = it.next();
+      if (members.size() < needed || !p.acks().containsAll(members)) {
+        return;
+      }
+      it.remove();
+      p.done().complete(null);
+    }
+  }
+
+  private void checkLag() {
+    long now = System.currentTimeMillis();
+    followers.entrySet().removeIf(e -> !isr.members().contains(e.getKey()) && now - e.getValue().seen > FORGET_MS);
+    for (String node : Set.copyOf(isr.members())) {
+      Follower f = followers.get(node);
+      long oldest = f == null ? now : f.unacked.values().stream().mapToLong(Long::longValue).min().orElse(now);
+      if (now - oldest > LAG_MS) {
+        drop(node, "it has not taken a batch for " + (now - oldest) + " ms");
+      }
+    }
+  }
+
+  private void drop(String node, String why) {
+    if (!isr.members().contains(node)) {
+      return;
+    }
+    Follower f = followers.get(node);
+    if (f != null) {
+      f.state = "behind";
+    }
+    LOG.warning("memory: replica " + node + " leaves the in-sync set: " + why);
+    change(isr.without(node));
+  }
+
+  /**
+   * A follower asking for batches after {@code position}: when it holds everything this writer
+   * holds, it joins the in-sync set (answers true once the cluster has the new set).
+   */
+  Future<Boolean> caughtUp(String node, MarkdownStore.Position position, MarkdownStore.Position last) {
+    Follower f = followers.computeIfAbsent(node, n -> new Follower());
+    f.seen = System.currentTimeMillis();
+    f.applied = position.seq();
+    if (isr.members().contains(node)) {
+      return Future.succeededFuture(true);
+    }
+    if (!position.equals(last) || changing || fenced) {
+      f.state = f.state.equals("behind") ? "behind" : "catching-up";
+      return Future.succeededFuture(false);
+    }
+    return change(isr.with(node)).map(v -> {
+      if (isr.members().contains(node)) {
+        f.state = "following";
+        f.unacked.clear();
+        // it holds every batch up to its position, pending ones included
+        pending.headMap(position.seq(), true).values().forEach(p -> p.acks().add(node));
+        settle();
+        return true;
+      }
+      return false;
+    });
+  }
+
+  /** Notes a follower catching up (a tail or a snapshot), for the cluster view. */
+  void catchingUp(String node, long applied) {
+    Follower f = followers.computeIfAbsent(node, n -> new Follower());
+    f.seen = System.currentTimeMillis();
+    f.applied = applied;
+    if (!isr.members().contains(node)) {
+      f.state = f.state.equals("behind") ? "behind" : "catching-up";
+    }
+  }
+
+  private Future<Void> change(InSyncRecord next) {
+    if (changing || fenced) {
+      return Future.succeededFuture();
+    }
+    changing = true;
+    InSyncRecord before = isr;
+    return isrStore.replace(before, next).transform(ar -> {
+      changing = false;
+      if (ar.succeeded() && ar.result()) {
+        isr = next;
+        LOG.info("memory: in-sync followers of epoch " + isr.epoch() + ": " + (isr.members().isEmpty() ? "none"
+          : String.join(", ", isr.members())) + (isr.members().size() < needed ? " (writes wait for "
+          + needed + ")" : ""));
+        settle();
+      } else if (ar.succeeded()) {
+        LOG.warning("memory: the in-sync record changed under writer " + self + " (epoch " + before.epoch()
+          + "): a newer writer took over");
+        fence();
+      } else {
+        LOG.warning("memory: could not change the in-sync set: " + ar.cause().getMessage());
+        // the batches go on waiting; the next lag check tries again
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  private void fence() {
+    if (fenced) {
+      return;
+    }
+    fenced = true;
+    MemoryException stale = staleWriter();
+    pending.values().forEach(p -> p.done().completeExceptionally(stale));
+    pending.clear();
+    onFenced.run();
+  }
+
+  private MemoryException staleWriter() {
+    return new MemoryException(MemoryException.Kind.STALE_WRITER, "writer " + self + " (epoch " + isr.epoch()
+      + ") was replaced by a newer writer; it no longer writes");
+  }
+
+  /** The replicas as the writer sees them: {@code [{node, applied, state}]}, the writer first. */
+  JsonArray view(long applied) {
+    JsonArray out = new JsonArray().add(new JsonObject().put("node", self).put("applied", applied).put("state", "writer"));
+    followers.forEach((node, f) -> out.add(new JsonObject().put("node", node).put("applied", f.applied)
+      .put("state", f.state)));
+    return out;
+  }
+
+  InSyncRecord record() {
+    return isr;
+  }
+}
