@@ -140,6 +140,16 @@
         ? esc((n.roles || []).join(', ')) + '<br><span class="muted">' + esc(n.address || '') + '</span><br>up since '
           + esc(n.since || '') + '<br>' + Number(n.rate || 0).toFixed(1) + ' msg/s, p99 ' + Math.round(n.turn_p99_ms || 0) + ' ms'
         : '<span class="muted">down</span>') + '</div>').join('');
+    // the memory writer and, replicated, every copy: its last applied batch and whether it is in sync
+    const mem = s.memory || {};
+    const writerApplied = ((mem.replicas || []).find((r) => r.state === 'writer') || {}).applied || 0;
+    $('memory').innerHTML = !mem.writer ? '<span class="bad">no memory writer</span>'
+      : 'writer <b>' + esc(mem.writer) + '</b>, epoch ' + esc(mem.epoch) + (mem.replicas
+        ? ', ' + esc(mem.replicas_wanted) + ' copies wanted' + mem.replicas.map((r) => '<div class="row replica" data-replica="'
+          + esc(r.node) + '" data-state="' + esc(r.state) + '"><span>' + esc(r.node) + ' <b class="' + (['writer', 'following',
+          'standby'].includes(r.state) ? '' : 'bad') + '">' + esc(r.state) + '</b></span><div class="track"><div class="bar" style="width:'
+          + (writerApplied > 0 ? Math.min(100, 100 * r.applied / writerApplied) : 100) + '%"></div></div><span>batch '
+          + esc(r.applied) + '</span></div>').join('') : ' (one directory)');
     $('rate').textContent = Number(s.messages_per_s || 0).toFixed(1) + ' messages/s, ' + Math.round(s.messages_total || 0) + ' in all';
     $('agents').querySelector('tbody').innerHTML = s.agents.map((a) => '<tr data-agent="' + esc(a.id) + '"><td>' + esc(a.id)
       + '</td><td>' + esc(a.trust) + '</td><td>' + a.instances + '</td><td>'

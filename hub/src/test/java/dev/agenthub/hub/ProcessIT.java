@@ -8,6 +8,7 @@ import dev.agenthub.tools.mock.MockLlm;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -227,6 +229,142 @@ class ProcessIT {
     assertThat(intruder.exitValue()).isEqualTo(1);
     assertThat(Files.readString(work.resolve("intruder.err")))
       .contains("memory directory").contains("shared-memory").contains("in use by node " + writer(ports[survivor]));
+  }
+
+  /**
+   * Replicated memory as a new user would run it: three node JVMs, each with its own directory and
+   * {@code memory.replicas: 3}; appends through all three; the writer SIGKILLed mid-load; every
+   * acknowledged entry once on both survivors, whose files are identical; the killed node started
+   * again on its old directory catches up to identical files.
+   */
+  @Test
+  void replicatedMemorySurvivesTheWritersSigkillAndTheKilledNodeCatchesUp() throws Exception {
+    Map<String, String> base = new HashMap<>(clusterEnv("unused"));
+    base.put("AGENTHUB_MEMORY_REPLICAS", "3");
+    int[] ports = {freePort(), freePort(), freePort()};
+    List<Map<String, String>> envs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Map<String, String> env = new HashMap<>(base);
+      env.put("AGENTHUB_MEMORY_DIR", "replica-r" + (i + 1));
+      envs.add(env);
+      launch("r" + (i + 1), env, "--cluster", "--node", "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " sees a writer with two followers", Duration.ofMinutes(2),
+        () -> nodes(port) == 3 && following(port) == 2);
+    }
+    String firstWriter = writer(ports[0]);
+    int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
+
+    Set<String> acked = ConcurrentHashMap.newKeySet();
+    AtomicInteger failedOnSurvivors = new AtomicInteger();
+    AtomicBoolean killed = new AtomicBoolean();
+    List<Thread> loops = new ArrayList<>();
+    for (int n = 0; n < 3; n++) {
+      for (int c = 0; c < 4; c++) {
+        int node = n;
+        String prefix = "n" + n + "c" + c + "-";
+        Thread loop = new Thread(() -> {
+          for (int i = 0; i < 150; i++) {
+            String text = "load " + prefix + i;
+            try {
+              HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/memory/shared/load-" + (i % 3) + ".md",
+                new JsonObject().put("author", "c").put("text", text).encode());
+              if (r.statusCode() == 200) {
+                acked.add(text);
+              } else if (node != victim) {
+                failedOnSurvivors.incrementAndGet();
+              }
+            } catch (Exception e) {
+              if (node == victim && killed.get()) {
+                return;
+              }
+              failedOnSurvivors.incrementAndGet();
+            }
+          }
+        });
+        loop.start();
+        loops.add(loop);
+      }
+    }
+    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> acked.size() >= 300);
+    killed.set(true);
+    processes.get(victim).destroyForcibly(); // SIGKILL the writer mid-load
+    for (Thread loop : loops) {
+      loop.join(TimeUnit.MINUTES.toMillis(3));
+    }
+    int[] survivors = {ports[(victim + 1) % 3], ports[(victim + 2) % 3]};
+    TestHub.await("a survivor writes", Duration.ofMinutes(1),
+      () -> writer(survivors[0]) != null && !firstWriter.equals(writer(survivors[0])));
+    assertThat(failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
+    assertThat(acked.size()).isGreaterThan(1200 - 4 * 150);
+
+    Path[] dirs = new Path[3];
+    for (int i = 0; i < 3; i++) {
+      dirs[i] = work.resolve("replica-r" + (i + 1));
+    }
+    int a = (victim + 1) % 3;
+    int b = (victim + 2) % 3;
+    TestHub.await("the survivors' files identical", Duration.ofMinutes(1), () -> sameFiles(dirs[a], dirs[b]));
+    for (int i : new int[] {a, b}) {
+      Map<String, Integer> seen = new HashMap<>();
+      for (int f = 0; f < 3; f++) {
+        String text = Files.readString(dirs[i].resolve("shared/load-" + f + ".md"));
+        Matcher m = Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
+        int pos = 0;
+        while (m.find()) {
+          assertThat(m.start()).as("whole entries only, at " + pos).isEqualTo(pos);
+          seen.merge(m.group(1), 1, Integer::sum);
+          pos = m.end();
+        }
+        assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+      }
+      assertThat(seen.values()).as("no entry twice on r" + (i + 1)).allMatch(n -> n == 1);
+      assertThat(seen.keySet()).as("every acknowledged entry on r" + (i + 1)).containsAll(acked);
+    }
+
+    // the killed node, started again on its old directory, catches up
+    launch("r" + (victim + 1) + "-again", envs.get(victim), "--cluster", "--node", "r" + (victim + 1), "--http-port",
+      String.valueOf(freePort()));
+    TestHub.await("three replicas in sync again", Duration.ofMinutes(2), () -> following(survivors[0]) == 2);
+    assertThat(TestHub.post(url(survivors[0]) + "/v1/memory/shared/after.md",
+      new JsonObject().put("author", "c").put("text", "after the return").encode()).statusCode()).isEqualTo(200);
+    TestHub.await("the returned node's files identical", Duration.ofMinutes(1),
+      () -> sameFiles(dirs[a], dirs[victim]) && sameFiles(dirs[b], dirs[victim]));
+  }
+
+  /** Followers the writer counts in sync, from {@code /v1/cluster}. */
+  private static long following(int port) {
+    try {
+      JsonArray replicas = new JsonObject(TestHub.get(url(port) + "/v1/cluster").body()).getJsonObject("memory")
+        .getJsonArray("replicas");
+      return replicas == null ? -1 : replicas.stream().filter(r -> ((JsonObject) r).getString("state")
+        .equals("following")).count();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static boolean sameFiles(Path x, Path y) {
+    try (var wx = Files.walk(x); var wy = Files.walk(y)) {
+      Map<String, String> fx = new TreeMap<>();
+      Map<String, String> fy = new TreeMap<>();
+      for (Path p : wx.filter(Files::isRegularFile).toList()) {
+        String rel = x.relativize(p).toString();
+        if (!rel.startsWith(".")) {
+          fx.put(rel, Files.readString(p));
+        }
+      }
+      for (Path p : wy.filter(Files::isRegularFile).toList()) {
+        String rel = y.relativize(p).toString();
+        if (!rel.startsWith(".")) {
+          fy.put(rel, Files.readString(p));
+        }
+      }
+      return !fx.isEmpty() && fx.equals(fy);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static String writer(int port) {

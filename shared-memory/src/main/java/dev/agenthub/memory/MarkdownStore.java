@@ -498,9 +498,15 @@ public final class MarkdownStore implements AutoCloseable {
     // in the log first: a follower that asks for it now must be able to get it
     recent.add(new BatchLog.Batch(epoch, seq, frames));
     CompletableFuture<Void> replicated = r == null ? null : r.replicate(epoch, seq, frames);
-    journal.write(ByteBuffer.wrap(frames));
-    if (options.fsync()) {
-      journal.force();
+    try {
+      journal.write(ByteBuffer.wrap(frames));
+      if (options.fsync()) {
+        journal.force();
+      }
+    } catch (IOException e) {
+      // what reached the disk is unknown (a failed fsync may have lost it): write no more on it
+      fence("the journal could not be written (" + e.getMessage() + "): this writer stops");
+      throw e;
     }
     position = new Position(epoch, seq);
     if (records.isEmpty()) {
@@ -532,11 +538,11 @@ public final class MarkdownStore implements AutoCloseable {
           warnAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         }
       } catch (ExecutionException e) {
-        if (e.getCause() instanceof MemoryException me && me.kind() == MemoryException.Kind.STALE_WRITER) {
-          fence(me.getMessage());
-          throw fenced;
-        }
-        throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory replication failed");
+        // a batch in the log that is not applied cannot be built on: this writer stops either way
+        // (it steps down, reopens as a replica and catches up from whoever writes next)
+        fence(e.getCause() instanceof MemoryException me && me.kind() == MemoryException.Kind.STALE_WRITER
+          ? me.getMessage() : "memory replication failed (" + e.getCause().getMessage() + "): this writer stops");
+        throw fenced;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");

@@ -18,10 +18,12 @@ import java.util.UUID;
  */
 public final class MemoryClient {
 
-  private static final long RETRY_MIN_MS = 100;
-  private static final long RETRY_MAX_MS = 1_000;
-  // a writer that died with our request never answers it: give up on that attempt early and retry
-  private static final long ATTEMPT_TIMEOUT_MS = 5_000;
+  private static final long RETRY_MIN_MS = 50;
+  private static final long RETRY_MAX_MS = 250;
+  // a writer that died with our request never answers it: give up on that attempt early and retry.
+  // A write answered late is sent again under its write id, which lands it once; a new writer is
+  // usually serving within a second of the old one's death.
+  private static final long ATTEMPT_TIMEOUT_MS = 1_500;
 
   private final Vertx vertx;
   private final String agent;
@@ -42,6 +44,15 @@ public final class MemoryClient {
 
   public Future<String> read(String path) {
     return call(MemoryAddresses.READ, new JsonObject().put("path", path), true).map(j -> j.getString("text"));
+  }
+
+  /**
+   * A file as any memory node holds it ({@link MemoryAddresses#READ_ANY}): with replicated memory a
+   * follower may answer, as of the last batch it applied, so a write just acknowledged may not be
+   * in it yet. For reads that can be that stale; the others use {@link #read}.
+   */
+  public Future<String> readAny(String path) {
+    return call(MemoryAddresses.READ_ANY, new JsonObject().put("path", path), true).map(j -> j.getString("text"));
   }
 
   public Future<String> readSection(String path, String heading) {

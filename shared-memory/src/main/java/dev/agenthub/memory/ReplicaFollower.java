@@ -53,7 +53,10 @@ final class ReplicaFollower {
     this.store = store;
   }
 
-  /** {@code following}, {@code catching-up} (a tail or a snapshot), or {@code behind} (no writer to follow). */
+  /**
+   * {@code following} (in the writer's in-sync set), {@code standby} (in sync, beyond the copies asked
+   * for), {@code catching-up} (a tail), {@code installing} (a snapshot) or {@code behind} (no writer).
+   */
   String state() {
     return state;
   }
@@ -140,7 +143,7 @@ final class ReplicaFollower {
     if (s == null || paused || s.leading() || syncing) {
       return;
     }
-    if (state.equals("following") && System.currentTimeMillis() < nextHeartbeat) {
+    if ((state.equals("following") || state.equals("standby")) && System.currentTimeMillis() < nextHeartbeat) {
       return;
     }
     syncing = true;
@@ -171,17 +174,18 @@ final class ReplicaFollower {
     return vertx.eventBus().<Buffer>request(ReplicaAddresses.FETCH, ask, options).compose(reply -> {
       String status = reply.headers().get("status");
       switch (String.valueOf(status)) {
-        case "following" -> {
-          if (!state.equals("following")) {
-            LOG.info("memory: replica " + node + " follows writer " + reply.headers().get("writer") + " at batch "
-              + at.seq());
+        case "following", "standby" -> {
+          if (!state.equals(status)) {
+            LOG.info("memory: replica " + node + (status.equals("standby") ? " stands by for" : " follows") + " writer "
+              + reply.headers().get("writer") + " at batch " + at.seq());
           }
-          state = "following";
+          state = status;
           nextHeartbeat = System.currentTimeMillis() + HEARTBEAT_MS;
           return Future.succeededFuture();
         }
         case "tail" -> {
-          state = state.equals("following") ? "following" : "catching-up";
+          // a standby trails the writer by design: it is not catching up from anything
+          state = state.equals("following") || state.equals("standby") ? state : "catching-up";
           return Future.fromCompletionStage(s.followAll(reply.body().getBytes()), context)
             .compose(p -> s.leading() ? Future.succeededFuture() : sync(s));
         }

@@ -33,7 +33,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
 
   private static final Logger LOG = Logger.getLogger(ReplicaSet.class.getName());
   /** A follower that has not answered a batch this long leaves the in-sync set. */
-  static final long LAG_MS = 2_000;
+  static final long LAG_MS = 1_500;
   /** A follower not heard from this long is no longer listed. */
   private static final long FORGET_MS = 5_000;
 
@@ -52,6 +52,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   private final Context context;
   private final String self;
   private final int needed;
+  private final int replicas;
   private final InSyncRecord.Store isrStore;
   private final Runnable onFenced;
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
@@ -73,6 +74,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     this.context = context;
     this.self = self;
     this.needed = followersNeeded(replicas);
+    this.replicas = replicas;
     this.isr = isr;
     this.isrStore = isrStore;
     this.onFenced = onFenced;
@@ -188,9 +190,16 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     change(isr.without(node));
   }
 
+  /** True when {@code node} is a standby: in sync, but beyond the copies {@code memory.replicas} asks for. */
+  boolean standby(String node) {
+    Follower f = followers.get(node);
+    return f != null && f.state.equals("standby") && !isr.members().contains(node);
+  }
+
   /**
    * A follower asking for batches after {@code position}: when it holds everything this writer
-   * holds, it joins the in-sync set (answers true once the cluster has the new set).
+   * holds, it joins the in-sync set (answers true once the cluster has the new set) unless the set
+   * has the copies it needs already.
    */
   Future<Boolean> caughtUp(String node, MarkdownStore.Position position, MarkdownStore.Position last) {
     Follower f = followers.computeIfAbsent(node, n -> new Follower());
@@ -201,6 +210,11 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     }
     if (!position.equals(last) || changing || fenced) {
       f.state = f.state.equals("behind") ? "behind" : "catching-up";
+      return Future.succeededFuture(false);
+    }
+    if (isr.members().size() >= replicas - 1) {
+      // enough copies already: this one stays a warm standby, caught up from the tail, in no acknowledgement
+      f.state = "standby";
       return Future.succeededFuture(false);
     }
     return change(isr.with(node)).map(v -> {
@@ -221,7 +235,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     Follower f = followers.computeIfAbsent(node, n -> new Follower());
     f.seen = System.currentTimeMillis();
     f.applied = applied;
-    if (!isr.members().contains(node)) {
+    if (!isr.members().contains(node) && !f.state.equals("standby")) {
       f.state = f.state.equals("behind") ? "behind" : "catching-up";
     }
   }

@@ -494,7 +494,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return DEFERRED;
     }
     set.caughtUp(asker, at, last).onComplete(ar -> replyBuffer(m, ar.succeeded() && ar.result() ? "following"
-      : "wait", null));
+      : set.standby(asker) ? "standby" : "wait", null));
     return DEFERRED;
   }
 

@@ -42,6 +42,20 @@ class ConfigLoaderTest {
     assertThat(config.clients()).isEmpty();
   }
 
+  @Test
+  void replicatedMemoryNeedsAClusterAndAtMostSevenCopies() throws Exception {
+    assertThat(parse(defaultYaml()).memory().replicas()).isEqualTo(1);
+    assertThatThrownBy(() -> ConfigLoader.parse(defaultYaml(), "test.yaml", Map.of("AGENTHUB_MEMORY_REPLICAS", "3"),
+      ConfigLoader.Overrides.none())).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("memory.replicas").hasMessageContaining("needs a cluster");
+    HubConfig three = ConfigLoader.parse(defaultYaml(), "test.yaml", Map.of("AGENTHUB_MEMORY_REPLICAS", "3"),
+      new ConfigLoader.Overrides(null, null, null, true));
+    assertThat(three.memory().replicas()).isEqualTo(3);
+    assertThatThrownBy(() -> ConfigLoader.parse(defaultYaml(), "test.yaml", Map.of("AGENTHUB_MEMORY_REPLICAS", "9"),
+      new ConfigLoader.Overrides(null, null, null, true))).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("memory.replicas");
+  }
+
   private static final String PROVIDER_YAML = """
     providers:
       openai: { type: openai, base-url: "https://api.openai.com/v1", %s keys: [ { id: a, secret-env: PATH } ] }

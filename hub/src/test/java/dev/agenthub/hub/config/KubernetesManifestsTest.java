@@ -79,6 +79,15 @@ class KubernetesManifestsTest {
       Map<String, Object> pod = map(map(map(w.get("spec")).get("template")).get("spec"));
       assertThat(map(pod.get("securityContext"))).as(name).containsEntry("runAsNonRoot", true);
       Map<String, String> volumeKinds = new HashMap<>();
+      // a StatefulSet's own volumes: one ReadWriteOnce claim per pod
+      Object templates = map(w.get("spec")).get("volumeClaimTemplates");
+      if (templates != null) {
+        for (Object t : list(templates)) {
+          Map<String, Object> claim = map(t);
+          assertThat(list(map(claim.get("spec")).get("accessModes"))).as(name + " own volume").containsExactly("ReadWriteOnce");
+          volumeKinds.put((String) map(claim.get("metadata")).get("name"), "own");
+        }
+      }
       for (Object v : list(pod.get("volumes"))) {
         Map<String, Object> volume = map(v);
         if (volume.containsKey("persistentVolumeClaim")) {
@@ -128,7 +137,16 @@ class KubernetesManifestsTest {
             .map(e -> map(e.getValue())).findFirst().orElse(null);
           assertThat(mount).as(name + " writes " + path + " on a mounted volume").isNotNull();
           assertThat(mount.get("readOnly")).as(name + " " + path).isNotEqualTo(true);
-          assertThat(volumeKinds.get((String) mount.get("name"))).as(name + " " + path).isEqualTo("persistent");
+          assertThat(volumeKinds.get((String) mount.get("name"))).as(name + " " + path).isIn("persistent", "own");
+        }
+        if (config.memory().writer()) {
+          // replicated memory: three copies, each on the pod's own ReadWriteOnce volume, no shared storage
+          assertThat(config.memory().replicas()).as(name + " memory.replicas").isEqualTo(3);
+          assertThat(map(w.get("spec")).get("replicas")).as(name + " pods").isEqualTo(3);
+          String memoryVolume = (String) mounts.entrySet().stream()
+            .filter(e -> config.memory().dir().equals(e.getKey()) || config.memory().dir().startsWith(e.getKey() + "/"))
+            .map(e -> map(e.getValue()).get("name")).findFirst().orElseThrow();
+          assertThat(volumeKinds.get(memoryVolume)).as(name + " memory on its own volume").isEqualTo("own");
         }
         assertThat(volumeKinds.get((String) map(mounts.get("/tmp")).get("name"))).as(name + " /tmp").isEqualTo("scratch");
         // the clients (and admin tokens) come from a Secret mounted where AGENTHUB_CLIENTS_FILE points

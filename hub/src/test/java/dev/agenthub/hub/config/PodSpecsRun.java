@@ -14,18 +14,21 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the pod specs of deploy/kubernetes with Docker, as the manifests describe them: one container
- * per workload (the memory StatefulSet's pod, then a pod of each Deployment) with the image, args
+ * per pod (the memory StatefulSet's three, each with its own volume, then a pod of each Deployment) with the image, args
  * and env of its spec, the ConfigMap and the Secrets as files at their mount paths, the volumes
  * writable where the spec mounts them (host directories owned by the pod's fsGroup), the security
  * context's user, a read-only root filesystem, no new privileges and no capabilities. Each must
- * reach {@code /health/ready}, and the three must form one cluster.
+ * reach {@code /health/ready} (a memory pod only once the replicated memory has a writer), and all
+ * must form one cluster.
  *
  * <p>What differs from a Kubernetes cluster, because containers here use the host network only:
  * the pod IP is 127.0.0.1, each pod gets its own HTTP port (8090 upward) and binds it on loopback,
@@ -97,7 +100,18 @@ public final class PodSpecsRun {
           continue;
         }
         String workload = (String) map(w.get("metadata")).get("name");
-        String pod = workload + "-0";
+        // a StatefulSet runs all its pods (replicated memory needs its copies); a Deployment one
+        Object replicas = map(w.get("spec")).get("replicas");
+        int pods = "StatefulSet".equals(w.get("kind")) && replicas != null ? (Integer) replicas : 1;
+        Set<String> claimTemplates = new HashSet<>();
+        Object templates = map(w.get("spec")).get("volumeClaimTemplates");
+        if (templates != null) {
+          for (Object t : list(templates)) {
+            claimTemplates.add((String) map(map(t).get("metadata")).get("name"));
+          }
+        }
+        for (int ordinal = 0; ordinal < pods; ordinal++) {
+        String pod = workload + "-" + ordinal;
         Map<String, Object> spec = map(map(map(w.get("spec")).get("template")).get("spec"));
         Map<String, Object> podSc = map(spec.get("securityContext"));
         Object fsGroup = podSc.get("fsGroup");
@@ -128,7 +142,12 @@ public final class PodSpecsRun {
           Map<String, Object> volume = volumes.get((String) mount.get("name"));
           String at = (String) mount.get("mountPath");
           String ro = Boolean.TRUE.equals(mount.get("readOnly")) ? ":ro" : "";
-          if (volume.containsKey("emptyDir")) {
+          if (claimTemplates.contains((String) mount.get("name"))) {
+            // the pod's own ReadWriteOnce volume: a host directory of its own
+            Path own = Files.createDirectories(work.resolve("claims").resolve(mount.get("name") + "-" + pod));
+            run("chown", "-R", "10001:" + (fsGroup == null ? "10001" : fsGroup), own.toString());
+            cmd.addAll(List.of("-v", own + ":" + at + ro));
+          } else if (volume.containsKey("emptyDir")) {
             cmd.addAll(List.of("--tmpfs", at + ":uid=10001,gid=10001,mode=1777"));
           } else if (volume.containsKey("configMap")) {
             cmd.addAll(List.of("-v", config + ":" + at + ro));
@@ -172,6 +191,7 @@ public final class PodSpecsRun {
         ports.add(port);
         System.err.println("pod specs: started " + pod + " (" + workload + ") on HTTP 127.0.0.1:" + port);
         port++;
+        }
       }
       for (int i = 0; i < ports.size(); i++) {
         int p = ports.get(i);

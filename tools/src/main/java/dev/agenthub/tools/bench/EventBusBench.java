@@ -106,7 +106,7 @@ final class EventBusBench {
   }
 
   /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
-  private static Vertx liteMember(String cluster, int base) throws Exception {
+  static Vertx liteMember(String cluster, int base) throws Exception {
     Config hz = LiteMember.config(cluster, "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");

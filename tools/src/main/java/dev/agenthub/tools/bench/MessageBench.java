@@ -43,7 +43,8 @@ import java.util.function.IntFunction;
  *   <li>{@code messages}: N messages over C sessions, sim latency 0; on one node, then across two
  *   (client on node 1, agent on node 2).</li>
  *   <li>{@code memory}: N durable appends (fsync on) from C writers to 8 shared files; on one node,
- *   then through the cluster (client on node 1, memory writer on node 2).</li>
+ *   then through the cluster (client on node 1, memory writer on node 2); then through three nodes with
+ *   {@code memory.replicas} 1, 2 and 3, and a writer SIGKILLed under load ({@link MemoryBench}).</li>
  * </ul>
  */
 public final class MessageBench {
@@ -121,6 +122,7 @@ public final class MessageBench {
         appends, concurrency, Runtime.getRuntime().availableProcessors());
       scenario(out, "/v1/memory/shared/bench-%d.md", appends, concurrency, "memory writer",
         c -> new JsonObject().put("author", "bench").put("text", "note from writer " + c + ": the build is green"));
+      MemoryBench.run(out, appends, concurrency);
     }
     return 0;
   }
