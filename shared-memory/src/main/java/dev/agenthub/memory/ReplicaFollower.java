@@ -131,7 +131,7 @@ final class ReplicaFollower {
     }
     vertx.executeBlocking(() -> s.promise(epoch), false).onComplete(ar -> {
       if (ar.succeeded()) {
-        m.reply(position(ar.result()).put("node", node).put("installing", installing()));
+        m.reply(position(ar.result()).put("node", node).put("installing", installing()).put("promised", s.promised()));
       } else {
         m.fail(MemoryException.Kind.IO.status(), "replica " + node + " could not promise");
       }

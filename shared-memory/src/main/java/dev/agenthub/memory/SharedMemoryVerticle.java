@@ -353,7 +353,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
           + (record.members().isEmpty() ? "none" : String.join(", ", record.members())) + "): it may lack "
           + "acknowledged batches"));
       }
-      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
+      return nextEpoch(store.promised())
         .compose(epoch -> vertx.executeBlocking(() -> store.promise(epoch), false).map(p -> epoch))
         .compose(epoch -> record != null ? Future.succeededFuture(epoch) : bootstrapCheck(epoch))
         .compose(epoch -> {
@@ -381,6 +381,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * The next epoch from the cluster's counter, and above {@code atLeast}: the counter starts again
+   * at 0 when the whole cluster restarts, the epochs the replicas promised do not.
+   */
+  private Future<Long> nextEpoch(long atLeast) {
+    return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet()
+      .compose(e -> e > atLeast ? Future.succeededFuture(e) : c.addAndGet(atLeast + 1 - e)));
+  }
+
   /** A takeover this node may not make now; said once in the log, tried again later. */
   private static final class Refusal extends VertxException {
     Refusal(String message) {
@@ -402,6 +411,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
         MarkdownStore.Position own = store.position();
         int heard = 0;
         for (Future<JsonObject> a : answers) {
+          if (a.succeeded() && a.result().getLong("promised", 0L) > epoch) {
+            // a replica follows a later epoch than the counter gave (the cluster restarted): next time above it
+            long promised = a.result().getLong("promised");
+            return nextEpoch(promised).compose(e -> Future.failedFuture(new Refusal("replica "
+              + a.result().getString("node") + " promised epoch " + promised + "; trying again above it")));
+          }
           if (a.succeeded() && !a.result().getBoolean("installing", false)) {
             heard++;
             MarkdownStore.Position theirs = new MarkdownStore.Position(a.result().getLong("epoch"),
@@ -475,6 +490,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
     MarkdownStore.Position at = new MarkdownStore.Position(m.body().getLong("epoch"), m.body().getLong("seq"));
     MarkdownStore s = store;
     ReplicaSet set = replicaSet;
+    if (s == null || set == null) {
+      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node + " no longer writes");
+    }
     MarkdownStore.Position last = s.position();
     if (last.equals(MarkdownStore.Position.NONE)) {
       replyBuffer(m, "wait", null); // its first batch is not written yet
@@ -501,6 +519,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private Future<JsonObject> snapshot(Message<JsonObject> m) {
     String cursor = m.body().getString("cursor", "");
     MarkdownStore s = store;
+    if (s == null || replicaSet == null) {
+      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node + " no longer writes");
+    }
     if (s.applied().equals(MarkdownStore.Position.NONE)) {
       throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
     }

@@ -213,8 +213,20 @@ public final class PodSpecsRun {
         System.err.println("pod specs: FAILED: the pods did not form one cluster: " + body(first, "/v1/cluster"));
         failures++;
       }
+      // the memory StatefulSet's pods keep replicated memory: a writer and every other copy in sync
+      if (failures == 0 && !waitFor(() -> {
+        JsonObject memory = new JsonObject(body(first, "/v1/cluster")).getJsonObject("memory", new JsonObject());
+        int wanted = memory.getInteger("replicas_wanted", 1);
+        var replicas = memory.getJsonArray("replicas");
+        return wanted == 1 || replicas != null && replicas.stream().filter(r -> ((JsonObject) r).getString("state")
+          .equals("following")).count() == wanted - 1;
+      }, 120)) {
+        System.err.println("pod specs: FAILED: the memory's copies are not in sync: " + body(first, "/v1/cluster"));
+        failures++;
+      }
       if (failures == 0) {
-        System.err.println("pod specs: " + ports.size() + " pods ready, one cluster: " + body(first, "/v1/cluster"));
+        System.err.println("pod specs: " + ports.size() + " pods ready, one cluster, memory: "
+          + new JsonObject(body(first, "/v1/cluster")).getJsonObject("memory") + "; " + body(first, "/v1/cluster"));
       }
     } finally {
       for (String c : containers) {
