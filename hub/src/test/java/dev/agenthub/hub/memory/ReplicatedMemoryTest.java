@@ -2,6 +2,8 @@ package dev.agenthub.hub.memory;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.memory.MemoryAddresses;
+import dev.agenthub.memory.MemoryPolicy;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -17,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Replicated memory ({@code memory.replicas: 3}) on three real clustered nodes in this JVM, each with
@@ -159,6 +163,21 @@ class ReplicatedMemoryTest {
       assertThat(seen.keySet()).as("every acknowledged entry in " + dir).containsAll(acked);
       assertThat(seen.values()).as("each once").allMatch(c -> c == 1);
     }
+
+    // a read that may be stale is answered by any copy, the followers' included; claims only by the writer
+    Set<String> answeredBy = new HashSet<>();
+    String expected = Files.readString(dirs.get("r1").resolve("shared/log-0.md"));
+    JsonObject ask = new JsonObject().put("agent", MemoryPolicy.ADMIN).put("agent_token",
+      any.identityToken(MemoryPolicy.ADMIN)).put("path", "shared/log-0.md");
+    for (int i = 0; i < 30 && answeredBy.size() < 3; i++) {
+      JsonObject answer = any.vertx().eventBus().<JsonObject>request(MemoryAddresses.READ_ANY, ask.copy())
+        .await(30, TimeUnit.SECONDS).body();
+      assertThat(answer.getString("text")).isEqualTo(expected);
+      answeredBy.add(answer.getString("node"));
+    }
+    assertThat(answeredBy).as("copies that answered").hasSizeGreaterThan(1);
+    assertThatThrownBy(() -> any.vertx().eventBus().request(MemoryAddresses.READ_ANY, ask.copy().put("claim", true))
+      .await(30, TimeUnit.SECONDS)).hasMessageContaining("claim");
 
     // the writer leaves during a load: an in-sync follower takes over with everything acknowledged
     String writer = memory(any).getString("writer");
