@@ -133,7 +133,7 @@ class ReplicaSetTest {
     ReplicaSet set = writer(new InSyncRecord(7, "w", Set.of("f1")), 3);
     assertThatThrownBy(() -> done(set.replicate(7, 1, new byte[] {1}))).isInstanceOf(ExecutionException.class)
       .cause().isInstanceOf(MemoryException.class).hasMessageContaining("no longer writes");
-    assertThat(fenced).isTrue();
+    awaitFenced();
 
     // a writer whose record another took over cannot drop its silent follower: fenced too
     fenced.set(false);
@@ -141,6 +141,15 @@ class ReplicaSetTest {
     ReplicaSet old = writer(new InSyncRecord(9, "w", Set.of("g1")), 3);
     stored.set(new InSyncRecord(10, "other", Set.of("g1")).encode());
     assertThatThrownBy(() -> done(old.replicate(9, 1, new byte[] {1}))).isInstanceOf(ExecutionException.class);
+    awaitFenced();
+  }
+
+  /** The step-down callback runs right after the waiting batches are failed: wait for it. */
+  private void awaitFenced() throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!fenced.get() && System.nanoTime() < end) {
+      Thread.sleep(10);
+    }
     assertThat(fenced).isTrue();
   }
 }
