@@ -820,6 +820,11 @@ public final class MarkdownStore implements AutoCloseable {
 
   private void followBatch(long batchEpoch, long seq, byte[] frames) throws IOException {
     if (leading && fenced == null) {
+      if (batchEpoch > epoch) {
+        // a newer writer exists and this one had not noticed: it stops, and catches up later
+        fence("writer of epoch " + batchEpoch + " sends batches: this writer (epoch " + epoch + ") no longer writes");
+        throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "this node was writing until now: it catches up first");
+      }
       throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer (epoch " + epoch
         + ")");
     }
