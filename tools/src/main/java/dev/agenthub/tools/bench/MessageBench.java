@@ -53,6 +53,8 @@ public final class MessageBench {
     node: { name: bench, roles: [%s], http: { port: 8080, request-timeout: 60s } }
     cluster: { name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
     memory: { dir: %s, fsync: true }
+    ledger: { dir: %s }
+    audit: { dir: %s }
     providers: { sim: { type: sim, latency-ms: %d } }
     models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
     agents:
@@ -393,7 +395,10 @@ public final class MessageBench {
                                    int port, Path memory, int latencyMs, String extra, Map<String, String> env)
     throws IOException {
     Path conf = dir.resolve(name + ".yaml");
-    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, latencyMs) + extra);
+    // the run's own ledger and audit: a node rebuilds the month from every journal in ledger.dir, and
+    // the default data/ledger would hold every earlier run's (read while this one is measured)
+    Files.writeString(conf, CONFIG.formatted(roles, cluster, base, base, base + 2, memory, dir.resolve("ledger"),
+      dir.resolve("audit"), latencyMs) + extra);
     String jar = hubJar();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", "-jar", jar, "run", "--conf", conf.toString(), "--node", name, "--http-port", String.valueOf(port)));
