@@ -144,6 +144,9 @@ public final class Tools implements Callable<Integer> {
     Integer concurrency;
     @Option(names = "--per-session", paramLabel = "N", description = "messages per session (provider scenario)")
     Integer perSession;
+    @Option(names = "--replicas", paramLabel = "N",
+      description = "memory scenario: only three nodes with memory.replicas N (no single-node rows, no kill)")
+    Integer replicas;
     @Option(names = "--hub-jar", paramLabel = "FILE", defaultValue = "hub/target/agenthub.jar",
       description = "the product jar the nodes run from (default: ${DEFAULT-VALUE})")
     String hubJar;
@@ -159,6 +162,9 @@ public final class Tools implements Callable<Integer> {
       }
       if (perSession != null) {
         args.addAll(List.of("--per-session", perSession.toString()));
+      }
+      if (replicas != null) {
+        args.addAll(List.of("--replicas", replicas.toString()));
       }
       args.addAll(List.of("--hub-jar", hubJar));
       return MessageBench.run(args.toArray(String[]::new), System.out);

@@ -56,10 +56,11 @@ final class MemoryBench {
   private MemoryBench() {
   }
 
-  static void run(PrintStream out, int appends, int concurrency) throws Exception {
+  /** @param only one {@code memory.replicas} value to measure (no kill), or 0 for 1, 2, 3 and the kill */
+  static void run(PrintStream out, int appends, int concurrency, int only) throws Exception {
     out.printf("scenario memory (replicated): %,d durable appends (fsync on) through 3 nodes, %d concurrent writers,"
       + " 8 files, %d cores%n", appends, concurrency, Runtime.getRuntime().availableProcessors());
-    for (int replicas = 1; replicas <= 3; replicas++) {
+    for (int replicas = only == 0 ? 1 : only; replicas <= (only == 0 ? 3 : only); replicas++) {
       Path dir = Files.createTempDirectory("agenthub-bench");
       List<Process> nodes = new ArrayList<>();
       String cluster = "bench-" + UUID.randomUUID();
@@ -77,7 +78,9 @@ final class MemoryBench {
         MessageBench.stop(nodes);
       }
     }
-    kill(out, concurrency);
+    if (only == 0) {
+      kill(out, concurrency);
+    }
   }
 
   private static void row(PrintStream out, String label, Load load, int appends) throws Exception {

@@ -82,17 +82,19 @@ public final class MessageBench {
     int concurrency = 64;
     String scenario = "all";
     int perSession = 3;
+    int replicas = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
         case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "all" -> scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
+        case "--replicas" -> replicas = Integer.parseInt(args[++i]);
         case "--hub-jar" -> hubJar = Path.of(args[++i]).toAbsolutePath();
         default -> {
           out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|all] [--messages N]"
             + " [--concurrency C]"
-            + " [--per-session N]");
+            + " [--per-session N] [--replicas N (memory: only the three-node rows with N replicas)]");
           return 2;
         }
       }
@@ -120,11 +122,13 @@ public final class MessageBench {
     }
     if (scenario.equals("memory") || scenario.equals("all")) {
       int appends = Math.min(messages, 20_000);
-      out.printf("scenario memory: %,d durable appends (fsync on), %d concurrent writers, 8 files, %d cores%n",
-        appends, concurrency, Runtime.getRuntime().availableProcessors());
-      scenario(out, "/v1/memory/shared/bench-%d.md", appends, concurrency, "memory writer",
-        c -> new JsonObject().put("author", "bench").put("text", "note from writer " + c + ": the build is green"));
-      MemoryBench.run(out, appends, concurrency);
+      if (replicas == 0) {
+        out.printf("scenario memory: %,d durable appends (fsync on), %d concurrent writers, 8 files, %d cores%n",
+          appends, concurrency, Runtime.getRuntime().availableProcessors());
+        scenario(out, "/v1/memory/shared/bench-%d.md", appends, concurrency, "memory writer",
+          c -> new JsonObject().put("author", "bench").put("text", "note from writer " + c + ": the build is green"));
+      }
+      MemoryBench.run(out, appends, concurrency, replicas);
     }
     return 0;
   }
