@@ -14,15 +14,12 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -35,7 +32,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * The Markdown memory directory, plain Java. Reads run on the caller's thread; every write goes
@@ -124,12 +120,12 @@ public final class MarkdownStore implements AutoCloseable {
   // files forced per idle moment of the committer, so a burst of writes that follows waits little
   private static final int IDLE_FORCES = 64;
   private static final int MAX_WRITE_IDS = 200_000;
-  private static final int MAX_SEARCH_HITS = 100;
   private static final Pattern AUTHOR = Pattern.compile("[A-Za-z0-9_.@:-][A-Za-z0-9 _.@:-]{0,63}");
   private static final Pattern TRANSCRIPT = Pattern.compile("(agents/[^/]+/sessions)/([^/]+)\\.md");
   private static final Pattern HEADING_LINE = Pattern.compile("(?m)^(#{1,2} )");
 
   private final Path root;
+  private final MarkdownReads reads;
   private final Options options;
   private final Consumer<String> log;
   private final Journal journal;
@@ -175,6 +171,7 @@ public final class MarkdownStore implements AutoCloseable {
 
   private MarkdownStore(Path root, Options options, Consumer<String> log, long epoch, boolean lead) throws IOException {
     this.root = root;
+    this.reads = new MarkdownReads(root);
     this.options = options;
     this.log = log;
     Path state = root.resolve(STATE_DIR);
@@ -1030,144 +1027,25 @@ public final class MarkdownStore implements AutoCloseable {
 
   /** The whole file. */
   public String read(String path) {
-    Path file = resolveForRead(MemoryPath.of(path));
-    try {
-      return Files.readString(file, StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no memory file " + path);
-    } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot read " + path);
-    }
+    return reads.read(path);
   }
 
   /** The {@code ## } section whose heading starts with {@code heading}, up to the next {@code ## }. */
   public String readSection(String path, String heading) {
-    String text = read(path);
-    String[] lines = text.split("\n", -1);
-    StringBuilder out = null;
-    for (String line : lines) {
-      if (line.startsWith("## ")) {
-        if (out != null) {
-          break;
-        }
-        if (line.substring(3).startsWith(heading)) {
-          out = new StringBuilder();
-        }
-      }
-      if (out != null) {
-        out.append(line).append('\n');
-      }
-    }
-    if (out == null) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no section '" + heading + "' in " + path);
-    }
-    return out.toString().stripTrailing() + "\n";
+    return reads.readSection(path, heading);
   }
 
   /** Files whose path starts with {@code prefix} (empty: all), with sizes, sorted by path. */
   public List<FileInfo> list(String prefix) {
-    List<FileInfo> out = new ArrayList<>();
-    try {
-      walk(root, "", prefix == null ? "" : prefix, out);
-    } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot list the memory directory");
-    }
-    out.sort(Comparator.comparing(FileInfo::path));
-    return out;
+    return reads.list(prefix);
   }
 
-  private void walk(Path dir, String rel, String prefix, List<FileInfo> out) throws IOException {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path entry : entries) {
-        String name = entry.getFileName().toString();
-        if (name.startsWith(".") || Files.isSymbolicLink(entry)) {
-          continue;
-        }
-        String path = rel.isEmpty() ? name : rel + "/" + name;
-        if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-          if (prefix.startsWith(path + "/") || (path + "/").startsWith(prefix) || prefix.isEmpty()) {
-            walk(entry, path, prefix, out);
-          }
-        } else if (name.endsWith(".md") && path.startsWith(prefix)) {
-          out.add(new FileInfo(path, Files.size(entry)));
-        }
-      }
-    }
-  }
-
-  /**
-   * Lines matching {@code query} (case-insensitive text, or a regex) in the files under any of
-   * {@code prefixes}; at most {@value #MAX_SEARCH_HITS} hits.
-   */
-  private static final long SEARCH_BUDGET_NANOS = 2_000_000_000L;
-  private static final int MAX_SEARCH_FILES = 10_000;
-  private static final long MAX_SEARCH_BYTES = 64L * 1024 * 1024;
-
-  /**
-   * Lines matching {@code query} under {@code prefixes}: at most {@code MAX_SEARCH_HITS} hits, and at
-   * most {@value #MAX_SEARCH_FILES} files, 64 MiB and two seconds of reading, whichever comes first.
-   */
+  /** Lines matching {@code query} under {@code prefixes}, bounded ({@link MarkdownReads#search}). */
   public List<SearchHit> search(String query, boolean regex, List<String> prefixes) {
-    if (query == null || query.isBlank() || query.length() > 200) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a search query is 1-200 characters");
-    }
-    Pattern pattern;
-    try {
-      pattern = regex ? Pattern.compile(query, Pattern.CASE_INSENSITIVE)
-        : Pattern.compile(Pattern.quote(query), Pattern.CASE_INSENSITIVE);
-    } catch (PatternSyntaxException e) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "bad regex: " + e.getDescription());
-    }
-    List<SearchHit> hits = new ArrayList<>();
-    // bounded in time, bytes and files as well as hits: a search must not walk a large memory for ever
-    long deadline = System.nanoTime() + SEARCH_BUDGET_NANOS;
-    long bytes = 0;
-    int files = 0;
-    for (FileInfo file : list("")) {
-      if (prefixes.stream().noneMatch(p -> p.isEmpty() || new MemoryPath(file.path()).isUnder(p))) {
-        continue;
-      }
-      if (++files > MAX_SEARCH_FILES || (bytes += file.bytes()) > MAX_SEARCH_BYTES || System.nanoTime() > deadline) {
-        break;
-      }
-      String[] lines;
-      try {
-        lines = read(file.path()).split("\n");
-      } catch (MemoryException e) {
-        continue;
-      }
-      for (int i = 0; i < lines.length && hits.size() < MAX_SEARCH_HITS; i++) {
-        if (pattern.matcher(lines[i]).find()) {
-          String line = lines[i].strip();
-          hits.add(new SearchHit(file.path(), i + 1, line.length() > 200 ? line.substring(0, 200) + "..." : line));
-        }
-      }
-      if (hits.size() >= MAX_SEARCH_HITS) {
-        break;
-      }
-    }
-    return hits;
+    return reads.search(query, regex, prefixes);
   }
 
   // ---------------------------------------------------------------- paths
-
-  private Path resolveForRead(MemoryPath path) {
-    Path file = root.resolve(path.value());
-    try {
-      Path parent = file.getParent().toRealPath();
-      if (!parent.startsWith(root)) {
-        throw escape(path);
-      }
-    } catch (NoSuchFileException e) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no memory file " + path.value());
-    } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot read " + path.value());
-    }
-    if (!knownFile(path.value()) && Files.isSymbolicLink(file)) {
-      throw escape(path);
-    }
-    return file;
-  }
 
   /**
    * Refuses a path that is a folder, or that runs through a file, on disk or among the files and
@@ -1221,158 +1099,11 @@ public final class MarkdownStore implements AutoCloseable {
   // ---------------------------------------------------------------- recovery
 
   private void recover(Path state) throws IOException {
-    List<Journal.Record> records = new ArrayList<>(Journal.readAndRepair(state.resolve("journal.prev"), log));
-    int inPrev = records.size();
-    List<Journal.Record> cur = Journal.readAndRepair(state.resolve("journal.cur"), log);
-    records.addAll(cur);
-    int lastMark = -1;
-    for (int i = 0; i < records.size(); i++) {
-      if (records.get(i).op() == Journal.MARK) {
-        lastMark = i;
-      }
-    }
-    if (lastMark >= 0 && lastMark < records.size() - 1) {
-      // a batch written up to a crash but not to its mark was never acknowledged: it goes
-      long keep = 0;
-      for (int i = inPrev; i <= lastMark; i++) {
-        keep += Journal.encode(records.get(i)).remaining();
-      }
-      try (FileChannel ch = FileChannel.open(state.resolve("journal.cur"), StandardOpenOption.WRITE)) {
-        ch.truncate(keep);
-        ch.force(false);
-      }
-      log.accept("memory: cut " + (records.size() - 1 - lastMark) + " journal records of a batch a crash left "
-        + "unfinished (never acknowledged)");
-      records = new ArrayList<>(records.subList(0, lastMark + 1));
-    }
-    if (records.isEmpty()) {
-      return;
-    }
-    Map<String, byte[]> before = new LinkedHashMap<>();
-    for (Journal.Record r : records) {
-      if (r.op() == Journal.APPEND || r.op() == Journal.REPLACE) {
-        before.computeIfAbsent(r.path(), p -> readBytes(root.resolve(p)));
-      }
-    }
-    int quarantined = 0;
-    int batchStart = 0;
-    for (int i = 0; i < records.size(); i++) {
-      Journal.Record r = records.get(i);
-      if (r.op() == Journal.MARK) {
-        position = new Position(r.epoch(), r.offset());
-        recent.add(new BatchLog.Batch(r.epoch(), r.offset(), Journal.encodeAll(records.subList(batchStart, i + 1))));
-        batchStart = i + 1;
-        continue;
-      }
-      if (r.op() == Journal.WRITE_ID) {
-        rememberId(r.writeId(), new WriteResult(r.path(), r.offset(), false));
-        continue;
-      }
-      Path file = root.resolve(r.path());
-      try {
-        Files.createDirectories(file.getParent());
-        if (r.op() == Journal.REPLACE) {
-          byte[] current = readBytes(file);
-          if (!Arrays.equals(current, r.data())) {
-            writeAtomically(file, r.data(), true);
-          }
-        } else {
-          replayAppend(file, r);
-        }
-      } catch (IOException | RuntimeException e) {
-        // one record that cannot be applied must not keep every writer from starting: set it aside
-        quarantine(state, r, e, ++quarantined);
-        before.remove(r.path());
-        continue;
-      }
-      if (r.writeId() != null) {
-        rememberId(r.writeId(), new WriteResult(r.path(), r.offset() + r.data().length, false));
-      }
-    }
-    int repaired = 0;
-    for (var e : before.entrySet()) {
-      Path file = root.resolve(e.getKey());
-      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-        continue;
-      }
-      byte[] after = readBytes(file);
-      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      forceDirectory(file.getParent());
-      if (!Arrays.equals(e.getValue(), after)) {
-        repaired++;
-        log.accept(String.format(Locale.ROOT, "memory: repaired %s from the journal (%d bytes before, %d after)",
-          e.getKey(), e.getValue() == null ? 0 : e.getValue().length, after.length));
-      }
-    }
-    log.accept("memory: replayed " + records.size() + " journal records over " + before.size() + " files, "
-      + repaired + " repaired");
+    JournalRecovery.Recovered found = JournalRecovery.run(root, state, log);
+    found.batches().forEach(recent::add);
+    found.writeIds().forEach(this::rememberId);
+    position = found.position();
     applied = position;
-  }
-
-  /**
-   * Keeps a journal record recovery could not apply in {@code .agenthub/quarantine/} (as JSON, its
-   * data in base64), so nothing is lost and an operator can look at it, and says so in the log.
-   */
-  private void quarantine(Path state, Journal.Record r, Exception cause, int n) throws IOException {
-    Path dir = state.resolve("quarantine");
-    Files.createDirectories(dir);
-    String name = String.format(Locale.ROOT, "%d-%d-%d.json", System.currentTimeMillis(), r.epoch(), n);
-    String json = "{\"path\":" + quote(r.path()) + ",\"op\":\"" + (r.op() == Journal.REPLACE ? "replace" : "append")
-      + "\",\"epoch\":" + r.epoch() + ",\"offset\":" + r.offset() + ",\"write_id\":"
-      + (r.writeId() == null ? "null" : quote(r.writeId())) + ",\"error\":" + quote(String.valueOf(cause.getMessage()))
-      + ",\"data_base64\":\"" + Base64.getEncoder().encodeToString(r.data()) + "\"}\n";
-    writeAtomically(dir.resolve(name), json.getBytes(StandardCharsets.UTF_8), true);
-    log.accept("memory: quarantined a journal record for " + r.path() + " that could not be applied ("
-      + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "): " + STATE_DIR + "/quarantine/" + name);
-  }
-
-  private static String quote(String s) {
-    StringBuilder sb = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    return sb.append('"').toString();
-  }
-
-  /** Makes the file hold {@code data} at {@code offset} and end there, unless it already does. */
-  private static void replayAppend(Path file, Journal.Record r) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-      StandardOpenOption.WRITE)) {
-      long end = r.offset() + r.data().length;
-      if (ch.size() >= end) {
-        ByteBuffer existing = ByteBuffer.allocate(r.data().length);
-        ch.read(existing, r.offset());
-        if (Arrays.equals(existing.array(), r.data())) {
-          return;
-        }
-      }
-      ch.truncate(Math.min(ch.size(), r.offset()));
-      ByteBuffer data = ByteBuffer.wrap(r.data());
-      long pos = r.offset();
-      while (data.hasRemaining()) {
-        pos += ch.write(data, pos);
-      }
-    }
-  }
-
-  private static byte[] readBytes(Path file) {
-    try {
-      return Files.exists(file) ? Files.readAllBytes(file) : new byte[0];
-    } catch (IOException e) {
-      return new byte[0];
-    }
   }
 
   private static long readEpoch(Path file) throws IOException {
