@@ -71,6 +71,9 @@ class DashboardBrowserTest {
       assertThat(browser.eval("[...document.querySelectorAll('[data-budget]')].map(e => e.dataset.budget).sort().join(',')"))
         .isEqualTo("day,global");
       assertThat((String) browser.eval("document.querySelector('[data-budget=global]').textContent")).contains("held");
+      // the memory writer (one directory here: no copies to list)
+      assertThat((String) browser.eval("document.getElementById('memory').textContent")).contains("writer")
+        .contains("one directory");
       // the token never appeared in a URL the page asked for
       assertThat((String) browser.eval("performance.getEntries().map(e => e.name).join(' ')")).doesNotContain(token)
         .contains("/ui/events");

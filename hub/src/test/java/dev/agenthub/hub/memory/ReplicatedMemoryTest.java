@@ -1,5 +1,6 @@
 package dev.agenthub.hub.memory;
 
+import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryAddresses;
@@ -212,5 +213,20 @@ class ReplicatedMemoryTest {
     TestHub.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
     TestHub.await("the returned node identical", Duration.ofMinutes(1),
       () -> identical(dirs.get(survivors.get(0)), dirs.get(writer)));
+
+    // the dashboard lists the copies with their state and progress
+    if (Browser.available()) {
+      try (Browser browser = Browser.open(survivor.url() + "/", Files.createTempDirectory("agenthub-chromium"))) {
+        TestHub.await("the dashboard shows three copies in sync", Duration.ofMinutes(1), () -> {
+          try {
+            return "writer,following,following".equals(browser.eval("[...document.querySelectorAll('#memory "
+              + "[data-replica]')].map(e => e.dataset.state).sort((a, b) => a === 'writer' ? -1 : b === 'writer' ? 1 "
+              + ": a.localeCompare(b)).join(',')"));
+          } catch (Exception e) {
+            return false;
+          }
+        });
+      }
+    }
   }
 }
