@@ -331,6 +331,19 @@ class ProcessIT {
       new JsonObject().put("author", "c").put("text", "after the return").encode()).statusCode()).isEqualTo(200);
     TestHub.await("the returned node's files identical", Duration.ofMinutes(1),
       () -> sameFiles(dirs[a], dirs[victim]) && sameFiles(dirs[b], dirs[victim]));
+
+    // a follower SIGKILLed: it leaves the in-sync set and writes go on with the other copy
+    String writerNow = writer(survivors[0]);
+    int follower = a == Integer.parseInt(writerNow.substring(1)) - 1 ? b : a;
+    // the other survivor's gateway stays up (the writer may be it, or the returned node)
+    int alive = ports[follower == a ? b : a];
+    processes.get(follower).destroyForcibly();
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> r = TestHub.post(url(alive) + "/v1/memory/shared/after.md",
+        new JsonObject().put("author", "c").put("text", "without r" + (follower + 1) + " " + i).encode());
+      assertThat(r.statusCode()).as("append " + i + " with a follower gone: " + r.body()).isEqualTo(200);
+    }
+    TestHub.await("one follower left in sync", Duration.ofMinutes(1), () -> following(alive) == 1);
   }
 
   /** Followers the writer counts in sync, from {@code /v1/cluster}. */
