@@ -7,18 +7,15 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.Lock;
-import io.vertx.core.tracing.TracingPolicy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -339,9 +336,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
           + (record.members().isEmpty() ? "none" : String.join(", ", record.members())) + "): it may lack "
           + "acknowledged batches"));
       }
+      if (record != null && store.position().equals(MarkdownStore.Position.NONE)) {
+        // named in the record but holding nothing: its disk was lost or replaced; writing from it
+        // would wipe every other copy at catch-up
+        return Future.failedFuture(new Refusal("its copy is empty although the in-sync record names it (a lost "
+          + "or new disk?): it catches up from another copy first"));
+      }
       return nextEpoch(store.promised())
         .compose(epoch -> vertx.executeBlocking(() -> store.promise(epoch), false).map(p -> epoch))
-        .compose(epoch -> record != null ? Future.succeededFuture(epoch) : bootstrapCheck(epoch))
+        .compose(epoch -> record != null ? furthestCheck(epoch, record) : bootstrapCheck(epoch))
         .compose(epoch -> {
           InSyncRecord next = new InSyncRecord(epoch, node, record == null ? Set.of()
             : record.without(node).members());
@@ -381,6 +384,37 @@ public final class SharedMemoryVerticle extends VerticleBase {
     Refusal(String message) {
       super(message, true);
     }
+  }
+
+  /**
+   * Before taking over from a record: the other copies it names are asked to promise the new epoch
+   * (so they take no more batches from the old writer) and say where they are; if one is further
+   * (this copy was restored from an old backup, say), it should write instead.
+   */
+  private Future<Long> furthestCheck(long epoch, InSyncRecord record) {
+    List<Future<JsonObject>> answers = new ArrayList<>();
+    Set<String> others = new TreeSet<>(record.members());
+    others.add(record.writer());
+    others.remove(node);
+    for (String other : others) {
+      answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
+        .put("epoch", epoch), new DeliveryOptions().setSendTimeout(1_000)).map(Message::body));
+    }
+    return Future.join(answers).transform(ignored -> {
+      MarkdownStore.Position own = store.position();
+      for (Future<JsonObject> a : answers) {
+        if (a.succeeded() && !a.result().getBoolean("installing", false)) {
+          MarkdownStore.Position theirs = new MarkdownStore.Position(a.result().getLong("epoch"),
+            a.result().getLong("seq"));
+          if (theirs.compareTo(own) > 0) {
+            return Future.failedFuture(new Refusal("copy " + a.result().getString("node") + " is further (batch "
+              + theirs.seq() + " of epoch " + theirs.epoch() + " against " + own.seq() + " of " + own.epoch()
+              + "): it should write"));
+          }
+        }
+      }
+      return Future.succeededFuture(epoch);
+    });
   }
 
   private Future<Long> bootstrapCheck(long epoch) {
