@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -461,8 +462,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
     replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore,
       () -> stepDown("a newer writer took over"));
     replicaSet.start();
-    register(ReplicaAddresses.FETCH, this::fetch);
-    register(ReplicaAddresses.SNAPSHOT, this::snapshot);
+    registerReplying(ReplicaAddresses.FETCH, this::fetch);
+    registerReplying(ReplicaAddresses.SNAPSHOT, this::snapshot);
     LOG.info("memory: node " + node + " takes over as writer (epoch " + record.epoch() + ", in sync: "
       + (record.members().isEmpty() ? "none yet" : String.join(", ", record.members())) + "); waits for "
       + ReplicaSet.followersNeeded(replicas) + " follower(s) to hold its batches");
@@ -502,7 +503,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   /** A follower asks for what it lacks: batches, a snapshot order, or "following". */
-  private Future<JsonObject> fetch(Message<JsonObject> m) {
+  private void fetch(Message<JsonObject> m) {
     String asker = m.body().getString("node");
     if (node.equals(asker)) {
       throw new MemoryException(MemoryException.Kind.INVALID, "a writer does not follow itself");
@@ -516,7 +517,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     MarkdownStore.Position last = s.position();
     if (last.equals(MarkdownStore.Position.NONE)) {
       replyBuffer(m, "wait", null); // its first batch is not written yet
-      return DEFERRED;
+      return;
     }
     // a replica with no batch at all may hold files from anywhere: only a snapshot makes it a copy
     Optional<byte[]> tail = at.equals(MarkdownStore.Position.NONE) ? Optional.empty()
@@ -524,19 +525,18 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (tail.isEmpty()) {
       set.catchingUp(asker, at.seq());
       replyBuffer(m, "snapshot", null);
-      return DEFERRED;
+      return;
     }
     if (tail.get().length > 0) {
       set.catchingUp(asker, at.seq());
       replyBuffer(m, "tail", tail.get());
-      return DEFERRED;
+      return;
     }
     set.caughtUp(asker, at, last).onComplete(ar -> replyBuffer(m, ar.succeeded() && ar.result() ? "following"
       : set.standby(asker) ? "standby" : "wait", null));
-    return DEFERRED;
   }
 
-  private Future<JsonObject> snapshot(Message<JsonObject> m) {
+  private void snapshot(Message<JsonObject> m) {
     String cursor = m.body().getString("cursor", "");
     MarkdownStore s = store;
     if (s == null || replicaSet == null) {
@@ -557,16 +557,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
         m.reply(Buffer.buffer(part.frames()), headers);
       })
       .onFailure(err -> m.fail(MemoryException.Kind.IO.status(), "snapshot failed: " + err.getMessage()));
-    return DEFERRED;
   }
 
   private void replyBuffer(Message<JsonObject> m, String status, byte[] frames) {
     m.reply(Buffer.buffer(frames == null ? new byte[0] : frames), new DeliveryOptions().addHeader("status", status)
       .addHeader("writer", node));
   }
-
-  /** A reply already sent (or to be sent) by the handler itself. */
-  private static final Future<JsonObject> DEFERRED = Future.succeededFuture(null);
 
   private void publishSelf() {
     MarkdownStore s = store;
@@ -590,6 +586,20 @@ public final class SharedMemoryVerticle extends VerticleBase {
     consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> answer(m, address, handler)));
   }
 
+  /** A consumer that replies itself (buffers with headers); a refusal it throws is answered as a failure. */
+  private void registerReplying(String address, Consumer<Message<JsonObject>> handler) {
+    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
+      try {
+        handler.accept(m);
+      } catch (MemoryException e) {
+        m.fail(e.kind().status(), e.getMessage());
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
+        m.fail(MemoryException.Kind.INVALID.status(), "malformed memory request");
+      }
+    }));
+  }
+
   private void answer(Message<JsonObject> m, String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
     Future<JsonObject> result;
     try {
@@ -600,9 +610,6 @@ public final class SharedMemoryVerticle extends VerticleBase {
       // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
       LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
       result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
-    }
-    if (result == DEFERRED) {
-      return;
     }
     result.onSuccess(m::reply).onFailure(err -> {
       if (err instanceof MemoryException me) {
