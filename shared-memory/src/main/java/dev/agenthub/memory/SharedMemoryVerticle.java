@@ -332,16 +332,10 @@ public final class SharedMemoryVerticle extends VerticleBase {
       clusterLock = lock;
       return isrStore.get();
     }).compose(record -> {
-      if (record != null && !record.mayTakeOver(node)) {
-        return Future.failedFuture(new Refusal("not in the in-sync set of epoch " + record.epoch() + " ("
-          + (record.members().isEmpty() ? "none" : String.join(", ", record.members())) + "): it may lack "
-          + "acknowledged batches"));
-      }
-      if (record != null && store.position().equals(MarkdownStore.Position.NONE)) {
-        // named in the record but holding nothing: its disk was lost or replaced; writing from it
-        // would wipe every other copy at catch-up
-        return Future.failedFuture(new Refusal("its copy is empty although the in-sync record names it (a lost "
-          + "or new disk?): it catches up from another copy first"));
+      Optional<String> refused = record == null ? Optional.empty()
+        : TakeoverRules.byRecord(record, node, store.position());
+      if (refused.isPresent()) {
+        return Future.failedFuture(new Refusal(refused.get()));
       }
       return nextEpoch(store.promised())
         .compose(epoch -> vertx.executeBlocking(() -> store.promise(epoch), false).map(p -> epoch))
@@ -401,21 +395,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
       answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
         .put("epoch", epoch), new DeliveryOptions().setSendTimeout(1_000)).map(Message::body));
     }
-    return Future.join(answers).transform(ignored -> {
-      MarkdownStore.Position own = store.position();
-      for (Future<JsonObject> a : answers) {
-        if (a.succeeded() && !a.result().getBoolean("installing", false)) {
-          MarkdownStore.Position theirs = new MarkdownStore.Position(a.result().getLong("epoch"),
-            a.result().getLong("seq"));
-          if (theirs.compareTo(own) > 0) {
-            return Future.failedFuture(new Refusal("copy " + a.result().getString("node") + " is further (batch "
-              + theirs.seq() + " of epoch " + theirs.epoch() + " against " + own.seq() + " of " + own.epoch()
-              + "): it should write"));
-          }
-        }
-      }
-      return Future.succeededFuture(epoch);
-    });
+    return Future.join(answers).transform(ignored -> TakeoverRules.byAnswers(succeeded(answers), store.position(), 0)
+      .<Future<Long>>map(why -> Future.failedFuture(new Refusal(why))).orElse(Future.succeededFuture(epoch)));
+  }
+
+  private static List<JsonObject> succeeded(List<Future<JsonObject>> answers) {
+    return answers.stream().filter(Future::succeeded).map(Future::result).toList();
   }
 
   private Future<Long> bootstrapCheck(long epoch) {
@@ -428,31 +413,16 @@ public final class SharedMemoryVerticle extends VerticleBase {
         }
       }
       return Future.join(answers).transform(ignored -> {
-        int needed = replicas - ReplicaSet.followersNeeded(replicas) - 1;
-        MarkdownStore.Position own = store.position();
-        int heard = 0;
-        for (Future<JsonObject> a : answers) {
-          if (a.succeeded() && a.result().getLong("promised", 0L) > epoch) {
+        for (JsonObject a : succeeded(answers)) {
+          if (a.getLong("promised", 0L) > epoch) {
             // a replica follows a later epoch than the counter gave (the cluster restarted): next time above it
-            long promised = a.result().getLong("promised");
-            return nextEpoch(promised).compose(e -> Future.failedFuture(new Refusal("replica "
-              + a.result().getString("node") + " promised epoch " + promised + "; trying again above it")));
-          }
-          if (a.succeeded() && !a.result().getBoolean("installing", false)) {
-            heard++;
-            MarkdownStore.Position theirs = new MarkdownStore.Position(a.result().getLong("epoch"),
-              a.result().getLong("seq"));
-            if (theirs.compareTo(own) > 0) {
-              return Future.failedFuture(new Refusal("replica " + a.result().getString("node") + " is further ("
-                + theirs.seq() + " > " + own.seq() + "): it should write"));
-            }
+            long promised = a.getLong("promised");
+            return nextEpoch(promised).compose(e -> Future.failedFuture(new Refusal("replica " + a.getString("node")
+              + " promised epoch " + promised + "; trying again above it")));
           }
         }
-        if (heard < needed) {
-          return Future.failedFuture(new Refusal("starting a new replicated memory needs " + needed
-            + " other replica(s) to answer, " + heard + " did"));
-        }
-        return Future.succeededFuture(epoch);
+        return TakeoverRules.byAnswers(succeeded(answers), store.position(), TakeoverRules.neededWithoutRecord(replicas))
+          .<Future<Long>>map(why -> Future.failedFuture(new Refusal(why))).orElse(Future.succeededFuture(epoch));
       });
     });
   }
