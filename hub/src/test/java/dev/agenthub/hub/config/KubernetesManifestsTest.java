@@ -147,6 +147,8 @@ class KubernetesManifestsTest {
             .filter(e -> config.memory().dir().equals(e.getKey()) || config.memory().dir().startsWith(e.getKey() + "/"))
             .map(e -> map(e.getValue()).get("name")).findFirst().orElseThrow();
           assertThat(volumeKinds.get(memoryVolume)).as(name + " memory on its own volume").isEqualTo("own");
+          // pods one at a time would deadlock: pod 0 is ready only once a writer answers, which needs a second copy
+          assertThat(map(w.get("spec")).get("podManagementPolicy")).as(name + " pods start together").isEqualTo("Parallel");
         }
         assertThat(volumeKinds.get((String) map(mounts.get("/tmp")).get("name"))).as(name + " /tmp").isEqualTo("scratch");
         // the clients (and admin tokens) come from a Secret mounted where AGENTHUB_CLIENTS_FILE points
