@@ -237,10 +237,17 @@ public final class HubNode {
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken, budgets);
     TokenCounters counters = new TokenCounters(config);
 
+    SharedMemoryVerticle memory = config.memory().writer() ? memoryVerticle(metrics) : null;
+    if (memory != null && clusterManager != null && config.memory().replicas() > 1) {
+      // a copy of replicated memory is ready once it is in sync: a rolling restart then never takes
+      // the next copy away while this one still catches up
+      ready.put("memory-copy", memory::inSync);
+    }
+
     // the directory first, so a node with a taken name stops before it serves anything
     return vertx.deployVerticle(directory)
       .compose(id -> checkUniqueName())
-      .compose(id -> config.memory().writer() ? vertx.deployVerticle(memoryVerticle(metrics))
+      .compose(id -> memory != null ? vertx.deployVerticle(memory)
         : Future.succeededFuture("no memory writer on this node"))
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))

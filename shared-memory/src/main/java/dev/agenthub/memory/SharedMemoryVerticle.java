@@ -64,13 +64,13 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final int replicas;
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
   // replicated mode
-  private ReplicaFollower follower;
-  private ReplicaSet replicaSet;
+  private volatile ReplicaFollower follower;
+  private volatile ReplicaSet replicaSet;
   private InSyncRecord.Store isrStore;
   private MessageConsumer<JsonObject> readAny;
   private long replicaTimer = -1;
   private String lastRefusal;
-  private MarkdownStore store;
+  private volatile MarkdownStore store;
   private DirectoryLock osLock;
   private Lock clusterLock;
   private long standbyTimer = -1;
@@ -112,6 +112,18 @@ public final class SharedMemoryVerticle extends VerticleBase {
   /** True while this instance is the active writer. */
   public boolean active() {
     return replicas > 1 ? replicaSet != null && store != null && store.leading() : store != null;
+  }
+
+  /**
+   * With replicated memory: true while this copy writes, follows in the writer's in-sync set or
+   * stands by in sync; false while it catches up or has no writer to follow. Always true otherwise.
+   */
+  public boolean inSync() {
+    if (replicas <= 1) {
+      return true;
+    }
+    ReplicaFollower f = follower;
+    return active() || f != null && (f.state().equals("following") || f.state().equals("standby"));
   }
 
   @Override

@@ -213,6 +213,16 @@ class ReplicatedMemoryTest {
     TestHub.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
     TestHub.await("the returned node identical", Duration.ofMinutes(1),
       () -> identical(dirs.get(survivors.get(0)), dirs.get(writer)));
+    // a copy is ready once it is in sync (what a rolling restart waits for)
+    TestHub.await("the returned node ready, its copy in sync", Duration.ofMinutes(1), () -> {
+      try {
+        HttpResponse<String> r = TestHub.get(nodes.get(writer).url() + "/health/ready");
+        return r.statusCode() == 200 && new JsonObject(r.body()).getJsonObject("checks").getString("memory-copy")
+          .equals("UP");
+      } catch (Exception e) {
+        return false;
+      }
+    });
 
     // the dashboard lists the copies with their state and progress
     if (Browser.available()) {
