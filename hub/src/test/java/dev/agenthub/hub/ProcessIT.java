@@ -29,7 +29,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -305,7 +304,7 @@ class ProcessIT {
     }
     int a = (victim + 1) % 3;
     int b = (victim + 2) % 3;
-    TestHub.await("the survivors' files identical", Duration.ofMinutes(1), () -> sameFiles(dirs[a], dirs[b]));
+    TestHub.await("the survivors' files identical", Duration.ofMinutes(1), () -> TestHub.sameMemoryFiles(dirs[a], dirs[b]));
     for (int i : new int[] {a, b}) {
       Map<String, Integer> seen = new HashMap<>();
       for (int f = 0; f < 3; f++) {
@@ -330,7 +329,7 @@ class ProcessIT {
     assertThat(TestHub.post(url(survivors[0]) + "/v1/memory/shared/after.md",
       new JsonObject().put("author", "c").put("text", "after the return").encode()).statusCode()).isEqualTo(200);
     TestHub.await("the returned node's files identical", Duration.ofMinutes(1),
-      () -> sameFiles(dirs[a], dirs[victim]) && sameFiles(dirs[b], dirs[victim]));
+      () -> TestHub.sameMemoryFiles(dirs[a], dirs[victim]) && TestHub.sameMemoryFiles(dirs[b], dirs[victim]));
 
     // a follower SIGKILLed: it leaves the in-sync set and writes go on with the other copy
     String writerNow = writer(survivors[0]);
@@ -355,28 +354,6 @@ class ProcessIT {
         .equals("following")).count();
     } catch (Exception e) {
       return -1;
-    }
-  }
-
-  private static boolean sameFiles(Path x, Path y) {
-    try (var wx = Files.walk(x); var wy = Files.walk(y)) {
-      Map<String, String> fx = new TreeMap<>();
-      Map<String, String> fy = new TreeMap<>();
-      for (Path p : wx.filter(Files::isRegularFile).toList()) {
-        String rel = x.relativize(p).toString();
-        if (!rel.startsWith(".")) {
-          fx.put(rel, Files.readString(p));
-        }
-      }
-      for (Path p : wy.filter(Files::isRegularFile).toList()) {
-        String rel = y.relativize(p).toString();
-        if (!rel.startsWith(".")) {
-          fy.put(rel, Files.readString(p));
-        }
-      }
-      return !fx.isEmpty() && fx.equals(fy);
-    } catch (IOException e) {
-      return false;
     }
   }
 

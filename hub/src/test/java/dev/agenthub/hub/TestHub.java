@@ -19,11 +19,14 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 /** Test support: configurations, nodes and an HTTP client, all on 127.0.0.1. */
 public final class TestHub {
@@ -79,6 +82,32 @@ public final class TestHub {
       return Files.createTempDirectory("agenthub-test-memory");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The Markdown files of a memory directory by path (not the store's own hidden state). */
+  public static Map<String, byte[]> memoryFiles(Path dir) throws IOException {
+    Map<String, byte[]> out = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.filter(Files::isRegularFile).toList()) {
+        String rel = dir.relativize(p).toString();
+        if (!rel.startsWith(".")) {
+          out.put(rel, Files.readAllBytes(p));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** True when two memory directories hold the same files, byte for byte (and some). */
+  public static boolean sameMemoryFiles(Path a, Path b) {
+    try {
+      Map<String, byte[]> fa = memoryFiles(a);
+      Map<String, byte[]> fb = memoryFiles(b);
+      return !fa.isEmpty() && fa.keySet().equals(fb.keySet())
+        && fa.keySet().stream().allMatch(k -> Arrays.equals(fa.get(k), fb.get(k)));
+    } catch (IOException e) {
+      return false; // not there yet
     }
   }
 

@@ -199,10 +199,7 @@ public final class MarkdownStore implements AutoCloseable {
    * last writer's if needed.
    */
   public static MarkdownStore open(Path dir, long epoch, Options options, Consumer<String> log) throws IOException {
-    if (options.maxFileBytes() > MAX_FILE_BYTES || options.maxEntryBytes() > MAX_FILE_BYTES) {
-      throw new IllegalArgumentException("files and entries are at most " + MAX_FILE_BYTES
-        + " bytes: a whole file must fit one journal record");
-    }
+    checkBounds(options);
     Files.createDirectories(dir);
     return new MarkdownStore(dir.toRealPath(), options, log, epoch, true);
   }
@@ -213,12 +210,16 @@ public final class MarkdownStore implements AutoCloseable {
    * writer ({@link #lead}).
    */
   public static MarkdownStore openReplica(Path dir, Options options, Consumer<String> log) throws IOException {
+    checkBounds(options);
+    Files.createDirectories(dir);
+    return new MarkdownStore(dir.toRealPath(), options, log, 0, false);
+  }
+
+  private static void checkBounds(Options options) {
     if (options.maxFileBytes() > MAX_FILE_BYTES || options.maxEntryBytes() > MAX_FILE_BYTES) {
       throw new IllegalArgumentException("files and entries are at most " + MAX_FILE_BYTES
         + " bytes: a whole file must fit one journal record");
     }
-    Files.createDirectories(dir);
-    return new MarkdownStore(dir.toRealPath(), options, log, 0, false);
   }
 
   public Path root() {

@@ -12,6 +12,7 @@ import io.vertx.core.shareddata.Lock;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -399,16 +400,23 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * (this copy was restored from an old backup, say), it should write instead.
    */
   private Future<Long> furthestCheck(long epoch, InSyncRecord record) {
-    List<Future<JsonObject>> answers = new ArrayList<>();
     Set<String> others = new TreeSet<>(record.members());
     others.add(record.writer());
-    others.remove(node);
-    for (String other : others) {
-      answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
-        .put("epoch", epoch), new DeliveryOptions().setSendTimeout(1_000)).map(Message::body));
-    }
+    List<Future<JsonObject>> answers = askToPromise(others, epoch, 1_000);
     return Future.join(answers).transform(ignored -> TakeoverRules.byAnswers(succeeded(answers), store.position(), 0)
       .<Future<Long>>map(why -> Future.failedFuture(new Refusal(why))).orElse(Future.succeededFuture(epoch)));
+  }
+
+  /** Asks every other copy in {@code nodes} to promise {@code epoch}; each answers where it is. */
+  private List<Future<JsonObject>> askToPromise(Collection<String> nodes, long epoch, long timeoutMs) {
+    List<Future<JsonObject>> answers = new ArrayList<>();
+    for (String other : nodes) {
+      if (!other.equals(node)) {
+        answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
+          .put("epoch", epoch), new DeliveryOptions().setSendTimeout(timeoutMs)).map(Message::body));
+      }
+    }
+    return answers;
   }
 
   private static List<JsonObject> succeeded(List<Future<JsonObject>> answers) {
@@ -417,13 +425,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   private Future<Long> bootstrapCheck(long epoch) {
     return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.keys()).compose(nodes -> {
-      List<Future<JsonObject>> answers = new ArrayList<>();
-      for (String other : nodes) {
-        if (!other.equals(node)) {
-          answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
-            .put("epoch", epoch), new DeliveryOptions().setSendTimeout(2_000)).map(Message::body));
-        }
-      }
+      List<Future<JsonObject>> answers = askToPromise(nodes, epoch, 2_000);
       return Future.join(answers).transform(ignored -> {
         for (JsonObject a : succeeded(answers)) {
           if (a.getLong("promised", 0L) > epoch) {

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -81,29 +80,6 @@ class ReplicatedMemoryTest {
     return m.getString("writer") != null && following >= followers;
   }
 
-  private static Map<String, byte[]> files(Path dir) throws IOException {
-    Map<String, byte[]> out = new TreeMap<>();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.filter(Files::isRegularFile).toList()) {
-        String rel = dir.relativize(p).toString();
-        if (!rel.startsWith(".")) {
-          out.put(rel, Files.readAllBytes(p));
-        }
-      }
-    }
-    return out;
-  }
-
-  private static boolean identical(Path a, Path b) {
-    try {
-      Map<String, byte[]> fa = files(a);
-      Map<String, byte[]> fb = files(b);
-      return fa.keySet().equals(fb.keySet()) && fa.keySet().stream().allMatch(k -> Arrays.equals(fa.get(k), fb.get(k)));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   private List<Thread> appendLoops(Set<String> acked, int perLoop, String tag) {
     List<Thread> loops = new ArrayList<>();
     for (HubNode n : nodes.values()) {
@@ -132,7 +108,7 @@ class ReplicatedMemoryTest {
 
   private static Map<String, Integer> entries(Path dir) throws IOException {
     Map<String, Integer> seen = new HashMap<>();
-    for (Map.Entry<String, byte[]> f : files(dir).entrySet()) {
+    for (Map.Entry<String, byte[]> f : TestHub.memoryFiles(dir).entrySet()) {
       for (String line : new String(f.getValue()).split("\n")) {
         if (line.matches("(w|k)-\\d+-\\d-\\d+")) {
           seen.merge(line, 1, Integer::sum);
@@ -157,7 +133,7 @@ class ReplicatedMemoryTest {
     assertThat(acked).hasSize(3 * 3 * 40);
     for (String name : List.of("r2", "r3")) {
       TestHub.await("replica " + name + " identical to r1", Duration.ofMinutes(1),
-        () -> identical(dirs.get("r1"), dirs.get(name)));
+        () -> TestHub.sameMemoryFiles(dirs.get("r1"), dirs.get(name)));
     }
     for (Path dir : dirs.values()) {
       Map<String, Integer> seen = entries(dir);
@@ -198,7 +174,7 @@ class ReplicatedMemoryTest {
       new JsonObject().put("author", "t").put("text", "after the takeover").encode()).statusCode()).isEqualTo(200);
     List<String> survivors = new ArrayList<>(nodes.keySet());
     TestHub.await("the survivors identical", Duration.ofMinutes(1),
-      () -> identical(dirs.get(survivors.get(0)), dirs.get(survivors.get(1))));
+      () -> TestHub.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(survivors.get(1))));
     for (String name : survivors) {
       Map<String, Integer> seen = entries(dirs.get(name));
       assertThat(seen.keySet()).as("every acknowledged entry on " + name).containsAll(acked).containsAll(acked2);
@@ -212,7 +188,7 @@ class ReplicatedMemoryTest {
     start(writer);
     TestHub.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
     TestHub.await("the returned node identical", Duration.ofMinutes(1),
-      () -> identical(dirs.get(survivors.get(0)), dirs.get(writer)));
+      () -> TestHub.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(writer)));
     // a copy is ready once it is in sync (what a rolling restart waits for)
     TestHub.await("the returned node ready, its copy in sync", Duration.ofMinutes(1), () -> {
       try {
