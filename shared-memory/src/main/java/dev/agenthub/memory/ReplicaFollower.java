@@ -42,7 +42,7 @@ final class ReplicaFollower {
   private long timer = -1;
   private boolean syncing;
   private boolean paused;
-  private volatile String state = "catching-up";
+  private volatile ReplicaState state = ReplicaState.CATCHING_UP;
   private long nextHeartbeat;
   private String lastProblem;
 
@@ -53,17 +53,14 @@ final class ReplicaFollower {
     this.store = store;
   }
 
-  /**
-   * {@code following} (in the writer's in-sync set), {@code standby} (in sync, beyond the copies asked
-   * for), {@code catching-up} (a tail), {@code installing} (a snapshot) or {@code behind} (no writer).
-   */
-  String state() {
+  /** Where this copy stands ({@link ReplicaState}). */
+  ReplicaState state() {
     return state;
   }
 
   /** True while a snapshot is being installed: the files are not whole. */
   boolean installing() {
-    return state.equals("installing");
+    return state == ReplicaState.INSTALLING;
   }
 
   Future<Void> start() {
@@ -92,7 +89,7 @@ final class ReplicaFollower {
   /** This node stepped down: start over as a follower that must catch up. */
   void reset() {
     paused = false;
-    state = "catching-up";
+    state = ReplicaState.CATCHING_UP;
     nextHeartbeat = 0;
   }
 
@@ -143,7 +140,7 @@ final class ReplicaFollower {
     if (s == null || paused || s.leading() || syncing) {
       return;
     }
-    if ((state.equals("following") || state.equals("standby")) && System.currentTimeMillis() < nextHeartbeat) {
+    if ((state == ReplicaState.FOLLOWING || state == ReplicaState.STANDBY) && System.currentTimeMillis() < nextHeartbeat) {
       return;
     }
     syncing = true;
@@ -151,11 +148,7 @@ final class ReplicaFollower {
       syncing = false;
       if (ar.failed()) {
         String problem = ar.cause().getMessage();
-        if (!state.equals("installing")) {
-          state = "behind";
-        } else {
-          state = "catching-up";
-        }
+        state = state == ReplicaState.INSTALLING ? ReplicaState.CATCHING_UP : ReplicaState.BEHIND;
         if (!String.valueOf(problem).equals(lastProblem)) {
           LOG.log(Level.INFO, "memory: replica " + node + " cannot follow yet: " + problem);
           lastProblem = problem;
@@ -175,17 +168,18 @@ final class ReplicaFollower {
       String status = reply.headers().get("status");
       switch (String.valueOf(status)) {
         case "following", "standby" -> {
-          if (!state.equals(status)) {
+          ReplicaState now = status.equals("standby") ? ReplicaState.STANDBY : ReplicaState.FOLLOWING;
+          if (state != now) {
             LOG.info("memory: replica " + node + (status.equals("standby") ? " stands by for" : " follows") + " writer "
               + reply.headers().get("writer") + " at batch " + at.seq());
           }
-          state = status;
+          state = now;
           nextHeartbeat = System.currentTimeMillis() + HEARTBEAT_MS;
           return Future.succeededFuture();
         }
         case "tail" -> {
           // a standby trails the writer by design: it is not catching up from anything
-          state = state.equals("following") || state.equals("standby") ? state : "catching-up";
+          state = state == ReplicaState.FOLLOWING || state == ReplicaState.STANDBY ? state : ReplicaState.CATCHING_UP;
           return Future.fromCompletionStage(s.followAll(reply.body().getBytes()), context)
             .compose(p -> s.leading() ? Future.succeededFuture() : sync(s));
         }
@@ -202,14 +196,14 @@ final class ReplicaFollower {
   private Future<Void> snapshot(MarkdownStore s) {
     LOG.info("memory: replica " + node + " at batch " + s.position().seq() + " installs a snapshot of the writer's "
       + "files");
-    state = "installing";
+    state = ReplicaState.INSTALLING;
     Promise<MarkdownStore.Position> from = Promise.promise();
     return Future.fromCompletionStage(s.beginSnapshot(), context)
       .compose(v -> part(s, "", from))
       .compose(v -> from.future())
       .compose(p -> Future.fromCompletionStage(s.finishSnapshot(p), context))
       .map(p -> {
-        state = "catching-up";
+        state = ReplicaState.CATCHING_UP;
         LOG.info("memory: replica " + node + " installed a snapshot at batch " + p.seq());
         return (Void) null;
       });

@@ -43,7 +43,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   /** What the writer knows of one replica, for {@code /v1/cluster}. */
   private static final class Follower {
     long applied;
-    String state = "catching-up";
+    ReplicaState state = ReplicaState.CATCHING_UP;
     long seen = System.currentTimeMillis();
     final Map<Long, Long> unacked = new HashMap<>();
   }
@@ -79,7 +79,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     this.isrStore = isrStore;
     this.onFenced = onFenced;
     for (String m : isr.members()) {
-      followers.computeIfAbsent(m, n -> new Follower()).state = "following";
+      followers.computeIfAbsent(m, n -> new Follower()).state = ReplicaState.FOLLOWING;
     }
   }
 
@@ -184,7 +184,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     }
     Follower f = followers.get(node);
     if (f != null) {
-      f.state = "behind";
+      f.state = ReplicaState.BEHIND;
     }
     LOG.warning("memory: replica " + node + " leaves the in-sync set: " + why);
     change(isr.without(node));
@@ -193,7 +193,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   /** True when {@code node} is a standby: in sync, but beyond the copies {@code memory.replicas} asks for. */
   boolean standby(String node) {
     Follower f = followers.get(node);
-    return f != null && f.state.equals("standby") && !isr.members().contains(node);
+    return f != null && f.state == ReplicaState.STANDBY && !isr.members().contains(node);
   }
 
   /**
@@ -209,17 +209,18 @@ final class ReplicaSet implements MarkdownStore.Replicator {
       return Future.succeededFuture(true);
     }
     if (!position.equals(last) || changing || fenced) {
-      f.state = f.state.equals("behind") ? "behind" : "catching-up";
+      // a standby trails by design; one that left the set stays "behind" until it is back in it
+      f.state = f.state == ReplicaState.BEHIND || f.state == ReplicaState.STANDBY ? f.state : ReplicaState.CATCHING_UP;
       return Future.succeededFuture(false);
     }
     if (isr.members().size() >= replicas - 1) {
       // enough copies already: this one stays a warm standby, caught up from the tail, in no acknowledgement
-      f.state = "standby";
+      f.state = ReplicaState.STANDBY;
       return Future.succeededFuture(false);
     }
     return change(isr.with(node)).map(v -> {
       if (isr.members().contains(node)) {
-        f.state = "following";
+        f.state = ReplicaState.FOLLOWING;
         f.unacked.clear();
         // it holds every batch up to its position, pending ones included
         pending.headMap(position.seq(), true).values().forEach(p -> p.acks().add(node));
@@ -235,8 +236,8 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     Follower f = followers.computeIfAbsent(node, n -> new Follower());
     f.seen = System.currentTimeMillis();
     f.applied = applied;
-    if (!isr.members().contains(node) && !f.state.equals("standby")) {
-      f.state = f.state.equals("behind") ? "behind" : "catching-up";
+    if (!isr.members().contains(node) && f.state != ReplicaState.STANDBY) {
+      f.state = f.state == ReplicaState.BEHIND ? ReplicaState.BEHIND : ReplicaState.CATCHING_UP;
     }
   }
 
@@ -284,9 +285,9 @@ final class ReplicaSet implements MarkdownStore.Replicator {
 
   /** The replicas as the writer sees them: {@code [{node, applied, state}]}, the writer first. */
   JsonArray view(long applied) {
-    JsonArray out = new JsonArray().add(new JsonObject().put("node", self).put("applied", applied).put("state", "writer"));
+    JsonArray out = new JsonArray().add(new JsonObject().put("node", self).put("applied", applied).put("state", ReplicaState.WRITER.id()));
     followers.forEach((node, f) -> out.add(new JsonObject().put("node", node).put("applied", f.applied)
-      .put("state", f.state)));
+      .put("state", f.state.id())));
     return out;
   }
 

@@ -124,7 +124,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return true;
     }
     ReplicaFollower f = follower;
-    return active() || f != null && (f.state().equals("following") || f.state().equals("standby"));
+    return active() || f != null && f.state().inSync();
   }
 
   @Override
