@@ -37,6 +37,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
@@ -165,61 +166,19 @@ class ProcessIT {
     String firstWriter = writer(ports[0]);
     int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
 
-    Set<String> acked = ConcurrentHashMap.newKeySet();
-    AtomicInteger failedOnSurvivors = new AtomicInteger();
-    AtomicBoolean killed = new AtomicBoolean();
-    List<Thread> loops = new ArrayList<>();
-    for (int n = 0; n < 3; n++) {
-      for (int c = 0; c < 4; c++) {
-        int node = n;
-        String prefix = "n" + n + "c" + c + "-";
-        Thread loop = new Thread(() -> {
-          for (int i = 0; i < 150; i++) {
-            String text = "load " + prefix + i;
-            try {
-              HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/memory/shared/load.md",
-                new JsonObject().put("author", "c").put("text", text).encode());
-              if (r.statusCode() == 200) {
-                acked.add(text);
-              } else if (node != victim) {
-                failedOnSurvivors.incrementAndGet();
-              }
-            } catch (Exception e) {
-              if (node == victim && killed.get()) {
-                return; // its gateway is gone with it
-              }
-              failedOnSurvivors.incrementAndGet();
-            }
-          }
-        });
-        loop.start();
-        loops.add(loop);
-      }
-    }
-    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> acked.size() >= 300);
-    killed.set(true);
-    processes.get(victim).destroyForcibly(); // SIGKILL the writer's node mid-load
-    for (Thread loop : loops) {
-      loop.join(TimeUnit.MINUTES.toMillis(3));
-    }
+    AppendLoad load = AppendLoad.start(ports, victim, i -> "shared/load.md");
+    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
+    load.killAndWait(processes.get(victim)); // SIGKILL the writer's node mid-load
     int survivor = victim == 0 ? 1 : 0;
     TestHub.await("a standby is the writer", Duration.ofMinutes(1),
       () -> writer(ports[survivor]) != null && !firstWriter.equals(writer(ports[survivor])));
-    assertThat(failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
+    assertThat(load.failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
 
-    String text = TestHub.get(url(ports[survivor]) + "/v1/memory/shared/load.md").body();
-    Matcher m = Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
     Map<String, Integer> seen = new HashMap<>();
-    int pos = 0;
-    while (m.find()) {
-      assertThat(m.start()).as("whole entries only, none interleaved, at " + pos).isEqualTo(pos);
-      seen.merge(m.group(1), 1, Integer::sum);
-      pos = m.end();
-    }
-    assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+    wholeEntries(TestHub.get(url(ports[survivor]) + "/v1/memory/shared/load.md").body(), seen);
     assertThat(seen.values()).as("no entry twice").allMatch(n -> n == 1);
-    assertThat(seen.keySet()).as("every acknowledged entry").containsAll(acked);
-    assertThat(acked.size()).isGreaterThan(1200 - 4 * 150);
+    assertThat(seen.keySet()).as("every acknowledged entry").containsAll(load.acked);
+    assertThat(load.acked.size()).isGreaterThan(1200 - 4 * 150);
 
     // a standalone node pointed at the same directory refuses to start, naming it and its holder
     Process intruder = launch("intruder", Map.of("AGENTHUB_MEMORY_DIR", "shared-memory"),
@@ -255,48 +214,14 @@ class ProcessIT {
     String firstWriter = writer(ports[0]);
     int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
 
-    Set<String> acked = ConcurrentHashMap.newKeySet();
-    AtomicInteger failedOnSurvivors = new AtomicInteger();
-    AtomicBoolean killed = new AtomicBoolean();
-    List<Thread> loops = new ArrayList<>();
-    for (int n = 0; n < 3; n++) {
-      for (int c = 0; c < 4; c++) {
-        int node = n;
-        String prefix = "n" + n + "c" + c + "-";
-        Thread loop = new Thread(() -> {
-          for (int i = 0; i < 150; i++) {
-            String text = "load " + prefix + i;
-            try {
-              HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/memory/shared/load-" + (i % 3) + ".md",
-                new JsonObject().put("author", "c").put("text", text).encode());
-              if (r.statusCode() == 200) {
-                acked.add(text);
-              } else if (node != victim) {
-                failedOnSurvivors.incrementAndGet();
-              }
-            } catch (Exception e) {
-              if (node == victim && killed.get()) {
-                return;
-              }
-              failedOnSurvivors.incrementAndGet();
-            }
-          }
-        });
-        loop.start();
-        loops.add(loop);
-      }
-    }
-    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> acked.size() >= 300);
-    killed.set(true);
-    processes.get(victim).destroyForcibly(); // SIGKILL the writer mid-load
-    for (Thread loop : loops) {
-      loop.join(TimeUnit.MINUTES.toMillis(3));
-    }
+    AppendLoad load = AppendLoad.start(ports, victim, i -> "shared/load-" + (i % 3) + ".md");
+    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
+    load.killAndWait(processes.get(victim)); // SIGKILL the writer mid-load
     int[] survivors = {ports[(victim + 1) % 3], ports[(victim + 2) % 3]};
     TestHub.await("a survivor writes", Duration.ofMinutes(1),
       () -> writer(survivors[0]) != null && !firstWriter.equals(writer(survivors[0])));
-    assertThat(failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
-    assertThat(acked.size()).isGreaterThan(1200 - 4 * 150);
+    assertThat(load.failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
+    assertThat(load.acked.size()).isGreaterThan(1200 - 4 * 150);
 
     Path[] dirs = new Path[3];
     for (int i = 0; i < 3; i++) {
@@ -308,18 +233,10 @@ class ProcessIT {
     for (int i : new int[] {a, b}) {
       Map<String, Integer> seen = new HashMap<>();
       for (int f = 0; f < 3; f++) {
-        String text = Files.readString(dirs[i].resolve("shared/load-" + f + ".md"));
-        Matcher m = Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
-        int pos = 0;
-        while (m.find()) {
-          assertThat(m.start()).as("whole entries only, at " + pos).isEqualTo(pos);
-          seen.merge(m.group(1), 1, Integer::sum);
-          pos = m.end();
-        }
-        assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+        wholeEntries(Files.readString(dirs[i].resolve("shared/load-" + f + ".md")), seen);
       }
       assertThat(seen.values()).as("no entry twice on r" + (i + 1)).allMatch(n -> n == 1);
-      assertThat(seen.keySet()).as("every acknowledged entry on r" + (i + 1)).containsAll(acked);
+      assertThat(seen.keySet()).as("every acknowledged entry on r" + (i + 1)).containsAll(load.acked);
     }
 
     // the killed node, started again on its old directory, catches up
@@ -343,6 +260,70 @@ class ProcessIT {
       assertThat(r.statusCode()).as("append " + i + " with a follower gone: " + r.body()).isEqualTo(200);
     }
     TestHub.await("one follower left in sync", Duration.ofMinutes(1), () -> following(alive) == 1);
+  }
+
+  /**
+   * Twelve loops of 150 appends, four through each node's gateway, every text unique; what was
+   * acknowledged, and what failed through a node other than {@code victim} (whose gateway dies with it).
+   */
+  private static final class AppendLoad {
+    final Set<String> acked = ConcurrentHashMap.newKeySet();
+    final AtomicInteger failedOnSurvivors = new AtomicInteger();
+    private final AtomicBoolean killed = new AtomicBoolean();
+    private final List<Thread> loops = new ArrayList<>();
+
+    static AppendLoad start(int[] ports, int victim, IntFunction<String> file) {
+      AppendLoad load = new AppendLoad();
+      for (int n = 0; n < 3; n++) {
+        for (int c = 0; c < 4; c++) {
+          int node = n;
+          String prefix = "n" + n + "c" + c + "-";
+          Thread loop = new Thread(() -> {
+            for (int i = 0; i < 150; i++) {
+              String text = "load " + prefix + i;
+              try {
+                HttpResponse<String> r = TestHub.post(url(ports[node]) + "/v1/memory/" + file.apply(i),
+                  new JsonObject().put("author", "c").put("text", text).encode());
+                if (r.statusCode() == 200) {
+                  load.acked.add(text);
+                } else if (node != victim) {
+                  load.failedOnSurvivors.incrementAndGet();
+                }
+              } catch (Exception e) {
+                if (node == victim && load.killed.get()) {
+                  return; // its gateway is gone with it
+                }
+                load.failedOnSurvivors.incrementAndGet();
+              }
+            }
+          });
+          loop.start();
+          load.loops.add(loop);
+        }
+      }
+      return load;
+    }
+
+    /** SIGKILLs the victim's JVM and waits for every loop to end. */
+    void killAndWait(Process victim) throws InterruptedException {
+      killed.set(true);
+      victim.destroyForcibly();
+      for (Thread loop : loops) {
+        loop.join(TimeUnit.MINUTES.toMillis(3));
+      }
+    }
+  }
+
+  /** Checks that {@code text} is whole load entries only (none interleaved, no torn tail), counting each into {@code seen}. */
+  private static void wholeEntries(String text, Map<String, Integer> seen) {
+    Matcher m = Pattern.compile("## \\S+ c\n\n(load \\S+)\n\n").matcher(text);
+    int pos = 0;
+    while (m.find()) {
+      assertThat(m.start()).as("whole entries only, none interleaved, at " + pos).isEqualTo(pos);
+      seen.merge(m.group(1), 1, Integer::sum);
+      pos = m.end();
+    }
+    assertThat(pos).as("no torn tail").isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
   }
 
   /** Followers the writer counts in sync, from {@code /v1/cluster}. */
