@@ -742,7 +742,9 @@ public final class MarkdownStore implements AutoCloseable {
   }
 
   private void checkFence() throws IOException {
-    long current = Math.max(promised, readEpoch(epochFile));
+    // a replica's own directory changes epoch only through promise(), which sets promised; a shared
+    // directory may be taken over by another process, whose epoch only the file shows
+    long current = replicator != null ? promised : Math.max(promised, readEpoch(epochFile));
     if (current != epoch && fenced == null) {
       fence("this memory writer (epoch " + epoch + ") was replaced by epoch " + current + "; it no longer writes");
     }
