@@ -1,0 +1,304 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.security.InvalidKeyException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The per-message authenticator of internal event-bus requests: no token travels in a message any
+ * more; the sender signs each one with its principal's key (the HMAC of the principal's name under
+ * the cluster secret, {@link AgentIdentity}), and the receiver, who can derive every key from the
+ * secret, checks it.
+ *
+ * <p>The header {@value #HEADER} is {@code v1 <principal> <boot> <seq> <millis> <mac>}: the MAC
+ * (HMAC-SHA256, base64url) covers the address, the principal, the sender's boot id and sequence
+ * number, the time and a SHA-256 of the body's bytes. A message is accepted only on the address it
+ * was signed for, within {@link #WINDOW_MS} after it was signed (and at most {@link #SKEW_MS}
+ * before), and only once: the receiver keeps, per sender boot, a sliding window of the sequence
+ * numbers it has seen (as IPsec does). A sender's window can be forgotten once its last message is
+ * older than the time window, since anything it signed then is refused by its time anyway.
+ */
+public final class MessageAuth {
+
+  /** The header every internal request carries. */
+  public static final String HEADER = "agenthub-auth";
+  /** How long a signed message is accepted after it was signed. */
+  public static final long WINDOW_MS = 30_000;
+  /** How far a sender's clock may run ahead of the receiver's. */
+  public static final long SKEW_MS = 5_000;
+  private static final int SEQ_WINDOW = 1 << 14;
+
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
+  });
+  private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
+    try {
+      return Mac.getInstance("HmacSHA256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+  });
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private MessageAuth() {
+  }
+
+  /** The signing key of {@code principal} under the cluster secret. */
+  public static byte[] key(byte[] secret, String principal) {
+    return hmac(secret, principal.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** HMAC-SHA256 of {@code data} under {@code key}. */
+  public static byte[] hmac(byte[] key, byte[] data) {
+    Mac mac = HMAC.get();
+    try {
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    } catch (InvalidKeyException e) {
+      throw new IllegalStateException(e);
+    }
+    return mac.doFinal(data);
+  }
+
+  /** A signature of {@code text} under {@code key}, base64url: for records kept in shared maps. */
+  public static String sign(byte[] key, String text) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(hmac(key, text.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** Constant-time check of a {@link #sign} signature. */
+  public static boolean verify(byte[] key, String text, String signature) {
+    return signature != null && MessageDigest.isEqual(sign(key, text).getBytes(StandardCharsets.UTF_8),
+      signature.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The bytes a body is signed as: JSON as its encoding, text as UTF-8, buffers as they are. */
+  static byte[] bodyDigest(Object body) {
+    MessageDigest sha = SHA256.get();
+    if (body == null) {
+      return sha.digest(new byte[0]);
+    }
+    byte[] bytes;
+    if (body instanceof JsonObject json) {
+      bytes = json.toBuffer().getBytes();
+    } else if (body instanceof JsonArray json) {
+      bytes = json.toBuffer().getBytes();
+    } else if (body instanceof Buffer buffer) {
+      bytes = buffer.getBytes();
+    } else if (body instanceof byte[] raw) {
+      bytes = raw;
+    } else {
+      bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    }
+    return sha.digest(bytes);
+  }
+
+  private static String mac(byte[] key, String address, String principal, String boot, long seq, long millis,
+                            Object body) {
+    Mac mac = HMAC.get();
+    try {
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    } catch (InvalidKeyException e) {
+      throw new IllegalStateException(e);
+    }
+    mac.update(("v1\n" + address + "\n" + principal + "\n" + boot + "\n" + seq + "\n" + millis + "\n")
+      .getBytes(StandardCharsets.UTF_8));
+    mac.update(bodyDigest(body));
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal());
+  }
+
+  /** Signs messages as one principal: holds that principal's key only, never the cluster secret. */
+  public static final class Signer {
+    private final String principal;
+    private final byte[] key;
+    private final String boot;
+    private final AtomicLong seq = new AtomicLong();
+    private final LongSupplier clock;
+
+    public Signer(String principal, byte[] key) {
+      this(principal, key, System::currentTimeMillis);
+    }
+
+    Signer(String principal, byte[] key, LongSupplier clock) {
+      if (principal.isEmpty() || principal.contains(" ")) {
+        throw new IllegalArgumentException("principal must be non-empty without spaces");
+      }
+      this.principal = principal;
+      this.key = key.clone();
+      this.clock = clock;
+      byte[] b = new byte[8];
+      RANDOM.nextBytes(b);
+      this.boot = HexFormat.of().formatHex(b);
+    }
+
+    /** The signer of {@code principal} in the cluster whose secret is {@code secret}. */
+    public static Signer of(byte[] secret, String principal) {
+      return new Signer(principal, key(secret, principal));
+    }
+
+    public String principal() {
+      return principal;
+    }
+
+    /** The header value for one message of {@code body} to {@code address}. */
+    public String header(String address, Object body) {
+      long n = seq.incrementAndGet();
+      long millis = clock.getAsLong();
+      return "v1 " + principal + " " + boot + " " + n + " " + millis + " "
+        + mac(key, address, principal, boot, n, millis, body);
+    }
+
+    /** {@code options} (a new one if null) with this message's {@value #HEADER} header set. */
+    public DeliveryOptions sign(String address, Object body, DeliveryOptions options) {
+      DeliveryOptions out = options == null ? new DeliveryOptions() : options;
+      return out.addHeader(HEADER, header(address, body));
+    }
+  }
+
+  /** Checks signed messages under the cluster secret, refusing a message seen before. */
+  public static final class Verifier {
+    private static final int MAX_KEYS = 1024;
+    private final byte[] secret;
+    private final LongSupplier clock;
+    private final ConcurrentHashMap<String, byte[]> keys = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, SeqWindow> windows = new ConcurrentHashMap<>();
+    private volatile long lastSweep;
+
+    public Verifier(byte[] secret) {
+      this(secret, System::currentTimeMillis);
+    }
+
+    Verifier(byte[] secret, LongSupplier clock) {
+      this.secret = secret.clone();
+      this.clock = clock;
+      this.lastSweep = clock.getAsLong();
+    }
+
+    /** The principal that signed {@code message} for its own address, or null when it is not valid. */
+    public String verify(Message<?> message) {
+      return verify(message.address(), message.headers(), message.body());
+    }
+
+    /** The principal that signed {@code body} for {@code address}, or null when it is not valid. */
+    public String verify(String address, MultiMap headers, Object body) {
+      String header = headers == null ? null : headers.get(HEADER);
+      if (header == null) {
+        return null;
+      }
+      String[] parts = header.split(" ");
+      if (parts.length != 6 || !parts[0].equals("v1")) {
+        return null;
+      }
+      String principal = parts[1];
+      String boot = parts[2];
+      long seq;
+      long millis;
+      try {
+        seq = Long.parseLong(parts[3]);
+        millis = Long.parseLong(parts[4]);
+      } catch (NumberFormatException e) {
+        return null;
+      }
+      long now = clock.getAsLong();
+      if (seq <= 0 || millis < now - WINDOW_MS || millis > now + SKEW_MS) {
+        return null;
+      }
+      byte[] key = keys.get(principal);
+      if (key == null) {
+        key = key(secret, principal);
+        if (keys.size() >= MAX_KEYS) {
+          keys.clear();
+        }
+        keys.put(principal, key);
+      }
+      String want = mac(key, address, principal, boot, seq, millis, body);
+      if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
+        return null;
+      }
+      sweep(now);
+      SeqWindow window = windows.computeIfAbsent(principal + " " + boot, k -> new SeqWindow());
+      return window.accept(seq, now) ? principal : null;
+    }
+
+    /** Senders whose last message is older than the time window: anything they signed is refused anyway. */
+    private void sweep(long now) {
+      if (now - lastSweep < WINDOW_MS) {
+        return;
+      }
+      lastSweep = now;
+      windows.values().removeIf(w -> w.lastSeen() < now - WINDOW_MS - SKEW_MS);
+    }
+
+    /** Senders remembered (for tests and metrics). */
+    int senders() {
+      return windows.size();
+    }
+  }
+
+  /** The sequence numbers one sender boot used lately: the highest, and a bitmap of the ones below it. */
+  private static final class SeqWindow {
+    private final long[] bits = new long[SEQ_WINDOW / 64];
+    private long highest;
+    private volatile long lastSeen;
+
+    synchronized boolean accept(long seq, long now) {
+      lastSeen = now;
+      if (seq > highest) {
+        long shift = seq - highest;
+        if (shift >= SEQ_WINDOW) {
+          Arrays.fill(bits, 0);
+        } else {
+          for (long s = highest + 1; s <= seq; s++) {
+            clear(s);
+          }
+        }
+        highest = seq;
+        set(seq);
+        return true;
+      }
+      if (seq <= highest - SEQ_WINDOW || isSet(seq)) {
+        return false; // too old to tell, or a replay
+      }
+      set(seq);
+      return true;
+    }
+
+    long lastSeen() {
+      return lastSeen;
+    }
+
+    private void set(long seq) {
+      int i = (int) (seq % SEQ_WINDOW);
+      bits[i >>> 6] |= 1L << (i & 63);
+    }
+
+    private void clear(long seq) {
+      int i = (int) (seq % SEQ_WINDOW);
+      bits[i >>> 6] &= ~(1L << (i & 63));
+    }
+
+    private boolean isSet(long seq) {
+      int i = (int) (seq % SEQ_WINDOW);
+      return (bits[i >>> 6] & (1L << (i & 63))) != 0;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.agenthub.memory;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MessageAuthTest {
+
+  private static final byte[] SECRET = "a-cluster-secret".getBytes(StandardCharsets.UTF_8);
+  private final AtomicLong now = new AtomicLong(1_800_000_000_000L);
+  private final MessageAuth.Verifier verifier = new MessageAuth.Verifier(SECRET, now::get);
+  private final MessageAuth.Signer agent = new MessageAuth.Signer("support", MessageAuth.key(SECRET, "support"),
+    now::get);
+
+  private static MultiMap headers(String value) {
+    return MultiMap.caseInsensitiveMultiMap().add(MessageAuth.HEADER, value);
+  }
+
+  @Test
+  void aSignedMessageNamesItsPrincipalOnceAndOnlyOnItsAddress() {
+    JsonObject body = new JsonObject().put("path", "agents/support/MEMORY.md").put("text", "hello");
+    String header = agent.header("memory.write", body);
+    assertThat(header).doesNotContain(AgentIdentity.token(SECRET, "support"));
+
+    assertThat(verifier.verify("memory.read", headers(header), body)).as("another address").isNull();
+    assertThat(verifier.verify("memory.write", headers(header), body.copy().put("text", "forged")))
+      .as("another body").isNull();
+    assertThat(verifier.verify("memory.write", headers(header.replace(" support ", " assistant ")), body))
+      .as("another principal").isNull();
+    assertThat(verifier.verify("memory.write", headers(header), body.copy())).isEqualTo("support");
+    assertThat(verifier.verify("memory.write", headers(header), body)).as("replayed").isNull();
+    assertThat(verifier.verify("memory.write", MultiMap.caseInsensitiveMultiMap(), body)).as("unsigned").isNull();
+    assertThat(verifier.verify("memory.write", headers("v1 support x"), body)).as("malformed").isNull();
+  }
+
+  @Test
+  void aJsonBodySurvivesTheWire() {
+    JsonObject body = new JsonObject().put("text", "ünïcode \"quoted\"\n").put("n", 3).put("cost", 2.085E-5)
+      .put("big", Long.MAX_VALUE).put("nested", new JsonObject().put("a", true)).putNull("none");
+    String header = agent.header("agent.support.0@n1", body);
+    JsonObject decoded = new JsonObject(body.toBuffer());
+    assertThat(verifier.verify("agent.support.0@n1", headers(header), decoded)).isEqualTo("support");
+    assertThat(verifier.verify("x", headers(agent.header("x", "text")), "text")).isEqualTo("support");
+  }
+
+  @Test
+  void aMessageIsRefusedAfterTheWindowAndAKeyFromAnotherSecretSignsNothing() {
+    String late = agent.header("ledger.record", "row");
+    now.addAndGet(MessageAuth.WINDOW_MS + 1);
+    assertThat(verifier.verify("ledger.record", headers(late), "row")).isNull();
+
+    String early = new MessageAuth.Signer("support", MessageAuth.key(SECRET, "support"),
+      () -> now.get() + MessageAuth.SKEW_MS + 1000).header("ledger.record", "row");
+    assertThat(verifier.verify("ledger.record", headers(early), "row")).as("from the future").isNull();
+
+    MessageAuth.Signer stranger = new MessageAuth.Signer("support",
+      MessageAuth.key("another".getBytes(StandardCharsets.UTF_8), "support"), now::get);
+    assertThat(verifier.verify("ledger.record", headers(stranger.header("ledger.record", "row")), "row")).isNull();
+  }
+
+  @Test
+  void messagesArrivingOutOfOrderAreEachTakenOnce() {
+    String[] sent = new String[200];
+    for (int i = 0; i < sent.length; i++) {
+      sent[i] = agent.header("a", "m");
+    }
+    for (int i = sent.length - 1; i >= 0; i -= 2) {
+      assertThat(verifier.verify("a", headers(sent[i]), "m")).isEqualTo("support");
+    }
+    for (int i = 0; i < sent.length; i += 2) {
+      assertThat(verifier.verify("a", headers(sent[i]), "m")).isEqualTo("support");
+    }
+    for (String h : sent) {
+      assertThat(verifier.verify("a", headers(h), "m")).isNull();
+    }
+  }
+
+  @Test
+  void sendersGoneQuietAreForgotten() {
+    verifier.verify("a", headers(agent.header("a", "m")), "m");
+    assertThat(verifier.senders()).isEqualTo(1);
+    now.addAndGet(2 * (MessageAuth.WINDOW_MS + MessageAuth.SKEW_MS));
+    MessageAuth.Signer other = new MessageAuth.Signer("ops", MessageAuth.key(SECRET, "ops"), now::get);
+    assertThat(verifier.verify("a", headers(other.header("a", "m")), "m")).isEqualTo("ops");
+    assertThat(verifier.senders()).isEqualTo(1);
+  }
+
+  @Test
+  void recordSignaturesCheckTheirText() {
+    byte[] key = MessageAuth.key(SECRET, "memory.in-sync");
+    String sig = MessageAuth.sign(key, "7|m1|m2,m3");
+    assertThat(MessageAuth.verify(key, "7|m1|m2,m3", sig)).isTrue();
+    assertThat(MessageAuth.verify(key, "8|m1|m2,m3", sig)).isFalse();
+    assertThat(MessageAuth.verify(key, "7|m1|m2,m3", null)).isFalse();
+  }
+}
