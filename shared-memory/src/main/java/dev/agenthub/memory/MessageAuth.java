@@ -64,6 +64,11 @@ public final class MessageAuth {
   private MessageAuth() {
   }
 
+  /** The principal a node signs its own requests as (replication, dashboard figures, admin calls). */
+  public static String nodePrincipal(String node) {
+    return "node:" + node;
+  }
+
   /** The signing key of {@code principal} under the cluster secret. */
   public static byte[] key(byte[] secret, String principal) {
     return hmac(secret, principal.getBytes(StandardCharsets.UTF_8));
