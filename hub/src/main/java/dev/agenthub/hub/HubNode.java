@@ -4,6 +4,7 @@ import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
+import dev.agenthub.hub.cluster.MembershipWatch;
 import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
@@ -69,6 +70,7 @@ public final class HubNode {
   private static final Logger LOG = Logger.getLogger(HubNode.class.getName());
   /** Seconds without a heartbeat before a member is declared dead. */
   public static final int FAILURE_DETECTION_SECONDS = 5;
+  private static final long MEMBERSHIP_CHECK_MS = 3_000;
 
   private final HubConfig config;
   private final Vertx vertx;
@@ -83,11 +85,14 @@ public final class HubNode {
   private final Map<String, String> secrets;
   private final byte[] clusterSecret;
   private final Tracing tracing;
+  private final MembershipWatch membership;
+  private long membershipTimer = -1;
 
   private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
                   PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets,
-                  byte[] clusterSecret, Tracing tracing) {
+                  byte[] clusterSecret, Tracing tracing, MembershipWatch membership) {
     this.tracing = tracing;
+    this.membership = membership;
     this.secrets = secrets;
     this.clusterSecret = clusterSecret;
     this.config = config;
@@ -118,6 +123,11 @@ public final class HubNode {
     return directory.view();
   }
 
+  /** Whether this node is in its cluster (null when it runs standalone). */
+  public MembershipWatch membership() {
+    return membership;
+  }
+
   /** The identity token of {@code agent} in this node's cluster (for tools and tests that act as it). */
   public String identityToken(String agent) {
     return AgentIdentity.token(clusterSecret, agent);
@@ -134,7 +144,7 @@ public final class HubNode {
     return start(config, secrets);
   }
 
-  /** Starts a node; call from a non-event-loop thread or compose on the returned future. */
+  /** Starts a node with the cluster secret of the process environment. */
   public static Future<HubNode> start(HubConfig config, Map<String, String> secrets) {
     byte[] clusterSecret;
     try {
@@ -143,6 +153,16 @@ public final class HubNode {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
+    return start(config, secrets, clusterSecret);
+  }
+
+  /**
+   * Starts a node; call from a non-event-loop thread or compose on the returned future.
+   *
+   * @param clusterSecret the cluster's secret ({@link Secrets#clusterSecret}): it names the Hazelcast
+   *                      cluster this node may join and keys every signature on the event bus
+   */
+  public static Future<HubNode> start(HubConfig config, Map<String, String> secrets, byte[] clusterSecret) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     int port = config.node().http().port() == 0 ? freePort(config.node().http().host()) : config.node().http().port();
     List<AgentSpec> local = config.agentsForRoles(config.node().roles());
@@ -182,7 +202,7 @@ public final class HubNode {
           .setTrustOptions(new PemTrustOptions().addCertPath(cluster.tls().ca()));
       }
       options.setEventBusOptions(eventBus);
-      clusterManager = new HazelcastClusterManager(HazelcastSetup.config(cluster, FAILURE_DETECTION_SECONDS));
+      clusterManager = new HazelcastClusterManager(HazelcastSetup.config(cluster, clusterSecret, FAILURE_DETECTION_SECONDS));
       vertxFuture = builder.with(options).withClusterManager(clusterManager).buildClustered();
     } else {
       clusterManager = null;
@@ -190,8 +210,10 @@ public final class HubNode {
     }
     return vertxFuture.compose(vertx -> {
       NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
+      MembershipWatch watch = clusterManager == null ? null : new MembershipWatch(clusterManager.getHazelcastInstance(),
+        cluster.kubernetes() ? List.of() : cluster.members(), cluster.name());
       HubNode node = new HubNode(config, vertx, clusterManager, registry, port, directory, secrets, clusterSecret,
-        tracing);
+        tracing, watch);
       Promise<HubNode> started = Promise.promise();
       node.deploy(local).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -224,7 +246,7 @@ public final class HubNode {
     AtomicBoolean agentsReady = new AtomicBoolean();
     AtomicBoolean httpReady = new AtomicBoolean();
     Map<String, BooleanSupplier> ready = new LinkedHashMap<>();
-    ready.put("cluster", () -> clusterManager == null || clusterManager.isActive());
+    ready.put("cluster", () -> clusterManager == null || clusterManager.isActive() && membership.in());
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
     String adminToken = AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
@@ -245,7 +267,8 @@ public final class HubNode {
     }
 
     // the directory first, so a node with a taken name stops before it serves anything
-    return vertx.deployVerticle(directory)
+    return watchMembership()
+      .compose(v -> vertx.deployVerticle(directory))
       .compose(id -> checkUniqueName())
       .compose(id -> memory != null ? vertx.deployVerticle(memory)
         : Future.succeededFuture("no memory writer on this node"))
@@ -281,6 +304,20 @@ public final class HubNode {
           + String.join(", ", local.stream().map(AgentSpec::id).toList()) + ")");
         return null;
       });
+  }
+
+  /**
+   * Looks every few seconds whether this node is still in its cluster (its Hazelcast running, no
+   * foreign member answering at a configured address while it is alone), off the event loop.
+   */
+  private Future<Void> watchMembership() {
+    if (membership == null) {
+      return Future.succeededFuture();
+    }
+    membershipTimer = vertx.setPeriodic(MEMBERSHIP_CHECK_MS, id -> {
+      vertx.executeBlocking(() -> membership.check(System.currentTimeMillis()), false);
+    });
+    return vertx.executeBlocking(() -> membership.check(System.currentTimeMillis()), false).mapEmpty();
   }
 
   private SharedMemoryVerticle memoryVerticle(HubMetrics metrics) {
@@ -322,6 +359,9 @@ public final class HubNode {
     }
     // in order: stop taking requests, let the agents finish their turns (they still need the governor,
     // the ledger and memory), then leave the cluster
+    if (membershipTimer >= 0) {
+      vertx.cancelTimer(membershipTimer);
+    }
     List<Future<Void>> gateways = new ArrayList<>();
     gatewayDeployments.forEach(id -> gateways.add(vertx.undeploy(id)));
     Promise<Void> closed = Promise.promise();

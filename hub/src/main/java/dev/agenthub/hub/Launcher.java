@@ -1,5 +1,6 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.hub.cluster.MembershipWatch;
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.ConfigLoader;
 import dev.agenthub.hub.config.HubConfig;
@@ -43,6 +44,8 @@ public final class Launcher implements Callable<Integer> {
   static final int EXIT_USAGE = 2;
   static final int EXIT_CONFIG = 2;
   static final int EXIT_START = 1;
+  /** How long a node may stay out of its cluster (another secret answering) before it exits. */
+  static final long OUT_OF_CLUSTER_EXIT_MS = 40_000;
 
   static final String ENVIRONMENT = """
       AGENTHUB_CONF                     the config file
@@ -51,7 +54,7 @@ public final class Launcher implements Callable<Integer> {
       AGENTHUB_CLUSTER                  true: join the cluster
       AGENTHUB_CLUSTER_NAME, _MEMBERS   the cluster (members: host:port[-port],...)
       AGENTHUB_CLUSTER_HOST, _PORT      this node's Hazelcast address and base port
-      AGENTHUB_CLUSTER_SECRET(_FILE)    signs identities; required off loopback
+      AGENTHUB_CLUSTER_SECRET(_FILE)    no member without it; needed unless cluster.loopback-only
       AGENTHUB_MEMORY_DIR, _WRITER      the memory directory; may this node write it
       AGENTHUB_MEMORY_REPLICAS          copies of the memory, one per memory node (1 = one directory)
       AGENTHUB_CLIENTS_FILE             the API clients from a file of their own
@@ -106,9 +109,33 @@ public final class Launcher implements Callable<Integer> {
   }
 
   /** Keeps a serving command (a node, the mock) in the foreground until the JVM is stopped. */
-  private static int serveUntilStopped() {
+  /**
+   * Serves until the process is stopped, or until the node is no longer in its cluster: its
+   * Hazelcast instance stopped under it, or a member with another secret keeps answering at a
+   * configured address while this node stays alone (then it exits 1 within a minute of its start,
+   * naming the mismatch, instead of serving a cluster of its own).
+   */
+  private static int serveUntilStopped(HubNode hub, PrintStream err) {
+    MembershipWatch watch = hub.membership();
     try {
-      Thread.currentThread().join();
+      while (true) {
+        Thread.sleep(1_000);
+        if (watch == null) {
+          continue;
+        }
+        if (watch.state() == MembershipWatch.State.STOPPED) {
+          err.println("agenthub: node " + hub.config().node().name() + " is out of its cluster: its Hazelcast "
+            + "instance stopped");
+          return EXIT_START;
+        }
+        if (watch.state() == MembershipWatch.State.OUT
+          && System.currentTimeMillis() - watch.outSince() >= OUT_OF_CLUSTER_EXIT_MS) {
+          err.println("agenthub: node " + hub.config().node().name() + " is not in cluster '"
+            + hub.config().cluster().name() + "': the member at " + watch.foreign() + " does not take it in; its "
+            + "cluster secret (AGENTHUB_CLUSTER_SECRET) or cluster.name differs from this node's");
+          return EXIT_START;
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -193,7 +220,7 @@ public final class Launcher implements Callable<Integer> {
       }, "agenthub-shutdown"));
       System.out.println("agenthub node " + config.node().name() + " ready on " + hub.url()
         + " (config: " + config.source() + (config.cluster().enabled() ? ", cluster: " + config.cluster().name() : "") + ")");
-      return serveUntilStopped();
+      return serveUntilStopped(hub, err);
     }
   }
 

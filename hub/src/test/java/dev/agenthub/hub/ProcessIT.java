@@ -722,6 +722,7 @@ class ProcessIT {
     int base = TestHub.randomBasePort();
     return Map.of(
       "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
+      "AGENTHUB_CLUSTER_SECRET", TestHub.SECRET,
       "AGENTHUB_CLUSTER_PORT", String.valueOf(base),
       "AGENTHUB_CLUSTER_MEMBERS", "127.0.0.1:" + base + "-" + (base + 2),
       "AGENTHUB_MEMORY_DIR", memoryDir);

@@ -3,11 +3,14 @@ package dev.agenthub.hub;
 import dev.agenthub.client.LiteMember;
 import dev.agenthub.hub.config.ConfigLoader;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.hub.config.Secrets;
 
 import com.hazelcast.config.Config;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 import java.io.IOException;
@@ -16,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -119,8 +123,18 @@ public final class TestHub {
     return ConfigLoader.parse(yaml, "test", Map.of(), ConfigLoader.Overrides.none());
   }
 
+  /** The cluster secret of test nodes (each test cluster also has a name and ports of its own). */
+  public static final String SECRET = "agenthub-test-cluster-secret";
+
   public static HubNode start(String yaml) throws Exception {
-    return HubNode.start(config(yaml)).await(2, TimeUnit.MINUTES);
+    return start(yaml, SECRET);
+  }
+
+  /** A node with the cluster secret {@code secret}. */
+  public static HubNode start(String yaml, String secret) throws Exception {
+    HubConfig config = config(yaml);
+    return HubNode.start(config, Secrets.load(config, System.getenv()), secret.getBytes(StandardCharsets.UTF_8))
+      .await(2, TimeUnit.MINUTES);
   }
 
   public static HttpResponse<String> get(String url) throws Exception {
@@ -175,7 +189,7 @@ public final class TestHub {
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
   public static Vertx liteMember(String cluster, int port) throws Exception {
-    Config hz = LiteMember.config(cluster, "127.0.0.1",
+    Config hz = LiteMember.config(cluster, SECRET.getBytes(StandardCharsets.UTF_8), "127.0.0.1",
       List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
     return Vertx.builder().with(new VertxOptions().setEventBusOptions(
@@ -183,4 +197,8 @@ public final class TestHub {
       .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
   }
 
+  /** The cluster manager of a clustered Vert.x (tests reach into Hazelcast through it). */
+  public static ClusterManager clusterManager(Vertx vertx) {
+    return ((VertxInternal) vertx).clusterManager();
+  }
 }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.cluster;
 
+import dev.agenthub.client.LiteMember;
 import dev.agenthub.hub.config.HubConfig;
 
 import com.hazelcast.config.Config;
@@ -10,7 +11,7 @@ import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import java.util.regex.Pattern;
 
 /**
- * Hazelcast settings for a node: Vert.x's required maps, TCP-IP join on the configured members (or
+ * Hazelcast settings for a node: the cluster name derived from the secret, Vert.x's required maps, TCP-IP join on the configured members (or
  * Kubernetes DNS discovery), multicast and auto-detection off, bound to {@code cluster.host} only,
  * and join and failure detection tuned to seconds.
  */
@@ -23,11 +24,12 @@ public final class HazelcastSetup {
 
   /**
    * @param cluster            the {@code cluster:} configuration
+   * @param secret             the cluster secret: the Hazelcast cluster name is derived from it
    * @param failureDetectionSec seconds without heartbeat before a member is declared dead
    */
-  public static Config config(HubConfig.Cluster cluster, int failureDetectionSec) {
+  public static Config config(HubConfig.Cluster cluster, byte[] secret, int failureDetectionSec) {
     Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(cluster.name());
+    hz.setClusterName(LiteMember.clusterName(cluster.name(), secret));
     hz.setProperty("hazelcast.logging.type", "jdk");
     hz.setProperty("hazelcast.phone.home.enabled", "false");
     hz.setProperty("hazelcast.shutdownhook.enabled", "false");

@@ -209,7 +209,7 @@ public final class ConfigLoader {
     root.rejectUnknown();
     HubConfig.Node node = NodeConfig.node(root.section("node", Set.of("name", "roles", "http")));
     HubConfig.Cluster cluster = NodeConfig.cluster(root.section("cluster",
-      Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls")));
+      Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls", "loopback-only")));
     Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
       "sensitive-readable", "replicas"));
     HubConfig.Memory memory = NodeConfig.memory(mem);

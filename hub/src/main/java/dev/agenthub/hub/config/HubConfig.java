@@ -77,7 +77,7 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
 
   /** {@code cluster:} Hazelcast membership; members are expanded to single {@code host:port} entries. */
   public record Cluster(boolean enabled, String name, String host, int port, List<String> members,
-                        boolean kubernetes, String serviceDns, Tls tls) {
+                        boolean kubernetes, String serviceDns, Tls tls, boolean loopbackOnly) {
     public Cluster {
       members = List.copyOf(members);
     }

@@ -74,8 +74,22 @@ final class NodeConfig {
         }
       }
     }
+    boolean kubernetes = k8s.bool("enabled", false);
+    boolean loopbackOnly = f.bool("loopback-only", false);
+    if (loopbackOnly) {
+      // its secret is a file on this machine: a member elsewhere could never hold it
+      if (kubernetes || !Secrets.loopback(host)) {
+        throw new ConfigException(f.field("loopback-only"), "needs cluster.host on loopback and no kubernetes "
+          + "discovery, got host '" + host + "'");
+      }
+      for (String m : members) {
+        if (!Secrets.loopback(m.substring(0, m.lastIndexOf(':')))) {
+          throw new ConfigException(f.field("loopback-only"), "needs every member on loopback, got '" + m + "'");
+        }
+      }
+    }
     return new HubConfig.Cluster(f.bool("enabled", false), name, host, port, members,
-      k8s.bool("enabled", false), k8s.string("service-dns", ""), tls);
+      kubernetes, k8s.string("service-dns", ""), tls, loopbackOnly);
   }
 
   /** A duration as the config writes it ({@code 500ms}, {@code 30m}, {@code 1h}, {@code 0} = off), in ms. */

@@ -1,18 +1,18 @@
 package dev.agenthub.hub.config;
 
-import dev.agenthub.agents.Hashes;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -27,13 +27,10 @@ public final class Secrets {
   private Secrets() {
   }
 
-  /**
-   * The cluster's secret, which agent identity tokens are signed with: {@code AGENTHUB_CLUSTER_SECRET},
-   * or the file {@code AGENTHUB_CLUSTER_SECRET_FILE} names. Without one, a standalone node makes a
-   * random one, and a clustered node derives one from the cluster name (and says so: set a secret
-   * in production).
-   */
-  private static final AtomicBoolean WARNED = new AtomicBoolean();
+  /** The shortest cluster secret taken: a short one could be guessed from the derived cluster name. */
+  public static final int MIN_SECRET_CHARS = 16;
+  /** Where a loopback-only cluster keeps its random secret, under {@code memory.dir}. */
+  public static final String LOOPBACK_SECRET_FILE = ".agenthub/cluster.secret";
 
   /** Whether {@code host} is a loopback address (127.0.0.0/8, ::1, localhost). */
   static boolean loopback(String host) {
@@ -41,35 +38,81 @@ public final class Secrets {
       || host.equals("0:0:0:0:0:0:0:1");
   }
 
+  /**
+   * The cluster's secret: it names the Hazelcast cluster a node may join (no member without it) and
+   * keys every signature on the event bus. {@code AGENTHUB_CLUSTER_SECRET}, or the file
+   * {@code AGENTHUB_CLUSTER_SECRET_FILE} names, at least {@value #MIN_SECRET_CHARS} characters.
+   * Without one, a standalone node makes a random one; a clustered node refuses to start unless the
+   * cluster is {@code loopback-only}, and then it keeps a random secret per installation in
+   * {@code <memory.dir>/}{@value #LOOPBACK_SECRET_FILE}, shared by the nodes of that directory and
+   * never derived from anything public.
+   */
   public static byte[] clusterSecret(HubConfig config, Map<String, String> env) {
     String secret = env.get("AGENTHUB_CLUSTER_SECRET");
+    String field = "AGENTHUB_CLUSTER_SECRET";
     String file = env.get("AGENTHUB_CLUSTER_SECRET_FILE");
     if ((secret == null || secret.isBlank()) && file != null && !file.isBlank()) {
+      field = "AGENTHUB_CLUSTER_SECRET_FILE";
       try {
         secret = Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
       } catch (IOException e) {
-        throw new ConfigException("AGENTHUB_CLUSTER_SECRET_FILE", "cannot read " + file);
+        throw new ConfigException(field, "cannot read " + file);
       }
     }
     if (secret != null && !secret.isBlank()) {
-      return secret.getBytes(StandardCharsets.UTF_8);
+      if (secret.strip().length() < MIN_SECRET_CHARS) {
+        throw new ConfigException(field, "must be at least " + MIN_SECRET_CHARS + " characters (a random value, "
+          + "e.g. openssl rand -hex 32)");
+      }
+      return secret.strip().getBytes(StandardCharsets.UTF_8);
     }
-    if (!config.cluster().enabled()) {
+    HubConfig.Cluster cluster = config.cluster();
+    if (!cluster.enabled()) {
       byte[] random = new byte[32];
       new SecureRandom().nextBytes(random);
       return random;
     }
-    if (!loopback(config.cluster().host())) {
-      // a secret anyone can compute from the cluster's name would sign anyone's requests
-      throw new ConfigException("AGENTHUB_CLUSTER_SECRET", "is required for a cluster on " + config.cluster().host()
-        + " (not a loopback address): set it, or AGENTHUB_CLUSTER_SECRET_FILE, to the same random value on every node");
+    if (!cluster.loopbackOnly()) {
+      throw new ConfigException("AGENTHUB_CLUSTER_SECRET", "is required for a cluster: set it, or "
+        + "AGENTHUB_CLUSTER_SECRET_FILE, to the same random value on every node (e.g. openssl rand -hex 32); "
+        + "for a cluster on this machine only, set cluster.loopback-only: true instead");
     }
-    if (WARNED.compareAndSet(false, true)) {
-      LOG.warning("no AGENTHUB_CLUSTER_SECRET: identities on "
-      + "the event bus are signed with a secret derived from the cluster name, acceptable only because this cluster "
-        + "is on loopback; set one before the cluster leaves this machine");
+    return loopbackSecret(Path.of(config.memory().dir()));
+  }
+
+  /**
+   * The random secret of a loopback-only installation, made by the first node that needs it: written
+   * to a file of its own first and linked into place, so nodes starting together agree on one.
+   */
+  static byte[] loopbackSecret(Path memoryDir) {
+    Path target = memoryDir.resolve(LOOPBACK_SECRET_FILE);
+    try {
+      if (!Files.exists(target)) {
+        Files.createDirectories(target.getParent());
+        byte[] random = new byte[32];
+        new SecureRandom().nextBytes(random);
+        Path tmp = Files.createTempFile(target.getParent(), "cluster.secret", ".tmp",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+          Files.writeString(tmp, HexFormat.of().formatHex(random) + "\n", StandardCharsets.UTF_8);
+          Files.createLink(target, tmp);
+          LOG.info("loopback-only cluster: made a random cluster secret in " + target);
+        } catch (FileAlreadyExistsException raced) {
+          // another node of this installation made it first: use theirs
+        } finally {
+          Files.deleteIfExists(tmp);
+        }
+      }
+      String secret = Files.readString(target, StandardCharsets.UTF_8).strip();
+      if (secret.length() < MIN_SECRET_CHARS) {
+        throw new ConfigException("cluster.loopback-only", target + " holds no usable secret; delete it to make a "
+          + "new one");
+      }
+      return secret.getBytes(StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException("cluster.loopback-only", "cannot keep the cluster secret in " + target + ": "
+        + e.getMessage());
     }
-    return Hashes.sha256("agenthub-cluster:" + config.cluster().name());
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.agents.Hashes;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.hub.config.ConfigException;
@@ -9,7 +10,10 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -53,16 +57,37 @@ class HolesTest {
   }
 
   @Test
-  void aClusterBeyondLoopbackNeedsASecretOfItsOwn() {
+  void aClusterNeedsASecretOfItsOwn() throws Exception {
     var config = TestHub.config(TestHub.yaml("holes2", 0, """
       cluster: { enabled: true, name: prod, host: 10.1.2.3, port: 5701, members: ["10.1.2.3:5701"] }
       """));
     // computed from the cluster's name, a secret would be anyone's: the node refuses to start
     assertThatThrownBy(() -> Secrets.clusterSecret(config, Map.of())).isInstanceOf(ConfigException.class)
-      .hasMessageContaining("AGENTHUB_CLUSTER_SECRET").hasMessageContaining("10.1.2.3");
-    assertThat(Secrets.clusterSecret(config, Map.of("AGENTHUB_CLUSTER_SECRET", "s3cret-value"))).isNotEmpty();
+      .hasMessageContaining("AGENTHUB_CLUSTER_SECRET");
+    assertThatThrownBy(() -> Secrets.clusterSecret(config, Map.of("AGENTHUB_CLUSTER_SECRET", "short")))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("at least 16");
+    assertThat(Secrets.clusterSecret(config, Map.of("AGENTHUB_CLUSTER_SECRET", "s3cret-value-of-some-length")))
+      .isNotEmpty();
+    // on loopback too, unless the cluster says it stays on this machine
     var loopback = TestHub.config(TestHub.yaml("holes3", 0, TestHub.clusterYaml("loop", 5701)));
-    assertThat(Secrets.clusterSecret(loopback, Map.of())).hasSize(32);
+    assertThatThrownBy(() -> Secrets.clusterSecret(loopback, Map.of())).isInstanceOf(ConfigException.class)
+      .hasMessageContaining("loopback-only");
+    // a loopback-only cluster keeps a random secret per installation, the same at every start
+    Path dir = TestHub.freshDir();
+    String yaml = TestHub.yaml("holes3", 0, "memory: { dir: \"" + dir + "\" }\n"
+      + "cluster: { enabled: true, name: loop, loopback-only: true, members: [\"127.0.0.1:5701-5702\"] }\n");
+    byte[] first = Secrets.clusterSecret(TestHub.config(yaml), Map.of());
+    assertThat(first).isNotEqualTo(Secrets.clusterSecret(TestHub.config(yaml.replace(dir.toString(),
+      TestHub.freshDir().toString())), Map.of()));
+    assertThat(Secrets.clusterSecret(TestHub.config(yaml), Map.of())).isEqualTo(first);
+    assertThat(new String(first, StandardCharsets.UTF_8)).hasSize(64)
+      .isNotEqualTo(new String(Hashes.sha256("agenthub-cluster:loop"), StandardCharsets.UTF_8));
+    assertThat(Files.getPosixFilePermissions(dir.resolve(Secrets.LOOPBACK_SECRET_FILE)))
+      .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+    // and it is loopback-only for real: a member elsewhere is refused at load
+    assertThatThrownBy(() -> TestHub.config(TestHub.yaml("holes3", 0,
+      "cluster: { enabled: true, name: loop, loopback-only: true, members: [\"10.0.0.5:5701\"] }\n")))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("cluster.loopback-only");
   }
 
   @Test

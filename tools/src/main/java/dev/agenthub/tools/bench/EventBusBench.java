@@ -14,6 +14,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -107,7 +108,7 @@ final class EventBusBench {
 
   /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
   static Vertx liteMember(String cluster, int base) throws Exception {
-    Config hz = LiteMember.config(cluster, "127.0.0.1",
+    Config hz = LiteMember.config(cluster, MessageBench.CLUSTER_SECRET.getBytes(StandardCharsets.UTF_8), "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");
     return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))

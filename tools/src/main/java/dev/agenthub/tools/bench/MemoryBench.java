@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  */
 final class MemoryBench {
 
-  private static final String SECRET = "bench-secret-" + UUID.randomUUID();
+  private static final String SECRET = MessageBench.CLUSTER_SECRET;
   private static final Pattern ENTRY = Pattern.compile("(?m)^(b\\d+-\\d+)$");
 
   private MemoryBench() {

@@ -389,6 +389,9 @@ public final class MessageBench {
       });
   }
 
+  /** The secret of every cluster the benches start (one per bench run). */
+  static final String CLUSTER_SECRET = "bench-cluster-" + UUID.randomUUID();
+
   static Process startNode(Path dir, String name, String roles, boolean clustered, String cluster, int base,
                                    int port, Path memory, int latencyMs) throws IOException {
     return startNode(dir, name, roles, clustered, cluster, base, port, memory, latencyMs, "", Map.of());
@@ -412,6 +415,7 @@ public final class MessageBench {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
       .redirectOutput(dir.resolve(name + ".log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    pb.environment().put("AGENTHUB_CLUSTER_SECRET", CLUSTER_SECRET);
     pb.environment().putAll(env);
     return pb.start();
   }

@@ -1,0 +1,157 @@
+package dev.agenthub.hub.cluster;
+
+import dev.agenthub.client.LiteMember;
+import dev.agenthub.hub.HubNode;
+import dev.agenthub.hub.TestHub;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The cluster's door: real Hazelcast members on 127.0.0.1. A process that knows the cluster's name
+ * and members but not its secret is never taken in; a node with another secret stays out and says
+ * so; a node whose Hazelcast stopped is not ready.
+ */
+class MembershipTest {
+
+  private static String yaml(String node, String cluster, int port) {
+    return TestHub.yaml(node, 0, TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(TestHub.freshDir()));
+  }
+
+  private static int nodeCount(HubNode node) {
+    try {
+      return new JsonObject(TestHub.get(node.url() + "/v1/cluster").body()).getJsonArray("nodes").size();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean ready(HubNode node) {
+    try {
+      return TestHub.get(node.url() + "/health/ready").statusCode() == 200;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<String> members(int port) {
+    return List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2));
+  }
+
+  @Test
+  void aProcessWithoutTheSecretIsNeverTakenIn() throws Exception {
+    String cluster = "door-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    HubNode node = TestHub.start(yaml("d1", cluster, port));
+    List<HazelcastInstance> strangers = new ArrayList<>();
+    try {
+      // the attacker knows the name and the members: as the event-bus example used to join
+      for (String name : List.of(cluster, LiteMember.clusterName(cluster, "a-guessed-secret-value".getBytes(
+        StandardCharsets.UTF_8)))) {
+        Config hz = LiteMember.config(cluster, "x".repeat(16).getBytes(StandardCharsets.UTF_8), "127.0.0.1",
+          members(port));
+        hz.setClusterName(name);
+        hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
+        hz.setProperty("hazelcast.wait.seconds.before.join", "0");
+        strangers.add(Hazelcast.newHazelcastInstance(hz));
+      }
+      for (HazelcastInstance stranger : strangers) {
+        assertThat(stranger.getCluster().getMembers()).as("the stranger is alone in a cluster of its own").hasSize(1);
+      }
+      assertThat(nodeCount(node)).isEqualTo(1);
+      assertThat(node.membership().state()).isEqualTo(MembershipWatch.State.IN);
+
+      // with the secret, an application is a member (trusted like a node)
+      Vertx trusted = TestHub.liteMember(cluster, port);
+      try {
+        assertThat(((HazelcastClusterManager) TestHub.clusterManager(trusted)).getHazelcastInstance().getCluster()
+          .getMembers()).hasSize(2);
+      } finally {
+        trusted.close().await(1, TimeUnit.MINUTES);
+      }
+    } finally {
+      strangers.forEach(HazelcastInstance::shutdown);
+      node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aNodeWithAnotherSecretStaysOutAndIsNotReady() throws Exception {
+    String cluster = "door-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    HubNode a = TestHub.start(yaml("s1", cluster, port));
+    HubNode b = null;
+    HubNode wrong = null;
+    try {
+      b = TestHub.start(yaml("s2", cluster, port));
+      HubNode second = b;
+      TestHub.await("two nodes with the secret form one cluster", Duration.ofSeconds(60),
+        () -> nodeCount(a) == 2 && nodeCount(second) == 2);
+      wrong = TestHub.start(yaml("s3", cluster, port), "another-secret-of-enough-length");
+      HubNode w = wrong;
+      TestHub.await("the node with another secret counts itself out", Duration.ofSeconds(90),
+        () -> w.membership().state() == MembershipWatch.State.OUT);
+      assertThat(wrong.membership().foreign()).startsWith("127.0.0.1:");
+      HttpResponse<String> readiness = TestHub.get(wrong.url() + "/health/ready");
+      assertThat(readiness.statusCode()).isEqualTo(503);
+      assertThat(readiness.body()).contains("cluster");
+      assertThat(nodeCount(wrong)).isEqualTo(1);
+      // the two nodes with the secret never saw it, and stay ready
+      assertThat(nodeCount(a)).isEqualTo(2);
+      assertThat(ready(a)).isTrue();
+      assertThat(a.membership().state()).isEqualTo(MembershipWatch.State.IN);
+    } finally {
+      for (HubNode n : new HubNode[] {wrong, b, a}) {
+        if (n != null) {
+          n.close().await(1, TimeUnit.MINUTES);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aNodeWhoseHazelcastStoppedIsNotReady() throws Exception {
+    String cluster = "door-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    HubNode node = TestHub.start(yaml("h1", cluster, port));
+    try {
+      TestHub.await("ready", Duration.ofSeconds(60), () -> ready(node));
+      // what a member can do to every node: Hazelcast's cluster shutdown
+      Vertx member = TestHub.liteMember(cluster, port);
+      try {
+        HazelcastInstance hz = ((HazelcastClusterManager) TestHub.clusterManager(member)).getHazelcastInstance();
+        // refused while partitions still migrate to the new member: again until it is taken
+        TestHub.await("the cluster shutdown is taken", Duration.ofSeconds(60), () -> {
+          try {
+            hz.getCluster().shutdown();
+            return true;
+          } catch (IllegalStateException e) {
+            return !hz.getLifecycleService().isRunning();
+          }
+        });
+      } finally {
+        member.close();
+      }
+      TestHub.await("the node notices its Hazelcast stopped", Duration.ofSeconds(60),
+        () -> node.membership().state() == MembershipWatch.State.STOPPED);
+      assertThat(TestHub.get(node.url() + "/health/ready").statusCode()).isEqualTo(503);
+    } finally {
+      node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+}
