@@ -1,0 +1,265 @@
+package dev.agenthub.hub.attack;
+
+import dev.agenthub.hub.TestHub;
+import dev.agenthub.agents.Hashes;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three node JVMs as an operator would run them (a random cluster secret, event-bus TLS, API clients,
+ * three copies of the memory), and an attacker JVM ({@link Attacker}) on the same machine that knows
+ * the cluster's name, its members, every port the nodes listen on and one client's token. Every
+ * attempt must be blocked, and the cluster must serve as before afterwards.
+ */
+class AttackIT {
+
+  private static final String TOKEN = "alice-token-" + UUID.randomUUID();
+  private static final String ADMIN = "admin-token-" + UUID.randomUUID();
+  private final List<Process> processes = new ArrayList<>();
+  private final Path work = Path.of("target", "attack-it", UUID.randomUUID().toString().substring(0, 8));
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Process p : processes) {
+      p.destroy();
+    }
+    for (Process p : processes) {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
+  void anAttackerOnTheNetworkGetsNothing() throws Exception {
+    Files.createDirectories(work);
+    String cluster = "attack-" + UUID.randomUUID();
+    int base = TestHub.randomBasePort();
+    Path[] pem = certificate(work);
+    Path conf = work.resolve("hub.yaml");
+    Files.writeString(conf, """
+      node: { http: { max-body: 64KiB } }
+      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"],
+                 tls: { cert: "%s", key: "%s", ca: "%s" } }
+      memory: { replicas: 3 }
+      ledger: { dir: "%s" }
+      audit: { dir: "%s" }
+      providers: { sim: { type: sim, latency-ms: 0 } }
+      models:
+        sim-large: { provider: sim, input: 2.50, output: 10.00 }
+        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+      agents:
+        - { id: support, instances: 2, models: { routine: sim-small, complex: sim-large },
+            skills: [memory.read, memory.append, time.now] }
+        - { id: assistant, trust: sensitive, models: { routine: sim-small, complex: sim-large },
+            skills: [memory.read, memory.append] }
+      clients:
+        - { id: alice, token-sha256: %s, agents: [support] }
+        - { id: ops-team, token-sha256: %s, agents: "*", admin: true }
+      """.formatted(cluster, base, base, base + 2, pem[0].toAbsolutePath(), pem[1].toAbsolutePath(),
+      pem[0].toAbsolutePath(), work.resolve("ledger").toAbsolutePath(), work.resolve("audit").toAbsolutePath(),
+      Hashes.sha256Hex(TOKEN), Hashes.sha256Hex(ADMIN)));
+    String secret = UUID.randomUUID() + "-" + UUID.randomUUID();
+    int[] ports = new int[3];
+    List<Process> nodes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      ports[i] = freePort();
+      nodes.add(launch("n" + (i + 1), Map.of("AGENTHUB_CLUSTER_SECRET", secret,
+        "AGENTHUB_MEMORY_DIR", work.resolve("memory-n" + (i + 1)).toAbsolutePath().toString()),
+        "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "n" + (i + 1),
+        "--http-port", String.valueOf(ports[i])));
+    }
+    for (int port : ports) {
+      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(3),
+        () -> nodes(port) == 3 && ready(port));
+    }
+    // something sensitive to steal
+    HttpResponse<String> note = send("POST", url(ports[0]) + "/v1/memory/agents/assistant/MEMORY.md",
+      "{\"author\":\"ops\",\"text\":\"secret-note: the vault code is 4711\"}", ADMIN);
+    assertThat(note.statusCode()).as(note.body()).isEqualTo(200);
+
+    Set<String> listening = new LinkedHashSet<>();
+    for (Process p : nodes) {
+      listening.addAll(listeningSockets(p.pid()));
+    }
+    assertThat(listening).as("every socket bound to the configured loopback host only")
+      .allMatch(hp -> hp.startsWith("127.0.0.1:"));
+    listening.removeIf(hp -> Set.of(ports[0], ports[1], ports[2]).contains(
+      Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1))));
+    assertThat(listening).as("Hazelcast and the event bus listen too").hasSizeGreaterThanOrEqualTo(6);
+
+    List<String> command = List.of(javaBin(), "-Xmx256m", "-cp",
+      System.getProperty("java.class.path") + File.pathSeparator + jar(), Attacker.class.getName(), cluster,
+      "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2),
+      String.join(",", Stream.of(ports[0], ports[1], ports[2]).map(AttackIT::url).toList()),
+      String.join(",", listening), TOKEN);
+    Process attacker = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
+      .redirectOutput(work.resolve("attacker.out").toFile()).start();
+    processes.add(attacker);
+    assertThat(attacker.waitFor(5, TimeUnit.MINUTES)).as("the attacker finishes").isTrue();
+    String out = Files.readString(work.resolve("attacker.out"));
+    List<String> attacks = out.lines().filter(l -> l.startsWith("ATTACK ")).toList();
+    assertThat(attacks).as(out).hasSizeGreaterThanOrEqualTo(6 + 2 * listening.size() + 7);
+    assertThat(attacks).as("every attempt blocked").allSatisfy(l -> assertThat(l.split(" ")[2]).as(l)
+      .isEqualTo("blocked"));
+
+    // and the cluster serves as before: three nodes, ready, agents answering, the note whole
+    for (int port : ports) {
+      assertThat(nodes(port)).isEqualTo(3);
+      assertThat(ready(port)).isTrue();
+      HttpResponse<String> r = send("POST", url(port) + "/v1/agents/support/messages",
+        "{\"session\":\"after-" + port + "\",\"text\":\"still there?\"}", TOKEN);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    HttpResponse<String> read = send("GET", url(ports[2]) + "/v1/memory/agents/assistant/MEMORY.md", null, ADMIN);
+    assertThat(read.body()).contains("secret-note").doesNotContain("injected");
+  }
+
+  private Process launch(String name, Map<String, String> env, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(javaBin(), "-Xmx256m", "-jar", jar(), "run"));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
+      .redirectOutput(work.resolve(name + ".out").toFile())
+      .redirectError(work.resolve(name + ".err").toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    processes.add(p);
+    return p;
+  }
+
+  /** The TCP sockets process {@code pid} listens on, as {@code host:port} (IPv4 loopback). */
+  static Set<String> listeningSockets(long pid) throws IOException {
+    Set<String> inodes = new HashSet<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String link = Files.readSymbolicLink(fd).toString();
+          if (link.startsWith("socket:[")) {
+            inodes.add(link.substring(8, link.length() - 1));
+          }
+        } catch (IOException gone) {
+          // closed while we looked
+        }
+      }
+    }
+    Set<String> out = new LinkedHashSet<>();
+    for (String table : List.of("tcp", "tcp6")) {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "net", table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) { // 0A: LISTEN
+          String[] local = f[1].split(":");
+          out.add(host(local[0]) + ":" + Integer.parseInt(local[1], 16));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An address of /proc/net/tcp(6): IPv4 in little-endian hex, or 16 bytes of IPv6 (IPv4-mapped shown as IPv4). */
+  private static String host(String hex) {
+    if (hex.length() == 32 && !hex.startsWith("0000000000000000FFFF0000")) {
+      return hex.chars().allMatch(c -> c == '0') ? "[::]" : "[" + hex + "]";
+    }
+    long ip = Long.parseLong(hex.substring(hex.length() - 8), 16);
+    return (ip & 0xff) + "." + ((ip >> 8) & 0xff) + "." + ((ip >> 16) & 0xff) + "." + ((ip >> 24) & 0xff);
+  }
+
+  private static HttpResponse<String> send(String method, String url, String body, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+      .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
+      .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    return TestHub.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static int nodes(int port) {
+    try {
+      return new JsonObject(send("GET", url(port) + "/v1/cluster", null, ADMIN).body()).getJsonArray("nodes").size();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static boolean ready(int port) {
+    try {
+      return TestHub.get(url(port) + "/health/ready").statusCode() == 200;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static String url(int port) {
+    return "http://127.0.0.1:" + port;
+  }
+
+  private static String jar() {
+    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
+    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
+    return new File(jar).getAbsolutePath();
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static int freePort() throws IOException {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
+      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+        return s.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
+    }
+    throw new IOException("no free port in 12000-19999 on 127.0.0.1");
+  }
+
+  /** A self-signed certificate for 127.0.0.1 and its key, as PEM files (the cluster's CA is itself). */
+  private static Path[] certificate(Path dir) throws Exception {
+    Path store = dir.resolve("node.p12");
+    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=agenthub",
+      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(store)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
+    Path cert = dir.resolve("node.crt");
+    Path key = dir.resolve("node.key");
+    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    return new Path[] {cert, key};
+  }
+}
