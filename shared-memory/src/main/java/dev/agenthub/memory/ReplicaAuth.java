@@ -18,6 +18,8 @@ import java.util.logging.Logger;
 final class ReplicaAuth {
 
   private static final Logger LOG = Logger.getLogger(ReplicaAuth.class.getName());
+  private static final java.util.concurrent.ConcurrentHashMap<String, Long> LAST_SAID =
+    new java.util.concurrent.ConcurrentHashMap<>();
   private static final String NODE_PREFIX = MessageAuth.nodePrincipal("");
 
   private final MessageAuth.Signer signer;
@@ -102,6 +104,15 @@ final class ReplicaAuth {
 
   /** Says once per kind that something unsigned or foreign was refused (not per message: an attacker could flood). */
   static void refused(String what, Object from) {
+    long now = System.currentTimeMillis();
+    Long last = LAST_SAID.get(what);
+    if (last != null && now - last < 10_000) {
+      return;
+    }
+    if (LAST_SAID.size() > 1_000) {
+      LAST_SAID.clear();
+    }
+    LAST_SAID.put(what, now);
     LOG.warning("memory: refused " + what + (from == null ? "" : " (" + from + ")")
       + ": not signed by a memory node of this cluster");
   }

@@ -72,6 +72,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private MessageConsumer<JsonObject> readAny;
   private long replicaTimer = -1;
   private String lastRefusal;
+  private String lastUnknownAsker;
   private volatile MarkdownStore store;
   private DirectoryLock osLock;
   private Lock clusterLock;
@@ -350,7 +351,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
         requests::readAny));
       return Future.all(follower.start(), readAny.completion());
-    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(STANDBY_RETRY_MS, id -> {
+    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> {
       publishSelf();
       if (!acquiring && replicaSet != null && store != null && !store.leading()) {
         stepDown("its store no longer writes (a newer writer is known)");
@@ -569,7 +570,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
           m.fail(e.kind().status(), e.getMessage());
         }
       } else {
-        LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this cluster");
+        if (!asker.equals(lastUnknownAsker)) {
+          lastUnknownAsker = asker; // once per asker: a node not yet published asks again a moment later
+          LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this "
+            + "cluster (yet)");
+        }
         m.fail(MemoryException.Kind.REFUSED.status(), asker + " is not a memory node of this cluster");
       }
     });
