@@ -143,8 +143,11 @@
     // the memory writer and, replicated, every copy: its last applied batch and whether it is in sync
     const mem = s.memory || {};
     const writerApplied = ((mem.replicas || []).find((r) => r.state === 'writer') || {}).applied || 0;
-    $('memory').innerHTML = !mem.writer ? '<span class="bad">no memory writer</span>'
-      : 'writer <b>' + esc(mem.writer) + '</b>, epoch ' + esc(mem.epoch) + (mem.replicas
+    // writes "held": no writer, or it cannot reach enough in-sync copies (every write waits)
+    const writes = mem.writes === 'ok' ? '<span data-writes="ok">writes ok</span>'
+      : '<span class="bad" data-writes="held">writes held</span>';
+    $('memory').innerHTML = !mem.writer ? '<span class="bad">no memory writer</span>, ' + writes
+      : 'writer <b>' + esc(mem.writer) + '</b>, epoch ' + esc(mem.epoch) + ', ' + writes + (mem.replicas
         ? ', ' + esc(mem.replicas_wanted) + ' copies wanted' + mem.replicas.map((r) => '<div class="row replica" data-replica="'
           + esc(r.node) + '" data-state="' + esc(r.state) + '"><span>' + esc(r.node) + ' <b class="' + (['writer', 'following',
           'standby'].includes(r.state) ? '' : 'bad') + '">' + esc(r.state) + '</b></span><div class="track"><div class="bar" style="width:'

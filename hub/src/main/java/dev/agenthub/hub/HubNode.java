@@ -265,6 +265,10 @@ public final class HubNode {
       // the next copy away while this one still catches up
       ready.put("memory-copy", memory::inSync);
     }
+    if (clusterManager != null && config.memory().replicas() > 1) {
+      // down while writes are held: the writer cannot reach enough in-sync copies (or there is none)
+      ready.put("memory-writes", probe::writesOk);
+    }
 
     // the directory first, so a node with a taken name stops before it serves anything
     return watchMembership()

@@ -57,24 +57,64 @@ record InSyncRecord(long epoch, String writer, Set<String> members) {
     /** Sets {@code next} if the record is still {@code expected} (null: there is none); true if it did. */
     Future<Boolean> replace(InSyncRecord expected, InSyncRecord next);
 
-    static Store cluster(Vertx vertx) {
+    /**
+     * The record in the cluster map {@code agenthub.memory.in-sync}, signed ({@link ReplicaAuth}):
+     * a value whose signature fails is foreign (written by a member without the secret), read as
+     * no record at all, logged, and replaced by the next compare-and-set, whatever it expected.
+     */
+    static Store cluster(Vertx vertx, ReplicaAuth auth) {
       return new Store() {
         private static final String KEY = "memory";
+        private String lastForeign;
 
         private Future<AsyncMap<String, String>> map() {
           return vertx.sharedData().getClusterWideMap("agenthub.memory.in-sync");
         }
 
+        private InSyncRecord open(String sealed) {
+          if (sealed == null) {
+            return null;
+          }
+          String text = auth.openRecord(sealed);
+          if (text == null) {
+            if (!sealed.equals(lastForeign)) {
+              lastForeign = sealed;
+              ReplicaAuth.refused("the in-sync record " + (sealed.length() > 80 ? sealed.substring(0, 80) + "..."
+                : sealed), "it is not trusted for a takeover");
+            }
+            return null;
+          }
+          try {
+            return decode(text);
+          } catch (RuntimeException e) {
+            return null;
+          }
+        }
+
         @Override
         public Future<InSyncRecord> get() {
-          return map().compose(m -> m.get(KEY)).map(s -> s == null ? null : decode(s));
+          return map().compose(m -> m.get(KEY)).map(this::open);
         }
 
         @Override
         public Future<Boolean> replace(InSyncRecord expected, InSyncRecord next) {
-          return map().compose(m -> expected == null
-            ? m.putIfAbsent(KEY, next.encode()).map(previous -> previous == null)
-            : m.replaceIfPresent(KEY, expected.encode(), next.encode()));
+          String sealed = auth.sealRecord(next.encode());
+          return map().compose(m -> (expected == null ? m.putIfAbsent(KEY, sealed).map(previous -> previous == null)
+            : m.replaceIfPresent(KEY, auth.sealRecord(expected.encode()), sealed)).compose(done -> {
+              if (done) {
+                return Future.succeededFuture(true);
+              }
+              // not as expected: a newer writer's record stands; a foreign or missing one does not
+              return m.get(KEY).compose(current -> {
+                if (current == null) {
+                  return m.putIfAbsent(KEY, sealed).map(previous -> previous == null);
+                }
+                InSyncRecord standing = open(current);
+                // foreign, or an older record written back (a signature does not stop a replay)
+                return standing == null || standing.epoch() < next.epoch() ? m.replaceIfPresent(KEY, current, sealed)
+                  : Future.succeededFuture(false);
+              });
+            }));
         }
       };
     }

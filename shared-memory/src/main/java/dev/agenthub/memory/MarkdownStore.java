@@ -801,24 +801,50 @@ public final class MarkdownStore implements AutoCloseable {
     }).thenApply(r -> position);
   }
 
-  /** Applies every batch framed in {@code frames} (as {@link #tail} answered them), in order. */
-  public CompletableFuture<Position> followAll(byte[] frames) {
+  /**
+   * Applies every batch framed in {@code frames} (as {@link #tail} answered them), in order, sent by
+   * the writer of {@code writerEpoch}. The batches may be of older epochs (written before that
+   * writer took over, and kept by it): what is checked against the epoch this store promised is
+   * the writer that sends them, not the epoch each was first written in, or a copy that promised a
+   * new writer could never take the older batches it lacks from it.
+   */
+  public CompletableFuture<Position> followAll(long writerEpoch, byte[] frames) {
     return task(() -> {
-      List<Journal.Record> records = Journal.decodeAll(frames);
+      if (writerEpoch < promised) {
+        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "batches from the writer of epoch " + writerEpoch
+          + " after this node promised to follow epoch " + promised);
+      }
+      List<Journal.Record> records;
+      try {
+        records = Journal.decodeAll(frames);
+      } catch (IllegalArgumentException e) {
+        throw new MemoryException(MemoryException.Kind.INVALID, "replicated batches are damaged: " + e.getMessage());
+      }
       int from = 0;
       for (int i = 0; i < records.size(); i++) {
         Journal.Record r = records.get(i);
         if (r.op() == Journal.MARK) {
+          if (r.epoch() > writerEpoch) {
+            throw new MemoryException(MemoryException.Kind.INVALID, "a batch of epoch " + r.epoch()
+              + " from the writer of epoch " + writerEpoch);
+          }
           List<Journal.Record> one = records.subList(from, i + 1);
-          followBatch(r.epoch(), r.offset(), Journal.encodeAll(one));
+          followBatch(r.epoch(), r.offset(), Journal.encodeAll(one), writerEpoch);
           from = i + 1;
         }
+      }
+      if (writerEpoch > promised) {
+        promise(writerEpoch);
       }
       return null;
     }).thenApply(r -> position);
   }
 
   private void followBatch(long batchEpoch, long seq, byte[] frames) throws IOException {
+    followBatch(batchEpoch, seq, frames, batchEpoch);
+  }
+
+  private void followBatch(long batchEpoch, long seq, byte[] frames, long writerEpoch) throws IOException {
     if (leading && fenced == null) {
       if (batchEpoch > epoch) {
         // a newer writer exists and this one had not noticed: it stops, and catches up later
@@ -828,7 +854,7 @@ public final class MarkdownStore implements AutoCloseable {
       throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer (epoch " + epoch
         + ")");
     }
-    if (batchEpoch < promised) {
+    if (writerEpoch < promised) {
       throw new MemoryException(MemoryException.Kind.STALE_WRITER, "a batch of epoch " + batchEpoch
         + " after this node promised to follow epoch " + promised);
     }

@@ -5,7 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.tracing.TracingPolicy;
@@ -28,6 +28,11 @@ import java.util.logging.Logger;
  * one slow disk cannot hold writes), and joins it again once it has caught up with the writer's
  * last batch. Every member of the set has every acknowledged batch, so any of them can take over.
  * Runs on the memory verticle's context.
+ *
+ * <p>Batches are signed by this writer, and only a follower's own signed answer counts as its
+ * acknowledgement ({@link ReplicaAuth}): a member that registers a consumer on a follower's address
+ * receives batches it cannot answer for. The record is watched: one that is not signed (a foreign
+ * record) is replaced by this writer's own; a signed newer one fences it.
  */
 final class ReplicaSet implements MarkdownStore.Replicator {
 
@@ -37,7 +42,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   /** A follower not heard from this long is no longer listed. */
   private static final long FORGET_MS = 5_000;
 
-  private record Pending(long epoch, long seq, Set<String> acks, CompletableFuture<Void> done) {
+  private record Pending(long epoch, long seq, Set<String> acks, CompletableFuture<Void> done, long since) {
   }
 
   /** What the writer knows of one replica, for {@code /v1/cluster}. */
@@ -54,6 +59,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   private final int needed;
   private final int replicas;
   private final InSyncRecord.Store isrStore;
+  private final ReplicaAuth auth;
   private final Runnable onFenced;
   private final TreeMap<Long, Pending> pending = new TreeMap<>();
   private final Map<String, Follower> followers = new LinkedHashMap<>();
@@ -61,6 +67,8 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   private boolean changing;
   private boolean fenced;
   private long monitor = -1;
+  private long watcher = -1;
+  private boolean watching;
   private volatile long lastSeq;
 
   /**
@@ -69,7 +77,8 @@ final class ReplicaSet implements MarkdownStore.Replicator {
    * @param onFenced  run (on the context) when a newer writer is known: this one must step down
    */
   ReplicaSet(Vertx vertx, Context context, String self, int replicas, InSyncRecord isr, InSyncRecord.Store isrStore,
-             Runnable onFenced) {
+             ReplicaAuth auth, Runnable onFenced) {
+    this.auth = auth;
     this.vertx = vertx;
     this.context = context;
     this.self = self;
@@ -90,11 +99,62 @@ final class ReplicaSet implements MarkdownStore.Replicator {
 
   void start() {
     monitor = vertx.setPeriodic(LAG_MS / 4, id -> checkLag());
+    watcher = vertx.setPeriodic(LAG_MS, id -> watchRecord());
+  }
+
+  /**
+   * True while a write would wait: fewer in-sync followers than needed, a batch unanswered for
+   * longer than a follower may lag, or this writer fenced.
+   */
+  boolean writesHeld() {
+    if (fenced || isr.members().size() < needed) {
+      return true;
+    }
+    Map.Entry<Long, Pending> oldest = pending.firstEntry();
+    return oldest != null && System.currentTimeMillis() - oldest.getValue().since() > 2 * LAG_MS;
+  }
+
+  /**
+   * The record as the cluster has it: this writer's own (nothing to do), a foreign one (not signed
+   * under the secret: put back this writer's, which only a memory node can have written), or a
+   * newer writer's (fenced).
+   */
+  private void watchRecord() {
+    if (changing || fenced || watching) {
+      return;
+    }
+    watching = true;
+    InSyncRecord mine = isr;
+    isrStore.get().compose(current -> {
+      if (mine.equals(current) || changing || mine != isr) {
+        return Future.succeededFuture();
+      }
+      if (current == null || current.epoch() < mine.epoch()) {
+        LOG.warning("memory: the in-sync record of writer " + self + " is missing, foreign or an older one written "
+          + "back; it is written again");
+        return isrStore.replace(mine, mine).map(done -> {
+          if (!done) {
+            LOG.warning("memory: the in-sync record changed under writer " + self + ": a newer writer took over");
+            fence();
+          }
+          return null;
+        });
+      }
+      if (current.epoch() >= mine.epoch()) {
+        LOG.warning("memory: the in-sync record names writer " + current.writer() + " of epoch " + current.epoch()
+          + ": writer " + self + " (epoch " + mine.epoch() + ") stops");
+        fence();
+      }
+      return Future.succeededFuture();
+    }).onComplete(ar -> watching = false);
   }
 
   void stop() {
     if (monitor >= 0) {
       vertx.cancelTimer(monitor);
+    }
+    if (watcher >= 0) {
+      vertx.cancelTimer(watcher);
     }
     MemoryException gone = new MemoryException(MemoryException.Kind.UNAVAILABLE, "the memory writer stepped down");
     pending.values().forEach(p -> p.done().completeExceptionally(gone));
@@ -110,7 +170,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
         return;
       }
       lastSeq = seq;
-      pending.put(seq, new Pending(epoch, seq, new HashSet<>(), done));
+      pending.put(seq, new Pending(epoch, seq, new HashSet<>(), done, System.currentTimeMillis()));
       Buffer body = Buffer.buffer(frames);
       for (String node : isr.members()) {
         send(node, epoch, seq, body);
@@ -123,12 +183,20 @@ final class ReplicaSet implements MarkdownStore.Replicator {
   private void send(String node, long epoch, long seq, Buffer body) {
     Follower f = followers.computeIfAbsent(node, n -> new Follower());
     f.unacked.put(seq, System.currentTimeMillis());
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(LAG_MS * 2)
-      .addHeader("epoch", Long.toString(epoch)).addHeader("seq", Long.toString(seq))
-      .setTracingPolicy(TracingPolicy.IGNORE);
-    vertx.eventBus().<Buffer>request(ReplicaAddresses.append(node), body, options).onComplete(ar -> {
+    String address = ReplicaAddresses.append(node);
+    DeliveryOptions options = auth.sign(ReplicaAuth.subject(address, epoch, seq), body, new DeliveryOptions()
+      .setSendTimeout(LAG_MS * 2).addHeader("epoch", Long.toString(epoch)).addHeader("seq", Long.toString(seq))
+      .setTracingPolicy(TracingPolicy.IGNORE));
+    vertx.eventBus().<Buffer>request(address, body, options).onComplete(ar -> {
       f.unacked.remove(seq);
-      if (ar.succeeded()) {
+      String status = ar.succeeded() ? answer(node, epoch, seq, ar.result()) : null;
+      if ("stale".equals(status)) {
+        LOG.warning("memory: replica " + node + " follows a newer writer (it promised epoch "
+          + ar.result().headers().get("promised") + ")");
+        fence();
+        return;
+      }
+      if ("ok".equals(status)) {
         f.seen = System.currentTimeMillis();
         f.applied = Math.max(f.applied, seq);
         Pending p = pending.get(seq);
@@ -138,16 +206,32 @@ final class ReplicaSet implements MarkdownStore.Replicator {
         }
         return;
       }
-      if (ar.cause() instanceof ReplyException re
-        && re.failureCode() == MemoryException.Kind.STALE_WRITER.status()) {
-        LOG.warning("memory: replica " + node + " follows a newer writer (" + re.getMessage() + ")");
-        fence();
-        return;
-      }
+      // a failure is not signed: whatever it says, it only takes the follower out of the set
       // kept as overdue, so the lag check drops it should this drop lose to another change
       f.unacked.put(seq, 0L);
-      drop(node, "it did not take batch " + seq + ": " + ar.cause().getMessage());
+      drop(node, "it did not take batch " + seq + ": " + (ar.failed() ? ar.cause().getMessage()
+        : "its answer was not signed by it"));
     });
+  }
+
+  /** The status of a follower's answer to a batch ({@code ok}, {@code stale}), or null when it did not sign it. */
+  private String answer(String node, long epoch, long seq, Message<Buffer> reply) {
+    String status = reply.headers().get("status");
+    String promised = reply.headers().get("promised");
+    if (status == null || promised == null || !auth.signedBy(node, ReplicaFollower.ackSubject(node, epoch, seq, status,
+      parseLong(promised)), reply.headers(), reply.body())) {
+      ReplicaAuth.refused("an answer to batch " + seq + " in the name of replica " + node, null);
+      return null;
+    }
+    return status;
+  }
+
+  private static long parseLong(String s) {
+    try {
+      return Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** Answers every pending batch that all in-sync followers hold, oldest first, while there are enough of them. */

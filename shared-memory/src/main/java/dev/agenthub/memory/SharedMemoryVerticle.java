@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -71,6 +72,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private MessageConsumer<JsonObject> readAny;
   private long replicaTimer = -1;
   private String lastRefusal;
+  private String lastUnknownAsker;
   private volatile MarkdownStore store;
   private DirectoryLock osLock;
   private Lock clusterLock;
@@ -80,6 +82,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private String lastWait;
 
   private final AgentIdentity.Verifier identities;
+  private final ReplicaAuth replicaAuth;
   private MemoryRequests requests;
 
   /**
@@ -100,6 +103,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (replicas > 1 && !clustered) {
       throw new IllegalArgumentException("memory.replicas above 1 needs a cluster");
     }
+    if (replicas > 1 && secret == null) {
+      // replication trusts no member for being one: every message and record is signed under the secret
+      throw new IllegalArgumentException("memory.replicas above 1 needs the cluster secret");
+    }
+    this.replicaAuth = replicas > 1 ? new ReplicaAuth(secret, node) : null;
     this.replicas = replicas;
     this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
     this.dir = dir;
@@ -186,6 +194,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * False while a write would wait: no writer answers here, or (replicated) the writer cannot reach
+   * enough in-sync copies. Only the writer knows; {@code memory.ping} carries it to every node.
+   */
+  public boolean writesHeld() {
+    ReplicaSet set = replicaSet;
+    return set != null && set.writesHeld();
+  }
+
   private void tryTakeOver() {
     if (acquiring || store != null || stopping) {
       return;
@@ -267,6 +284,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       .compose(opened -> {
         store = opened;
         register(MemoryAddresses.READ_ANY, requests::readAny);
+        registerPing();
         return serveWrites();
       });
   }
@@ -278,13 +296,6 @@ public final class SharedMemoryVerticle extends VerticleBase {
     register(MemoryAddresses.WRITE, requests::write);
     register(MemoryAddresses.LIST, requests::list);
     register(MemoryAddresses.SEARCH, requests::search);
-    register(MemoryAddresses.PING, m -> {
-      JsonObject pong = new JsonObject().put("writer", node).put("epoch", store.epoch());
-      if (replicaSet != null) {
-        pong.put("replicas", replicaSet.view(store.applied().seq())).put("replicas_wanted", replicas);
-      }
-      return Future.succeededFuture(pong);
-    });
     List<Future<Void>> ready = new ArrayList<>();
     consumers.forEach(c -> ready.add(c.completion()));
     return Future.all(ready).map(v -> {
@@ -294,10 +305,36 @@ public final class SharedMemoryVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * {@code memory.ping}: who writes, in which epoch, and whether writes go through ({@code writes:
+   * ok|held}). A replicated writer answers it from the moment it takes over, while its first batch
+   * still waits for followers, so that a node can say why writes wait.
+   */
+  private void registerPing() {
+    register(MemoryAddresses.PING, m -> {
+      MarkdownStore s = store;
+      ReplicaSet set = replicaSet;
+      if (s == null) {
+        return Future.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node
+          + " no longer writes"));
+      }
+      JsonObject pong = new JsonObject().put("writer", node)
+        .put("epoch", set != null ? set.record().epoch() : s.epoch());
+      if (set != null) {
+        boolean held = set.writesHeld() || !s.leading();
+        pong.put("writes", held ? "held" : "ok").put("replicas", set.view(s.applied().seq()))
+          .put("replicas_wanted", replicas);
+      } else {
+        pong.put("writes", "ok");
+      }
+      return Future.succeededFuture(pong);
+    });
+  }
+
   // ---------------------------------------------------------------- replicated
 
   private Future<?> startReplica() {
-    isrStore = InSyncRecord.Store.cluster(vertx);
+    isrStore = InSyncRecord.Store.cluster(vertx, replicaAuth);
     return takeOsLock().compose(lock -> {
       if (lock.lock().isEmpty()) {
         return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
@@ -309,11 +346,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
       store = opened;
       LOG.info("memory: node " + node + " keeps replica " + opened.root() + " of " + replicas + ", at batch "
         + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
-      follower = new ReplicaFollower(vertx, context, node, () -> store);
+      follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, this::knownMemoryNode,
+        () -> vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.get()));
       readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
         requests::readAny));
       return Future.all(follower.start(), readAny.completion());
-    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(STANDBY_RETRY_MS, id -> {
+    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> {
       publishSelf();
       if (!acquiring && replicaSet != null && store != null && !store.leading()) {
         stepDown("its store no longer writes (a newer writer is known)");
@@ -344,6 +382,14 @@ public final class SharedMemoryVerticle extends VerticleBase {
     vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS).compose(lock -> {
       clusterLock = lock;
       return isrStore.get();
+    }).map(record -> {
+      if (record != null && record.epoch() < store.promised()) {
+        // signed, but older than an epoch this copy promised: an old value written back; not trusted
+        ReplicaAuth.refused("an in-sync record of epoch " + record.epoch() + " (this copy promised epoch "
+          + store.promised() + ")", "an old record written back");
+        return null;
+      }
+      return record;
     }).compose(record -> {
       Optional<String> refused = record == null ? Optional.empty()
         : TakeoverRules.byRecord(record, node, store.position());
@@ -383,8 +429,15 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * at 0 when the whole cluster restarts, the epochs the replicas promised do not.
    */
   private Future<Long> nextEpoch(long atLeast) {
+    if (atLeast >= ReplicaFollower.MAX_EPOCH) {
+      return Future.failedFuture(new Refusal("an epoch of " + atLeast + " was promised: no real epoch is that high"));
+    }
     return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet()
-      .compose(e -> e > atLeast ? Future.succeededFuture(e) : c.addAndGet(atLeast + 1 - e)));
+      .compose(e -> e > atLeast ? Future.succeededFuture(e) : c.addAndGet(atLeast + 1 - e)))
+      .compose(e -> e < ReplicaFollower.MAX_EPOCH ? Future.succeededFuture(e)
+        // the counter is a plain cluster structure: refuse to take an absurd epoch from it, and say so
+        : Future.failedFuture(new Refusal("the cluster's epoch counter reads " + e + ", beyond any real epoch "
+          + "(was it tampered with?)")));
   }
 
   /** A takeover this node may not make now; said once in the log, tried again later. */
@@ -412,8 +465,18 @@ public final class SharedMemoryVerticle extends VerticleBase {
     List<Future<JsonObject>> answers = new ArrayList<>();
     for (String other : nodes) {
       if (!other.equals(node)) {
-        answers.add(vertx.eventBus().<JsonObject>request(ReplicaAddresses.promise(other), new JsonObject()
-          .put("epoch", epoch), new DeliveryOptions().setSendTimeout(timeoutMs)).map(Message::body));
+        String address = ReplicaAddresses.promise(other);
+        JsonObject ask = new JsonObject().put("epoch", epoch);
+        answers.add(vertx.eventBus().<JsonObject>request(address, ask,
+          replicaAuth.sign(address, ask, new DeliveryOptions().setSendTimeout(timeoutMs))).compose(reply -> {
+            // an answer counts only from the copy asked: one that says it is further decides who writes
+            if (!replicaAuth.signedBy(other, address + "#answer", reply.headers(), reply.body())
+              || !other.equals(reply.body().getString("node"))) {
+              ReplicaAuth.refused("an answer to a promise", other);
+              return Future.failedFuture("an answer not signed by " + other);
+            }
+            return Future.succeededFuture(reply.body());
+          }));
       }
     }
     return answers;
@@ -424,7 +487,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private Future<Long> bootstrapCheck(long epoch) {
-    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.keys()).compose(nodes -> {
+    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.entries()).compose(all -> {
+      List<String> nodes = all.entrySet().stream()
+        .filter(e -> replicaAuth.openReplica(e.getKey(), e.getValue()) != null).map(Map.Entry::getKey).toList();
       List<Future<JsonObject>> answers = askToPromise(nodes, epoch, 2_000);
       return Future.join(answers).transform(ignored -> {
         for (JsonObject a : succeeded(answers)) {
@@ -443,11 +508,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   private Future<Void> lead(InSyncRecord record) {
     follower.pause();
-    replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore,
+    replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore, replicaAuth,
       () -> stepDown("a newer writer took over"));
     replicaSet.start();
     registerReplying(ReplicaAddresses.FETCH, this::fetch);
     registerReplying(ReplicaAddresses.SNAPSHOT, this::snapshot);
+    registerPing();
     LOG.info("memory: node " + node + " takes over as writer (epoch " + record.epoch() + ", in sync: "
       + (record.members().isEmpty() ? "none yet" : String.join(", ", record.members())) + "); waits for "
       + ReplicaSet.followersNeeded(replicas) + " follower(s) to hold its batches");
@@ -489,9 +555,32 @@ public final class SharedMemoryVerticle extends VerticleBase {
   /** A follower asks for what it lacks: batches, a snapshot order, or "following". */
   private void fetch(Message<JsonObject> m) {
     String asker = m.body().getString("node");
+    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body())) {
+      ReplicaAuth.refused("a fetch", asker);
+      throw new MemoryException(MemoryException.Kind.REFUSED, "not signed by a memory node");
+    }
     if (node.equals(asker)) {
       throw new MemoryException(MemoryException.Kind.INVALID, "a writer does not follow itself");
     }
+    knownMemoryNode(asker).onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) {
+        try {
+          answerFetch(m, asker);
+        } catch (MemoryException e) {
+          m.fail(e.kind().status(), e.getMessage());
+        }
+      } else {
+        if (!asker.equals(lastUnknownAsker)) {
+          lastUnknownAsker = asker; // once per asker: a node not yet published asks again a moment later
+          LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this "
+            + "cluster (yet)");
+        }
+        m.fail(MemoryException.Kind.REFUSED.status(), asker + " is not a memory node of this cluster");
+      }
+    });
+  }
+
+  private void answerFetch(Message<JsonObject> m, String asker) {
     MarkdownStore.Position at = new MarkdownStore.Position(m.body().getLong("epoch"), m.body().getLong("seq"));
     MarkdownStore s = store;
     ReplicaSet set = replicaSet;
@@ -521,31 +610,62 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private void snapshot(Message<JsonObject> m) {
+    String asker = m.body().getString("node");
+    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body()) || node.equals(asker)) {
+      ReplicaAuth.refused("a snapshot request", asker);
+      throw new MemoryException(MemoryException.Kind.REFUSED, "not signed by a memory node");
+    }
+    knownMemoryNode(asker).onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) {
+        try {
+          answerSnapshot(m, asker);
+        } catch (MemoryException e) {
+          m.fail(e.kind().status(), e.getMessage());
+        }
+      } else {
+        LOG.warning("memory: writer " + node + " refuses a snapshot to " + asker + ": not a memory node of this "
+          + "cluster");
+        m.fail(MemoryException.Kind.REFUSED.status(), asker + " is not a memory node of this cluster");
+      }
+    });
+  }
+
+  private void answerSnapshot(Message<JsonObject> m, String asker) {
     String cursor = m.body().getString("cursor", "");
     MarkdownStore s = store;
-    if (s == null || replicaSet == null) {
+    ReplicaSet set = replicaSet;
+    if (s == null || set == null) {
       throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node + " no longer writes");
     }
     if (s.applied().equals(MarkdownStore.Position.NONE)) {
       throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
     }
-    replicaSet.catchingUp(m.body().getString("node"), 0);
+    set.catchingUp(asker, 0);
+    long epoch = set.record().epoch();
     vertx.executeBlocking(() -> s.snapshot(cursor, ReplicaFollower.SNAPSHOT_BYTES), false)
       .compose(cf -> Future.fromCompletionStage(cf, context))
       .onSuccess(part -> {
-        DeliveryOptions headers = new DeliveryOptions().addHeader("epoch", Long.toString(part.from().epoch()))
-          .addHeader("seq", Long.toString(part.from().seq()));
+        String fromEpoch = Long.toString(part.from().epoch());
+        String fromSeq = Long.toString(part.from().seq());
+        DeliveryOptions headers = new DeliveryOptions().addHeader("epoch", fromEpoch).addHeader("seq", fromSeq);
         if (part.next() != null) {
           headers.addHeader("next", part.next());
         }
-        m.reply(Buffer.buffer(part.frames()), headers);
+        Buffer body = Buffer.buffer(part.frames());
+        m.reply(body, replicaAuth.sign(ReplicaFollower.snapshotAnswerSubject(node, epoch, fromEpoch, fromSeq,
+          part.next()), body, headers));
       })
       .onFailure(err -> m.fail(MemoryException.Kind.IO.status(), "snapshot failed: " + err.getMessage()));
   }
 
+  /** The writer's answer to a fetch, signed with its status, its name and its epoch. */
   private void replyBuffer(Message<JsonObject> m, String status, byte[] frames) {
-    m.reply(Buffer.buffer(frames == null ? new byte[0] : frames), new DeliveryOptions().addHeader("status", status)
-      .addHeader("writer", node));
+    ReplicaSet set = replicaSet;
+    long epoch = set == null ? 0 : set.record().epoch();
+    Buffer body = Buffer.buffer(frames == null ? new byte[0] : frames);
+    m.reply(body, replicaAuth.sign(ReplicaFollower.fetchAnswerSubject(status, node, epoch), body,
+      new DeliveryOptions().addHeader("status", status).addHeader("writer", node)
+        .addHeader("epoch", Long.toString(epoch))));
   }
 
   private void publishSelf() {
@@ -553,8 +673,26 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (s == null) {
       return;
     }
-    vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.put(node, s.position().epoch() + "|"
-      + s.position().seq(), NODES_TTL_MS));
+    String position = s.position().epoch() + "|" + s.position().seq();
+    vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP)
+      .compose(m -> m.put(node, replicaAuth.sealReplica(node, position), NODES_TTL_MS));
+  }
+
+  /**
+   * True when {@code other} is a memory node of this cluster: its entry in {@value #NODES_MAP} is
+   * there and was signed for its name under the secret (a member without it cannot write one).
+   */
+  private Future<Boolean> knownMemoryNode(String other) {
+    if (other == null || other.isEmpty()) {
+      return Future.succeededFuture(false);
+    }
+    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.get(other))
+      .map(sealed -> {
+        if (sealed != null && replicaAuth.openReplica(other, sealed) == null) {
+          ReplicaAuth.refused("the entry of " + other + " in " + NODES_MAP, null);
+        }
+        return sealed != null && replicaAuth.openReplica(other, sealed) != null;
+      });
   }
 
   private static void storeLog(String line) {

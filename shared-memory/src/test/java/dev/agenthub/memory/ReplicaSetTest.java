@@ -63,10 +63,22 @@ class ReplicaSetTest {
     vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
+  private static final byte[] SECRET = "replica-set-test".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
   private void follower(String node, boolean answers) throws Exception {
+    follower(node, answers ? "ok" : null, SECRET);
+  }
+
+  /** A follower that answers each batch with {@code status} (null: never), signed under {@code secret}. */
+  private void follower(String node, String status, byte[] secret) throws Exception {
+    ReplicaAuth auth = new ReplicaAuth(secret, node);
     vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append(node), m -> {
-      if (answers) {
-        m.reply(null);
+      if (status != null) {
+        long epoch = Long.parseLong(m.headers().get("epoch"));
+        long seq = Long.parseLong(m.headers().get("seq"));
+        Buffer empty = Buffer.buffer();
+        m.reply(empty, auth.sign(ReplicaFollower.ackSubject(node, epoch, seq, status, 8), empty,
+          new io.vertx.core.eventbus.DeliveryOptions().addHeader("status", status).addHeader("promised", "8")));
       } // else: a disk that stalls, the batch never answered
     }).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
@@ -75,7 +87,8 @@ class ReplicaSetTest {
     stored.set(record.encode());
     CompletableFuture<ReplicaSet> made = new CompletableFuture<>();
     context.runOnContext(v -> {
-      ReplicaSet set = new ReplicaSet(vertx, context, "w", replicas, record, store, () -> fenced.set(true));
+      ReplicaSet set = new ReplicaSet(vertx, context, "w", replicas, record, store, new ReplicaAuth(SECRET, "w"),
+        () -> fenced.set(true));
       set.start();
       made.complete(set);
     });
@@ -128,8 +141,7 @@ class ReplicaSetTest {
 
   @Test
   void aFollowerOfANewerWriterOrAReplacedRecordFencesThisWriter() throws Exception {
-    vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("f1"), m -> m.fail(MemoryException.Kind.STALE_WRITER.status(),
-      "promised epoch 8")).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    follower("f1", "stale", SECRET);
     ReplicaSet set = writer(new InSyncRecord(7, "w", Set.of("f1")), 3);
     assertThatThrownBy(() -> done(set.replicate(7, 1, new byte[] {1}))).isInstanceOf(ExecutionException.class)
       .cause().isInstanceOf(MemoryException.class).hasMessageContaining("no longer writes");
@@ -142,6 +154,44 @@ class ReplicaSetTest {
     stored.set(new InSyncRecord(10, "other", Set.of("g1")).encode());
     assertThatThrownBy(() -> done(old.replicate(9, 1, new byte[] {1}))).isInstanceOf(ExecutionException.class);
     awaitFenced();
+  }
+
+  /**
+   * Issue 24: a member that answers batches in a follower's name (it registered a consumer on the
+   * follower's address) without the secret acknowledges nothing: a batch waits for the real copy,
+   * and one that says "stale" unsigned, or signed under another secret, does not stop the writer.
+   */
+  @Test
+  void anAnswerNotSignedByTheFollowerAcknowledgesNothing() throws Exception {
+    follower("fake", "ok", "another-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("bare"), m -> m.reply(null))
+      .completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("liar"), m -> m.fail(MemoryException.Kind.STALE_WRITER
+      .status(), "promised epoch 9")).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    ReplicaSet set = writer(new InSyncRecord(5, "w", Set.of("fake", "bare", "liar")), 3);
+    CompletableFuture<Void> first = set.replicate(5, 1, new byte[] {1});
+    // every one of them leaves the set; with none left, the batch waits (writes held), and says so
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!InSyncRecord.decode(stored.get()).members().isEmpty() && System.nanoTime() < end) {
+      Thread.sleep(20);
+    }
+    assertThat(InSyncRecord.decode(stored.get()).members()).isEmpty();
+    assertThat(first).isNotDone();
+    CompletableFuture<Boolean> held = new CompletableFuture<>();
+    context.runOnContext(v -> held.complete(set.writesHeld()));
+    assertThat(held.get(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(fenced).as("an unsigned 'stale' fences no writer").isFalse();
+
+    // a real follower catches up: the batch is answered, writes are no longer held
+    follower("real", true);
+    MarkdownStore.Position at = new MarkdownStore.Position(5, 1);
+    CompletableFuture<Boolean> joined = new CompletableFuture<>();
+    context.runOnContext(v -> set.caughtUp("real", at, at).onComplete(ar -> joined.complete(ar.result())));
+    assertThat(joined.get(30, TimeUnit.SECONDS)).isTrue();
+    done(first);
+    CompletableFuture<Boolean> ok = new CompletableFuture<>();
+    context.runOnContext(v -> ok.complete(set.writesHeld()));
+    assertThat(ok.get(30, TimeUnit.SECONDS)).isFalse();
   }
 
   /** The step-down callback runs right after the waiting batches are failed: wait for it. */

@@ -118,7 +118,7 @@ class ReplicationTest {
     // ...but its batch is in the writer's log, and the reopened follower catches up from there
     byte[] tail = writer.tail(before.epoch(), before.seq(), 1 << 20).orElseThrow();
     assertThat(tail).isNotEmpty();
-    get(again.followAll(tail));
+    get(again.followAll(writer.position().epoch(), tail));
     assertThat(again.position()).isEqualTo(writer.position());
   }
 
@@ -150,6 +150,40 @@ class ReplicationTest {
     byte[] damaged = batches.get(2).clone();
     damaged[damaged.length / 2] ^= 0x55;
     assertThat(failure(follower.follow(4, 3, damaged))).isIn(MemoryException.Kind.INVALID);
+  }
+
+  /**
+   * Issue 24, fault 6: a copy that was down while another went on in an older epoch, then promised
+   * the epoch of the next writer, takes the older batches it lacks from that writer (they are
+   * checked against the writer that sends them), but refuses them from a writer older than its promise.
+   */
+  @Test
+  void aCopyThatPromisedANewWriterTakesOlderBatchesFromIt() throws Exception {
+    MarkdownStore behind = replica("behind");
+    MarkdownStore writer = replica("w");
+    get(writer.lead(1, to(behind)));
+    get(writer.append("shared/a.md", "agent", "both have it", null));
+    MarkdownStore.Position left = behind.position();
+    behind.close();
+    writer.close();
+    // the writer goes on alone in epoch 1 (its batches waited for no one), then a restart
+    MarkdownStore w1 = replica("w");
+    get(w1.lead(2, (e, s, f) -> CompletableFuture.completedFuture(null)));
+    for (int i = 0; i < 5; i++) {
+      get(w1.append("shared/a.md", "agent", "only the writer " + i, null));
+    }
+    w1.close();
+    MarkdownStore w2 = replica("w");
+    MarkdownStore back = replica("behind");
+    assertThat(back.position()).isEqualTo(left);
+    back.promise(7); // the next writer asked every copy to promise its epoch
+    get(w2.lead(7, (e, s, f) -> CompletableFuture.completedFuture(null)));
+    byte[] tail = w2.tail(left.epoch(), left.seq(), 1 << 20).orElseThrow();
+    assertThat(failure(back.followAll(6, tail))).as("from a writer older than its promise")
+      .isEqualTo(MemoryException.Kind.STALE_WRITER);
+    get(back.followAll(7, tail));
+    assertThat(back.position()).isEqualTo(w2.position());
+    assertIdentical(w2, back);
   }
 
   @Test
@@ -213,7 +247,7 @@ class ReplicationTest {
     } while (cursor != null);
     assertThat(parts).isGreaterThan(1);
     get(stale.finishSnapshot(from));
-    get(stale.followAll(writer.tail(from.epoch(), from.seq(), 1 << 24).orElseThrow()));
+    get(stale.followAll(1, writer.tail(from.epoch(), from.seq(), 1 << 24).orElseThrow()));
     assertThat(stale.position()).isEqualTo(writer.position());
     assertIdentical(writer, stale);
 

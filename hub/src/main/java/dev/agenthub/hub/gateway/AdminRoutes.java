@@ -55,7 +55,9 @@ final class AdminRoutes {
     auth.checkAdmin(ctx.request().getHeader("Authorization"));
     JsonObject body = gw.view().get().toJson();
     JsonObject writer = gw.memoryWriter().get();
-    body.put("memory", writer == null ? new JsonObject().putNull("writer") : writer);
+    // writes "held": no writer answers, or it cannot reach enough in-sync copies
+    body.put("memory", writer == null ? new JsonObject().putNull("writer").put("writes", "held")
+      : writer.copy().put("writes", "held".equals(writer.getString("writes")) ? "held" : "ok"));
     Replies.json(ctx, 200, body);
   }
 

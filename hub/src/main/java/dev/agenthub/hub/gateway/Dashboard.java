@@ -192,7 +192,8 @@ final class Dashboard {
     return new JsonObject().put("at", now).put("nodes", nodes).put("agents", agents).put("messages_per_s", rate)
       .put("messages_total", messages).put("keys", keys).put("refused", refused).put("providers", providers(byNode.values()))
       .put("spend", spend == null ? new JsonObject() : spend)
-      .put("memory", gw.memoryWriter().get() == null ? new JsonObject() : gw.memoryWriter().get().copy());
+      .put("memory", gw.memoryWriter().get() == null ? new JsonObject().put("writes", "held")
+        : gw.memoryWriter().get().copy());
   }
 
   /** Makes the cluster's picture and its chart point (one instance per node, once a second). */

@@ -37,7 +37,16 @@ public final class MemoryProbe extends VerticleBase {
     return writer != null;
   }
 
-  /** {@code {writer, epoch}} of the active writer, or null. */
+  /**
+   * True when a write would go through now: a writer answers and does not say {@code writes: held}
+   * (with replicated memory, it cannot reach enough in-sync copies).
+   */
+  public boolean writesOk() {
+    JsonObject w = writer;
+    return w != null && !"held".equals(w.getString("writes"));
+  }
+
+  /** {@code {writer, epoch, writes}} of the active writer, or null. */
   public JsonObject writer() {
     return writer;
   }
