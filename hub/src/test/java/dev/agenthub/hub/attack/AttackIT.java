@@ -58,7 +58,17 @@ class AttackIT {
   }
 
   @Test
-  void anAttackerOnTheNetworkGetsNothing() throws Exception {
+  void anAttackerOnTheNetworkGetsNothingFromAClusterWithEventBusTls() throws Exception {
+    attack(true);
+  }
+
+  /** Without TLS the attacker's frames reach the nodes' event buses: each must be refused there. */
+  @Test
+  void forgedEventBusFramesAreRefusedOnAClusterWithoutTls() throws Exception {
+    attack(false);
+  }
+
+  private void attack(boolean tls) throws Exception {
     Files.createDirectories(work);
     String cluster = "attack-" + UUID.randomUUID();
     int base = TestHub.randomBasePort();
@@ -66,8 +76,7 @@ class AttackIT {
     Path conf = work.resolve("hub.yaml");
     Files.writeString(conf, """
       node: { http: { max-body: 64KiB } }
-      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"],
-                 tls: { cert: "%s", key: "%s", ca: "%s" } }
+      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"]%s }
       memory: { replicas: 3 }
       ledger: { dir: "%s" }
       audit: { dir: "%s" }
@@ -83,8 +92,8 @@ class AttackIT {
       clients:
         - { id: alice, token-sha256: %s, agents: [support] }
         - { id: ops-team, token-sha256: %s, agents: "*", admin: true }
-      """.formatted(cluster, base, base, base + 2, pem[0].toAbsolutePath(), pem[1].toAbsolutePath(),
-      pem[0].toAbsolutePath(), work.resolve("ledger").toAbsolutePath(), work.resolve("audit").toAbsolutePath(),
+      """.formatted(cluster, base, base, base + 2, !tls ? "" : ",\n  tls: { cert: \"%s\", key: \"%s\", ca: \"%s\" }"
+        .formatted(pem[0].toAbsolutePath(), pem[1].toAbsolutePath(), pem[0].toAbsolutePath()), work.resolve("ledger").toAbsolutePath(), work.resolve("audit").toAbsolutePath(),
       Hashes.sha256Hex(TOKEN), Hashes.sha256Hex(ADMIN)));
     String secret = UUID.randomUUID() + "-" + UUID.randomUUID();
     int[] ports = new int[3];
@@ -140,6 +149,10 @@ class AttackIT {
     }
     HttpResponse<String> read = send("GET", url(ports[2]) + "/v1/memory/agents/assistant/MEMORY.md", null, ADMIN);
     assertThat(read.body()).contains("secret-note").doesNotContain("injected");
+    // the absurd promises held nothing: writes go on
+    HttpResponse<String> again = send("POST", url(ports[1]) + "/v1/memory/shared/after.md",
+      "{\"author\":\"ops\",\"text\":\"written after the attack\"}", ADMIN);
+    assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
   }
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {

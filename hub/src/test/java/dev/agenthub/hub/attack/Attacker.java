@@ -5,7 +5,12 @@ import dev.agenthub.client.LiteMember;
 import com.hazelcast.config.Config;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import io.vertx.core.MultiMap;
+import io.vertx.core.eventbus.impl.clustered.ClusteredMessage;
+import io.vertx.core.eventbus.impl.codecs.JsonObjectMessageCodec;
+import io.vertx.core.json.JsonObject;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -32,7 +37,10 @@ import javax.net.ssl.X509TrustManager;
 /**
  * A process on the same network as a hub cluster, run as its own JVM by {@code AttackIT}: it knows the
  * cluster's name, the members' addresses, every port the nodes listen on, and one client's token (a
- * client allowed the agent {@code support} only). It tries each way in it can think of and prints one
+ * client allowed the agent {@code support} only). It joins Hazelcast under every name it can think
+ * of, writes real event-bus frames (a memory write into the sensitive agent's memory, promises of an
+ * absurd epoch) to every port, over TLS without the cluster's certificate and in plain text, and
+ * tries HTTP beyond its client's rights. It prints one
  * line per attempt: {@code ATTACK <name> blocked|SUCCEEDED <what it saw>}. It never fails itself: the
  * test reads the lines.
  *
@@ -117,7 +125,7 @@ public final class Attacker {
           socket.setSoTimeout(3_000);
           socket.startHandshake();
           // a server that finished the handshake without our certificate must still refuse to talk
-          socket.getOutputStream().write(frame("memory.read", "{\"path\":\"agents/assistant/MEMORY.md\"}"));
+          socket.getOutputStream().write(forgedFrames());
           socket.getOutputStream().flush();
           int got = readSome(socket.getInputStream());
           report("tls-without-cluster-certificate-" + port, got <= 0, got <= 0 ? "handshake done, nothing answered"
@@ -131,7 +139,7 @@ public final class Attacker {
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress(host, port), 2_000);
         socket.setSoTimeout(3_000);
-        socket.getOutputStream().write(frame("memory.read", "{\"path\":\"agents/assistant/MEMORY.md\"}"));
+        socket.getOutputStream().write(forgedFrames());
         socket.getOutputStream().flush();
         byte[] answer = readAll(socket.getInputStream());
         String text = new String(answer, StandardCharsets.ISO_8859_1);
@@ -177,32 +185,28 @@ public final class Attacker {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Something shaped like an event-bus frame: a length, then an address and a JSON body. */
-  private static byte[] frame(String address, String json) {
-    byte[] a = address.getBytes(StandardCharsets.UTF_8);
-    byte[] b = json.getBytes(StandardCharsets.UTF_8);
-    int len = 1 + 1 + 1 + 4 + a.length + 4 + b.length;
-    byte[] out = new byte[4 + len];
-    int i = 0;
-    out[i++] = (byte) (len >>> 24);
-    out[i++] = (byte) (len >>> 16);
-    out[i++] = (byte) (len >>> 8);
-    out[i++] = (byte) len;
-    out[i++] = 2; // version
-    out[i++] = 9; // JSON object codec
-    out[i++] = 1; // send
-    i = putBytes(out, i, a);
-    putBytes(out, i, b);
-    return out;
+  /** A real event-bus frame, as a node would write it to another (Vert.x 5's wire format). */
+  private static byte[] frame(String address, JsonObject body, Map<String, String> headers) {
+    MultiMap h = MultiMap.caseInsensitiveMultiMap();
+    headers.forEach(h::add);
+    ClusteredMessage<JsonObject, JsonObject> m = new ClusteredMessage<>("attacker", address, h, body,
+      new JsonObjectMessageCodec(), true, null);
+    return m.encodeToWire().getBytes();
   }
 
-  private static int putBytes(byte[] out, int i, byte[] data) {
-    out[i++] = (byte) (data.length >>> 24);
-    out[i++] = (byte) (data.length >>> 16);
-    out[i++] = (byte) (data.length >>> 8);
-    out[i++] = (byte) data.length;
-    System.arraycopy(data, 0, out, i, data.length);
-    return i + data.length;
+  /** What the attacker writes to an event-bus port it can reach: a memory write and absurd promises. */
+  private static byte[] forgedFrames() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    JsonObject write = new JsonObject().put("op", "append").put("path", "agents/assistant/MEMORY.md")
+      .put("author", "attacker").put("text", "injected by the attacker").put("write_id", "attack-1")
+      .put("agent", "@admin").put("token", "forged");
+    out.writeBytes(frame("memory.write", write, Map.of("agenthub-identity", "forged", "agenthub-auth",
+      "v1 @admin 00 1 " + System.currentTimeMillis() + " forged")));
+    for (String node : List.of("n1", "n2", "n3")) {
+      out.writeBytes(frame("memory.replica." + node + ".promise", new JsonObject().put("epoch", Long.MAX_VALUE),
+        Map.of("epoch", String.valueOf(Long.MAX_VALUE))));
+    }
+    return out.toByteArray();
   }
 
   private static int readSome(InputStream in) {
