@@ -3,6 +3,7 @@ package dev.agenthub.memory;
 import io.vertx.core.MultiMap;
 import io.vertx.core.eventbus.DeliveryOptions;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
@@ -18,8 +19,7 @@ import java.util.logging.Logger;
 final class ReplicaAuth {
 
   private static final Logger LOG = Logger.getLogger(ReplicaAuth.class.getName());
-  private static final java.util.concurrent.ConcurrentHashMap<String, Long> LAST_SAID =
-    new java.util.concurrent.ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<String, Long> LAST_SAID = new ConcurrentHashMap<>();
   private static final String NODE_PREFIX = MessageAuth.nodePrincipal("");
 
   private final MessageAuth.Signer signer;
