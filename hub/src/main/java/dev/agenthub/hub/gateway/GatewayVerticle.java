@@ -86,11 +86,12 @@ public final class GatewayVerticle extends VerticleBase {
       ctx.request().method() + " is not allowed on " + ctx.normalizedPath(), null));
 
     // HTTP/1.1 and h2c; many streams per HTTP/2 connection, so thousands of clients need few sockets
-    HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host())
+    // bound to node.http.host only: listen(port) alone would bind every interface
+    HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host()).setPort(port)
       .setCompressionSupported(false).setMaxInitialLineLength(8192)
       .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_STREAMS));
     server = vertx.createHttpServer(options).requestHandler(router);
-    return relay.ready().compose(v -> server.listen(port));
+    return relay.ready().compose(v -> server.listen());
   }
 
   @Override
