@@ -107,6 +107,7 @@ public final class GatewayVerticle extends VerticleBase {
    */
   private static void withBody(Router router, HttpMethod method, String path, Handler<RoutingContext> admit,
                                ConnectionDeadlines deadlines, BodyHandler body, Handler<RoutingContext> handler) {
+    // admit answers at once (no Future), so the body handler is set before the first body bytes are handed on
     router.route(method, path).handler(admit).handler(deadlines::bodyDue);
     router.route(method, path).handler(body).handler(handler);
   }

@@ -121,6 +121,22 @@ class HttpEdgeTest {
       new JsonObject().put("session", "prompt").put("text", "hi").encode()).statusCode()).isEqualTo(200);
   }
 
+  @Test
+  void aKeptAliveConnectionThatSendsNothingMoreIsClosedAfterTheIdleTimeout() throws Exception {
+    HubNode idle = TestHub.start(TestHub.yamlWithNode(NODE.replace("body-timeout: 2s", "body-timeout: 2s, idle-timeout: 1s")
+      .formatted("edge3"), 0, ""));
+    try (Socket socket = connect(idle)) {
+      socket.getOutputStream().write("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(
+        StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      assertThat(readAnswer(socket.getInputStream())).startsWith("HTTP/1.1 200 ");
+      // kept alive after the answer, then closed once idle (the read waits up to a minute)
+      assertThat(readToClose(socket.getInputStream())).isEmpty();
+    } finally {
+      idle.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
   // ------------------------------------------------------------------ a scrape-only token
 
   @Test
