@@ -121,7 +121,8 @@ public final class MarkdownStore implements AutoCloseable {
   private static final int IDLE_FORCES = 64;
   private static final int MAX_WRITE_IDS = 200_000;
   private static final Pattern AUTHOR = Pattern.compile("[A-Za-z0-9_.@:-][A-Za-z0-9 _.@:-]{0,63}");
-  private static final Pattern TRANSCRIPT = Pattern.compile("(agents/[^/]+/sessions)/([^/]+)\\.md");
+  // agents/<id>/sessions/<session>.md, or agents/<id>/sessions/<client>/<session>.md on a hub with clients
+  private static final Pattern TRANSCRIPT = Pattern.compile("(agents/[^/]+/sessions(?:/[^/]+)?)/([^/]+)\\.md");
   private static final Pattern HEADING_LINE = Pattern.compile("(?m)^(#{1,2} )");
 
   private final Path root;
@@ -263,6 +264,7 @@ public final class MarkdownStore implements AutoCloseable {
       if (text == null || text.isBlank()) {
         throw new MemoryException(MemoryException.Kind.INVALID, "an entry needs some text");
       }
+      refuseNul(text);
       byte[] entry = entry(author, text).getBytes(StandardCharsets.UTF_8);
       if (entry.length > options.maxEntryBytes()) {
         throw new MemoryException(MemoryException.Kind.TOO_LARGE, "entry of " + entry.length + " bytes is over the "
@@ -278,6 +280,9 @@ public final class MarkdownStore implements AutoCloseable {
   public CompletableFuture<WriteResult> replace(String path, String content, String writeId) {
     try {
       MemoryPath p = MemoryPath.of(path);
+      if (content != null) {
+        refuseNul(content);
+      }
       byte[] data = (content == null ? "" : content).getBytes(StandardCharsets.UTF_8);
       if (data.length > options.maxFileBytes()) {
         throw new MemoryException(MemoryException.Kind.TOO_LARGE, "file of " + data.length + " bytes is over the "
@@ -286,6 +291,14 @@ public final class MarkdownStore implements AutoCloseable {
       return submit(new Op(Journal.REPLACE, p, data, writeId, new CompletableFuture<>()));
     } catch (MemoryException e) {
       return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Memory is Markdown text: a NUL (U+0000) is no part of it, and tools that read the files stop at one. */
+  private static void refuseNul(String text) {
+    if (text.indexOf('\0') >= 0) {
+      throw new MemoryException(MemoryException.Kind.INVALID, "the text contains a NUL character (U+0000), which "
+        + "memory files may not hold");
     }
   }
 
@@ -560,7 +573,8 @@ public final class MarkdownStore implements AutoCloseable {
   }
 
   /**
-   * Moves the older turns of a transcript into {@code sessions/archive/<session>.<n>.md} and leaves
+   * Moves the older turns of a transcript into {@code archive/<session>.<n>.md} beside it
+   * ({@code sessions/archive/} or {@code sessions/<client>/archive/}) and leaves
    * the newest ones (half the limit) under a short header. Runs on the committer thread, between
    * batches, so no append can slip in between the read and the two replaces.
    */

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -210,20 +211,42 @@ class MarkdownStoreTest {
 
   @Test
   void aLongTranscriptIsCompactedIntoArchivesAndLosesNothing() throws Exception {
+    compactsAndLosesNothing("agents/support/sessions/", "s1");
+  }
+
+  @Test
+  void aClientsLongTranscriptIsCompactedIntoTheClientsArchive() throws Exception {
+    compactsAndLosesNothing("agents/support/sessions/web/", "s1");
+    assertThat(store.list("agents/support/sessions/archive/")).as("no archive outside the client's folder").isEmpty();
+  }
+
+  @Test
+  void textWithANulIsRefused() {
+    for (var write : List.<Callable<?>>of(
+      () -> store.append("shared/nul.md", "a", "before\0after", null).get(),
+      () -> store.replace("shared/nul.md", "x\0", null).get())) {
+      assertThatThrownBy(write::call).hasCauseInstanceOf(MemoryException.class).cause()
+        .hasMessageContaining("NUL").satisfies(e ->
+          assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.INVALID));
+    }
+    assertThat(Files.exists(dir.resolve("shared/nul.md"))).isFalse();
+  }
+
+  private void compactsAndLosesNothing(String sessions, String session) throws Exception {
     store.close();
     store = MarkdownStore.open(dir, 1, new MarkdownStore.Options(true, 1024, 64 * 1024, 1 << 20, 8 * 1024), log::add);
-    String path = "agents/support/sessions/s1.md";
+    String path = sessions + session + ".md";
     for (int i = 0; i < 200; i++) {
       append(path, i % 2 == 0 ? "user" : "assistant", "turn " + i + " " + "t".repeat(60));
     }
     String transcript = store.read(path);
     assertThat(transcript.length()).isLessThanOrEqualTo(8 * 1024 + 200);
-    assertThat(transcript).startsWith("# Session s1\n").contains("turn 199 ");
-    List<MarkdownStore.FileInfo> archives = store.list("agents/support/sessions/archive/");
+    assertThat(transcript).startsWith("# Session " + session + "\n").contains("turn 199 ");
+    List<MarkdownStore.FileInfo> archives = store.list(sessions + "archive/");
     assertThat(archives).isNotEmpty();
     StringBuilder all = new StringBuilder();
     for (MarkdownStore.FileInfo a : archives) {
-      assertThat(a.path()).matches("agents/support/sessions/archive/s1\\.\\d+\\.md");
+      assertThat(a.path()).matches(Pattern.quote(sessions + "archive/" + session + ".") + "\\d+\\.md");
       all.append(store.read(a.path()));
     }
     all.append(transcript);

@@ -236,7 +236,7 @@ public final class ConfigLoader {
       // by default only a hub with API clients (one open beyond loopback) bounds each client's rate
       HubConfig.Http h = node.http();
       node = new HubConfig.Node(node.name(), node.roles(), new HubConfig.Http(h.host(), h.port(), h.maxBodyBytes(),
-        h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100));
+        h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100, h.idleTimeoutMs(), h.headerTimeoutMs(), h.bodyTimeoutMs()));
     }
     Fields ledger = root.section("ledger", Set.of("dir", "retention-months"));
     Fields audit = root.section("audit", Set.of("dir", "retention-months"));

@@ -70,9 +70,12 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
 
   /**
    * {@code node.http:}. {@code port} 0 picks a free port; {@code clientRps} bounds each client's
-   * requests per second (burst: two seconds' worth), 0 = off.
+   * requests per second (burst: two seconds' worth), 0 = off. The connection deadlines (0 = off):
+   * {@code idleTimeoutMs} without a byte either way, {@code headerTimeoutMs} for a new connection's
+   * first request head, {@code bodyTimeoutMs} for a request's body after its head.
    */
-  public record Http(String host, int port, long maxBodyBytes, long requestTimeoutMs, int clientRps) {
+  public record Http(String host, int port, long maxBodyBytes, long requestTimeoutMs, int clientRps,
+                     long idleTimeoutMs, long headerTimeoutMs, long bodyTimeoutMs) {
   }
 
   /** {@code cluster:} Hazelcast membership; members are expanded to single {@code host:port} entries. */

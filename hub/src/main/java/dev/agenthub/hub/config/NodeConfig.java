@@ -31,7 +31,8 @@ final class NodeConfig {
         throw new ConfigException(f.field("roles"), "'" + role + "' is not a valid role name");
       }
     }
-    Fields http = f.section("http", Set.of("host", "port", "max-body", "request-timeout", "client-rps"));
+    Fields http = f.section("http", Set.of("host", "port", "max-body", "request-timeout", "client-rps", "idle-timeout",
+      "header-timeout", "body-timeout"));
     http.rejectUnknown();
     long maxBody = http.sizeBytes("max-body", ConfigLoader.DEFAULT_MAX_BODY);
     if (maxBody < 1024 || maxBody > 64L * 1024 * 1024) {
@@ -43,7 +44,17 @@ final class NodeConfig {
     }
     return new HubConfig.Node(name, roles,
       new HubConfig.Http(http.string("host", "127.0.0.1"), http.integer("port", 8080, 0, 65535), maxBody, timeout,
-        http.integer("client-rps", -1, -1, 1_000_000)));
+        http.integer("client-rps", -1, -1, 1_000_000), connectionTimeout(http, "idle-timeout", 60_000),
+        connectionTimeout(http, "header-timeout", 10_000), connectionTimeout(http, "body-timeout", 30_000)));
+  }
+
+  /** A deadline on a client's connection: 0 (off), or 100ms to 1h. */
+  private static long connectionTimeout(Fields http, String key, long defMs) {
+    long ms = http.durationMs(key, defMs);
+    if (ms != 0 && (ms < 100 || ms > 3_600_000)) {
+      throw new ConfigException(http.field(key), "must be 0 (off) or between 100ms and 1h");
+    }
+    return ms;
   }
 
   static HubConfig.Cluster cluster(Fields f) {

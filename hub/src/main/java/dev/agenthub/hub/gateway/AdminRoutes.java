@@ -29,7 +29,7 @@ final class AdminRoutes {
     this.dashboard = dashboard;
   }
 
-  /** {@code GET /v1/agents}: any client. */
+  /** {@code GET /v1/agents}: any client that talks to agents (not a scrape-only token). */
   void agents(RoutingContext ctx) {
     auth.checkAgent(ctx.request().getHeader("Authorization"), null);
     ClusterView view = gw.view().get();

@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.Turn;
 
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
@@ -58,10 +59,10 @@ final class ApiError extends RuntimeException {
       .put("param", param).put("code", code));
   }
 
-  void send(RoutingContext ctx) {
+  /** Sends the error (or resets the response when its head is already out); completes once written. */
+  Future<Void> send(RoutingContext ctx) {
     if (ctx.response().headWritten()) {
-      ctx.response().reset();
-      return;
+      return ctx.response().reset();
     }
     var response = ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json");
     if (retryAfterSeconds != null) {
@@ -70,7 +71,7 @@ final class ApiError extends RuntimeException {
     if ("budget_exceeded".equals(type)) {
       response.putHeader("x-should-retry", "false");
     }
-    response.end(toJson().encode());
+    return response.end(toJson().encode());
   }
 
   static void send(RoutingContext ctx, int status, String type, String message, Long retryAfterSeconds) {

@@ -22,8 +22,8 @@ import java.util.UUID;
  * agent's {@code context-tokens}) and nothing is kept. {@code max_tokens}/{@code max_completion_tokens}
  * and {@code stop} are honoured within the agent's limits; what the hub cannot do ({@code n} > 1,
  * client tools, non-text output, audio, log probabilities, unknown fields) is refused with 400 and the
- * field named, never ignored. Sampling fields ({@code temperature}, {@code top_p}, ...) are accepted and
- * left to the agent's configuration. With {@code stream: true} the answer goes out as it is generated.
+ * field named, never ignored. Sampling fields ({@code temperature}, {@code top_p}, ...) are checked
+ * (type and range, as OpenAI does) and left to the agent's configuration. With {@code stream: true} the answer goes out as it is generated.
  */
 final class ChatCompletions {
 
@@ -78,9 +78,15 @@ final class ChatCompletions {
       .put("owned_by", "agenthub");
   }
 
+  /** Before the body is read: a token that talks to agents (the agent is named in the body). */
+  void admit(RoutingContext ctx) {
+    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
+    ctx.next();
+  }
+
+  /** After {@link #admit} and the body. */
   void handle(RoutingContext ctx) {
     long started = System.nanoTime();
-    auth.checkAgent(ctx.request().getHeader("Authorization"), null);
     JsonObject json = Requests.jsonBody(ctx.body().buffer());
     for (String field : json.fieldNames()) {
       if (!KNOWN.contains(field)) {
@@ -95,6 +101,7 @@ final class ChatCompletions {
         + "' (the model field names the agent)", null, "model", "model_not_found");
     }
     auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
+    checkTypesAndRanges(json);
     refuseUnsupported(json);
     JsonArray messages = messages(json.getValue("messages"));
     String session = Requests.optionalString(json, "user");
@@ -160,6 +167,43 @@ final class ChatCompletions {
       });
   }
 
+  /**
+   * The fields the hub accepts and leaves to the agent are still checked as OpenAI checks them: a
+   * wrong type or a number out of range is a 400 naming the field, never silently passed on.
+   */
+  private static void checkTypesAndRanges(JsonObject json) {
+    Requests.optionalDecimal(json, "temperature", 0, 2);
+    Requests.optionalDecimal(json, "top_p", 0, 1);
+    Requests.optionalDecimal(json, "presence_penalty", -2, 2);
+    Requests.optionalDecimal(json, "frequency_penalty", -2, 2);
+    Requests.optionalInteger(json, "n", 1, 128);
+    Requests.optionalInteger(json, "seed", Long.MIN_VALUE, Long.MAX_VALUE);
+    Requests.optionalInteger(json, "top_logprobs", 0, 20);
+    for (String field : List.of("logprobs", "parallel_tool_calls", "store")) {
+      Requests.optionalBoolean(json, field);
+    }
+    for (String field : List.of("reasoning_effort", "service_tier", "prompt_cache_key", "safety_identifier",
+      "verbosity")) {
+      Requests.optionalString(json, field);
+    }
+    for (String field : List.of("metadata", "stream_options", "logit_bias")) {
+      Object v = json.getValue(field);
+      if (v != null && !(v instanceof JsonObject)) {
+        throw Requests.invalidType(field, "an object", v);
+      }
+    }
+    JsonObject bias = json.getJsonObject("logit_bias");
+    if (bias != null) {
+      for (String token : bias.fieldNames()) {
+        Object b = bias.getValue(token);
+        if (!(b instanceof Number n) || n.doubleValue() < -100 || n.doubleValue() > 100) {
+          throw ApiError.badParam("logit_bias", "Invalid 'logit_bias': each bias must be a number from -100 to 100 "
+            + "(token " + token + ")");
+        }
+      }
+    }
+  }
+
   /** The features the hub does not offer, refused by name rather than ignored. */
   private static void refuseUnsupported(JsonObject json) {
     Object n = json.getValue("n");
@@ -191,15 +235,10 @@ final class ChatCompletions {
   private static int maxTokens(JsonObject json) {
     int max = 0;
     for (String field : List.of("max_tokens", "max_completion_tokens")) {
-      Object v = json.getValue(field);
-      if (v == null) {
-        continue;
+      Long n = Requests.optionalInteger(json, field, 1, 10_000_000);
+      if (n != null) {
+        max = max == 0 ? n.intValue() : Math.min(max, n.intValue());
       }
-      if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 1
-        || n.longValue() > 10_000_000) {
-        throw ApiError.badParam(field, "'" + field + "' must be a positive integer");
-      }
-      max = max == 0 ? n.intValue() : Math.min(max, n.intValue());
     }
     return max;
   }
@@ -252,6 +291,7 @@ final class ChatCompletions {
       }
       Object content = message.getValue("content");
       String text = content == null && r.equals("assistant") ? "" : contentText(content, i);
+      Requests.refuseNul(text, "messages[" + i + "].content");
       out.add(new JsonObject().put("role", r.equals("developer") ? "system" : r).put("content", text));
     }
     return out;

@@ -25,13 +25,20 @@ final class ClientAuth {
     return bySha.isEmpty();
   }
 
-  /** Checks the Authorization header for access to {@code agent} (null: any authenticated client). */
+  /**
+   * Checks the Authorization header for access to {@code agent} (null: any client that talks to
+   * agents; a scrape-only token is refused, it reaches {@code /metrics} and nothing else).
+   */
   void checkAgent(String authorization, String agent) {
     if (open()) {
       return;
     }
+    if (agent == null) {
+      checkTalksToAgents(authorization);
+      return;
+    }
     HubConfig.Client client = client(authorization);
-    if (agent != null && !client.allAgents() && !client.agents().contains(agent) && !client.admin()) {
+    if (!client.allAgents() && !client.agents().contains(agent) && !client.admin()) {
       throw new ApiError(403, "permission_denied", "this token may not use agent '" + agent + "'");
     }
   }

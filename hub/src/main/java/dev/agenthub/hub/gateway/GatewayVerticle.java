@@ -4,12 +4,15 @@ import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
 
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
@@ -55,20 +58,22 @@ public final class GatewayVerticle extends VerticleBase {
     if (firstInstance()) {
       dashboard.startRecording();
     }
+    ConnectionDeadlines deadlines = new ConnectionDeadlines(vertx, gw);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(gw.config().node().http().maxBodyBytes());
 
     Router router = Router.router(vertx);
+    router.route().handler(deadlines::headArrived);
     router.route().handler(gate::traceIds);
     router.route().handler(gate::loopbackUnlessClients);
     router.route().handler(gate::rateLimit);
-    router.post("/v1/agents/:agent/messages").handler(body).handler(messages::message);
-    router.post("/v1/chat/completions").handler(body).handler(chat::handle);
+    withBody(router, HttpMethod.POST, "/v1/agents/:agent/messages", messages::admit, deadlines, body, messages::message);
+    withBody(router, HttpMethod.POST, "/v1/chat/completions", chat::admit, deadlines, body, chat::handle);
     router.get("/v1/models").handler(chat::models);
     router.get("/v1/models/:id").handler(chat::model);
     router.get("/v1/memory").handler(memory::list);
     router.get("/v1/memory/*").handler(memory::read);
-    router.post("/v1/memory/*").handler(body).handler(memory::append);
-    router.put("/v1/memory/*").handler(body).handler(memory::replace);
+    withBody(router, HttpMethod.POST, "/v1/memory/*", memory::admit, deadlines, body, memory::append);
+    withBody(router, HttpMethod.PUT, "/v1/memory/*", memory::admit, deadlines, body, memory::replace);
     router.get("/v1/agents").handler(admin::agents);
     router.get("/v1/cluster").handler(admin::cluster);
     router.get("/v1/spend").handler(admin::spend);
@@ -86,11 +91,25 @@ public final class GatewayVerticle extends VerticleBase {
       ctx.request().method() + " is not allowed on " + ctx.normalizedPath(), null));
 
     // HTTP/1.1 and h2c; many streams per HTTP/2 connection, so thousands of clients need few sockets
-    HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host())
+    // bound to node.http.host only: listen(port) alone would bind every interface
+    HttpServerOptions options = new HttpServerOptions().setHost(gw.config().node().http().host()).setPort(port)
+      .setIdleTimeout((int) gw.config().node().http().idleTimeoutMs()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
       .setCompressionSupported(false).setMaxInitialLineLength(8192)
       .setInitialSettings(new Http2Settings().setMaxConcurrentStreams(HTTP2_STREAMS));
-    server = vertx.createHttpServer(options).requestHandler(router);
-    return relay.ready().compose(v -> server.listen(port));
+    server = vertx.createHttpServer(options).connectionHandler(deadlines::connected).requestHandler(router);
+    return relay.ready().compose(v -> server.listen());
+  }
+
+  /**
+   * A route with a body: the client is admitted (token, agent) before the body is read, so a refused
+   * client never makes the node buffer one, and the body is read by its deadline. Two routes, since
+   * Vert.x Web puts a body handler before any handler of ours on one route.
+   */
+  private static void withBody(Router router, HttpMethod method, String path, Handler<RoutingContext> admit,
+                               ConnectionDeadlines deadlines, BodyHandler body, Handler<RoutingContext> handler) {
+    // admit answers at once (no Future), so the body handler is set before the first body bytes are handed on
+    router.route(method, path).handler(admit).handler(deadlines::bodyDue);
+    router.route(method, path).handler(body).handler(handler);
   }
 
   @Override

@@ -38,20 +38,28 @@ final class MemoryApi {
       .onFailure(err -> ctx.fail(toApiError(err)));
   }
 
-  void append(RoutingContext ctx) {
+  /** Before a write's body is read: an admin token. */
+  void admit(RoutingContext ctx) {
     auth.checkAdmin(ctx.request().getHeader("Authorization"));
+    ctx.next();
+  }
+
+  /** After {@link #admit} and the body. */
+  void append(RoutingContext ctx) {
     String path = path(ctx);
     JsonObject json = Requests.jsonBody(ctx.body().buffer());
     String author = Requests.requiredString(json, "author");
     String text = Requests.requiredString(json, "text");
+    Requests.refuseNul(text, "text");
     reply(ctx, memory.append(path, author, text).map(r -> new JsonObject().put("path", r.getString("path"))
       .put("bytes", r.getLong("bytes"))));
   }
 
+  /** After {@link #admit} and the body. */
   void replace(RoutingContext ctx) {
-    auth.checkAdmin(ctx.request().getHeader("Authorization"));
     String path = path(ctx);
     String text = ctx.body().asString("UTF-8");
+    Requests.refuseNul(text, "body");
     reply(ctx, memory.replace(path, text == null ? "" : text).map(r -> new JsonObject().put("path", r.getString("path"))
       .put("bytes", r.getLong("bytes"))));
   }

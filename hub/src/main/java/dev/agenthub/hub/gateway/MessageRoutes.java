@@ -42,8 +42,11 @@ final class MessageRoutes {
     this.web = web;
   }
 
-  void message(RoutingContext ctx) {
-    long started = System.nanoTime();
+  /**
+   * Before the body is read: the token, the agent and the token's right to it. A refused client never
+   * makes the node buffer a body.
+   */
+  void admit(RoutingContext ctx) {
     String agent = ctx.pathParam("agent");
     String authorization = ctx.request().getHeader("Authorization");
     auth.checkAgent(authorization, null);
@@ -53,6 +56,14 @@ final class MessageRoutes {
       throw new ApiError(404, "not_found", "unknown agent '" + agent + "'");
     }
     auth.checkAgent(authorization, agent);
+    ctx.next();
+  }
+
+  /** After {@link #admit} and the body. */
+  void message(RoutingContext ctx) {
+    long started = System.nanoTime();
+    String agent = ctx.pathParam("agent");
+    String authorization = ctx.request().getHeader("Authorization");
     Requests.AgentMessage msg = Requests.AgentMessage.parse(Requests.jsonBody(ctx.body().buffer()));
     LogFields.put(agent, msg.session(), msg.idempotencyKey());
     String callback = msg.callback();

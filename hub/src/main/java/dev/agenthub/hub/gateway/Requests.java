@@ -5,6 +5,7 @@ import dev.agenthub.agents.Priority;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.regex.Pattern;
@@ -62,6 +63,71 @@ final class Requests {
     return Boolean.TRUE.equals(v);
   }
 
+  /**
+   * An optional number within {@code [min, max]}, as OpenAI checks it: a wrong type or a value out of
+   * range is a 400 naming the field ({@code code} {@code invalid_type}, {@code decimal_below_min_value},
+   * {@code decimal_above_max_value}).
+   */
+  static void optionalDecimal(JsonObject json, String field, double min, double max) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      return;
+    }
+    if (!(v instanceof Number n)) {
+      throw invalidType(field, "a decimal", v);
+    }
+    double d = n.doubleValue();
+    if (d < min) {
+      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': decimal below minimum value. "
+        + "Expected a value >= " + plain(min) + ", but got " + n + " instead.", null, field, "decimal_below_min_value");
+    }
+    if (d > max) {
+      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': decimal above maximum value. "
+        + "Expected a value <= " + plain(max) + ", but got " + n + " instead.", null, field, "decimal_above_max_value");
+    }
+  }
+
+  /** An optional integer within {@code [min, max]}: a 400 naming the field otherwise; absent is null. */
+  static Long optionalInteger(JsonObject json, String field, long min, long max) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte)) {
+      throw invalidType(field, "an integer", v);
+    }
+    long l = ((Number) v).longValue();
+    if (l < min) {
+      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': integer below minimum value. "
+        + "Expected a value >= " + min + ", but got " + l + " instead.", null, field, "integer_below_min_value");
+    }
+    if (l > max) {
+      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': integer above maximum value. "
+        + "Expected a value <= " + max + ", but got " + l + " instead.", null, field, "integer_above_max_value");
+    }
+    return l;
+  }
+
+  static ApiError invalidType(String field, String expected, Object got) {
+    String kind = got instanceof String ? "a string" : got instanceof Boolean ? "a boolean"
+      : got instanceof Number ? "a decimal" : got instanceof JsonObject ? "an object"
+      : got instanceof JsonArray ? "an array" : "another type";
+    return new ApiError(400, "invalid_request_error", "Invalid type for '" + field + "': expected " + expected
+      + ", but got " + kind + " instead.", null, field, "invalid_type");
+  }
+
+  private static String plain(double d) {
+    return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+  }
+
+  /** Text that ends up in memory (a transcript, a file) holds no NUL (U+0000): a 400 naming the field. */
+  static void refuseNul(String text, String field) {
+    if (text != null && text.indexOf('\0') >= 0) {
+      throw ApiError.badParam(field, "'" + field + "' contains a NUL character (U+0000), which memory files may not "
+        + "hold");
+    }
+  }
+
   static String session(String session, String field) {
     if (!SESSION.matcher(session).matches() || session.startsWith(".")) {
       throw ApiError.badRequest("'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");
@@ -82,6 +148,7 @@ final class Requests {
       if (text.isBlank()) {
         throw ApiError.badParam("text", "'text' must not be empty");
       }
+      refuseNul(text, "text");
       String idempotencyKey = optionalString(json, "idempotency_key");
       if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
         throw ApiError.badParam("idempotency_key", "'idempotency_key' must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");

@@ -162,6 +162,9 @@ class ConfigLoaderTest {
     assertThat(config.agents().get(0).limits().maxQueue()).isEqualTo(1000);
     assertThat(config.budgets().onExceed()).isEqualTo(HubConfig.OnExceed.DOWNGRADE);
     assertThat(config.memory().fsync()).isTrue();
+    assertThat(config.node().http().idleTimeoutMs()).isEqualTo(60_000);
+    assertThat(config.node().http().headerTimeoutMs()).isEqualTo(10_000);
+    assertThat(config.node().http().bodyTimeoutMs()).isEqualTo(30_000);
   }
 
   @ParameterizedTest
@@ -170,6 +173,9 @@ class ConfigLoaderTest {
     "node: { http: { port: eighty } }                             | node.http.port: must be a whole number",
     "node: { http: { max-body: lots } }                           | node.http.max-body: must be a size",
     "node: { name: 'bad name' }                                   | node.name: must be 1-64",
+    "node: { http: { header-timeout: 10 } }                       | node.http.header-timeout: needs a unit",
+    "node: { http: { body-timeout: 50ms } }                       | node.http.body-timeout: must be 0 (off) or between 100ms and 1h",
+    "node: { http: { idle-timeout: 2h } }                         | node.http.idle-timeout: must be 0 (off) or between 100ms and 1h",
     "node: { colour: blue }                                       | node.colour: unknown field",
     "cluster: { members: ['localhost'] }                          | cluster.members: 'localhost' is not host:port",
     "cluster: { host: 0.0.0.0 }                                   | cluster.host: must be the one address",

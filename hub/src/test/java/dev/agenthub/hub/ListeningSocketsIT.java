@@ -1,0 +1,178 @@
+package dev.agenthub.hub;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A clustered node as its own JVM, each of its servers given its own loopback address: every socket
+ * the JVM listens on is bound to one of the configured hosts, none to every interface (0.0.0.0, ::).
+ * The sockets are read from the kernel: {@code /proc/<pid>/net/tcp} and {@code tcp6}, matched to the
+ * socket inodes among the process's open files.
+ */
+class ListeningSocketsIT {
+
+  /**
+   * Each server of a node and the address the test gives it; a new server is one more entry here and
+   * its key in {@link #yaml}.
+   */
+  private static final Map<String, String> HOSTS = Map.of(
+    "http", "127.0.0.2",
+    "cluster", "127.0.0.3");
+
+  private final List<Process> processes = new ArrayList<>();
+  private final Path work = Path.of("target", "listening-it", UUID.randomUUID().toString().substring(0, 8));
+
+  @AfterEach
+  void killAll() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  @Test
+  void everyServerOfAClusteredNodeListensOnlyOnItsConfiguredHost() throws Exception {
+    Path proc = Path.of("/proc/self/net/tcp");
+    assertThat(proc).as("this test reads Linux's /proc").exists();
+    int httpPort = freePort(HOSTS.get("http"));
+    int clusterPort = TestHub.randomBasePort();
+    Files.createDirectories(work);
+    Path conf = work.resolve("hosts.yaml").toAbsolutePath();
+    Files.writeString(conf, yaml(httpPort, clusterPort));
+    ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xmx256m", "-jar", jar(), "run", "--conf", conf.toString(),
+      "--cluster").directory(work.toFile())
+      .redirectOutput(work.resolve("node.out").toFile()).redirectError(work.resolve("node.err").toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    pb.environment().put("AGENTHUB_CLUSTER_SECRET", UUID.randomUUID().toString());
+    Process node = pb.start();
+    processes.add(node);
+
+    String url = "http://" + HOSTS.get("http") + ":" + httpPort;
+    TestHub.await("the node is ready on " + url, Duration.ofMinutes(2),
+      () -> node.isAlive() && ready(url));
+
+    List<Listener> listeners = listeners(node.pid());
+    assertThat(listeners).as("the node's listening sockets").isNotEmpty();
+    assertThat(listeners).as("the HTTP server is among them")
+      .contains(new Listener(HOSTS.get("http"), httpPort));
+    // Hazelcast's port and the event bus's
+    assertThat(listeners.stream().filter(l -> l.host().equals(HOSTS.get("cluster")))).as("the cluster's servers")
+      .hasSizeGreaterThanOrEqualTo(2);
+    assertThat(listeners).as("every listening socket is bound to a configured host")
+      .allSatisfy(l -> assertThat(l.host()).isIn(HOSTS.values()));
+  }
+
+  private static String yaml(int httpPort, int clusterPort) {
+    String cluster = HOSTS.get("cluster");
+    return """
+      node: { name: sockets1, http: { host: %s, port: %d } }
+      cluster: { enabled: true, name: sockets-%s, host: %s, port: %d, members: ["%s:%d"] }
+      memory: { dir: memory }
+      ledger: { dir: ledger }
+      audit: { dir: audit }
+      providers: { sim: { type: sim, latency-ms: 0 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      agents:
+        - { id: support, models: { routine: sim-small } }
+      """.formatted(HOSTS.get("http"), httpPort, UUID.randomUUID(), cluster, clusterPort, cluster, clusterPort);
+  }
+
+  /** A listening TCP socket: the address it is bound to and its port. */
+  record Listener(String host, int port) {
+  }
+
+  /** The TCP sockets in state LISTEN that process {@code pid} holds open. */
+  static List<Listener> listeners(long pid) throws IOException {
+    Set<String> inodes = new HashSet<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith("socket:[")) {
+            inodes.add(target.substring("socket:[".length(), target.length() - 1));
+          }
+        } catch (IOException closedMeanwhile) {
+          // the descriptor was closed while the directory was read
+        }
+      }
+    }
+    List<Listener> out = new ArrayList<>();
+    for (String table : List.of("tcp", "tcp6")) {
+      Path file = Path.of("/proc", String.valueOf(pid), "net", table);
+      if (!Files.exists(file)) {
+        continue;
+      }
+      List<String> lines = Files.readAllLines(file);
+      for (String line : lines.subList(1, lines.size())) {
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) {
+          String[] local = f[1].split(":");
+          out.add(new Listener(address(local[0]), Integer.parseInt(local[1], 16)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An address as the kernel prints it: 4-byte words in hexadecimal, each in the machine's byte order
+   * (little-endian here); an IPv4-mapped IPv6 address comes out as its IPv4 address.
+   */
+  static String address(String hex) throws IOException {
+    byte[] raw = HexFormat.of().parseHex(hex);
+    byte[] bytes = new byte[raw.length];
+    for (int word = 0; word < raw.length; word += 4) {
+      for (int i = 0; i < 4; i++) {
+        bytes[word + i] = raw[word + 3 - i];
+      }
+    }
+    return InetAddress.getByAddress(bytes).getHostAddress();
+  }
+
+  private static boolean ready(String url) {
+    try {
+      return TestHub.get(url + "/health/ready").statusCode() == 200;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static int freePort(String host) throws IOException {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
+      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName(host))) {
+        return s.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
+    }
+    throw new IOException("no free port in 12000-19999 on " + host);
+  }
+
+  private static String jar() {
+    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
+    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
+    return new File(jar).getAbsolutePath();
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+}
