@@ -67,10 +67,10 @@ class ListeningSocketsIT {
     TestHub.await("the node is ready on " + url, Duration.ofMinutes(2),
       () -> node.isAlive() && ready(url));
 
-    List<Listener> listeners = listeners(node.pid());
+    List<TestHub.Listener> listeners = TestHub.listeners(node.pid());
     assertThat(listeners).as("the node's listening sockets").isNotEmpty();
     assertThat(listeners).as("the HTTP server is among them")
-      .contains(new Listener(HOSTS.get("http"), httpPort));
+      .contains(new TestHub.Listener(HOSTS.get("http"), httpPort));
     // Hazelcast's port and the event bus's
     assertThat(listeners.stream().filter(l -> l.host().equals(HOSTS.get("cluster")))).as("the cluster's servers")
       .hasSizeGreaterThanOrEqualTo(2);
@@ -91,59 +91,6 @@ class ListeningSocketsIT {
       agents:
         - { id: support, models: { routine: sim-small } }
       """.formatted(HOSTS.get("http"), httpPort, UUID.randomUUID(), cluster, clusterPort, cluster, clusterPort);
-  }
-
-  /** A listening TCP socket: the address it is bound to and its port. */
-  record Listener(String host, int port) {
-  }
-
-  /** The TCP sockets in state LISTEN that process {@code pid} holds open. */
-  static List<Listener> listeners(long pid) throws IOException {
-    Set<String> inodes = new HashSet<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          String target = Files.readSymbolicLink(fd).toString();
-          if (target.startsWith("socket:[")) {
-            inodes.add(target.substring("socket:[".length(), target.length() - 1));
-          }
-        } catch (IOException closedMeanwhile) {
-          // the descriptor was closed while the directory was read
-        }
-      }
-    }
-    List<Listener> out = new ArrayList<>();
-    for (String table : List.of("tcp", "tcp6")) {
-      Path file = Path.of("/proc", String.valueOf(pid), "net", table);
-      if (!Files.exists(file)) {
-        continue;
-      }
-      List<String> lines = Files.readAllLines(file);
-      for (String line : lines.subList(1, lines.size())) {
-        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-        String[] f = line.trim().split("\\s+");
-        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) {
-          String[] local = f[1].split(":");
-          out.add(new Listener(address(local[0]), Integer.parseInt(local[1], 16)));
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * An address as the kernel prints it: 4-byte words in hexadecimal, each in the machine's byte order
-   * (little-endian here); an IPv4-mapped IPv6 address comes out as its IPv4 address.
-   */
-  static String address(String hex) throws IOException {
-    byte[] raw = HexFormat.of().parseHex(hex);
-    byte[] bytes = new byte[raw.length];
-    for (int word = 0; word < raw.length; word += 4) {
-      for (int i = 0; i < 4; i++) {
-        bytes[word + i] = raw[word + 3 - i];
-      }
-    }
-    return InetAddress.getByAddress(bytes).getHostAddress();
   }
 
   private static boolean ready(String url) {

@@ -15,6 +15,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,9 +24,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -201,4 +206,57 @@ public final class TestHub {
   public static ClusterManager clusterManager(Vertx vertx) {
     return ((VertxInternal) vertx).clusterManager();
   }
+  /** A listening TCP socket: the address it is bound to and its port. */
+  public record Listener(String host, int port) {
+  }
+
+  /** The TCP sockets in state LISTEN that process {@code pid} holds open. */
+  public static List<Listener> listeners(long pid) throws IOException {
+    Set<String> inodes = new HashSet<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith("socket:[")) {
+            inodes.add(target.substring("socket:[".length(), target.length() - 1));
+          }
+        } catch (IOException closedMeanwhile) {
+          // the descriptor was closed while the directory was read
+        }
+      }
+    }
+    List<Listener> out = new ArrayList<>();
+    for (String table : List.of("tcp", "tcp6")) {
+      Path file = Path.of("/proc", String.valueOf(pid), "net", table);
+      if (!Files.exists(file)) {
+        continue;
+      }
+      List<String> lines = Files.readAllLines(file);
+      for (String line : lines.subList(1, lines.size())) {
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) {
+          String[] local = f[1].split(":");
+          out.add(new Listener(address(local[0]), Integer.parseInt(local[1], 16)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An address as the kernel prints it: 4-byte words in hexadecimal, each in the machine's byte order
+   * (little-endian here); an IPv4-mapped IPv6 address comes out as its IPv4 address.
+   */
+  static String address(String hex) throws IOException {
+    byte[] raw = HexFormat.of().parseHex(hex);
+    byte[] bytes = new byte[raw.length];
+    for (int word = 0; word < raw.length; word += 4) {
+      for (int i = 0; i < 4; i++) {
+        bytes[word + i] = raw[word + 3 - i];
+      }
+    }
+    return InetAddress.getByAddress(bytes).getHostAddress();
+  }
+
 }

@@ -116,7 +116,7 @@ class AttackIT {
 
     Set<String> listening = new LinkedHashSet<>();
     for (Process p : nodes) {
-      listening.addAll(listeningSockets(p.pid()));
+      TestHub.listeners(p.pid()).forEach(l -> listening.add(l.host() + ":" + l.port()));
     }
     assertThat(listening).as("every socket bound to the configured loopback host only")
       .allMatch(hp -> hp.startsWith("127.0.0.1:"));
@@ -166,43 +166,6 @@ class AttackIT {
     Process p = pb.start();
     processes.add(p);
     return p;
-  }
-
-  /** The TCP sockets process {@code pid} listens on, as {@code host:port} (IPv4 loopback). */
-  static Set<String> listeningSockets(long pid) throws IOException {
-    Set<String> inodes = new HashSet<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          String link = Files.readSymbolicLink(fd).toString();
-          if (link.startsWith("socket:[")) {
-            inodes.add(link.substring(8, link.length() - 1));
-          }
-        } catch (IOException gone) {
-          // closed while we looked
-        }
-      }
-    }
-    Set<String> out = new LinkedHashSet<>();
-    for (String table : List.of("tcp", "tcp6")) {
-      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "net", table))) {
-        String[] f = line.trim().split("\\s+");
-        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) { // 0A: LISTEN
-          String[] local = f[1].split(":");
-          out.add(host(local[0]) + ":" + Integer.parseInt(local[1], 16));
-        }
-      }
-    }
-    return out;
-  }
-
-  /** An address of /proc/net/tcp(6): IPv4 in little-endian hex, or 16 bytes of IPv6 (IPv4-mapped shown as IPv4). */
-  private static String host(String hex) {
-    if (hex.length() == 32 && !hex.startsWith("0000000000000000FFFF0000")) {
-      return hex.chars().allMatch(c -> c == '0') ? "[::]" : "[" + hex + "]";
-    }
-    long ip = Long.parseLong(hex.substring(hex.length() - 8), 16);
-    return (ip & 0xff) + "." + ((ip >> 8) & 0xff) + "." + ((ip >> 16) & 0xff) + "." + ((ip >> 24) & 0xff);
   }
 
   private static HttpResponse<String> send(String method, String url, String body, String token) throws Exception {
