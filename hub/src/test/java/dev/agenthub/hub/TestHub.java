@@ -213,10 +213,20 @@ public final class TestHub {
     return new Path[]{cert, key};
   }
 
-  /** A free TCP port on loopback (for a bridge: its port is announced before it listens). */
+  /**
+   * A free TCP port on loopback for a bridge (its port is announced before it listens), below the
+   * kernel's ephemeral range and the tests' Hazelcast ports: a port the kernel handed out could be
+   * given to a node's event-bus server (port 0) before the bridge binds it.
+   */
   public static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
+      try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IOException("no free port in 12000-19999 on 127.0.0.1");
   }
 }
