@@ -534,11 +534,12 @@ class ProcessIT {
     }
     // an application on the event bus sends six messages whose sessions e2 owns (any node's door may
     // take each one, e2's included); e2 dies under them
-    Vertx app = TestHub.liteMember(env.get("AGENTHUB_CLUSTER_NAME"),
+    TestHub.LiteApp member = TestHub.liteMemberWithManager(env.get("AGENTHUB_CLUSTER_NAME"),
       Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT")));
+    Vertx app = member.vertx();
     try {
       AgentHubClient hub = AgentHubClient.create(app,
-        new AgentHubClient.Options().setTimeoutMs(120_000));
+        new AgentHubClient.Options().setTimeoutMs(120_000).setClusterManager(member.manager()));
       List<Future<Reply>> replies = new ArrayList<>();
       for (String session : onE2) {
         replies.add(hub.send("support", session, "question for " + session));

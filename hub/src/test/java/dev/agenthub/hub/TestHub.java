@@ -181,13 +181,24 @@ public final class TestHub {
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
   public static Vertx liteMember(String cluster, int port) throws Exception {
+    return liteMemberWithManager(cluster, port).vertx();
+  }
+
+  /** A lite member and its cluster manager (for a client that watches hub nodes leave). */
+  public record LiteApp(Vertx vertx, HazelcastClusterManager manager) {
+  }
+
+  public static LiteApp liteMemberWithManager(String cluster, int port) throws Exception {
     Config hz = LiteMember.config(cluster, "127.0.0.1",
       List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
-    return Vertx.builder().with(new VertxOptions().setEventBusOptions(
+    HazelcastClusterManager manager = new HazelcastClusterManager(hz);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(
         new EventBusOptions().setHost("127.0.0.1")))
-      .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
+      .withClusterManager(manager).buildClustered().await(2, TimeUnit.MINUTES);
+    return new LiteApp(vertx, manager);
   }
+
 
   /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
   public static Path[] certificate(String name) throws Exception {
