@@ -12,12 +12,17 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.bridge.BridgeEventType;
 import io.vertx.ext.bridge.BridgeOptions;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.eventbus.bridge.tcp.BridgeEvent;
 import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,10 +36,17 @@ public final class BridgeDoor extends VerticleBase {
 
   /** A connection with nothing read or written for this long is closed (clients ping every 20 s). */
   static final int IDLE_SECONDS = 90;
+  /**
+   * Stream addresses one connection may hold: each is a clustered consumer (cluster-wide state), and
+   * the bridge itself would let a connection register without bound (and leak one registered twice).
+   */
+  static final int MAX_STREAMS_PER_CONNECTION = 8;
 
   private final GatewayContext gw;
   private BridgeGuard guard;
   private TcpEventBusBridge bridge;
+  // the stream addresses each open connection registered (touched on this verticle's context only)
+  private final Map<NetSocket, Set<String>> streams = new HashMap<>();
 
   public BridgeDoor(GatewayContext gw) {
     this.gw = gw;
@@ -70,6 +82,9 @@ public final class BridgeDoor extends VerticleBase {
     JsonObject frame = event.getRawMessage() == null ? new JsonObject() : event.getRawMessage();
     BridgeGuard.Verdict verdict = guard.check(event.type(), frame, loopback(event.socket()));
     if (verdict.allowed()) {
+      verdict = streams(event, frame);
+    }
+    if (verdict.allowed()) {
       event.complete(true);
       return;
     }
@@ -90,6 +105,32 @@ public final class BridgeDoor extends VerticleBase {
         .put("message", new ApiError(verdict.status(), errorType(verdict.status()), verdict.reason()).toJson().encode()));
     }
     event.complete(false); // the bridge answers an err frame of its own: "blocked by bridgeEvent handler"
+  }
+
+  /** Keeps count of a connection's stream addresses: each once, at most {@link #MAX_STREAMS_PER_CONNECTION}. */
+  private BridgeGuard.Verdict streams(BridgeEvent event, JsonObject frame) {
+    if (event.type() != BridgeEventType.REGISTER && event.type() != BridgeEventType.UNREGISTER) {
+      return BridgeGuard.Verdict.OK;
+    }
+    NetSocket socket = event.socket();
+    Set<String> mine = streams.computeIfAbsent(socket, s -> {
+      s.closeHandler(v -> streams.remove(s));
+      return new HashSet<>();
+    });
+    String address = frame.getString("address");
+    if (event.type() == BridgeEventType.UNREGISTER) {
+      mine.remove(address);
+      return BridgeGuard.Verdict.OK;
+    }
+    if (mine.contains(address)) {
+      return BridgeGuard.Verdict.refuse(409, "this stream address is registered on this connection already");
+    }
+    if (mine.size() >= MAX_STREAMS_PER_CONNECTION) {
+      return BridgeGuard.Verdict.refuse(429, "at most " + MAX_STREAMS_PER_CONNECTION + " stream addresses per "
+        + "connection");
+    }
+    mine.add(address);
+    return BridgeGuard.Verdict.OK;
   }
 
   private static String errorType(int status) {

@@ -224,6 +224,20 @@ class BridgeDoorTest {
       }
       String mine = EventBusApi.streamAddress("app-token", "s1");
       raw.write(new JsonObject().put("type", "register").put("address", mine).put("headers", auth));
+      raw.write(new JsonObject().put("type", "ping"));
+      assertThat(raw.next().getString("type")).as("its own address is not refused").isEqualTo("pong");
+      // once per connection, and a few only: each is a consumer in the cluster
+      raw.write(new JsonObject().put("type", "register").put("address", mine).put("headers", auth));
+      assertThat(raw.next().getString("type")).isEqualTo("err");
+      for (int i = 0; i < 7; i++) {
+        raw.write(new JsonObject().put("type", "register").put("address", EventBusApi.streamAddress("app-token", "x" + i))
+          .put("headers", auth));
+      }
+      raw.write(new JsonObject().put("type", "ping"));
+      assertThat(raw.next().getString("type")).as("eight stream addresses are not refused").isEqualTo("pong");
+      raw.write(new JsonObject().put("type", "register").put("address", EventBusApi.streamAddress("app-token", "x9"))
+        .put("headers", auth));
+      assertThat(raw.next().getString("type")).as("the ninth stream address").isEqualTo("err");
       // the deltas come to the client's own address, then the reply
       String reply = "r-" + UUID.randomUUID();
       raw.write(new JsonObject().put("type", "send").put("address", "agenthub.agents.support").put("replyAddress", reply)
