@@ -1,5 +1,6 @@
 package dev.agenthub.client;
 
+import com.hazelcast.cluster.Cluster;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import io.vertx.core.Context;
@@ -12,7 +13,6 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.core.streams.ReadStream;
@@ -27,14 +27,17 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Sends messages to agenthub's agents over the event bus of a cluster the application has joined
- * (as a Hazelcast lite member: see examples/eventbus-app). Each message goes to
- * {@code agenthub.agents.<agent>}; whichever hub node takes it routes the session to the instance
+ * Sends messages to agenthub's agents. The way for applications is a hub node's TCP event-bus bridge
+ * ({@link Options#setBridges}: no cluster membership, TLS with {@link Options#setCaFile}, failover to
+ * the next bridge); an application trusted like a node (it holds the cluster secret) may instead join
+ * the cluster and use its event bus (no bridges given). Each message goes to
+ * {@code agenthub.agents.<agent>}; the hub node that takes it routes the session to the instance
  * that owns it, anywhere in the cluster. Failures are {@link AgentHubException}s carrying the HTTP
  * API's status and error object.
  *
  * <pre>{@code
- * AgentHubClient hub = AgentHubClient.create(vertx, new AgentHubClient.Options().setToken(token));
+ * AgentHubClient hub = AgentHubClient.create(vertx, new AgentHubClient.Options()
+ *   .setBridges(List.of("10.0.0.5:7000", "10.0.0.6:7000")).setToken(token).setCaFile("ca.pem"));
  * hub.send("support", "order-42", "Where is my parcel?").onSuccess(reply -> ...);
  * }</pre>
  */
@@ -44,6 +47,56 @@ public final class AgentHubClient {
   public static final class Options {
     private String token;
     private long timeoutMs = 120_000;
+    private List<String> bridges = List.of();
+    private String caFile;
+    private String certFile;
+    private String keyFile;
+    private ClusterManager clusterManager;
+
+    /**
+     * The hub nodes' bridges ({@code host:port}, their {@code node.bridge}): the client talks to the
+     * first that answers and fails over to the next. Empty (the default): the application's own
+     * clustered event bus, for applications that are members of the cluster.
+     */
+    public Options setBridges(List<String> bridges) {
+      for (String bridge : bridges) {
+        int colon = bridge.lastIndexOf(':');
+        if (colon <= 0 || !bridge.substring(colon + 1).matches("[0-9]{1,5}")) {
+          throw new IllegalArgumentException("a bridge is host:port, got '" + bridge + "'");
+        }
+      }
+      this.bridges = List.copyOf(bridges);
+      return this;
+    }
+
+    /**
+     * The CA (PEM file) that signed the bridges' certificates: TLS on, and the bridge's name or
+     * address checked against its certificate. Null (the default): plain TCP.
+     */
+    public Options setCaFile(String caFile) {
+      this.caFile = caFile;
+      return this;
+    }
+
+    /**
+     * This application's certificate and key (PEM files), for a bridge that asks for one (its
+     * {@code tls.ca} given); with {@link #setCaFile} only.
+     */
+    public Options setCertificate(String certFile, String keyFile) {
+      this.certFile = certFile;
+      this.keyFile = keyFile;
+      return this;
+    }
+
+    /**
+     * On the cluster's event bus only: the application's cluster manager (Hazelcast), so that a
+     * message in flight when a hub node leaves is sent again at once instead of waiting for its
+     * timeout.
+     */
+    public Options setClusterManager(ClusterManager clusterManager) {
+      this.clusterManager = clusterManager;
+      return this;
+    }
 
     /** The client token ({@code clients:} in the hub's config); null on a hub without clients. */
     public Options setToken(String token) {
@@ -78,15 +131,22 @@ public final class AgentHubClient {
 
   private final Vertx vertx;
   private final Options options;
-  // the deltas of every stream of this client come to one address, told apart by their stream id
-  private final String streamAddress = "agenthub.client." + UUID.randomUUID();
+  // the deltas of every stream of this client come to one address bound to its token (the hub
+  // refuses any other), told apart by their stream id
+  private final String streamAddress;
   private final Map<String, DeltaStream> streams = new ConcurrentHashMap<>();
+  private final BridgeLink bridge;
   private MessageConsumer<Object> deltas;
   private Future<Void> deltasReady;
+  private Runnable stopWatching = () -> { };
 
   private AgentHubClient(Vertx vertx, Options options) {
     this.vertx = vertx;
     this.options = options;
+    this.streamAddress = EventBusApi.streamAddress(options.token, UUID.randomUUID().toString());
+    this.bridge = options.bridges.isEmpty() ? null : new BridgeLink(vertx, options.bridges, options.token,
+      options.caFile, options.certFile, options.keyFile, streamAddress, (body, headers) -> onDelta(body, headers.getValue(EventBusApi.STREAM_ID),
+      headers.getValue(EventBusApi.STREAM_OFFSET)));
   }
 
   public static AgentHubClient create(Vertx vertx, Options options) {
@@ -106,6 +166,9 @@ public final class AgentHubClient {
    * answers, once.
    */
   public Future<Reply> send(String agent, Request request) {
+    if (bridge != null) {
+      return bridge.request(agent, keyed(request), Map.of(), options.timeoutMs).map(Reply::fromJson);
+    }
     return call(agent, keyed(request), delivery()).map(m -> Reply.fromJson(asJson(m.body())));
   }
 
@@ -180,9 +243,8 @@ public final class AgentHubClient {
       return;
     }
     watching = true;
-    if (vertx instanceof VertxInternal internal && internal.clusterManager() != null
-      && HazelcastWatch.available()) {
-      HazelcastWatch.onNodeLeft(internal.clusterManager(), () -> {
+    if (options.clusterManager != null && HazelcastWatch.available()) {
+      stopWatching = HazelcastWatch.onNodeLeft(options.clusterManager, () -> {
         // the messages that may have died with the node: sent again once the event bus has dropped
         // its registrations (else a resend could go to the dead node too), and once more a little
         // later; the first answer counts, and the idempotency key makes the copies one turn
@@ -209,9 +271,11 @@ public final class AgentHubClient {
       }
     }
 
-    static void onNodeLeft(ClusterManager manager, Runnable action) {
+    /** Watches; the answer stops watching. */
+    static Runnable onNodeLeft(ClusterManager manager, Runnable action) {
       if (manager instanceof HazelcastClusterManager hz) {
-        hz.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
+        Cluster cluster = hz.getHazelcastInstance().getCluster();
+        UUID id = cluster.addMembershipListener(new MembershipListener() {
           @Override
           public void memberAdded(MembershipEvent event) {
           }
@@ -223,7 +287,15 @@ public final class AgentHubClient {
             }
           }
         });
+        return () -> {
+          try {
+            cluster.removeMembershipListener(id);
+          } catch (RuntimeException e) {
+            // the application has left its cluster already: nothing listens any more
+          }
+        };
       }
+      return () -> { };
     }
   }
 
@@ -236,22 +308,38 @@ public final class AgentHubClient {
     String id = UUID.randomUUID().toString();
     DeltaStream stream = new DeltaStream(vertx);
     streams.put(id, stream);
-    deltas().compose(v -> call(agent, keyed(request),
+    Future<JsonObject> reply = bridge != null
+      ? bridge.request(agent, keyed(request), Map.of(EventBusApi.STREAM_TO, streamAddress, EventBusApi.STREAM_ID, id),
+        options.timeoutMs)
+      : deltas().compose(v -> call(agent, keyed(request),
         delivery().addHeader(EventBusApi.STREAM_TO, streamAddress).addHeader(EventBusApi.STREAM_ID, id)))
-      .onComplete(ar -> {
-        streams.remove(id);
-        if (ar.succeeded()) {
-          stream.finish(Reply.fromJson(asJson(ar.result().body())), null);
-        } else {
-          stream.finish(null, AgentHubException.of(ar.cause(), agent));
-        }
-      });
+      .map(m -> asJson(m.body()));
+    reply.onComplete(ar -> {
+      streams.remove(id);
+      if (ar.succeeded()) {
+        stream.finish(Reply.fromJson(ar.result()), null);
+      } else {
+        stream.finish(null, AgentHubException.of(ar.cause(), agent));
+      }
+    });
     return stream;
   }
 
-  /** Stops receiving deltas; messages already sent are still answered. */
+  /**
+   * Closes the client: on a bridge its connection (messages not yet answered fail), on the event bus
+   * the stream address and the watch on the cluster's members (messages already sent are still
+   * answered).
+   */
   public Future<Void> close() {
-    return deltas == null ? Future.succeededFuture() : deltas.unregister();
+    stopWatching.run();
+    List<Future<Void>> closing = new ArrayList<>();
+    if (bridge != null) {
+      closing.add(bridge.close());
+    }
+    if (deltas != null) {
+      closing.add(deltas.unregister());
+    }
+    return Future.join(closing).mapEmpty();
   }
 
   private synchronized Future<Void> deltas() {
@@ -263,12 +351,15 @@ public final class AgentHubClient {
   }
 
   private void onDelta(Message<Object> m) {
-    DeltaStream stream = streams.get(String.valueOf(m.headers().get(EventBusApi.STREAM_ID)));
-    if (stream != null && m.body() instanceof JsonObject json && json.getValue("text") instanceof String text) {
+    onDelta(m.body(), m.headers().get(EventBusApi.STREAM_ID), m.headers().get(EventBusApi.STREAM_OFFSET));
+  }
+
+  private void onDelta(Object body, Object streamId, Object offsetHeader) {
+    DeltaStream stream = streams.get(String.valueOf(streamId));
+    if (stream != null && body instanceof JsonObject json && json.getValue("text") instanceof String text) {
       int offset = -1;
       try {
-        String header = m.headers().get(EventBusApi.STREAM_OFFSET);
-        offset = header == null ? -1 : Integer.parseInt(header);
+        offset = offsetHeader == null ? -1 : Integer.parseInt(String.valueOf(offsetHeader));
       } catch (NumberFormatException ignored) {
         // no usable offset: take the piece as it comes
       }

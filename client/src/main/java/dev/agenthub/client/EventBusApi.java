@@ -1,5 +1,11 @@
 package dev.agenthub.client;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
 /**
  * The names of the event-bus API ("Contract: the event-bus API" in docs/ARCHITECTURE.md), shared by
  * the hub that serves it and the client that calls it. Version 1.
@@ -23,10 +29,58 @@ public final class EventBusApi {
   public static final String VERSION_HEADER = "agenthub-api";
   public static final String VERSION = "1";
 
+  /**
+   * Where a client's deltas may go: {@code agenthub.stream.<16 hex>.<id>}, the hex the first 16 of
+   * SHA-256 of {@code "stream:" + token}. Bound to the token, so a client can neither register nor
+   * name another's (the bridge and the door both check it).
+   */
+  public static final String STREAM_PREFIX = "agenthub.stream.";
+  private static final Pattern STREAM_ID_TEXT = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+  private static final Pattern AGENT = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+
   private EventBusApi() {
   }
 
   public static String address(String agent) {
     return ADDRESS_PREFIX + agent;
+  }
+
+  /** The agent an address names ({@code agenthub.agents.<agent>}), or null when it names none. */
+  public static String agentOf(String address) {
+    if (address == null || !address.startsWith(ADDRESS_PREFIX)) {
+      return null;
+    }
+    String agent = address.substring(ADDRESS_PREFIX.length());
+    return AGENT.matcher(agent).matches() ? agent : null;
+  }
+
+  /** The stream address {@code id} of the client holding {@code token} (null: a hub without clients). */
+  public static String streamAddress(String token, String id) {
+    return streamPrefix(token) + id;
+  }
+
+  /** Whether {@code address} is one of the stream addresses of the client holding {@code token}. */
+  public static boolean isStreamAddressOf(String token, String address) {
+    String prefix = streamPrefix(token);
+    return address != null && address.startsWith(prefix)
+      && STREAM_ID_TEXT.matcher(address.substring(prefix.length())).matches();
+  }
+
+  /** The token of a {@code Bearer <token>} header, or null. */
+  public static String bearerToken(String authorization) {
+    if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    return authorization.substring(7).trim();
+  }
+
+  private static String streamPrefix(String token) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256")
+        .digest(("stream:" + (token == null ? "" : token)).getBytes(StandardCharsets.UTF_8));
+      return STREAM_PREFIX + HexFormat.of().formatHex(digest, 0, 8) + ".";
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
   }
 }

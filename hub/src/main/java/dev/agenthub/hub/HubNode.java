@@ -9,6 +9,7 @@ import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.config.Secrets;
+import dev.agenthub.hub.gateway.BridgeDoor;
 import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.gateway.GatewayContext;
@@ -80,6 +81,7 @@ public final class HubNode {
   private final NodeDirectory directory;
   private final List<String> gatewayDeployments = new ArrayList<>();
   private final List<String> placerDeployments = new ArrayList<>();
+  private String bridgeDeployment;
   private AuditLog audit;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
@@ -168,7 +170,8 @@ public final class HubNode {
     List<AgentSpec> local = config.agentsForRoles(config.node().roles());
     String name = config.node().name();
     NodeEntry self = new NodeEntry(null, name, config.node().roles(),
-      "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+      "http://" + config.node().http().host() + ":" + port, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+      config.node().bridge().address());
 
     HubConfig.Cluster cluster = config.cluster();
     // more event loops than the default two per core: Vert.x hands them out in turn, and the heavy
@@ -298,12 +301,20 @@ public final class HubNode {
             gatewayDeployments.add(id);
             // the event-bus door: applications in the cluster reach every agent through any node
             return vertx.deployVerticle(() -> new EventBusDoor(gw), new DeploymentOptions().setInstances(instances));
+          })
+          .compose(id -> {
+            gatewayDeployments.add(id);
+            // the door of applications outside the cluster, once this node's doors answer behind it
+            return config.node().bridge().on()
+              ? vertx.deployVerticle(() -> new BridgeDoor(gw), new DeploymentOptions().setInstances(instances))
+              : Future.succeededFuture(null);
           });
       })
       .map(id -> {
-        gatewayDeployments.add(id);
+        bridgeDeployment = id;
         httpReady.set(true);
-        LOG.info("node " + config.node().name() + " serving " + url() + " (cluster: "
+        LOG.info("node " + config.node().name() + " serving " + url()
+          + (config.node().bridge().on() ? ", bridge " + config.node().bridge().address() : "") + " (cluster: "
           + (clusterManager == null ? "off" : config.cluster().name() + " via " + config.cluster().host()) + ", agents: "
           + String.join(", ", local.stream().map(AgentSpec::id).toList()) + ")");
         return null;
@@ -366,10 +377,15 @@ public final class HubNode {
     if (membershipTimer >= 0) {
       vertx.cancelTimer(membershipTimer);
     }
-    List<Future<Void>> gateways = new ArrayList<>();
-    gatewayDeployments.forEach(id -> gateways.add(vertx.undeploy(id)));
+    // the bridge first: its applications fail over to another node's bridge while this node's doors
+    // still answer what they took
+    Future<Void> bridge = bridgeDeployment == null ? Future.succeededFuture() : vertx.undeploy(bridgeDeployment);
     Promise<Void> closed = Promise.promise();
-    Future.join(gateways).transform(ignored -> {
+    bridge.transform(ignored -> {
+      List<Future<Void>> gateways = new ArrayList<>();
+      gatewayDeployments.forEach(id -> gateways.add(vertx.undeploy(id)));
+      return Future.join(gateways);
+    }).transform(ignored -> {
       List<Future<Void>> agents = new ArrayList<>();
       placerDeployments.forEach(id -> agents.add(vertx.undeploy(id)));
       return Future.join(agents);

@@ -51,6 +51,7 @@ public final class Launcher implements Callable<Integer> {
       AGENTHUB_CONF                     the config file
       AGENTHUB_NODE, AGENTHUB_ROLES     the node's name and roles
       AGENTHUB_HTTP_HOST, _HTTP_PORT    where the HTTP API listens
+      AGENTHUB_BRIDGE_PORT              the event-bus bridge for applications (0: off)
       AGENTHUB_CLUSTER                  true: join the cluster
       AGENTHUB_CLUSTER_NAME, _MEMBERS   the cluster (members: host:port[-port],...)
       AGENTHUB_CLUSTER_HOST, _PORT      this node's Hazelcast address and base port
@@ -180,6 +181,9 @@ public final class Launcher implements Callable<Integer> {
     String node;
     @Option(names = "--http-port", paramLabel = "N", description = "the HTTP port (0: any free one)")
     Integer port;
+    @Option(names = "--bridge-port", paramLabel = "N", description = "the TCP event-bus bridge's port, the door of "
+      + "applications (node.bridge; 0: off, the default)")
+    Integer bridgePort;
     @Option(names = "--roles", paramLabel = "a,b", split = ",", description = "this node's roles (agents run on nodes "
       + "sharing one of theirs)")
     List<String> roles;
@@ -187,11 +191,12 @@ public final class Launcher implements Callable<Integer> {
     @Override
     public Integer call() {
       Integer port = this.port == null ? null : port(spec, "--http-port", this.port);
+      Integer bridgePort = this.bridgePort == null ? null : port(spec, "--bridge-port", this.bridgePort);
       PrintStream err = stream(spec.commandLine().getErr());
       HubConfig config;
       Map<String, String> secrets;
       try {
-        config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster));
+        config = ConfigLoader.load(conf, System.getenv(), new ConfigLoader.Overrides(node, port, roles, cluster, bridgePort));
         LogFormat.apply(LogFormat.resolve(System.getenv(), config.operations().logFormat(), System.console() != null),
           config.node().name());
         secrets = Secrets.load(config, System.getenv());

@@ -36,7 +36,8 @@ class ListeningSocketsIT {
    */
   private static final Map<String, String> HOSTS = Map.of(
     "http", "127.0.0.2",
-    "cluster", "127.0.0.3");
+    "cluster", "127.0.0.3",
+    "bridge", "127.0.0.4");
 
   private final List<Process> processes = new ArrayList<>();
   private final Path work = Path.of("target", "listening-it", UUID.randomUUID().toString().substring(0, 8));
@@ -51,10 +52,11 @@ class ListeningSocketsIT {
     Path proc = Path.of("/proc/self/net/tcp");
     assertThat(proc).as("this test reads Linux's /proc").exists();
     int httpPort = freePort(HOSTS.get("http"));
+    int bridgePort = freePort(HOSTS.get("bridge"));
     int clusterPort = TestHub.randomBasePort();
     Files.createDirectories(work);
     Path conf = work.resolve("hosts.yaml").toAbsolutePath();
-    Files.writeString(conf, yaml(httpPort, clusterPort));
+    Files.writeString(conf, yaml(httpPort, clusterPort, bridgePort));
     ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xmx256m", "-jar", jar(), "run", "--conf", conf.toString(),
       "--cluster").directory(work.toFile())
       .redirectOutput(work.resolve("node.out").toFile()).redirectError(work.resolve("node.err").toFile());
@@ -70,7 +72,8 @@ class ListeningSocketsIT {
     List<TestHub.Listener> listeners = TestHub.listeners(node.pid());
     assertThat(listeners).as("the node's listening sockets").isNotEmpty();
     assertThat(listeners).as("the HTTP server is among them")
-      .contains(new TestHub.Listener(HOSTS.get("http"), httpPort));
+      .contains(new TestHub.Listener(HOSTS.get("http"), httpPort))
+      .contains(new TestHub.Listener(HOSTS.get("bridge"), bridgePort));
     // Hazelcast's port and the event bus's
     assertThat(listeners.stream().filter(l -> l.host().equals(HOSTS.get("cluster")))).as("the cluster's servers")
       .hasSizeGreaterThanOrEqualTo(2);
@@ -78,10 +81,10 @@ class ListeningSocketsIT {
       .allSatisfy(l -> assertThat(l.host()).isIn(HOSTS.values()));
   }
 
-  private static String yaml(int httpPort, int clusterPort) {
+  private static String yaml(int httpPort, int clusterPort, int bridgePort) {
     String cluster = HOSTS.get("cluster");
     return """
-      node: { name: sockets1, http: { host: %s, port: %d } }
+      node: { name: sockets1, http: { host: %s, port: %d }, bridge: { host: %s, port: %d } }
       cluster: { enabled: true, name: sockets-%s, host: %s, port: %d, members: ["%s:%d"] }
       memory: { dir: memory }
       ledger: { dir: ledger }
@@ -90,7 +93,7 @@ class ListeningSocketsIT {
       models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
       agents:
         - { id: support, models: { routine: sim-small } }
-      """.formatted(HOSTS.get("http"), httpPort, UUID.randomUUID(), cluster, clusterPort, cluster, clusterPort);
+      """.formatted(HOSTS.get("http"), httpPort, HOSTS.get("bridge"), bridgePort, UUID.randomUUID(), cluster, clusterPort, cluster, clusterPort);
   }
 
   private static boolean ready(String url) {

@@ -86,8 +86,10 @@ class ProcessIT {
   void threeNodesAnswerForEveryAgentAndSurviveAKill() throws Exception {
     Map<String, String> env = clusterEnv("memory");
     int[] ports = {freePort(), freePort(), freePort()};
+    int[] bridges = {freePort(), freePort(), freePort()};
     for (int i = 0; i < 3; i++) {
-      launch("p" + (i + 1), env, "--cluster", "--node", "p" + (i + 1), "--http-port", String.valueOf(ports[i]));
+      launch("p" + (i + 1), env, "--cluster", "--node", "p" + (i + 1), "--http-port", String.valueOf(ports[i]),
+        "--bridge-port", String.valueOf(bridges[i]));
     }
     for (int port : ports) {
       TestHub.await("node on " + port + " sees 3 nodes and is ready", Duration.ofMinutes(2),
@@ -115,12 +117,14 @@ class ProcessIT {
     });
 
     // a Vert.x application of the user's own (examples/eventbus-app), nothing of the project on its
-    // classpath but the fat jar, joins as a lite member, sends 200 messages over the event bus, leaves
-    int base = Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT"));
+    // classpath but the fat jar, no member of the cluster: through the nodes' bridges (each listed in
+    // /v1/cluster) it sends 200 messages and streams one answer
+    assertThat(new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body()).getJsonArray("nodes").stream()
+      .map(n -> ((JsonObject) n).getString("bridge")))
+      .containsExactly("127.0.0.1:" + bridges[0], "127.0.0.1:" + bridges[1], "127.0.0.1:" + bridges[2]);
     List<String> app = List.of(javaBin(), "-Xmx256m", "-cp", jar() + File.pathSeparator + exampleJar(),
-      "dev.agenthub.examples.EventBusApp", "--cluster", env.get("AGENTHUB_CLUSTER_NAME"), "--members",
-      "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2), "--host", "127.0.0.1",
-      "--agent", "support", "--messages", "200");
+      "dev.agenthub.examples.EventBusApp", "--bridge", "127.0.0.1:" + bridges[0] + ",127.0.0.1:" + bridges[1]
+        + ",127.0.0.1:" + bridges[2], "--agent", "support", "--messages", "200");
     Process application = new ProcessBuilder(app).directory(work.toFile()).redirectErrorStream(true)
       .redirectOutput(work.resolve("app.out").toFile()).start();
     processes.add(application);
@@ -530,11 +534,12 @@ class ProcessIT {
     }
     // an application on the event bus sends six messages whose sessions e2 owns (any node's door may
     // take each one, e2's included); e2 dies under them
-    Vertx app = TestHub.liteMember(env.get("AGENTHUB_CLUSTER_NAME"),
+    TestHub.LiteApp member = TestHub.liteMemberWithManager(env.get("AGENTHUB_CLUSTER_NAME"),
       Integer.parseInt(env.get("AGENTHUB_CLUSTER_PORT")));
+    Vertx app = member.vertx();
     try {
       AgentHubClient hub = AgentHubClient.create(app,
-        new AgentHubClient.Options().setTimeoutMs(120_000));
+        new AgentHubClient.Options().setTimeoutMs(120_000).setClusterManager(member.manager()));
       List<Future<Reply>> replies = new ArrayList<>();
       for (String session : onE2) {
         replies.add(hub.send("support", session, "question for " + session));

@@ -16,6 +16,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,9 +24,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -36,6 +39,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** Test support: configurations, nodes and an HTTP client, all on 127.0.0.1. */
 public final class TestHub {
@@ -194,12 +199,22 @@ public final class TestHub {
    * lite member, as a user's application would: no data, no agents, just the event bus.
    */
   public static Vertx liteMember(String cluster, int port) throws Exception {
+    return liteMemberWithManager(cluster, port).vertx();
+  }
+
+  /** A lite member and its cluster manager (for a client that watches hub nodes leave). */
+  public record LiteApp(Vertx vertx, HazelcastClusterManager manager) {
+  }
+
+  public static LiteApp liteMemberWithManager(String cluster, int port) throws Exception {
     Config hz = LiteMember.config(cluster, SECRET.getBytes(StandardCharsets.UTF_8), "127.0.0.1",
       List.of("127.0.0.1:" + port, "127.0.0.1:" + (port + 1), "127.0.0.1:" + (port + 2)));
     hz.getNetworkConfig().setPort(port + 30).setPortAutoIncrement(true);
-    return Vertx.builder().with(new VertxOptions().setEventBusOptions(
+    HazelcastClusterManager manager = new HazelcastClusterManager(hz);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(
         new EventBusOptions().setHost("127.0.0.1")))
-      .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
+      .withClusterManager(manager).buildClustered().await(2, TimeUnit.MINUTES);
+    return new LiteApp(vertx, manager);
   }
 
   /** The cluster manager of a clustered Vert.x (tests reach into Hazelcast through it). */
@@ -259,4 +274,45 @@ public final class TestHub {
     return InetAddress.getByAddress(bytes).getHostAddress();
   }
 
+
+  /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
+  public static Path[] certificate(String name) throws Exception {
+    Path dir = TestHub.freshDir();
+    Path store = dir.resolve(name + ".p12");
+    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
+      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
+      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    assertThat(keytool.exitValue()).isZero();
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(store)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
+    Path cert = dir.resolve(name + ".crt");
+    Path key = dir.resolve(name + ".key");
+    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    return new Path[]{cert, key};
+  }
+
+  /**
+   * A free TCP port on loopback for a bridge (its port is announced before it listens), below the
+   * kernel's ephemeral range and the tests' Hazelcast ports: a port the kernel handed out could be
+   * given to a node's event-bus server (port 0) before the bridge binds it.
+   */
+  public static int freePort() throws IOException {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
+      try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
+    }
+    throw new IOException("no free port in 12000-19999 on 127.0.0.1");
+  }
 }

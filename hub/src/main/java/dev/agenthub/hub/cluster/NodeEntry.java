@@ -8,13 +8,18 @@ import java.util.List;
 
 /**
  * What a node tells the cluster about itself (carried as the Vert.x cluster node metadata): its name,
- * roles, HTTP address and start time. Where agent instances run is computed from these by every
+ * roles, HTTP address, start time and its bridge's {@code host:port} (null: off). Where agent instances run is computed from these by every
  * node alike ({@link PlacementPlan}), so it needs no announcement.
  */
-public record NodeEntry(String nodeId, String name, List<String> roles, String address, String since) {
+public record NodeEntry(String nodeId, String name, List<String> roles, String address, String since, String bridge) {
 
   public NodeEntry {
     roles = List.copyOf(roles);
+  }
+
+  /** A node without a bridge. */
+  public NodeEntry(String nodeId, String name, List<String> roles, String address, String since) {
+    this(nodeId, name, roles, address, since, null);
   }
 
   /**
@@ -33,13 +38,13 @@ public record NodeEntry(String nodeId, String name, List<String> roles, String a
   }
 
   public NodeEntry withNodeId(String id) {
-    return new NodeEntry(id, name, roles, address, since);
+    return new NodeEntry(id, name, roles, address, since, bridge);
   }
 
   /** The metadata form (no node id: the cluster manager knows it). */
   public JsonObject toMetadata() {
     return new JsonObject().put(MARK, 1).put("name", name).put("roles", new JsonArray(roles)).put("address", address)
-      .put("since", since);
+      .put("since", since).put("bridge", bridge);
   }
 
   /**
@@ -55,11 +60,12 @@ public record NodeEntry(String nodeId, String name, List<String> roles, String a
     }
     List<String> roles = new ArrayList<>();
     json.getJsonArray("roles", new JsonArray()).forEach(r -> roles.add(String.valueOf(r)));
-    return new NodeEntry(nodeId, json.getString("name"), roles, json.getString("address"), json.getString("since"));
+    return new NodeEntry(nodeId, json.getString("name"), roles, json.getString("address"), json.getString("since"),
+      json.getValue("bridge") instanceof String b ? b : null);
   }
 
   public JsonObject toJson() {
     return new JsonObject().put("name", name).put("roles", new JsonArray(roles)).put("address", address)
-      .put("since", since);
+      .put("since", since).put("bridge", bridge);
   }
 }

@@ -47,9 +47,13 @@ public final class ConfigLoader {
   /**
    * Command-line overrides; null fields keep the file's or the environment's value.
    */
-  public record Overrides(String node, Integer httpPort, List<String> roles, Boolean cluster) {
+  public record Overrides(String node, Integer httpPort, List<String> roles, Boolean cluster, Integer bridgePort) {
+    public Overrides(String node, Integer httpPort, List<String> roles, Boolean cluster) {
+      this(node, httpPort, roles, cluster, null);
+    }
+
     public static Overrides none() {
-      return new Overrides(null, null, null, null);
+      return new Overrides(null, null, null, null, null);
     }
   }
 
@@ -131,6 +135,7 @@ public final class ConfigLoader {
     setIfPresent(root, env, "AGENTHUB_MEMORY_WRITER", List.of("memory", "writer"), false);
     setIfPresent(root, env, "AGENTHUB_MEMORY_REPLICAS", List.of("memory", "replicas"), false);
     setIfPresent(root, env, "AGENTHUB_HTTP_HOST", List.of("node", "http", "host"), false);
+    setIfPresent(root, env, "AGENTHUB_BRIDGE_PORT", List.of("node", "bridge", "port"), false);
     clientsFromFile(root, env.get("AGENTHUB_CLIENTS_FILE"));
   }
 
@@ -181,6 +186,9 @@ public final class ConfigLoader {
     if (o.httpPort() != null) {
       put(root, List.of("node", "http", "port"), o.httpPort());
     }
+    if (o.bridgePort() != null) {
+      put(root, List.of("node", "bridge", "port"), o.bridgePort());
+    }
     if (o.roles() != null) {
       put(root, List.of("node", "roles"), o.roles());
     }
@@ -207,7 +215,7 @@ public final class ConfigLoader {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
       "budgets", "clients", "ledger", "audit", "batch", "telemetry"));
     root.rejectUnknown();
-    HubConfig.Node node = NodeConfig.node(root.section("node", Set.of("name", "roles", "http")));
+    HubConfig.Node node = NodeConfig.node(root.section("node", Set.of("name", "roles", "http", "bridge")));
     HubConfig.Cluster cluster = NodeConfig.cluster(root.section("cluster",
       Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls", "loopback-only")));
     Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
@@ -236,7 +244,8 @@ public final class ConfigLoader {
       // by default only a hub with API clients (one open beyond loopback) bounds each client's rate
       HubConfig.Http h = node.http();
       node = new HubConfig.Node(node.name(), node.roles(), new HubConfig.Http(h.host(), h.port(), h.maxBodyBytes(),
-        h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100, h.idleTimeoutMs(), h.headerTimeoutMs(), h.bodyTimeoutMs()));
+        h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100, h.idleTimeoutMs(), h.headerTimeoutMs(), h.bodyTimeoutMs()),
+      node.bridge());
     }
     Fields ledger = root.section("ledger", Set.of("dir", "retention-months"));
     Fields audit = root.section("audit", Set.of("dir", "retention-months"));

@@ -62,9 +62,24 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
   }
 
   /** {@code node:} this node's name, roles and HTTP settings. */
-  public record Node(String name, List<String> roles, Http http) {
+  public record Node(String name, List<String> roles, Http http, Bridge bridge) {
     public Node {
       roles = List.copyOf(roles);
+    }
+  }
+
+  /**
+   * {@code node.bridge:} the TCP event-bus bridge, the door of users' applications. {@code port} 0
+   * is off; {@code tls} null is plain TCP (its {@code ca} null: no client certificates asked).
+   */
+  public record Bridge(String host, int port, Tls tls) {
+    public boolean on() {
+      return port > 0;
+    }
+
+    /** {@code host:port}, or null when off. */
+    public String address() {
+      return on() ? host + ":" + port : null;
     }
   }
 
@@ -88,7 +103,9 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
 
   /**
    * {@code cluster.tls:} event-bus TLS between nodes, with client certificates: PEM certificate and
-   * key of this node, and the CA that signs every node's certificate. Null when off.
+   * key of this node, and the CA that signs every node's certificate. Null when off. Under
+   * {@code node.bridge:} the same files, {@code ca} optional (given: applications must present a
+   * certificate it signed).
    */
   public record Tls(String cert, String key, String ca) {
   }

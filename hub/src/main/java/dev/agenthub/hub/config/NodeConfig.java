@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The node's own sections of hub.yaml: {@code node:}, {@code cluster:} and {@code memory:}.
@@ -45,7 +47,8 @@ final class NodeConfig {
     return new HubConfig.Node(name, roles,
       new HubConfig.Http(http.string("host", "127.0.0.1"), http.integer("port", 8080, 0, 65535), maxBody, timeout,
         http.integer("client-rps", -1, -1, 1_000_000), connectionTimeout(http, "idle-timeout", 60_000),
-        connectionTimeout(http, "header-timeout", 10_000), connectionTimeout(http, "body-timeout", 30_000)));
+        connectionTimeout(http, "header-timeout", 10_000), connectionTimeout(http, "body-timeout", 30_000)),
+      bridge(f.section("bridge", Set.of("host", "port", "tls"))));
   }
 
   /** A deadline on a client's connection: 0 (off), or 100ms to 1h. */
@@ -55,6 +58,32 @@ final class NodeConfig {
       throw new ConfigException(http.field(key), "must be 0 (off) or between 100ms and 1h");
     }
     return ms;
+  }
+
+  /**
+   * {@code node.bridge:} off (port 0) by default: it is one more listening socket, opened only on
+   * purpose, and nodes sharing a machine would otherwise fight for one port.
+   */
+  static HubConfig.Bridge bridge(Fields f) {
+    f.rejectUnknown();
+    String host = f.string("host", "127.0.0.1");
+    if (host.isBlank() || host.contains(" ") || host.equals("0.0.0.0") || host.equals("::")) {
+      throw new ConfigException(f.field("host"), "must be the one address to listen on, got '" + host + "'");
+    }
+    int port = f.integer("port", 0, 0, 65535);
+    HubConfig.Tls tls = null;
+    if (f.has("tls")) {
+      Fields t = f.section("tls", Set.of("cert", "key", "ca"));
+      t.rejectUnknown();
+      String ca = t.string("ca", "");
+      tls = new HubConfig.Tls(t.requiredString("cert"), t.requiredString("key"), ca.isBlank() ? null : ca);
+      for (String file : Stream.of(tls.cert(), tls.key(), tls.ca()).filter(Objects::nonNull).toList()) {
+        if (!Files.isReadable(Path.of(file))) {
+          throw new ConfigException(t.path(), "cannot read " + file);
+        }
+      }
+    }
+    return new HubConfig.Bridge(host, port, tls);
   }
 
   static HubConfig.Cluster cluster(Fields f) {

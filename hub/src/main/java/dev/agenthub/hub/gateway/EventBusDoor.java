@@ -23,7 +23,8 @@ import java.util.List;
  * HTTP API's answer. Every node serves every agent's address and routes the session to its owning
  * instance as the HTTP gateway does, under the same rules: client token (401), allowed agents (403),
  * the per-client rate, sessions per client, idempotency keys, failover to the session's new owner.
- * Failures are the HTTP status as failure code and the JSON error object as message.
+ * Failures are the HTTP status as failure code and the JSON error object as message. Applications
+ * outside the cluster come through {@link BridgeDoor}, whose requests this node's door answers.
  */
 public final class EventBusDoor extends VerticleBase {
 
@@ -88,6 +89,11 @@ public final class EventBusDoor extends VerticleBase {
         .forClient(client);
       long timeout = msg.batch() ? MessageRoutes.BATCH_TIMEOUT_MS : gw.config().node().http().requestTimeoutMs();
       String streamTo = m.headers().get(EventBusApi.STREAM_TO);
+      if (streamTo != null && !EventBusApi.isStreamAddressOf(EventBusApi.bearerToken(authorization), streamTo)) {
+        // deltas go only where this caller may receive them: never onto an internal or another's address
+        throw new ApiError(403, "permission_denied", "'" + EventBusApi.STREAM_TO + "' must be one of this token's "
+          + "stream addresses (" + EventBusApi.STREAM_PREFIX + "<...>.<id>)");
+      }
       if (streamTo != null && !msg.batch()) {
         stream(agent, m, request, streamTo, started);
         return;
@@ -102,6 +108,10 @@ public final class EventBusDoor extends VerticleBase {
   private void stream(String agent, Message<Object> m, Turn.Request request, String streamTo, long started) {
     String streamId = m.headers().get(EventBusApi.STREAM_ID);
     DeliveryOptions deltaOptions = new DeliveryOptions();
+    if ("bridge".equals(m.headers().get(BridgeGuard.DOOR_HEADER))) {
+      // the bridge's connection registered the stream address on this node: the answer's text stays here
+      deltaOptions.setLocalOnly(true);
+    }
     if (streamId != null) {
       deltaOptions.addHeader(EventBusApi.STREAM_ID, streamId);
     }
@@ -147,7 +157,8 @@ public final class EventBusDoor extends VerticleBase {
     if (e.status == 401 || e.status == 403) {
       // audited as on HTTP: who was refused where (the event bus does not say who sent it)
       gw.metrics().refused("auth");
-      gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status).put("door", "eventbus")
+      String door = "bridge".equals(m.headers().get(BridgeGuard.DOOR_HEADER)) ? "bridge" : "eventbus";
+      gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status).put("door", door)
         .put("address", EventBusApi.address(agent)).put("reason", e.getMessage()));
     }
     gw.metrics().message(agent, Replies.outcome(e), System.nanoTime() - started);

@@ -72,7 +72,7 @@ class AttackIT {
     Files.createDirectories(work);
     String cluster = "attack-" + UUID.randomUUID();
     int base = TestHub.randomBasePort();
-    Path[] pem = certificate(work);
+    Path[] pem = TestHub.certificate("agenthub");
     Path conf = work.resolve("hub.yaml");
     Files.writeString(conf, """
       node: { http: { max-body: 64KiB } }
@@ -99,7 +99,7 @@ class AttackIT {
     int[] ports = new int[3];
     List<Process> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      ports[i] = freePort();
+      ports[i] = TestHub.freePort();
       nodes.add(launch("n" + (i + 1), Map.of("AGENTHUB_CLUSTER_SECRET", secret,
         "AGENTHUB_MEMORY_DIR", work.resolve("memory-n" + (i + 1)).toAbsolutePath().toString()),
         "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "n" + (i + 1),
@@ -203,39 +203,5 @@ class AttackIT {
 
   private static String javaBin() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
-
-  private static int freePort() throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
-      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
-        return s.getLocalPort();
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-    throw new IOException("no free port in 12000-19999 on 127.0.0.1");
-  }
-
-  /** A self-signed certificate for 127.0.0.1 and its key, as PEM files (the cluster's CA is itself). */
-  private static Path[] certificate(Path dir) throws Exception {
-    Path store = dir.resolve("node.p12");
-    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=agenthub",
-      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
-      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
-    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (var in = Files.newInputStream(store)) {
-      ks.load(in, "changeit".toCharArray());
-    }
-    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
-    Path cert = dir.resolve("node.crt");
-    Path key = dir.resolve("node.key");
-    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
-      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
-    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
-      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-    return new Path[] {cert, key};
   }
 }

@@ -199,28 +199,8 @@ class ClusterTest {
     return out;
   }
 
-  /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
   static Path[] certificate(String name) throws Exception {
-    Path dir = TestHub.freshDir();
-    Path store = dir.resolve(name + ".p12");
-    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
-      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
-      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
-    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
-    assertThat(keytool.exitValue()).isZero();
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (var in = Files.newInputStream(store)) {
-      ks.load(in, "changeit".toCharArray());
-    }
-    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
-    Path cert = dir.resolve(name + ".crt");
-    Path key = dir.resolve(name + ".key");
-    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
-      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
-    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
-      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-    return new Path[]{cert, key};
+    return TestHub.certificate(name);
   }
 
   @Test

@@ -151,6 +151,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theBridgeIsOffByDefaultAndTurnedOnByItsPortFromFileEnvironmentOrFlag() throws Exception {
+    assertThat(parse(defaultYaml()).node().bridge().on()).isFalse();
+    assertThat(parse(defaultYaml()).node().bridge().address()).isNull();
+    HubConfig env = ConfigLoader.parse(defaultYaml(), "t", Map.of("AGENTHUB_BRIDGE_PORT", "7100"),
+      ConfigLoader.Overrides.none());
+    assertThat(env.node().bridge().address()).isEqualTo("127.0.0.1:7100");
+    HubConfig flag = ConfigLoader.parse(defaultYaml(), "t", Map.of("AGENTHUB_BRIDGE_PORT", "7100"),
+      new ConfigLoader.Overrides(null, null, null, null, 7200));
+    assertThat(flag.node().bridge().port()).isEqualTo(7200);
+    String base = """
+      providers: { sim: { type: sim } }
+      models: { m: { provider: sim } }
+      agents: [ { id: a, models: { routine: m } } ]
+      """;
+    assertThatThrownBy(() -> parse("node: { bridge: { host: 0.0.0.0, port: 7000 } }\n" + base))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("node.bridge.host");
+    assertThatThrownBy(() -> parse("node: { bridge: { port: 7000, tls: { cert: /nonexistent.crt, key: /x.key } } }\n"
+      + base)).isInstanceOf(ConfigException.class).hasMessageContaining("cannot read /nonexistent.crt");
+    assertThatThrownBy(() -> parse("node: { bridge: { port: 7000, publish: true } }\n" + base))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("publish");
+  }
+
+  @Test
   void everyKeyButTheRequiredOnesHasADefault() {
     HubConfig config = parse("""
       providers: { sim: { type: sim } }

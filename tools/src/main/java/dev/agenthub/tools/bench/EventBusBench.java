@@ -19,15 +19,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code agenthub.jar bench eventbus}: the same cluster of two nodes (separate JVMs, sim latency 0)
- * loaded by this JVM over HTTP (to node 1), then by this JVM as an application on the event bus (a
- * Hazelcast lite member using {@link AgentHubClient}): messages/s and latency percentiles of both
- * doors, closed loops of C sessions. Asserts nothing.
+ * loaded by this JVM over HTTP (to node 1), then by this JVM as an application through node 1's
+ * event-bus bridge ({@link AgentHubClient} over one TCP connection): messages/s and latency
+ * percentiles of both doors, closed loops of C sessions. Asserts nothing.
  */
 final class EventBusBench {
 
@@ -44,24 +45,27 @@ final class EventBusBench {
     try {
       int p1 = MessageBench.freePort();
       int p2 = MessageBench.freePort();
+      int bridge = MessageBench.freePort();
       Path memory = dir.resolve("memory");
-      nodes.add(MessageBench.startNode(dir, "n1", "general", true, cluster, base, p1, memory, 0));
+      nodes.add(MessageBench.startNode(dir, "n1", "general", true, cluster, base, p1, memory, 0, "",
+        Map.of("AGENTHUB_BRIDGE_PORT", String.valueOf(bridge))));
       MessageBench.waitReady(p1, 1);
       nodes.add(MessageBench.startNode(dir, "n2", "general", true, cluster, base, p2, memory, 0));
       MessageBench.waitReady(p1, 2);
       MessageBench.waitReady(p2, 2);
       MessageBench.measure(out, "  HTTP (client -> node 1)", p1, messages, concurrency, "/v1/agents/support/messages",
         c -> new JsonObject().put("session", "http-" + c).put("text", "Where is my parcel?"));
-      Vertx app = liteMember(cluster, base);
+      Vertx app = Vertx.vertx();
       try {
-        AgentHubClient hub = AgentHubClient.create(app, new AgentHubClient.Options());
+        AgentHubClient hub = AgentHubClient.create(app, new AgentHubClient.Options()
+          .setBridges(List.of("127.0.0.1:" + bridge)));
         drive(hub, Math.min(messages / 5, 10_000), concurrency, new Histogram(3), "warm");
         Histogram h = new Histogram(TimeUnit.MINUTES.toNanos(1), 3);
         long t0 = System.nanoTime();
         int failed = drive(hub, messages, concurrency, h, "eb");
         double seconds = (System.nanoTime() - t0) / 1e9;
         out.printf("%-56s %,9.0f /s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   max %6.2f ms   failed %d%n",
-          "  event bus (application, a lite member)", messages / seconds, h.getValueAtPercentile(50) / 1e6,
+          "  bridge (client -> node 1's bridge, AgentHubClient)", messages / seconds, h.getValueAtPercentile(50) / 1e6,
           h.getValueAtPercentile(99) / 1e6, h.getValueAtPercentile(99.9) / 1e6, h.getMaxValue() / 1e6, failed);
         MessageBench.printFailures(out);
       } finally {
@@ -106,7 +110,10 @@ final class EventBusBench {
     });
   }
 
-  /** Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member. */
+  /**
+   * Joins the nodes' cluster (Hazelcast on {@code base}..{@code base+2}) as a lite member: for the
+   * benchmarks that act as a node (with the cluster's trust), never as an application.
+   */
   static Vertx liteMember(String cluster, int base) throws Exception {
     Config hz = LiteMember.config(cluster, MessageBench.CLUSTER_SECRET.getBytes(StandardCharsets.UTF_8), "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
