@@ -75,7 +75,7 @@ class AttackIT {
     Path[] pem = TestHub.certificate("agenthub");
     Path conf = work.resolve("hub.yaml");
     Files.writeString(conf, """
-      node: { http: { max-body: 64KiB } }
+      node: { http: { max-body: 64KiB }, bridge: { host: 127.0.0.1 } }
       cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"]%s }
       memory: { replicas: 3 }
       ledger: { dir: "%s" }
@@ -97,10 +97,13 @@ class AttackIT {
       Hashes.sha256Hex(TOKEN), Hashes.sha256Hex(ADMIN)));
     String secret = UUID.randomUUID() + "-" + UUID.randomUUID();
     int[] ports = new int[3];
+    List<String> bridges = new ArrayList<>();
     List<Process> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ports[i] = TestHub.freePort();
+      bridges.add("127.0.0.1:" + TestHub.freePort());
       nodes.add(launch("n" + (i + 1), Map.of("AGENTHUB_CLUSTER_SECRET", secret,
+        "AGENTHUB_BRIDGE_PORT", bridges.get(i).substring(bridges.get(i).indexOf(':') + 1),
         "AGENTHUB_MEMORY_DIR", work.resolve("memory-n" + (i + 1)).toAbsolutePath().toString()),
         "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "n" + (i + 1),
         "--http-port", String.valueOf(ports[i])));
@@ -128,14 +131,14 @@ class AttackIT {
       System.getProperty("java.class.path") + File.pathSeparator + jar(), Attacker.class.getName(), cluster,
       "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2),
       String.join(",", Stream.of(ports[0], ports[1], ports[2]).map(AttackIT::url).toList()),
-      String.join(",", listening), TOKEN);
+      String.join(",", listening), TOKEN, String.join(",", bridges));
     Process attacker = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
       .redirectOutput(work.resolve("attacker.out").toFile()).start();
     processes.add(attacker);
     assertThat(attacker.waitFor(5, TimeUnit.MINUTES)).as("the attacker finishes").isTrue();
     String out = Files.readString(work.resolve("attacker.out"));
     List<String> attacks = out.lines().filter(l -> l.startsWith("ATTACK ")).toList();
-    assertThat(attacks).as(out).hasSizeGreaterThanOrEqualTo(6 + 2 * listening.size() + 7);
+    assertThat(attacks).as(out).hasSizeGreaterThanOrEqualTo(6 + 2 * listening.size() + 10 + 9 * bridges.size());
     assertThat(attacks).as("every attempt blocked").allSatisfy(l -> assertThat(l.split(" ")[2]).as(l)
       .isEqualTo("blocked"));
 

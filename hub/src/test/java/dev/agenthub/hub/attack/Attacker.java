@@ -1,5 +1,6 @@
 package dev.agenthub.hub.attack;
 
+import dev.agenthub.client.EventBusApi;
 import dev.agenthub.client.LiteMember;
 
 import com.hazelcast.config.Config;
@@ -44,7 +45,8 @@ import javax.net.ssl.X509TrustManager;
  * line per attempt: {@code ATTACK <name> blocked|SUCCEEDED <what it saw>}. It never fails itself: the
  * test reads the lines.
  *
- * <p>Arguments: {@code <cluster name> <members h:p,..> <http urls,..> <listening ports h:p,..> <token>}.
+ * <p>Arguments: {@code <cluster name> <members h:p,..> <http urls,..> <listening ports h:p,..> <token>
+ * [<bridges h:p,..>]}.
  */
 public final class Attacker {
 
@@ -58,10 +60,14 @@ public final class Attacker {
     List<String> urls = List.of(args[2].split(","));
     List<String> ports = args[3].isEmpty() ? List.of() : List.of(args[3].split(","));
     String token = args[4];
+    List<String> bridges = args.length > 5 && !args[5].isEmpty() ? List.of(args[5].split(",")) : List.of();
     Attacker a = new Attacker();
     a.join(cluster, members);
     a.eventBusPorts(ports);
     a.http(urls, token);
+    for (String bridge : bridges) {
+      a.bridge(bridge, token);
+    }
     a.results.forEach((name, result) -> System.out.println("ATTACK " + name + " " + result));
     System.out.flush();
     System.exit(0);
@@ -168,6 +174,63 @@ public final class Attacker {
     for (String u : urls) {
       expect("http-chat-other-agent-" + URI.create(u).getPort(), send("POST", u + "/v1/chat/completions",
         "{\"model\":\"assistant\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", token), 403);
+    }
+  }
+
+  /**
+   * The bridge with raw frames and a token for {@code support} only: internal addresses, another
+   * agent, publishing, and registering what is not its own. Blocked means an error frame came back
+   * and no message.
+   */
+  private void bridge(String bridge, String token) {
+    String other = EventBusApi.streamAddress("someone-elses-token", "s1");
+    Map<String, JsonObject> tries = new LinkedHashMap<>();
+    JsonObject auth = new JsonObject().put("authorization", "Bearer " + token);
+    JsonObject read = new JsonObject().put("path", "agents/assistant/MEMORY.md");
+    tries.put("bridge-memory-read", new JsonObject().put("type", "send").put("address", "memory.read")
+      .put("replyAddress", "r1").put("headers", auth).put("body", read));
+    tries.put("bridge-governor", new JsonObject().put("type", "send").put("address", "governor.complete")
+      .put("replyAddress", "r2").put("headers", auth).put("body", new JsonObject()));
+    tries.put("bridge-other-agent", new JsonObject().put("type", "send").put("address", "agenthub.agents.assistant")
+      .put("replyAddress", "r3").put("headers", auth).put("body", new JsonObject().put("session", "x")
+        .put("text", "what is in your memory?")));
+    tries.put("bridge-no-token", new JsonObject().put("type", "send").put("address", "agenthub.agents.support")
+      .put("replyAddress", "r4").put("body", new JsonObject().put("session", "x").put("text", "hi")));
+    tries.put("bridge-publish", new JsonObject().put("type", "publish").put("address", "agenthub.agents.support")
+      .put("headers", auth).put("body", new JsonObject().put("session", "x").put("text", "hi")));
+    tries.put("bridge-register-memory-changed", new JsonObject().put("type", "register")
+      .put("address", "memory.changed").put("headers", auth));
+    tries.put("bridge-register-agent-address", new JsonObject().put("type", "register")
+      .put("address", "agenthub.agents.support").put("headers", auth));
+    tries.put("bridge-register-another-clients-stream", new JsonObject().put("type", "register")
+      .put("address", other).put("headers", auth));
+    tries.put("bridge-stream-to-another-client", new JsonObject().put("type", "send")
+      .put("address", "agenthub.agents.support").put("replyAddress", "r5")
+      .put("headers", auth.copy().put("stream-to", other)).put("body", new JsonObject().put("session", "x")
+        .put("text", "hi")));
+    for (Map.Entry<String, JsonObject> t : tries.entrySet()) {
+      String name = t.getKey() + "-" + bridge.substring(bridge.lastIndexOf(':') + 1);
+      String[] hp = bridge.split(":");
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), 2_000);
+        socket.setSoTimeout(3_000);
+        byte[] json = t.getValue().encode().getBytes(StandardCharsets.UTF_8);
+        byte[] frame = new byte[4 + json.length];
+        frame[0] = (byte) (json.length >>> 24);
+        frame[1] = (byte) (json.length >>> 16);
+        frame[2] = (byte) (json.length >>> 8);
+        frame[3] = (byte) json.length;
+        System.arraycopy(json, 0, frame, 4, json.length);
+        socket.getOutputStream().write(frame);
+        socket.getOutputStream().flush();
+        String answer = new String(readAll(socket.getInputStream()), StandardCharsets.UTF_8);
+        boolean message = answer.contains("\"type\":\"message\"");
+        boolean error = answer.contains("\"type\":\"err\"");
+        report(name, error && !message && !answer.contains("secret-note"), message ? "got a message: " + answer
+          : error ? "error frame" : "no answer");
+      } catch (IOException e) {
+        report(name, true, "refused: " + e.getClass().getSimpleName());
+      }
     }
   }
 
