@@ -24,7 +24,7 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The per-message authenticator of internal event-bus requests: no token travels in a message any
  * more; the sender signs each one with its principal's key (the HMAC of the principal's name under
- * the cluster secret, {@link AgentIdentity}), and the receiver, who can derive every key from the
+ * the cluster secret, {@link #key}), and the receiver, who can derive every key from the
  * secret, checks it.
  *
  * <p>The header {@value #HEADER} is {@code v1 <principal> <boot> <seq> <millis> <mac>}: the MAC

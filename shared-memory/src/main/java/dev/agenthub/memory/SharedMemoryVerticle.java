@@ -79,12 +79,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private boolean stopping;
   private String lastWait;
 
-  private final AgentIdentity.Verifier identities;
+  private final MessageAuth.Verifier identities;
   private MemoryRequests requests;
 
   /**
-   * @param secret the cluster secret that agent identity tokens are checked with, or null to trust
-   *               the {@code agent} field as given
+   * @param secret the cluster secret that requests' signatures ({@link MessageAuth}) are checked with,
+   *               or null to trust the {@code agent} field as given
    */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
                               boolean clustered, Listener listener, byte[] secret) {
@@ -101,7 +101,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       throw new IllegalArgumentException("memory.replicas above 1 needs a cluster");
     }
     this.replicas = replicas;
-    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
+    this.identities = secret == null ? null : new MessageAuth.Verifier(secret);
     this.dir = dir;
     this.options = options;
     this.policy = policy;
@@ -279,6 +279,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     register(MemoryAddresses.LIST, requests::list);
     register(MemoryAddresses.SEARCH, requests::search);
     register(MemoryAddresses.PING, m -> {
+      requests.caller(m, "ping");
       JsonObject pong = new JsonObject().put("writer", node).put("epoch", store.epoch());
       if (replicaSet != null) {
         pong.put("replicas", replicaSet.view(store.applied().seq())).put("replicas_wanted", replicas);

@@ -42,14 +42,14 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     long timeoutMs = gw.config().node().http().requestTimeoutMs();
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), timeoutMs, gw.turnToken());
+    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), timeoutMs, gw.signer());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     ClientAuth auth = new ClientAuth(gw.config().clients());
     StreamRelay relay = new StreamRelay(vertx, gw.config().node().name());
     ClientGate gate = new ClientGate(gw, auth);
     MessageRoutes messages = new MessageRoutes(gw, auth, dispatcher, relay, WebClient.create(vertx));
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth, relay);
-    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN, gw.adminToken(), timeoutMs), auth);
+    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, gw.signer(), timeoutMs), auth);
     Dashboard dashboard = new Dashboard(vertx, gw);
     AdminRoutes admin = new AdminRoutes(vertx, gw, auth, dashboard);
     if (firstInstance()) {
