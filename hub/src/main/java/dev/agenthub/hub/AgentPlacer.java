@@ -4,7 +4,6 @@ import dev.agenthub.agents.AgentEvents;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
 import dev.agenthub.agents.TokenCounter;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;

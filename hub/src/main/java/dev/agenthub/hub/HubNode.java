@@ -1,7 +1,6 @@
 package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.NodeDirectory;

@@ -2,7 +2,6 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
-import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

@@ -1,7 +1,6 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryPolicy;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

@@ -7,7 +7,6 @@ import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
