@@ -7,6 +7,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.security.MessageDigest;
@@ -17,6 +18,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -96,6 +98,35 @@ public final class MessageAuth {
       signature.getBytes(StandardCharsets.UTF_8));
   }
 
+  // digests of the JSON bodies signed lately, by identity (see digest)
+  private static final AtomicReferenceArray<Recent> RECENT = new AtomicReferenceArray<>(1024);
+
+  private record Recent(WeakReference<Object> body, byte[] digest) {
+  }
+
+  /**
+   * The digest of {@code body}. A signer computes it and remembers it by the body's identity; a
+   * verifier handed that very object (a local consumer whose codec passes the body by reference, as
+   * a model call's context is) takes the digest from there instead of encoding the body again. No
+   * other receiver can hold the signer's object: a copy or a decoded message is digested afresh.
+   */
+  private static byte[] digest(Object body, boolean signing) {
+    if (!(body instanceof JsonObject) && !(body instanceof JsonArray)) {
+      return bodyDigest(body);
+    }
+    int slot = (System.identityHashCode(body) & Integer.MAX_VALUE) % RECENT.length();
+    if (!signing) {
+      Recent recent = RECENT.get(slot);
+      if (recent != null && recent.body().get() == body) {
+        return recent.digest();
+      }
+      return bodyDigest(body);
+    }
+    byte[] digest = bodyDigest(body);
+    RECENT.set(slot, new Recent(new WeakReference<>(body), digest));
+    return digest;
+  }
+
   /** The bytes a body is signed as: JSON as its encoding, text as UTF-8, buffers as they are. */
   static byte[] bodyDigest(Object body) {
     MessageDigest sha = SHA256.get();
@@ -144,11 +175,11 @@ public final class MessageAuth {
   }
 
   private static String mac(KeyedMac key, String address, String principal, String boot, long seq, long millis,
-                            Object body) {
+                            Object body, boolean signing) {
     Mac mac = key.mac();
     mac.update(("v1\n" + address + "\n" + principal + "\n" + boot + "\n" + seq + "\n" + millis + "\n")
       .getBytes(StandardCharsets.UTF_8));
-    mac.update(bodyDigest(body));
+    mac.update(digest(body, signing));
     return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal());
   }
 
@@ -190,7 +221,7 @@ public final class MessageAuth {
       long n = seq.incrementAndGet();
       long millis = clock.getAsLong();
       return "v1 " + principal + " " + boot + " " + n + " " + millis + " "
-        + mac(key, address, principal, boot, n, millis, body);
+        + mac(key, address, principal, boot, n, millis, body, true);
     }
 
     /** {@code options} (a new one if null) with this message's {@value #HEADER} header set. */
@@ -256,7 +287,7 @@ public final class MessageAuth {
         }
         keys.put(principal, key);
       }
-      String want = mac(key, address, principal, boot, seq, millis, body);
+      String want = mac(key, address, principal, boot, seq, millis, body, false);
       if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
         return null;
       }

@@ -1,6 +1,7 @@
 package dev.agenthub.memory;
 
 import io.vertx.core.MultiMap;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +80,18 @@ class MessageAuthTest {
     for (String h : sent) {
       assertThat(verifier.verify("a", headers(h), "m")).isNull();
     }
+  }
+
+  @Test
+  void aBodyHandedOverByReferenceIsCheckedAsSignedAndACopyAsItIs() {
+    JsonObject body = new JsonObject().put("messages", new JsonArray().add("a"));
+    String header = agent.header("governor.complete", body);
+    assertThat(verifier.verify("governor.complete", headers(header), body)).as("the very object").isEqualTo("support");
+    JsonObject changed = body.copy().put("model", "other");
+    String again = agent.header("governor.complete", body);
+    assertThat(verifier.verify("governor.complete", headers(again), changed)).as("another body").isNull();
+    String third = agent.header("governor.complete", body);
+    assertThat(verifier.verify("governor.complete", headers(third), body.copy())).as("a copy").isEqualTo("support");
   }
 
   @Test
