@@ -414,10 +414,10 @@ final class TurnRunner {
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
       request.priority(), request.stop(), stream, inputTokens, request.client());
-    // the local governor gets the context by reference: nothing changes it until the reply
-    JsonObject body = req.toJson();
-    return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, body,
-        signer.sign(ModelCall.ADDRESS, body, LocalJson.options().setSendTimeout(remaining)
+    // the local governor gets the context by reference: nothing changes it until the reply; signed
+    // for the local consumer (principal, address, time, once), not over the context, which it would encode
+    return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
+        signer.signLocal(ModelCall.ADDRESS, LocalJson.options().setSendTimeout(remaining)
           .addHeader("timeout", Long.toString(remaining))))
       .map(m -> ModelCall.Reply.fromJson(m.body()))
       .recover(err -> err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT

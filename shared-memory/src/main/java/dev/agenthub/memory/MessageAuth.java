@@ -7,7 +7,6 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.security.MessageDigest;
@@ -18,7 +17,6 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -46,6 +44,8 @@ public final class MessageAuth {
   /** How far a sender's clock may run ahead of the receiver's. */
   public static final long SKEW_MS = 5_000;
   private static final int SEQ_WINDOW = 1 << 14;
+  private static final String V1 = "v1";
+  private static final String V1_LOCAL = "v1L";
 
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
@@ -98,35 +98,6 @@ public final class MessageAuth {
       signature.getBytes(StandardCharsets.UTF_8));
   }
 
-  // digests of the JSON bodies signed lately, by identity (see digest)
-  private static final AtomicReferenceArray<Recent> RECENT = new AtomicReferenceArray<>(1024);
-
-  private record Recent(WeakReference<Object> body, byte[] digest) {
-  }
-
-  /**
-   * The digest of {@code body}. A signer computes it and remembers it by the body's identity; a
-   * verifier handed that very object (a local consumer whose codec passes the body by reference, as
-   * a model call's context is) takes the digest from there instead of encoding the body again. No
-   * other receiver can hold the signer's object: a copy or a decoded message is digested afresh.
-   */
-  private static byte[] digest(Object body, boolean signing) {
-    if (!(body instanceof JsonObject) && !(body instanceof JsonArray)) {
-      return bodyDigest(body);
-    }
-    int slot = (System.identityHashCode(body) & Integer.MAX_VALUE) % RECENT.length();
-    if (!signing) {
-      Recent recent = RECENT.get(slot);
-      if (recent != null && recent.body().get() == body) {
-        return recent.digest();
-      }
-      return bodyDigest(body);
-    }
-    byte[] digest = bodyDigest(body);
-    RECENT.set(slot, new Recent(new WeakReference<>(body), digest));
-    return digest;
-  }
-
   /** The bytes a body is signed as: JSON as its encoding, text as UTF-8, buffers as they are. */
   static byte[] bodyDigest(Object body) {
     MessageDigest sha = SHA256.get();
@@ -174,12 +145,15 @@ public final class MessageAuth {
     }
   }
 
-  private static String mac(KeyedMac key, String address, String principal, String boot, long seq, long millis,
-                            Object body, boolean signing) {
+  // what a local signature has in place of the body's digest
+  private static final byte[] NO_BODY = new byte[32];
+
+  private static String mac(KeyedMac key, String version, String address, String principal, String boot, long seq,
+                            long millis, byte[] digest) {
     Mac mac = key.mac();
-    mac.update(("v1\n" + address + "\n" + principal + "\n" + boot + "\n" + seq + "\n" + millis + "\n")
+    mac.update((version + "\n" + address + "\n" + principal + "\n" + boot + "\n" + seq + "\n" + millis + "\n")
       .getBytes(StandardCharsets.UTF_8));
-    mac.update(digest(body, signing));
+    mac.update(digest);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal());
   }
 
@@ -218,10 +192,26 @@ public final class MessageAuth {
 
     /** The header value for one message of {@code body} to {@code address}. */
     public String header(String address, Object body) {
+      return header(V1, address, bodyDigest(body));
+    }
+
+    private String header(String version, String address, byte[] digest) {
       long n = seq.incrementAndGet();
       long millis = clock.getAsLong();
-      return "v1 " + principal + " " + boot + " " + n + " " + millis + " "
-        + mac(key, address, principal, boot, n, millis, body, true);
+      return version + " " + principal + " " + boot + " " + n + " " + millis + " "
+        + mac(key, version, address, principal, boot, n, millis, digest);
+    }
+
+    /**
+     * {@code options} signed for a consumer on this node's {@code localConsumer} (none other can
+     * receive it: a local consumer is not registered in the cluster, so nothing from the wire
+     * reaches it): the signature names the principal, the address, the time and the sequence
+     * number, but not the body, so a large body handed over by reference (a model call's context)
+     * is not encoded to be signed. Only {@link Verifier#verifyLocal} accepts it.
+     */
+    public DeliveryOptions signLocal(String address, DeliveryOptions options) {
+      DeliveryOptions out = options == null ? new DeliveryOptions() : options;
+      return out.addHeader(HEADER, header(V1_LOCAL, address, NO_BODY));
     }
 
     /** {@code options} (a new one if null) with this message's {@value #HEADER} header set. */
@@ -255,14 +245,26 @@ public final class MessageAuth {
       return verify(message.address(), message.headers(), message.body());
     }
 
+    /**
+     * As {@link #verify(Message)}, also accepting {@link Signer#signLocal} signatures: for local
+     * consumers only, which nothing outside this process can reach.
+     */
+    public String verifyLocal(Message<?> message) {
+      return verify(message.address(), message.headers(), message.body(), true);
+    }
+
     /** The principal that signed {@code body} for {@code address}, or null when it is not valid. */
     public String verify(String address, MultiMap headers, Object body) {
+      return verify(address, headers, body, false);
+    }
+
+    private String verify(String address, MultiMap headers, Object body, boolean local) {
       String header = headers == null ? null : headers.get(HEADER);
       if (header == null) {
         return null;
       }
       String[] parts = header.split(" ");
-      if (parts.length != 6 || !parts[0].equals("v1")) {
+      if (parts.length != 6 || !parts[0].equals(V1) && !(local && parts[0].equals(V1_LOCAL))) {
         return null;
       }
       String principal = parts[1];
@@ -287,7 +289,8 @@ public final class MessageAuth {
         }
         keys.put(principal, key);
       }
-      String want = mac(key, address, principal, boot, seq, millis, body, false);
+      byte[] digest = parts[0].equals(V1) ? bodyDigest(body) : NO_BODY;
+      String want = mac(key, parts[0], address, principal, boot, seq, millis, digest);
       if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
         return null;
       }

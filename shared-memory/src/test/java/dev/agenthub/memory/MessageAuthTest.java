@@ -1,6 +1,9 @@
 package dev.agenthub.memory;
 
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -83,15 +86,52 @@ class MessageAuthTest {
   }
 
   @Test
-  void aBodyHandedOverByReferenceIsCheckedAsSignedAndACopyAsItIs() {
+  void aLocalSignatureCountsOnlyWhereLocalConsumersAskForItAndStillOnceOnItsAddress() {
     JsonObject body = new JsonObject().put("messages", new JsonArray().add("a"));
-    String header = agent.header("governor.complete", body);
-    assertThat(verifier.verify("governor.complete", headers(header), body)).as("the very object").isEqualTo("support");
-    JsonObject changed = body.copy().put("model", "other");
-    String again = agent.header("governor.complete", body);
-    assertThat(verifier.verify("governor.complete", headers(again), changed)).as("another body").isNull();
-    String third = agent.header("governor.complete", body);
-    assertThat(verifier.verify("governor.complete", headers(third), body.copy())).as("a copy").isEqualTo("support");
+    String header = agent.signLocal("governor.complete", null).getHeaders().get(MessageAuth.HEADER);
+    assertThat(header).startsWith("v1L support ");
+    Message<Object> onCluster = message("governor.complete", header, body);
+    assertThat(verifier.verify(onCluster)).as("a cluster-wide consumer").isNull();
+    assertThat(verifier.verifyLocal(message("governor.cancel", header, body))).as("another address").isNull();
+    assertThat(verifier.verifyLocal(message("governor.complete", header.replace(" support ", " ops "), body)))
+      .as("another principal").isNull();
+    assertThat(verifier.verifyLocal(onCluster)).isEqualTo("support");
+    assertThat(verifier.verifyLocal(onCluster)).as("replayed").isNull();
+    String full = agent.header("governor.complete", body);
+    assertThat(verifier.verifyLocal(message("governor.complete", full, body))).as("a full signature too")
+      .isEqualTo("support");
+  }
+
+  private static Message<Object> message(String address, String header, Object body) {
+    MultiMap headers = headers(header);
+    return new Message<>() {
+      public String address() {
+        return address;
+      }
+
+      public MultiMap headers() {
+        return headers;
+      }
+
+      public Object body() {
+        return body;
+      }
+
+      public String replyAddress() {
+        return null;
+      }
+
+      public boolean isSend() {
+        return true;
+      }
+
+      public void reply(Object message, DeliveryOptions options) {
+      }
+
+      public <R> Future<Message<R>> replyAndRequest(Object message, DeliveryOptions options) {
+        return Future.failedFuture("none");
+      }
+    };
   }
 
   @Test
