@@ -3,6 +3,7 @@ package dev.agenthub.agents;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -14,8 +15,6 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -43,7 +42,7 @@ public final class AgentVerticle extends VerticleBase {
   private final String instance;
   private final String node;
   private final AgentEvents events;
-  private final String token;
+  private final MessageAuth.Signer signer;
   private SessionMailboxes mailboxes;
   private TurnRunner runner;
   private ContextSource context;
@@ -55,7 +54,7 @@ public final class AgentVerticle extends VerticleBase {
     }
   };
   private final Function<String, TokenCounter> counters;
-  private final byte[] turnToken;
+  private final MessageAuth.Verifier turns;
   // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
   private final Map<String, TurnControl> controls = new HashMap<>();
   private MessageConsumer<JsonObject> consumer;
@@ -67,30 +66,31 @@ public final class AgentVerticle extends VerticleBase {
    * @param instance instance id, unique cluster-wide for this agent
    * @param node     name of the node it runs on (reported in replies)
    * @param events   metrics hooks
-   * @param token    this agent's identity token for memory and the governor
+   * @param signer   signs this instance's requests to memory, the governor and delegation as its agent;
+   *                 it holds that agent's key only, so the agent's code cannot sign as another
    */
-  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token) {
-    this(spec, instance, node, events, token, model -> TokenCounter.ESTIMATE);
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, MessageAuth.Signer signer) {
+    this(spec, instance, node, events, signer, model -> TokenCounter.ESTIMATE);
   }
 
   /**
    * @param counters the token counter of each model key (context trimming counts as the model's
    *                 provider will)
    */
-  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, MessageAuth.Signer signer,
                        Function<String, TokenCounter> counters) {
-    this(spec, instance, node, events, token, counters, null);
+    this(spec, instance, node, events, signer, counters, null);
   }
 
   /**
-   * @param turnToken the identity every turn request must carry ({@link Turn#IDENTITY_HEADER}); null
-   *                  accepts unsigned turns (tests that drive an instance directly)
+   * @param turns checks that every message to this instance was signed by a node ({@link MessageAuth})
+   *              for this address, once; null accepts unsigned turns (tests that drive an instance directly)
    */
-  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, String token,
-                       Function<String, TokenCounter> counters, String turnToken) {
-    this.turnToken = turnToken == null ? null : turnToken.getBytes(StandardCharsets.UTF_8);
+  public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, MessageAuth.Signer signer,
+                       Function<String, TokenCounter> counters, MessageAuth.Verifier turns) {
+    this.turns = turns;
     this.counters = counters;
-    this.token = token;
+    this.signer = signer;
     this.spec = spec;
     this.instance = instance;
     this.node = node;
@@ -105,12 +105,12 @@ public final class AgentVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     LocalJson.register(vertx);
-    MemoryClient memory = new MemoryClient(vertx, spec.id(), token, MEMORY_TIMEOUT_MS);
+    MemoryClient memory = new MemoryClient(vertx, signer, MEMORY_TIMEOUT_MS);
     mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
-    runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, token), context,
-      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, token, counters);
-    heartbeat = new Heartbeat(vertx, spec, memory, events, token);
+    runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, signer), context,
+      new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, signer, counters);
+    heartbeat = new Heartbeat(vertx, spec, memory, events, signer);
     changes = vertx.eventBus().consumer(MemoryAddresses.CHANGED, m -> context.changed(m.body().getString("path")));
     consumer = vertx.eventBus().consumer(address(), this::onTurn);
     heartbeat.start();
@@ -147,10 +147,10 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private void onTurn(Message<JsonObject> message) {
-    if (turnToken != null && !signed(message)) {
-      LOG.warning("agent " + spec.id() + ": refused a turn without the hub's identity");
+    if (turns != null && !fromNode(message)) {
+      LOG.warning("agent " + spec.id() + ": refused a turn not signed by a node (unsigned, forged, replayed or stale)");
       events.refused(spec.id(), "identity");
-      message.fail(Turn.Failure.FORBIDDEN, "turns on agent addresses must carry the hub's identity");
+      message.fail(Turn.Failure.FORBIDDEN, "turns on agent addresses must be signed by a hub node");
       return;
     }
     if (message.headers().contains(Turn.CANCEL_HEADER)) {
@@ -221,10 +221,10 @@ public final class AgentVerticle extends VerticleBase {
     });
   }
 
-  private boolean signed(Message<?> message) {
-    String header = message.headers().get(Turn.IDENTITY_HEADER);
-    return header != null && MessageDigest.isEqual(turnToken,
-      header.getBytes(StandardCharsets.UTF_8));
+  /** Turns come from a node's dispatcher only: an agent's own key cannot start a turn past client checks. */
+  private boolean fromNode(Message<?> message) {
+    String principal = turns.verify(message);
+    return principal != null && principal.startsWith(MessageAuth.nodePrincipal(""));
   }
 
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
@@ -239,7 +239,8 @@ public final class AgentVerticle extends VerticleBase {
     }
     String call = control.cancel();
     if (call != null) {
-      vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, new JsonObject().put("call_id", call));
+      JsonObject cancel = new JsonObject().put("call_id", call);
+      vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, cancel, signer.sign(ModelCall.CANCEL_ADDRESS, cancel, null));
     }
     message.reply(new JsonObject().put("cancelled", true));
   }

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -32,12 +33,12 @@ final class Heartbeat {
   private final AgentSpec spec;
   private final MemoryClient memory;
   private final AgentEvents events;
-  private final String token;
+  private final MessageAuth.Signer signer;
   private long timer = -1;
   private boolean beating;
 
-  Heartbeat(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, String token) {
-    this.token = token;
+  Heartbeat(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, MessageAuth.Signer signer) {
+    this.signer = signer;
     this.vertx = vertx;
     this.spec = spec;
     this.memory = memory;
@@ -103,11 +104,12 @@ final class Heartbeat {
         .add(ContextSource.message("user", "HEARTBEAT: go through this checklist. If nothing needs attention, "
           + "answer exactly " + OK + ".\n\n" + checklist));
       ModelCall.Request call = new ModelCall.Request(spec.id(), spec.routineModel(), messages, new JsonArray(),
-        spec.limits().outputTokens(), spec.heartbeatBatch() ? Priority.BATCH : Priority.HEARTBEAT, token);
+        spec.limits().outputTokens(), spec.heartbeatBatch() ? Priority.BATCH : Priority.HEARTBEAT);
       long timeout = spec.heartbeatBatch() ? Math.max(spec.limits().turnTimeoutMs(), TurnRunner.BATCH_TIMEOUT_MS)
         : spec.limits().turnTimeoutMs();
-      return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, call.toJson(),
-          new DeliveryOptions().setSendTimeout(timeout).addHeader("timeout", Long.toString(timeout)))
+      JsonObject body = call.toJson();
+      return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, body, signer.sign(ModelCall.ADDRESS, body,
+          new DeliveryOptions().setSendTimeout(timeout).addHeader("timeout", Long.toString(timeout))))
         .compose(m -> {
           String reply = ModelCall.Reply.fromJson(m.body()).content().strip();
           if (reply.equals(OK)) {

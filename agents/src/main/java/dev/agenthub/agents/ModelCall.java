@@ -34,13 +34,12 @@ public final class ModelCall {
   }
 
   /**
-   * @param agent       calling agent id
+   * @param agent       calling agent id (the governor checks that the call is signed by it)
    * @param model       model key under {@code models:}
    * @param messages    chat messages
    * @param tools       tools the model may call (may be empty)
    * @param maxTokens   output token cap
    * @param priority    {@code interactive}, {@code heartbeat} or {@code batch}
-   * @param token       the agent's identity token, checked by the governor
    * @param stop        stop sequences (empty for none)
    * @param stream      where to stream the answer, or null for a plain call
    * @param inputTokens the prompt's tokens (messages and tools) as the agent counted them with the
@@ -48,22 +47,20 @@ public final class ModelCall {
    * @param client      the API client on whose behalf the call runs (its budget and TPM apply), or null
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                        Priority priority, String token, List<String> stop, Stream stream, int inputTokens,
+                        Priority priority, List<String> stop, Stream stream, int inputTokens,
                         String client) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
-    public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, Priority priority,
-                   String token) {
-      this(agent, model, messages, tools, maxTokens, priority, token, List.of(), null, 0, null);
+    public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, Priority priority) {
+      this(agent, model, messages, tools, maxTokens, priority, List.of(), null, 0, null);
     }
 
     public JsonObject toJson() {
       JsonObject json = new JsonObject().put("agent", agent).put("model", model).put("messages", messages)
-        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority.id())
-        .put("agent_token", token);
+        .put("tools", tools == null ? new JsonArray() : tools).put("max_tokens", maxTokens).put("priority", priority.id());
       if (!stop.isEmpty()) {
         json.put("stop", new JsonArray(stop));
       }
@@ -84,7 +81,7 @@ public final class ModelCall {
       JsonObject stream = json.getJsonObject("stream");
       return new Request(json.getString("agent"), json.getString("model"), json.getJsonArray("messages"),
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
-        Priority.of(json.getString("priority", "interactive")), json.getString("agent_token"),
+        Priority.of(json.getString("priority", "interactive")),
         stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream),
         json.getInteger("input_tokens", 0), json.getString("client"));
     }

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -52,11 +53,11 @@ final class Skills {
   private final AgentEvents events;
   private HttpClient http;
 
-  private final String token;
+  private final MessageAuth.Signer signer;
 
-  /** @param token this agent's identity token, which a delegation carries to prove who asks */
-  Skills(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, String token) {
-    this.token = token;
+  /** @param signer signs a delegation as this agent: the delegating side proves who asks */
+  Skills(Vertx vertx, AgentSpec spec, MemoryClient memory, AgentEvents events, MessageAuth.Signer signer) {
+    this.signer = signer;
     this.vertx = vertx;
     this.spec = spec;
     this.memory = memory;
@@ -136,12 +137,12 @@ final class Skills {
     String session = "delegate-" + spec.id() + "-" + Hashes.sha256Hex((call.client() == null ? "" : call.client()) + "\u0000"
       + call.session()).substring(0, 32);
     JsonObject body = new JsonObject().put("agent", target).put("session", session).put("text", str(args, "text"))
-      .put("depth", call.depth() + 1).put("from", spec.id()).put("agent_token", token);
+      .put("depth", call.depth() + 1).put("from", spec.id());
     if (call.client() != null) {
       body.put("client", call.client());
     }
     return vertx.eventBus().<JsonObject>request(Turn.DELEGATE_ADDRESS, body,
-        new DeliveryOptions().setSendTimeout(call.remainingMs()))
+        signer.sign(Turn.DELEGATE_ADDRESS, body, new DeliveryOptions().setSendTimeout(call.remainingMs())))
       .map(reply -> reply.body().getString("reply"));
   }
 

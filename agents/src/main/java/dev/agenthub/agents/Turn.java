@@ -27,13 +27,6 @@ public final class Turn {
    */
   public static final String CANCEL_HEADER = "cancel";
 
-  /**
-   * Header of every message to an instance's address: the hub's own identity for turns (the HMAC of
-   * {@link #TURNS_PRINCIPAL} under the cluster secret), so a peer on the event bus cannot run turns
-   * past client authentication.
-   */
-  public static final String IDENTITY_HEADER = "agenthub-identity";
-
   /** Idempotency keys the gateway makes up for turns that came without one. */
   public static final String GATEWAY_KEY_PREFIX = "gw-";
 
@@ -41,7 +34,6 @@ public final class Turn {
   public static String sessionKey(String client, String session) {
     return client == null ? session : client + "/" + session;
   }
-  public static final String TURNS_PRINCIPAL = "hub.turns";
 
   /**
    * Failure codes of a turn: the HTTP status that describes them, but for two the edges translate

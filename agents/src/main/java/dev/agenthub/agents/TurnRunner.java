@@ -2,6 +2,7 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -62,13 +63,13 @@ final class TurnRunner {
   private final ContextSource context;
   private final SessionHistory history;
   private final AgentEvents events;
-  private final String token;
+  private final MessageAuth.Signer signer;
   private final Function<String, TokenCounter> counters;
 
   TurnRunner(Vertx vertx, AgentSpec spec, String instance, String node, MemoryClient memory, Skills skills,
-             ContextSource context, SessionHistory history, AgentEvents events, String token,
+             ContextSource context, SessionHistory history, AgentEvents events, MessageAuth.Signer signer,
              Function<String, TokenCounter> counters) {
-    this.token = token;
+    this.signer = signer;
     this.vertx = vertx;
     this.spec = spec;
     this.instance = instance;
@@ -412,10 +413,12 @@ final class TurnRunner {
     }
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
-      request.priority(), token, request.stop(), stream, inputTokens, request.client());
-    // the local governor gets the context by reference: nothing changes it until the reply
+      request.priority(), request.stop(), stream, inputTokens, request.client());
+    // the local governor gets the context by reference: nothing changes it until the reply; signed
+    // for the local consumer (principal, address, time, once), not over the context, which it would encode
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
-        LocalJson.options().setSendTimeout(remaining).addHeader("timeout", Long.toString(remaining)))
+        signer.signLocal(ModelCall.ADDRESS, LocalJson.options().setSendTimeout(remaining)
+          .addHeader("timeout", Long.toString(remaining))))
       .map(m -> ModelCall.Reply.fromJson(m.body()))
       .recover(err -> err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT
         ? Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs())) : Future.failedFuture(err))

@@ -38,7 +38,7 @@ class ContextSourceTest {
     SharedMemoryVerticle writer = new SharedMemoryVerticle(dir, MarkdownStore.Options.defaults(),
       new MemoryPolicy(Map.of("support", new MemoryPolicy.Access(List.of("shared"), List.of("shared")))), "n1", false,
       new SharedMemoryVerticle.Listener() { }, null);
-    MemoryClient memory = new MemoryClient(vertx, "support", null, 10_000);
+    MemoryClient memory = new MemoryClient(vertx, "support", 10_000);
     ContextSource context = new ContextSource(SPEC, memory);
     String today = LocalDate.now(ZoneOffset.UTC).toString();
     vertx.deployVerticle(writer)

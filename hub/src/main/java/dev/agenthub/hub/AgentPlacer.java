@@ -4,11 +4,10 @@ import dev.agenthub.agents.AgentEvents;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
 import dev.agenthub.agents.TokenCounter;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.memory.AgentIdentity;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -39,6 +38,7 @@ final class AgentPlacer extends VerticleBase {
   private final Supplier<ClusterView> view;
   private final AgentEvents events;
   private final byte[] secret;
+  private final MessageAuth.Verifier verifier;
   private final Map<String, String> deployments = new HashMap<>();
   private final Map<String, AgentVerticle> running = new ConcurrentHashMap<>();
   private volatile boolean placed;
@@ -46,8 +46,13 @@ final class AgentPlacer extends VerticleBase {
 
   private final Function<String, TokenCounter> counters;
 
+  /**
+   * @param secret   the cluster secret: each instance gets a signer holding its own agent's key only
+   * @param verifier this node's verifier, which checks that turns come from a node
+   */
   AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret,
-              Function<String, TokenCounter> counters) {
+              MessageAuth.Verifier verifier, Function<String, TokenCounter> counters) {
+    this.verifier = verifier;
     this.counters = counters;
     this.secret = secret;
     this.config = config;
@@ -101,9 +106,8 @@ final class AgentPlacer extends VerticleBase {
         continue;
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
-      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events,
-        AgentIdentity.token(secret, spec.id()), counters,
-        AgentIdentity.token(secret, Turn.TURNS_PRINCIPAL));
+      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events, MessageAuth.Signer.of(secret, spec.id()),
+        counters, verifier);
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {
         deployments.put(p.instance(), id);

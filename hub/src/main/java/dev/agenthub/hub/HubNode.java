@@ -1,7 +1,6 @@
 package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.MembershipWatch;
@@ -22,9 +21,9 @@ import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.hub.telemetry.Tracing;
-import dev.agenthub.memory.AgentIdentity;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 import dev.agenthub.memory.SharedMemoryVerticle;
 
 import io.micrometer.core.instrument.Gauge;
@@ -130,9 +129,9 @@ public final class HubNode {
     return membership;
   }
 
-  /** The identity token of {@code agent} in this node's cluster (for tools and tests that act as it). */
-  public String identityToken(String agent) {
-    return AgentIdentity.token(clusterSecret, agent);
+  /** A signer of {@code principal} in this node's cluster (for tools and tests that act as it). */
+  public MessageAuth.Signer signer(String principal) {
+    return MessageAuth.Signer.of(clusterSecret, principal);
   }
 
   /** Starts a node with the API key secrets of the process environment. */
@@ -252,14 +251,16 @@ public final class HubNode {
     ready.put("cluster", () -> clusterManager == null || clusterManager.isActive() && membership.in());
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
-    String adminToken = AgentIdentity.token(clusterSecret, MemoryPolicy.ADMIN);
-    MemoryProbe probe = new MemoryProbe(registry, adminToken);
+    // this node's own requests are signed as the node; one verifier checks every signed request here
+    MessageAuth.Signer nodeSigner = MessageAuth.Signer.of(clusterSecret, MessageAuth.nodePrincipal(config.node().name()));
+    MessageAuth.Verifier verifier = new MessageAuth.Verifier(clusterSecret);
+    MemoryProbe probe = new MemoryProbe(registry, nodeSigner);
     ready.put("memory", probe::reachable);
-    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, adminToken,
-      AgentIdentity.token(clusterSecret, Turn.TURNS_PRINCIPAL));
+    GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, nodeSigner,
+      verifier);
     BudgetCounters budgets = new BudgetCounters(vertx,
       clusterManager == null ? null : clusterManager.getHazelcastInstance());
-    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), adminToken, budgets);
+    LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), nodeSigner, verifier, budgets);
     TokenCounters counters = new TokenCounters(config);
 
     SharedMemoryVerticle memory = config.memory().writer() ? memoryVerticle(metrics) : null;
@@ -282,10 +283,10 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(probe))
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
-        clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, clusterSecret, counters)))
-      .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw, clusterSecret)))
+        clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, counters, verifier, nodeSigner)))
+      .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
-        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, counters);
+        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, verifier, counters);
         for (AgentSpec spec : local) {
           Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
@@ -344,7 +345,7 @@ public final class HubNode {
     SharedMemoryVerticle.Listener listener = new SharedMemoryVerticle.Listener() {
       @Override
       public void refused(String agent, String op) {
-        metrics.refused("memory_access");
+        metrics.refused("identity".equals(op) ? "identity" : "memory_access");
         metrics.audit("memory_refused", new JsonObject().put("agent", agent).put("op", op));
       }
 

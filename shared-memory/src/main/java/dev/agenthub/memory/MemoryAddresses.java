@@ -2,7 +2,8 @@ package dev.agenthub.memory;
 
 /**
  * The memory writer's event-bus addresses, named once for both sides ({@link SharedMemoryVerticle}
- * serves them, {@link MemoryClient} calls them). Requests carry the caller's identity token.
+ * serves them, {@link MemoryClient} calls them). Requests are signed by the caller
+ * ({@link MessageAuth}): the writer takes who asks from the signature.
  */
 public final class MemoryAddresses {
 

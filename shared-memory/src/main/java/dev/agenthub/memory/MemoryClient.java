@@ -26,19 +26,31 @@ public final class MemoryClient {
   private static final long ATTEMPT_TIMEOUT_MS = 1_500;
 
   private final Vertx vertx;
+  private final MessageAuth.Signer signer;
   private final String agent;
-  private final String token;
   private final long timeoutMs;
 
   /**
-   * @param agent     who is asking (checked against the memory policy)
-   * @param token     the agent's identity token ({@link AgentIdentity}), or null where identities are off
+   * @param signer    signs every request as its principal (an agent, or a node for the hub's admin
+   *                  routes): the writer takes who asks from the signature, never from the body
    * @param timeoutMs overall deadline of one call, retries included
    */
-  public MemoryClient(Vertx vertx, String agent, String token, long timeoutMs) {
+  public MemoryClient(Vertx vertx, MessageAuth.Signer signer, long timeoutMs) {
+    this(vertx, signer, null, timeoutMs);
+  }
+
+  /**
+   * An unsigned client naming {@code agent} in its requests: only a writer started without a
+   * cluster secret (tests that drive one directly) believes it.
+   */
+  public MemoryClient(Vertx vertx, String agent, long timeoutMs) {
+    this(vertx, null, agent, timeoutMs);
+  }
+
+  private MemoryClient(Vertx vertx, MessageAuth.Signer signer, String agent, long timeoutMs) {
     this.vertx = vertx;
+    this.signer = signer;
     this.agent = agent;
-    this.token = token;
     this.timeoutMs = timeoutMs;
   }
 
@@ -117,9 +129,8 @@ public final class MemoryClient {
   }
 
   private Future<JsonObject> call(String address, JsonObject body, boolean retry) {
-    body.put("agent", agent);
-    if (token != null) {
-      body.put("agent_token", token);
+    if (signer == null) {
+      body.put("agent", agent);
     }
     long deadline = System.nanoTime() + timeoutMs * 1_000_000;
     Promise<JsonObject> promise = Promise.promise();
@@ -131,7 +142,12 @@ public final class MemoryClient {
                        Promise<JsonObject> promise) {
     long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
     long timeout = retry ? Math.min(left, ATTEMPT_TIMEOUT_MS) : left;
-    vertx.eventBus().<JsonObject>request(address, body, new DeliveryOptions().setSendTimeout(timeout))
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeout);
+    if (signer != null) {
+      // signed per attempt: a retry is a new message, and the writer refuses a message it has seen
+      signer.sign(address, body, options);
+    }
+    vertx.eventBus().<JsonObject>request(address, body, options)
       .onSuccess(m -> promise.complete(m.body()))
       .onFailure(err -> {
         MemoryException e = toMemoryException(err);

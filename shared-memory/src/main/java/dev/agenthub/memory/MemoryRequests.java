@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 
 /**
  * The memory requests, as the writer (and, for {@code memory.read.any}, every copy) answers them:
- * who asks (identity token, policy), what they may read and write, session claims, and the store
+ * who asks (the request's signature, policy), what they may read and write, session claims, and the store
  * call. On the memory verticle's context; the verticle decides when they are served.
  */
 final class MemoryRequests {
@@ -31,7 +31,7 @@ final class MemoryRequests {
   private final Context context;
   private final String node;
   private final MemoryPolicy policy;
-  private final AgentIdentity.Verifier identities;
+  private final MessageAuth.Verifier identities;
   private final SharedMemoryVerticle.Listener listener;
   private final Supplier<MarkdownStore> store;
   private final BooleanSupplier installing;
@@ -49,11 +49,12 @@ final class MemoryRequests {
   };
 
   /**
-   * @param identities checks agents' identity tokens, or null to trust the {@code agent} field
+   * @param identities checks each request's signature ({@link MessageAuth}) and names who signed it, or
+   *                   null to trust the {@code agent} field (a writer without a cluster secret: tests)
    * @param store      the store requests go to (null while there is none)
    * @param installing true while this node's copy is being replaced by a snapshot
    */
-  MemoryRequests(Vertx vertx, Context context, String node, MemoryPolicy policy, AgentIdentity.Verifier identities,
+  MemoryRequests(Vertx vertx, Context context, String node, MemoryPolicy policy, MessageAuth.Verifier identities,
                  SharedMemoryVerticle.Listener listener, Supplier<MarkdownStore> store, BooleanSupplier installing) {
     this.vertx = vertx;
     this.context = context;
@@ -80,16 +81,26 @@ final class MemoryRequests {
     forgottenClaims = 0;
   }
 
-  private String agent(Message<JsonObject> m, String op) {
-    String agent = m.body().getString("agent");
+  /**
+   * Who asks: the principal that signed the request for this address (a node or the admin principal
+   * acts as {@link MemoryPolicy#ADMIN}). Unsigned, forged, replayed or stale requests are refused.
+   */
+  String caller(Message<JsonObject> m, String op) {
+    String agent;
+    if (identities != null) {
+      String principal = identities.verify(m);
+      if (principal == null) {
+        listener.refused("?", "identity");
+        throw new MemoryException(MemoryException.Kind.REFUSED, "the request is not signed by a member of this cluster "
+          + "(or was seen before, or is too old)");
+      }
+      agent = principal.startsWith(MessageAuth.nodePrincipal("")) ? MemoryPolicy.ADMIN : principal;
+    } else {
+      agent = m.body().getString("agent");
+    }
     if (agent == null || !policy.known(agent)) {
       listener.refused(String.valueOf(agent), op);
       throw new MemoryException(MemoryException.Kind.REFUSED, "unknown agent '" + agent + "'");
-    }
-    if (identities != null && !identities.verify(agent, m.body().getString("agent_token"))) {
-      listener.refused(agent, "identity");
-      throw new MemoryException(MemoryException.Kind.REFUSED, "the request does not prove it comes from agent '"
-        + agent + "'");
     }
     return agent;
   }
@@ -104,7 +115,7 @@ final class MemoryRequests {
   }
 
   Future<JsonObject> read(Message<JsonObject> m) {
-    String agent = agent(m, "read");
+    String agent = caller(m, "read");
     MemoryPath path = readable(agent, m.body().getString("path"), "read");
     if (m.body().getBoolean("claim", false)) {
       return claimAndRead(agent, path);
@@ -124,7 +135,7 @@ final class MemoryRequests {
     if (m.body().getBoolean("claim", false)) {
       throw new MemoryException(MemoryException.Kind.INVALID, "a claim is read from the writer (memory.read)");
     }
-    String agent = agent(m, "read");
+    String agent = caller(m, "read");
     MemoryPath path = readable(agent, m.body().getString("path"), "read");
     String section = m.body().getString("section");
     return vertx.executeBlocking(() -> section == null ? s.read(path.value()) : s.readSection(path.value(), section), false)
@@ -194,7 +205,7 @@ final class MemoryRequests {
   }
 
   Future<JsonObject> write(Message<JsonObject> m) {
-    String agent = agent(m, "write");
+    String agent = caller(m, "write");
     JsonObject body = m.body();
     MemoryPath path = MemoryPath.of(body.getString("path"));
     if (!policy.canWrite(agent, path)) {
@@ -226,7 +237,7 @@ final class MemoryRequests {
   }
 
   Future<JsonObject> list(Message<JsonObject> m) {
-    String agent = agent(m, "list");
+    String agent = caller(m, "list");
     String prefix = m.body().getString("prefix", "");
     MarkdownStore s = current();
     return vertx.executeBlocking(() -> {
@@ -241,7 +252,7 @@ final class MemoryRequests {
   }
 
   Future<JsonObject> search(Message<JsonObject> m) {
-    String agent = agent(m, "search");
+    String agent = caller(m, "search");
     String query = m.body().getString("query");
     boolean regex = m.body().getBoolean("regex", false);
     String prefix = m.body().getString("prefix");

@@ -81,13 +81,13 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private boolean stopping;
   private String lastWait;
 
-  private final AgentIdentity.Verifier identities;
+  private final MessageAuth.Verifier identities;
   private final ReplicaAuth replicaAuth;
   private MemoryRequests requests;
 
   /**
-   * @param secret the cluster secret that agent identity tokens are checked with, or null to trust
-   *               the {@code agent} field as given
+   * @param secret the cluster secret that requests' signatures ({@link MessageAuth}) are checked with,
+   *               or null to trust the {@code agent} field as given
    */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
                               boolean clustered, Listener listener, byte[] secret) {
@@ -109,7 +109,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     }
     this.replicaAuth = replicas > 1 ? new ReplicaAuth(secret, node) : null;
     this.replicas = replicas;
-    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
+    this.identities = secret == null ? null : new MessageAuth.Verifier(secret);
     this.dir = dir;
     this.options = options;
     this.policy = policy;
@@ -312,6 +312,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
    */
   private void registerPing() {
     register(MemoryAddresses.PING, m -> {
+      requests.caller(m, "ping");
       MarkdownStore s = store;
       ReplicaSet set = replicaSet;
       if (s == null) {

@@ -1,10 +1,15 @@
 package dev.agenthub.memory;
 
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,7 +30,7 @@ class MessageAuthTest {
   void aSignedMessageNamesItsPrincipalOnceAndOnlyOnItsAddress() {
     JsonObject body = new JsonObject().put("path", "agents/support/MEMORY.md").put("text", "hello");
     String header = agent.header("memory.write", body);
-    assertThat(header).doesNotContain(AgentIdentity.token(SECRET, "support"));
+    assertThat(header).doesNotContain(Base64.getUrlEncoder().withoutPadding().encodeToString(MessageAuth.key(SECRET, "support")));
 
     assertThat(verifier.verify("memory.read", headers(header), body)).as("another address").isNull();
     assertThat(verifier.verify("memory.write", headers(header), body.copy().put("text", "forged")))
@@ -78,6 +83,55 @@ class MessageAuthTest {
     for (String h : sent) {
       assertThat(verifier.verify("a", headers(h), "m")).isNull();
     }
+  }
+
+  @Test
+  void aLocalSignatureCountsOnlyWhereLocalConsumersAskForItAndStillOnceOnItsAddress() {
+    JsonObject body = new JsonObject().put("messages", new JsonArray().add("a"));
+    String header = agent.signLocal("governor.complete", null).getHeaders().get(MessageAuth.HEADER);
+    assertThat(header).startsWith("v1L support ");
+    Message<Object> onCluster = message("governor.complete", header, body);
+    assertThat(verifier.verify(onCluster)).as("a cluster-wide consumer").isNull();
+    assertThat(verifier.verifyLocal(message("governor.cancel", header, body))).as("another address").isNull();
+    assertThat(verifier.verifyLocal(message("governor.complete", header.replace(" support ", " ops "), body)))
+      .as("another principal").isNull();
+    assertThat(verifier.verifyLocal(onCluster)).isEqualTo("support");
+    assertThat(verifier.verifyLocal(onCluster)).as("replayed").isNull();
+    String full = agent.header("governor.complete", body);
+    assertThat(verifier.verifyLocal(message("governor.complete", full, body))).as("a full signature too")
+      .isEqualTo("support");
+  }
+
+  private static Message<Object> message(String address, String header, Object body) {
+    MultiMap headers = headers(header);
+    return new Message<>() {
+      public String address() {
+        return address;
+      }
+
+      public MultiMap headers() {
+        return headers;
+      }
+
+      public Object body() {
+        return body;
+      }
+
+      public String replyAddress() {
+        return null;
+      }
+
+      public boolean isSend() {
+        return true;
+      }
+
+      public void reply(Object message, DeliveryOptions options) {
+      }
+
+      public <R> Future<Message<R>> replyAndRequest(Object message, DeliveryOptions options) {
+        return Future.failedFuture("none");
+      }
+    };
   }
 
   @Test

@@ -70,7 +70,8 @@ final class AdminRoutes {
     auth.checkTalksToAgents(authorization);
     boolean admin = auth.admin(authorization);
     String client = admin ? null : auth.clientId(authorization);
-    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
+    JsonObject ask = new JsonObject();
+    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, ask, gw.signer().sign(LedgerVerticle.SPEND, ask, null))
       .onSuccess(m -> Replies.json(ctx, 200, admin ? m.body() : ownSpend(m.body(), client)))
       .onFailure(err -> ctx.fail(new ApiError(503, "unavailable", "spend is not available right now", 1L)));
   }
@@ -96,8 +97,10 @@ final class AdminRoutes {
     if (p == null || p.keys().stream().noneMatch(k -> k.id().equals(key))) {
       throw new ApiError(404, "not_found", "no key '" + key + "' in provider '" + provider + "'");
     }
-    vertx.eventBus().publish(GovernorVerticle.ENABLE_KEY,
-      new JsonObject().put("provider", provider).put("key", key).put("admin_token", gw.adminToken()));
+    JsonObject enable = new JsonObject().put("provider", provider).put("key", key);
+    // signed by this node: every governor checks it, and no token travels with it
+    vertx.eventBus().publish(GovernorVerticle.ENABLE_KEY, enable, gw.signer().sign(GovernorVerticle.ENABLE_KEY,
+      enable, null));
     Replies.json(ctx, 200, new JsonObject().put("provider", provider).put("key", key).put("enabled", true));
   }
 

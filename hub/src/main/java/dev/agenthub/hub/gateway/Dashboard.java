@@ -5,6 +5,7 @@ import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.ledger.LedgerVerticle;
+import dev.agenthub.memory.MessageAuth;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
@@ -75,7 +76,16 @@ final class Dashboard {
    * node's figures, and once a second publishes its own and records the cluster's picture.
    */
   void startRecording() {
-    vertx.eventBus().<JsonObject>consumer(STATS, m -> byNode.put(m.body().getString("node"), m.body()));
+    vertx.eventBus().<JsonObject>consumer(STATS, m -> {
+      // figures count only when the node they name signed them
+      String node = m.body() == null ? null : m.body().getString("node");
+      String principal = gw.verifier().verify(m);
+      if (node != null && MessageAuth.nodePrincipal(node).equals(principal)) {
+        byNode.put(node, m.body());
+      } else {
+        gw.metrics().refused("identity");
+      }
+    });
     vertx.setPeriodic(1_000, id -> {
       publishOwn();
       record();
@@ -112,9 +122,13 @@ final class Dashboard {
       .put("rate", rate).put("turn_p50_ms", p50).put("turn_p99_ms", p99).put("queues", queues).put("keys", keys)
       .put("refused", refused).put("at", System.currentTimeMillis());
     // the governor's view of each provider: calls in flight and waiting, its circuit, each key's state
-    vertx.eventBus().<JsonObject>request(GovernorVerticle.STATUS, new JsonObject())
+    JsonObject ask = new JsonObject();
+    vertx.eventBus().<JsonObject>request(GovernorVerticle.STATUS, ask, gw.signer().sign(GovernorVerticle.STATUS, ask, null))
       .map(m -> m.body()).otherwise(new JsonObject())
-      .onComplete(ar -> vertx.eventBus().publish(STATS, stats.put("providers", ar.result())));
+      .onComplete(ar -> {
+        stats.put("providers", ar.result());
+        vertx.eventBus().publish(STATS, stats, gw.signer().sign(STATS, stats, null));
+      });
   }
 
   /** Providers summed over the nodes: calls in flight and waiting, the worst circuit, each key's worst state. */
@@ -198,7 +212,8 @@ final class Dashboard {
 
   /** Makes the cluster's picture and its chart point (one instance per node, once a second). */
   private void record() {
-    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, new JsonObject())
+    JsonObject ask = new JsonObject();
+    vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, ask, gw.signer().sign(LedgerVerticle.SPEND, ask, null))
       .map(m -> m.body()).otherwise((JsonObject) null)
       .onComplete(ar -> {
         JsonObject snapshot = snapshot(ar.result());

@@ -2,7 +2,6 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
-import dev.agenthub.memory.AgentIdentity;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -18,13 +17,10 @@ import io.vertx.core.json.JsonObject;
 public final class DelegationVerticle extends VerticleBase {
 
   private final GatewayContext gw;
-  private final AgentIdentity.Verifier identities;
   private MessageConsumer<JsonObject> consumer;
 
-  /** @param secret the cluster secret that signs agent identities (null: identities unchecked, tests only) */
-  public DelegationVerticle(GatewayContext gw, byte[] secret) {
+  public DelegationVerticle(GatewayContext gw) {
     this.gw = gw;
-    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
   }
 
   private void refuse(Message<JsonObject> m, String from, String to, String why) {
@@ -42,7 +38,7 @@ public final class DelegationVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(),
-      gw.turnToken());
+      gw.signer());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
       if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("text") instanceof String)
@@ -55,10 +51,13 @@ public final class DelegationVerticle extends VerticleBase {
         m.fail(Turn.Failure.BAD_REQUEST, "unknown agent '" + agent + "'");
         return;
       }
-      // who asks is proven, not declared: the delegating agent's identity token
+      // who asks is proven, not declared: the delegating agent signed the request with its own key
       String from = body.getString("from");
-      if (from == null || identities != null && !identities.verify(from, body.getString("agent_token"))) {
-        refuse(m, from, agent, "the delegation does not prove it comes from agent '" + from + "'");
+      String principal = gw.verifier().verify(m);
+      if (principal == null || !principal.equals(from)) {
+        gw.metrics().refused("identity");
+        gw.metrics().audit("identity_refused", new JsonObject().put("agent", from).put("to", "delegation"));
+        m.fail(Turn.Failure.FORBIDDEN, "the delegation is not signed by agent '" + from + "'");
         return;
       }
       boolean fromSensitive = gw.config().agent(from).map(a -> a.sensitive()).orElse(false);

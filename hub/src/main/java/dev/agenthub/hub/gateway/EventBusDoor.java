@@ -41,7 +41,7 @@ public final class EventBusDoor extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(), gw.turnToken());
+    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(), gw.signer());
     orphanTimer = vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     auth = new ClientAuth(gw.config().clients());
     relay = new StreamRelay(vertx, gw.config().node().name());

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.memory.MessageAuth;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonObject;
@@ -17,10 +18,13 @@ import java.util.function.Supplier;
  *
  * @param ready        readiness checks: name to check, all must pass for {@code /health/ready}
  * @param memoryWriter the active memory writer ({@code {writer, epoch}}) or null
- * @param adminToken   the identity token of the hub's admin routes
+ * @param signer       signs this node's own requests (turns to agent instances, the admin routes'
+ *                     memory calls, dashboard figures) as {@link MessageAuth#nodePrincipal}
+ * @param verifier     checks signed requests on this node (one per node: a replay to another consumer
+ *                     of the same address on this node is refused too)
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
                              PrometheusMeterRegistry registry, Map<String, BooleanSupplier> ready,
-                             Supplier<JsonObject> memoryWriter, String adminToken,
-                             String turnToken) {
+                             Supplier<JsonObject> memoryWriter, MessageAuth.Signer signer,
+                             MessageAuth.Verifier verifier) {
 }

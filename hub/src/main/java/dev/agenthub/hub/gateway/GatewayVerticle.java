@@ -1,7 +1,6 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryPolicy;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -45,14 +44,14 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     long timeoutMs = gw.config().node().http().requestTimeoutMs();
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), timeoutMs, gw.turnToken());
+    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), timeoutMs, gw.signer());
     vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     ClientAuth auth = new ClientAuth(gw.config().clients());
     StreamRelay relay = new StreamRelay(vertx, gw.config().node().name());
     ClientGate gate = new ClientGate(gw, auth);
     MessageRoutes messages = new MessageRoutes(gw, auth, dispatcher, relay, WebClient.create(vertx));
     ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth, relay);
-    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, MemoryPolicy.ADMIN, gw.adminToken(), timeoutMs), auth);
+    MemoryApi memory = new MemoryApi(new MemoryClient(vertx, gw.signer(), timeoutMs), auth);
     Dashboard dashboard = new Dashboard(vertx, gw);
     AdminRoutes admin = new AdminRoutes(vertx, gw, auth, dashboard);
     if (firstInstance()) {

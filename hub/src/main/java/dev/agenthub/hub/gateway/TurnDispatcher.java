@@ -4,6 +4,7 @@ import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -61,11 +62,14 @@ final class TurnDispatcher {
   private final Supplier<ClusterView> view;
   private final long timeoutMs;
 
-  private final String turnToken;
+  private final MessageAuth.Signer signer;
 
-  /** @param turnToken the hub's identity for turns, carried by every message to an instance */
-  TurnDispatcher(Vertx vertx, Supplier<ClusterView> view, long timeoutMs, String turnToken) {
-    this.turnToken = turnToken;
+  /**
+   * @param signer signs every message to an instance as this node: an instance runs only turns a
+   *               node signed for its address, once
+   */
+  TurnDispatcher(Vertx vertx, Supplier<ClusterView> view, long timeoutMs, MessageAuth.Signer signer) {
+    this.signer = signer;
     this.vertx = vertx;
     this.view = view;
     this.timeoutMs = timeoutMs;
@@ -99,10 +103,11 @@ final class TurnDispatcher {
     if (p == null || p.instance == null) {
       return;
     }
-    vertx.eventBus().request(Turn.address(p.agent, p.instance), new JsonObject().put("session", request.session())
-        .put("idempotency_key", request.idempotencyKey()).put("client", request.client()),
-      new DeliveryOptions().addHeader(Turn.CANCEL_HEADER, "true").addHeader(Turn.IDENTITY_HEADER, turnToken)
-        .setSendTimeout(10_000))
+    String address = Turn.address(p.agent, p.instance);
+    JsonObject body = new JsonObject().put("session", request.session())
+      .put("idempotency_key", request.idempotencyKey()).put("client", request.client());
+    vertx.eventBus().request(address, body, signer.sign(address, body,
+        new DeliveryOptions().addHeader(Turn.CANCEL_HEADER, "true").setSendTimeout(10_000)))
       .onFailure(err -> LOG.fine("cancel of " + p.agent + "/" + request.session() + ": " + err.getMessage()));
   }
 
@@ -166,13 +171,15 @@ final class TurnDispatcher {
     p.instance = target.id();
     int generation = p.resends;
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000)
-      .addHeader(Turn.IDENTITY_HEADER, turnToken);
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000);
     if (resend) {
       options.addHeader("resend", "true");
     }
+    String address = Turn.address(p.agent, target.id());
+    JsonObject body = p.request.toJson();
+    signer.sign(address, body, options);
     long sentAt = System.nanoTime();
-    vertx.eventBus().<JsonObject>request(Turn.address(p.agent, target.id()), p.request.toJson(), options)
+    vertx.eventBus().<JsonObject>request(address, body, options)
       .onSuccess(message -> p.promise.tryComplete(message.body()))
       .onFailure(err -> {
         if (generation != p.resends) {

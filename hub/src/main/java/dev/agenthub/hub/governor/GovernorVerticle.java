@@ -11,8 +11,8 @@ import dev.agenthub.hub.config.HubConfig.ProviderType;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.metrics.HubMetrics;
-import dev.agenthub.memory.AgentIdentity;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
@@ -47,11 +47,11 @@ import java.util.logging.Logger;
 public final class GovernorVerticle extends VerticleBase {
 
   /**
-   * Address (every node's governor) of the admin's "put this key back": body {@code {provider, key,
-   * admin_token}}, signed with the hub's admin identity.
+   * Address (every node's governor) of the admin's "put this key back": body {@code {provider, key}},
+   * signed ({@link MessageAuth}) by a node or the admin principal.
    */
   public static final String ENABLE_KEY = "governor.keys.enable";
-  /** Local address answering each provider's calls in flight, waiting, circuit and keys. */
+  /** Local address answering each provider's calls in flight, waiting, circuit and keys (to a node's signature). */
   public static final String STATUS = "governor.status";
   private static final Logger LOG = Logger.getLogger(GovernorVerticle.class.getName());
   private static final long DEFAULT_DEADLINE_MS = 60_000;
@@ -61,7 +61,8 @@ public final class GovernorVerticle extends VerticleBase {
   private final HubMetrics metrics;
   private final Map<String, String> secrets;
   private final boolean clustered;
-  private final AgentIdentity.Verifier identities;
+  private final MessageAuth.Verifier verifier;
+  private final MessageAuth.Signer signer;
   private final BudgetCounters budgets;
   // each client's tokens per minute over every model (clients with a tpm only)
   private final Map<String, Limiter> clientTpm = new HashMap<>();
@@ -82,10 +83,14 @@ public final class GovernorVerticle extends VerticleBase {
    * @param hazelcast the cluster's Hazelcast member (keys' buckets and the cache are shared), or null alone
    * @param budgets   the cluster's budget counters, which every call is held against before it runs
    * @param counters  the token counter of each model, shared with this node's agents
+   * @param verifier  checks every request's signature: a call is its signing agent's, admin actions a node's
+   * @param signer    this node's signer (its usage records to the ledger)
    */
   public GovernorVerticle(HubConfig config, HubMetrics metrics, Map<String, String> secrets,
-                          HazelcastInstance hazelcast, BudgetCounters budgets, byte[] secret, TokenCounters counters) {
-    this.identities = secret == null ? null : new AgentIdentity.Verifier(secret);
+                          HazelcastInstance hazelcast, BudgetCounters budgets, TokenCounters counters,
+                          MessageAuth.Verifier verifier, MessageAuth.Signer signer) {
+    this.verifier = verifier;
+    this.signer = signer;
     this.budgets = budgets;
     this.buckets = hazelcast == null ? null : hazelcast.getMap(ClusterLimiter.MAP);
     this.clustered = hazelcast != null;
@@ -131,7 +136,13 @@ public final class GovernorVerticle extends VerticleBase {
     consumer = vertx.eventBus().localConsumer(ModelCall.ADDRESS, this::onCall);
     MessageConsumer<JsonObject> cancels = vertx.eventBus().localConsumer(ModelCall.CANCEL_ADDRESS, this::onCancel);
     MessageConsumer<JsonObject> enables = vertx.eventBus().consumer(ENABLE_KEY, this::onEnable);
-    MessageConsumer<JsonObject> status = vertx.eventBus().localConsumer(STATUS, m -> m.reply(status()));
+    MessageConsumer<JsonObject> status = vertx.eventBus().localConsumer(STATUS, m -> {
+      if (fromNode(m) == null) {
+        fail(m, Turn.Failure.FORBIDDEN, "permission_error", "not signed by a node", null);
+        return;
+      }
+      m.reply(status());
+    });
     return Future.all(List.of(consumer.completion(), cancels.completion(), enables.completion(), status.completion(),
       cache.start()));
   }
@@ -141,8 +152,19 @@ public final class GovernorVerticle extends VerticleBase {
     return Future.join(clients.stream().map(HttpClientAgent::close).toList());
   }
 
+  /** The node that signed {@code m} (or the admin principal), or null (counted as refused). */
+  private String fromNode(Message<?> m) {
+    String principal = verifier.verify(m);
+    if (principal != null && (principal.startsWith(MessageAuth.nodePrincipal("")) || principal.equals(MemoryPolicy.ADMIN))) {
+      return principal;
+    }
+    metrics.refused("identity");
+    return null;
+  }
+
   /** A call and what it may be cancelled through: the lane's handle, or the sim's timers. */
   private static final class Running {
+    String agent;
     ProviderLane.Handle handle;
     Runnable simCancel;
     boolean cancelled;
@@ -167,11 +189,14 @@ public final class GovernorVerticle extends VerticleBase {
       fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
       return;
     }
-    if (identities != null && !identities.verify(request.agent(), request.token())) {
+    // the agent a call is charged to is the one that signed it, never just the one it names (a local
+    // consumer: only this process reaches it, so a signature without the body's digest counts here)
+    String principal = verifier.verifyLocal(message);
+    if (principal == null || !principal.equals(request.agent())) {
       metrics.refused("identity");
       metrics.audit("identity_refused", new JsonObject().put("agent", request.agent()).put("to", "governor"));
       fail(message, Turn.Failure.FORBIDDEN, "permission_error",
-        "the call does not prove it comes from agent '" + request.agent() + "'", null);
+        "the call is not signed by agent '" + request.agent() + "'", null);
       return;
     }
     LogFields.put(request.agent(), null, null);
@@ -201,6 +226,7 @@ public final class GovernorVerticle extends VerticleBase {
       chain.add(ticket.model().id());
       chain.addAll(ticket.model().fallbacks());
       Running call = new Running();
+      call.agent = req.agent();
       String callId = req.stream() == null ? null : req.stream().id();
       if (callId != null) {
         running.put(callId, call);
@@ -263,19 +289,23 @@ public final class GovernorVerticle extends VerticleBase {
   }
 
   private void onCancel(Message<JsonObject> message) {
+    String principal = verifier.verify(message);
+    if (principal == null) {
+      metrics.refused("identity");
+      return;
+    }
     String id = message.body() == null ? null : message.body().getString("call_id");
     Running call = id == null ? null : running.get(id);
-    if (call != null) {
+    // an agent cancels its own calls only
+    if (call != null && (principal.equals(call.agent) || principal.startsWith(MessageAuth.nodePrincipal("")))) {
       call.cancel();
     }
   }
 
   private void onEnable(Message<JsonObject> message) {
     JsonObject body = message.body() == null ? new JsonObject() : message.body();
-    if (identities != null && !identities.verify(MemoryPolicy.ADMIN,
-      body.getString("admin_token"))) {
-      metrics.refused("identity");
-      fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by the hub's admin identity", null);
+    if (fromNode(message) == null) {
+      fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by a node or the admin principal", null);
       return;
     }
     ProviderLane lane = lanes.get(body.getString("provider", ""));
@@ -313,7 +343,8 @@ public final class GovernorVerticle extends VerticleBase {
     if (request.client() != null) {
       usage.put("client", request.client());
     }
-    return vertx.eventBus().request(LedgerVerticle.RECORD, usage).map(ignored -> reply).otherwise(reply);
+    return vertx.eventBus().request(LedgerVerticle.RECORD, usage, signer.sign(LedgerVerticle.RECORD, usage, null))
+      .map(ignored -> reply).otherwise(reply);
   }
 
   private Future<ModelCall.Reply> withFallbacks(ModelCall.Request request, List<String> chain, int i, long deadline,

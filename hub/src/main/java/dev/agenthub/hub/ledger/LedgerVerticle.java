@@ -3,7 +3,7 @@ package dev.agenthub.hub.ledger;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -47,7 +47,8 @@ public final class LedgerVerticle extends VerticleBase {
   private final HubConfig config;
   private final HubMetrics metrics;
   private final String node;
-  private final String adminToken;
+  private final MessageAuth.Signer signer;
+  private final MessageAuth.Verifier verifier;
   private final BudgetCounters counters;
   private final Map<String, JsonObject> own = new HashMap<>();
   private AsyncMap<String, JsonObject> rows;
@@ -56,11 +57,17 @@ public final class LedgerVerticle extends VerticleBase {
   private MemoryClient memory;
   private WebClient web;
 
-  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, String adminToken, BudgetCounters counters) {
+  /**
+   * @param signer   this node's signer (its monthly report into memory)
+   * @param verifier checks that records and spend requests come from a node ({@link MessageAuth})
+   */
+  public LedgerVerticle(HubConfig config, HubMetrics metrics, String node, MessageAuth.Signer signer,
+                        MessageAuth.Verifier verifier, BudgetCounters counters) {
     this.config = config;
     this.metrics = metrics;
     this.node = node;
-    this.adminToken = adminToken;
+    this.signer = signer;
+    this.verifier = verifier;
     this.counters = counters;
   }
 
@@ -70,7 +77,7 @@ public final class LedgerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    memory = new MemoryClient(vertx, MemoryPolicy.ADMIN, adminToken, 10_000);
+    memory = new MemoryClient(vertx, signer, 10_000);
     web = WebClient.create(vertx);
     journal = new LedgerJournal(Path.of(config.ledgerDir()), node, config.operations().ledgerRetentionMonths());
     Map<String, JsonObject> others = new HashMap<>();
@@ -101,14 +108,28 @@ public final class LedgerVerticle extends VerticleBase {
       })
       .compose(v -> {
         vertx.eventBus().<JsonObject>localConsumer(RECORD, this::record);
-        vertx.eventBus().<JsonObject>localConsumer(SPEND, m -> compute().onSuccess(s -> m.reply(s.toJson()))
-          .onFailure(err -> m.fail(503, "spend unavailable")));
+        vertx.eventBus().<JsonObject>localConsumer(SPEND, m -> {
+          if (!fromNode(m)) {
+            m.fail(403, "not signed by a node");
+            return;
+          }
+          compute().onSuccess(s -> m.reply(s.toJson())).onFailure(err -> m.fail(503, "spend unavailable"));
+        });
         vertx.setPeriodic(1_000, id -> measure());
         vertx.setPeriodic(5_000, id -> sync());
         vertx.setPeriodic(10_000, id -> sweep());
         vertx.setPeriodic(15_000, 60_000, id -> report());
         return measure();
       });
+  }
+
+  private boolean fromNode(Message<?> m) {
+    String principal = verifier.verify(m);
+    if (principal != null && principal.startsWith(MessageAuth.nodePrincipal(""))) {
+      return true;
+    }
+    metrics.refused("identity");
+    return false;
   }
 
   @Override
@@ -134,6 +155,11 @@ public final class LedgerVerticle extends VerticleBase {
 
   /** {@code {agent, model, key, client, input, output, usd, cached}}: answered once the cluster's rows show it. */
   private void record(Message<JsonObject> m) {
+    if (!fromNode(m)) {
+      // spend is what a node's governor priced: nothing else writes into the ledger
+      m.fail(403, "usage records must be signed by a node");
+      return;
+    }
     if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("agent") instanceof String)
       || !(body.getValue("model") instanceof String) || !(body.getValue("usd", 0.0) instanceof Number)
       || !(body.getValue("input", 0) instanceof Number) || !(body.getValue("output", 0) instanceof Number)

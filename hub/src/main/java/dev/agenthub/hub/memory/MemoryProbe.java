@@ -1,7 +1,7 @@
 package dev.agenthub.hub.memory;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,11 +25,12 @@ public final class MemoryProbe extends VerticleBase {
   private volatile long bytes = -1;
   private MemoryClient client;
 
-  private final String adminToken;
+  private final MessageAuth.Signer signer;
 
-  public MemoryProbe(MeterRegistry registry, String adminToken) {
+  /** @param signer this node's signer: pings are signed as the node */
+  public MemoryProbe(MeterRegistry registry, MessageAuth.Signer signer) {
     this.registry = registry;
-    this.adminToken = adminToken;
+    this.signer = signer;
   }
 
   /** True when a writer answered the last ping. */
@@ -53,7 +54,7 @@ public final class MemoryProbe extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = new MemoryClient(vertx, MemoryPolicy.ADMIN, adminToken, PING_MS * 2);
+    client = new MemoryClient(vertx, signer, PING_MS * 2);
     Gauge.builder("agenthub_memory_files", this, p -> p.files).description("Markdown files in shared memory")
       .register(registry);
     Gauge.builder("agenthub_memory_bytes", this, p -> p.bytes).description("Bytes of Markdown in shared memory")

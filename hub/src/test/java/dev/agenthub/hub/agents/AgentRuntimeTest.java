@@ -4,6 +4,7 @@ import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -177,24 +179,28 @@ class AgentRuntimeTest {
     JsonObject r = ok("support", "deleg-1", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"is the web tier up?\"}");
     assertThat(r.getString("reply")).contains("Tool result:").contains("is the web tier up?");
     // a turn that is already three hops deep may not delegate again
-    Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(Turn.address("support", "support-0@rt1"),
-      new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null, Priority.INTERACTIVE,
-        null, 3).toJson(), new DeliveryOptions()
-        .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL))).await(30, TimeUnit.SECONDS);
+    String address = Turn.address("support", "support-0@rt1");
+    JsonObject turn = new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null,
+      Priority.INTERACTIVE, null, 3).toJson();
+    Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(address, turn,
+      asNode().sign(address, turn, null)).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");
   }
 
   @Test
-  void aTurnWithoutTheHubsIdentityIsRefused() {
-    // a peer on the event bus cannot run turns past client authentication
+  void aTurnNotSignedByANodeIsRefused() {
+    // a peer on the event bus cannot run turns past client authentication, nor can an agent's own key
     String address = Turn.address("support", "support-0@rt1");
-    for (String token : new String[]{null, "forged", node.identityToken("support")}) {
+    JsonObject turn = new Turn.Request("intruder", "hi", null, Priority.INTERACTIVE).toJson();
+    String otherSecret = MessageAuth.Signer.of("another-secret".getBytes(StandardCharsets.UTF_8),
+      MessageAuth.nodePrincipal("rt1")).header(address, turn);
+    for (String header : new String[]{null, "forged", otherSecret, node.signer("support").header(address, turn),
+      asNode().header(Turn.address("support", "support-1@rt1"), turn)}) {
       DeliveryOptions options = new DeliveryOptions();
-      if (token != null) {
-        options.addHeader(Turn.IDENTITY_HEADER, token);
+      if (header != null) {
+        options.addHeader(MessageAuth.HEADER, header);
       }
-      var refused = node.vertx().eventBus().request(address, new Turn.Request("intruder", "hi", null, Priority.INTERACTIVE)
-        .toJson(), options);
+      var refused = node.vertx().eventBus().request(address, turn, options);
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.await(30, TimeUnit.SECONDS))
         .isInstanceOf(ReplyException.class)
         .satisfies(e -> assertThat(((ReplyException) e).failureCode()).isEqualTo(403));
@@ -301,10 +307,14 @@ class AgentRuntimeTest {
   }
 
   private static Future<Message<JsonObject>> turnAt(String instance, String session, String text) {
-    return node.vertx().eventBus().request(Turn.address("twin", instance),
-      new Turn.Request(session, text, null, Priority.INTERACTIVE).toJson(),
-      new DeliveryOptions().addHeader(Turn.IDENTITY_HEADER,
-        node.identityToken(Turn.TURNS_PRINCIPAL)));
+    String address = Turn.address("twin", instance);
+    JsonObject turn = new Turn.Request(session, text, null, Priority.INTERACTIVE).toJson();
+    return node.vertx().eventBus().request(address, turn, asNode().sign(address, turn, null));
+  }
+
+  /** Turns on an instance's address are signed by a node, as its dispatcher signs them. */
+  private static MessageAuth.Signer asNode() {
+    return node.signer(MessageAuth.nodePrincipal(node.config().node().name()));
   }
 
   @Test

@@ -133,8 +133,7 @@ class ClusterTest {
       TestHub.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
 
       MemoryClient client =
-        new MemoryClient(standby.vertx(), MemoryPolicy.ADMIN,
-          standby.identityToken(MemoryPolicy.ADMIN), 60_000);
+        new MemoryClient(standby.vertx(), standby.signer(MemoryPolicy.ADMIN), 60_000);
       List<Future<JsonObject>> acks = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
         acks.add(client.append("shared/failover.md", "c", "entry " + i));

@@ -4,9 +4,9 @@ import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -31,16 +31,15 @@ class NodeBehaviourTest {
     HubNode node = TestHub.start(TestHub.yaml("order1", 5, ""));
     try {
       String address = Turn.address("ops", "ops-0@order1");
-      // turns on an instance's address carry the hub's identity
-      DeliveryOptions signed = new DeliveryOptions()
-        .addHeader(Turn.IDENTITY_HEADER, node.identityToken(Turn.TURNS_PRINCIPAL));
+      // turns on an instance's address are signed by a node, each once
+      MessageAuth.Signer asNode = node.signer(MessageAuth.nodePrincipal("order1"));
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
-        replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("ordered", "m" + i, null, Priority.INTERACTIVE).toJson(), signed));
+        JsonObject turn = new Turn.Request("ordered", "m" + i, null, Priority.INTERACTIVE).toJson();
+        replies.add(node.vertx().eventBus().request(address, turn, asNode.sign(address, turn, null)));
         // another session interleaved, so the instance really runs turns concurrently
-        replies.add(node.vertx().eventBus().request(address,
-          new Turn.Request("other-" + i, "x" + i, null, Priority.INTERACTIVE).toJson(), signed));
+        JsonObject other = new Turn.Request("other-" + i, "x" + i, null, Priority.INTERACTIVE).toJson();
+        replies.add(node.vertx().eventBus().request(address, other, asNode.sign(address, other, null)));
       }
       Future.all(replies).await(1, TimeUnit.MINUTES);
       for (int i = 1; i <= 50; i++) {

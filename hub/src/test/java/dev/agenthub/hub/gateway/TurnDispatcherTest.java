@@ -5,6 +5,7 @@ import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -14,6 +15,7 @@ import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,9 +40,13 @@ class TurnDispatcherTest {
     return RendezvousRouter.rank(session, INSTANCES);
   }
 
-  private static JsonObject answer(Message<JsonObject> m, String by) {
+  private static final byte[] SECRET = "turn-dispatcher-test".getBytes(StandardCharsets.UTF_8);
+  private static final MessageAuth.Signer SIGNER = MessageAuth.Signer.of(SECRET, MessageAuth.nodePrincipal("n1"));
+  private final MessageAuth.Verifier verifier = new MessageAuth.Verifier(SECRET);
+
+  private JsonObject answer(Message<JsonObject> m, String by) {
     return new JsonObject().put("reply", "answered by " + by).put("key", m.body().getString("idempotency_key"))
-      .put("resend", m.headers().contains("resend"));
+      .put("resend", m.headers().contains("resend")).put("signed_by", verifier.verify(m));
   }
 
   @Test
@@ -49,11 +55,12 @@ class TurnDispatcherTest {
     // only the second in the ranking has a consumer
     vertx.eventBus().<JsonObject>consumer(Turn.address("ops", order.get(1).id()), m -> m.reply(answer(m, "second")));
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
-      "token");
+      SIGNER);
     vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s1", "hi", null, Priority.INTERACTIVE))
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by second");
         assertThat(reply.getBoolean("resend")).isFalse();
+        assertThat(reply.getString("signed_by")).as("signed for the instance's own address").isEqualTo("node:n1");
         test.completeNow();
       }))));
   }
@@ -65,7 +72,7 @@ class TurnDispatcherTest {
     NodeEntry.Placement next = order.get(1);
     List<String> keys = new CopyOnWriteArrayList<>();
     AtomicReference<ClusterView> view = new AtomicReference<>(new ClusterView(List.of(N1, N2), INSTANCES));
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, view::get, 10_000, "token");
+    TurnDispatcher dispatcher = new TurnDispatcher(vertx, view::get, 10_000, SIGNER);
     // the owner takes the turn and never answers (its node is about to die)
     vertx.eventBus().<JsonObject>consumer(Turn.address("ops", owner.id()), m -> {
       keys.add(m.body().getString("idempotency_key"));
@@ -84,6 +91,7 @@ class TurnDispatcherTest {
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the new owner");
         assertThat(reply.getBoolean("resend")).as("marked as sent again").isTrue();
+        assertThat(reply.getString("signed_by")).as("signed again for the new owner").isEqualTo("node:n1");
         // the same key both times: the new owner can tell it is the same turn
         assertThat(keys).hasSize(2).doesNotContainNull();
         assertThat(keys.get(0)).isEqualTo(keys.get(1));
@@ -104,7 +112,7 @@ class TurnDispatcherTest {
       }
     });
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
-      "token");
+      SIGNER);
     vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s3", "again", null, Priority.INTERACTIVE))
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the owner");

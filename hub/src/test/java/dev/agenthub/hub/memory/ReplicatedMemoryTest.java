@@ -5,6 +5,7 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -144,11 +145,11 @@ class ReplicatedMemoryTest {
     // a read that may be stale is answered by any copy, the followers' included; claims only by the writer
     Set<String> answeredBy = new HashSet<>();
     String expected = Files.readString(dirs.get("r1").resolve("shared/log-0.md"));
-    JsonObject ask = new JsonObject().put("agent", MemoryPolicy.ADMIN).put("agent_token",
-      any.identityToken(MemoryPolicy.ADMIN)).put("path", "shared/log-0.md");
+    JsonObject ask = new JsonObject().put("path", "shared/log-0.md");
+    MessageAuth.Signer admin = any.signer(MemoryPolicy.ADMIN);
     for (int i = 0; i < 30 && answeredBy.size() < 3; i++) {
-      JsonObject answer = any.vertx().eventBus().<JsonObject>request(MemoryAddresses.READ_ANY, ask.copy())
-        .await(30, TimeUnit.SECONDS).body();
+      JsonObject answer = any.vertx().eventBus().<JsonObject>request(MemoryAddresses.READ_ANY, ask,
+          admin.sign(MemoryAddresses.READ_ANY, ask, null)).await(30, TimeUnit.SECONDS).body();
       assertThat(answer.getString("text")).isEqualTo(expected);
       answeredBy.add(answer.getString("node"));
     }

@@ -60,9 +60,9 @@ class SharedMemoryTest {
 
   @Test
   void agentsReachTheirOwnFilesAndTheNamespacesTheirConfigLists() throws Exception {
-    MemoryClient support = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
-    MemoryClient ops = new MemoryClient(node.vertx(), "ops", node.identityToken("ops"), 10_000);
-    MemoryClient assistant = new MemoryClient(node.vertx(), "assistant", node.identityToken("assistant"), 10_000);
+    MemoryClient support = new MemoryClient(node.vertx(), node.signer("support"), 10_000);
+    MemoryClient ops = new MemoryClient(node.vertx(), node.signer("ops"), 10_000);
+    MemoryClient assistant = new MemoryClient(node.vertx(), node.signer("assistant"), 10_000);
 
     await(support.append("shared/notes.md", "support", "Printer on floor 2 is broken"));
     await(support.append("agents/support/MEMORY.md", "support", "customer 7 prefers phone"));
@@ -74,7 +74,7 @@ class SharedMemoryTest {
     assertThat(failure(support.read("agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(assistant.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(support.append("agents/ops/MEMORY.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(new MemoryClient(node.vertx(), "intruder", node.identityToken("intruder"), 5_000).read("shared/notes.md")))
+    assertThat(failure(new MemoryClient(node.vertx(), node.signer("intruder"), 5_000).read("shared/notes.md")))
       .isEqualTo(MemoryException.Kind.REFUSED);
     assertThat(failure(support.read("shared/../agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.INVALID);
 
@@ -89,15 +89,19 @@ class SharedMemoryTest {
 
   @Test
   void aForgedOrMissingIdentityIsRefused() throws Exception {
-    MemoryClient forged = new MemoryClient(node.vertx(), "support", node.identityToken("assistant"), 5_000);
-    assertThat(failure(forged.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
-    MemoryClient missing = new MemoryClient(node.vertx(), "support", null, 5_000);
+    // assistant's key signs as assistant, who may not read shared/ (support may)
+    MemoryClient other = new MemoryClient(node.vertx(), node.signer("assistant"), 5_000);
+    assertThat(failure(other.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
+    MemoryClient missing = new MemoryClient(node.vertx(), "support", 5_000);
     assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
     JsonObject call = new ModelCall.Request("support", "sim-small", new JsonArray()
       .add(new JsonObject().put("role", "user").put("content", "hi")), new JsonArray(), 10,
-      Priority.INTERACTIVE, "forged").toJson();
+      Priority.INTERACTIVE).toJson();
     assertThatThrownBy(() -> node.vertx().eventBus().request(ModelCall.ADDRESS, call)
-      .await(10, TimeUnit.SECONDS)).hasMessageContaining("does not prove");
+      .await(10, TimeUnit.SECONDS)).as("unsigned").hasMessageContaining("not signed by agent 'support'");
+    assertThatThrownBy(() -> node.vertx().eventBus().request(ModelCall.ADDRESS, call,
+        node.signer("ops").sign(ModelCall.ADDRESS, call, null)).await(10, TimeUnit.SECONDS))
+      .as("signed by another agent").hasMessageContaining("not signed by agent 'support'");
     assertThat(TestHub.get(node.url() + "/metrics").body()).contains("agenthub_refused_total{reason=\"identity\"}");
   }
 
@@ -110,7 +114,7 @@ class SharedMemoryTest {
       }
     });
     await(consumer.completion());
-    JsonObject written = await(new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000)
+    JsonObject written = await(new MemoryClient(node.vertx(), node.signer("support"), 10_000)
       .append("shared/announced.md", "support", "hello"));
     JsonObject event = changed.get(30, TimeUnit.SECONDS);
     assertThat(event.getLong("bytes")).isEqualTo(written.getLong("bytes"));
@@ -164,8 +168,8 @@ class SharedMemoryTest {
 
   @Test
   void aNewerSessionClaimFencesTheOlderOne() throws Exception {
-    MemoryClient one = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
-    MemoryClient two = new MemoryClient(node.vertx(), "support", node.identityToken("support"), 10_000);
+    MemoryClient one = new MemoryClient(node.vertx(), node.signer("support"), 10_000);
+    MemoryClient two = new MemoryClient(node.vertx(), node.signer("support"), 10_000);
     String path = "agents/support/sessions/claimed.md";
     JsonObject first = await(one.claim(path));
     assertThat(first.getString("text")).isEmpty(); // a new session: nothing to read back, still claimed
@@ -180,7 +184,7 @@ class SharedMemoryTest {
     assertThat(failure(two.append(path, "user", "again", "c-4", "1.1"))).isEqualTo(MemoryException.Kind.STALE_CLAIM);
     assertThat(failure(two.append(path, "user", "again", "c-5", "not-a-claim"))).isEqualTo(MemoryException.Kind.INVALID);
     // claiming is writing: an agent cannot claim what it may not write
-    MemoryClient ops = new MemoryClient(node.vertx(), "ops", node.identityToken("ops"), 10_000);
+    MemoryClient ops = new MemoryClient(node.vertx(), node.signer("ops"), 10_000);
     assertThat(failure(ops.claim(path))).isEqualTo(MemoryException.Kind.REFUSED);
     String text = Files.readString(dir.resolve(path));
     assertThat(text).contains("answer of the new owner").doesNotContain("late answer");

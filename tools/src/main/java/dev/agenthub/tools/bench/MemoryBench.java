@@ -1,8 +1,8 @@
 package dev.agenthub.tools.bench;
 
-import dev.agenthub.memory.AgentIdentity;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.memory.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -233,7 +233,7 @@ final class MemoryBench {
     Load(Vertx lite, int concurrency) {
       this.vertx = lite;
       this.concurrency = concurrency;
-      this.memory = new MemoryClient(lite, MemoryPolicy.ADMIN, AgentIdentity.token(SECRET.getBytes(StandardCharsets.UTF_8),
+      this.memory = new MemoryClient(lite, MessageAuth.Signer.of(SECRET.getBytes(StandardCharsets.UTF_8),
         MemoryPolicy.ADMIN), 60_000);
     }
 
