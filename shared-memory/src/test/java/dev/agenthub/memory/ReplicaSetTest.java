@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -63,7 +65,7 @@ class ReplicaSetTest {
     vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  private static final byte[] SECRET = "replica-set-test".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  private static final byte[] SECRET = "replica-set-test".getBytes(StandardCharsets.UTF_8);
 
   private void follower(String node, boolean answers) throws Exception {
     follower(node, answers ? "ok" : null, SECRET);
@@ -78,7 +80,7 @@ class ReplicaSetTest {
         long seq = Long.parseLong(m.headers().get("seq"));
         Buffer empty = Buffer.buffer();
         m.reply(empty, auth.sign(ReplicaFollower.ackSubject(node, epoch, seq, status, 8), empty,
-          new io.vertx.core.eventbus.DeliveryOptions().addHeader("status", status).addHeader("promised", "8")));
+          new DeliveryOptions().addHeader("status", status).addHeader("promised", "8")));
       } // else: a disk that stalls, the batch never answered
     }).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
@@ -163,7 +165,7 @@ class ReplicaSetTest {
    */
   @Test
   void anAnswerNotSignedByTheFollowerAcknowledgesNothing() throws Exception {
-    follower("fake", "ok", "another-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    follower("fake", "ok", "another-secret".getBytes(StandardCharsets.UTF_8));
     vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("bare"), m -> m.reply(null))
       .completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("liar"), m -> m.fail(MemoryException.Kind.STALE_WRITER
