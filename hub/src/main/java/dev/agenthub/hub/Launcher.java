@@ -44,8 +44,6 @@ public final class Launcher implements Callable<Integer> {
   static final int EXIT_USAGE = 2;
   static final int EXIT_CONFIG = 2;
   static final int EXIT_START = 1;
-  /** How long a node may stay out of its cluster (another secret answering) before it exits. */
-  static final long OUT_OF_CLUSTER_EXIT_MS = 40_000;
 
   static final String ENVIRONMENT = """
       AGENTHUB_CONF                     the config file
@@ -111,10 +109,11 @@ public final class Launcher implements Callable<Integer> {
 
   /** Keeps a serving command (a node, the mock) in the foreground until the JVM is stopped. */
   /**
-   * Serves until the process is stopped, or until the node is no longer in its cluster: its
-   * Hazelcast instance stopped under it, or a member with another secret keeps answering at a
-   * configured address while this node stays alone (then it exits 1 within a minute of its start,
-   * naming the mismatch, instead of serving a cluster of its own).
+   * Serves until the process is stopped, or until its Hazelcast instance stopped under it (someone
+   * shut the cluster down): a node out of its cluster must be restarted. A node that only looks out
+   * (alone while another secret's member answers at a configured address) stays up, not ready, and
+   * says so ({@link MembershipWatch}): it may be the right one, and exiting would turn a wrong guess
+   * into an outage.
    */
   private static int serveUntilStopped(HubNode hub, PrintStream err) {
     MembershipWatch watch = hub.membership();
@@ -127,13 +126,6 @@ public final class Launcher implements Callable<Integer> {
         if (watch.state() == MembershipWatch.State.STOPPED) {
           err.println("agenthub: node " + hub.config().node().name() + " is out of its cluster: its Hazelcast "
             + "instance stopped");
-          return EXIT_START;
-        }
-        if (watch.state() == MembershipWatch.State.OUT
-          && System.currentTimeMillis() - watch.outSince() >= OUT_OF_CLUSTER_EXIT_MS) {
-          err.println("agenthub: node " + hub.config().node().name() + " is not in cluster '"
-            + hub.config().cluster().name() + "': the member at " + watch.foreign() + " does not take it in; its "
-            + "cluster secret (AGENTHUB_CLUSTER_SECRET) or cluster.name differs from this node's");
           return EXIT_START;
         }
       }

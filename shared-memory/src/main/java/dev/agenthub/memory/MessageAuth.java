@@ -12,9 +12,15 @@ import java.security.InvalidKeyException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -149,12 +155,41 @@ public final class MessageAuth {
   private static final byte[] NO_BODY = new byte[32];
 
   private static String mac(KeyedMac key, String version, String address, String principal, String boot, long seq,
-                            long millis, byte[] digest) {
+                            long millis, byte[] digest, MultiMap headers) {
     Mac mac = key.mac();
     mac.update((version + "\n" + address + "\n" + principal + "\n" + boot + "\n" + seq + "\n" + millis + "\n")
       .getBytes(StandardCharsets.UTF_8));
     mac.update(digest);
+    mac.update(signedHeaders(headers));
     return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal());
+  }
+
+  // headers the signature leaves out: its own, and what a tracer adds after a message was signed
+  private static final Set<String> UNSIGNED_HEADERS = Set.of(HEADER, "traceparent", "tracestate", "baggage");
+  private static final byte[] NO_HEADERS = new byte[0];
+
+  /**
+   * The headers a message's meaning depends on ({@code cancel}, {@code resend}, {@code epoch}...),
+   * in one order: signed with the body, so that none can be added, dropped or changed on the way.
+   */
+  static byte[] signedHeaders(MultiMap headers) {
+    if (headers == null || headers.isEmpty()) {
+      return NO_HEADERS;
+    }
+    TreeMap<String, List<String>> sorted = new TreeMap<>();
+    for (Map.Entry<String, String> h : headers.entries()) {
+      String name = h.getKey().toLowerCase(Locale.ROOT);
+      if (!UNSIGNED_HEADERS.contains(name)) {
+        sorted.computeIfAbsent(name, k -> new ArrayList<>()).add(h.getValue());
+      }
+    }
+    if (sorted.isEmpty()) {
+      return NO_HEADERS;
+    }
+    StringBuilder out = new StringBuilder();
+    sorted.forEach((name, values) -> values.forEach(v -> out.append(name.length()).append(':').append(name)
+      .append(v.length()).append(':').append(v).append('\n')));
+    return out.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** Signs messages as one principal: holds that principal's key only, never the cluster secret. */
@@ -192,14 +227,14 @@ public final class MessageAuth {
 
     /** The header value for one message of {@code body} to {@code address}. */
     public String header(String address, Object body) {
-      return header(V1, address, bodyDigest(body));
+      return header(V1, address, bodyDigest(body), null);
     }
 
-    private String header(String version, String address, byte[] digest) {
+    private String header(String version, String address, byte[] digest, MultiMap headers) {
       long n = seq.incrementAndGet();
       long millis = clock.getAsLong();
       return version + " " + principal + " " + boot + " " + n + " " + millis + " "
-        + mac(key, version, address, principal, boot, n, millis, digest);
+        + mac(key, version, address, principal, boot, n, millis, digest, headers);
     }
 
     /**
@@ -211,13 +246,16 @@ public final class MessageAuth {
      */
     public DeliveryOptions signLocal(String address, DeliveryOptions options) {
       DeliveryOptions out = options == null ? new DeliveryOptions() : options;
-      return out.addHeader(HEADER, header(V1_LOCAL, address, NO_BODY));
+      return out.addHeader(HEADER, header(V1_LOCAL, address, NO_BODY, out.getHeaders()));
     }
 
-    /** {@code options} (a new one if null) with this message's {@value #HEADER} header set. */
+    /**
+     * {@code options} (a new one if null) with this message's {@value #HEADER} header set; the
+     * headers {@code options} holds now are signed too, so add them before.
+     */
     public DeliveryOptions sign(String address, Object body, DeliveryOptions options) {
       DeliveryOptions out = options == null ? new DeliveryOptions() : options;
-      return out.addHeader(HEADER, header(address, body));
+      return out.addHeader(HEADER, header(V1, address, bodyDigest(body), out.getHeaders()));
     }
   }
 
@@ -282,17 +320,21 @@ public final class MessageAuth {
         return null;
       }
       KeyedMac key = keys.get(principal);
-      if (key == null) {
+      boolean known = key != null;
+      if (!known) {
         key = new KeyedMac(key(secret, principal));
+      }
+      byte[] digest = parts[0].equals(V1) ? bodyDigest(body) : NO_BODY;
+      String want = mac(key, parts[0], address, principal, boot, seq, millis, digest, headers);
+      if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
+        return null;
+      }
+      if (!known) {
+        // remembered only once it signed something: names made up by a stranger fill nothing
         if (keys.size() >= MAX_KEYS) {
           keys.clear();
         }
         keys.put(principal, key);
-      }
-      byte[] digest = parts[0].equals(V1) ? bodyDigest(body) : NO_BODY;
-      String want = mac(key, parts[0], address, principal, boot, seq, millis, digest);
-      if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
-        return null;
       }
       sweep(now);
       SeqWindow window = windows.computeIfAbsent(principal + " " + boot, k -> new SeqWindow());

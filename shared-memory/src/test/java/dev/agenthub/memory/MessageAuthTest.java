@@ -43,6 +43,23 @@ class MessageAuthTest {
     assertThat(verifier.verify("memory.write", headers("v1 support x"), body)).as("malformed").isNull();
   }
 
+  private static MultiMap copy(MultiMap headers) {
+    return MultiMap.caseInsensitiveMultiMap().addAll(headers);
+  }
+
+  @Test
+  void theHeadersAMessageMeansAreSignedWithIt() {
+    JsonObject body = new JsonObject().put("session", "s1").put("text", "hi");
+    String address = "agent.support.0@n1";
+    MultiMap signed = agent.sign(address, body, new DeliveryOptions().addHeader("resend", "true")).getHeaders();
+    assertThat(verifier.verify(address, copy(signed).add("cancel", "true"), body)).as("one added").isNull();
+    assertThat(verifier.verify(address, copy(signed).set("resend", "false"), body)).as("one changed").isNull();
+    assertThat(verifier.verify(address, copy(signed).remove("resend"), body)).as("one dropped").isNull();
+    // what a tracer adds after the message was signed does not count
+    assertThat(verifier.verify(address, copy(signed).add("traceparent",
+      "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), body)).isEqualTo("support");
+  }
+
   @Test
   void aJsonBodySurvivesTheWire() {
     JsonObject body = new JsonObject().put("text", "ünïcode \"quoted\"\n").put("n", 3).put("cost", 2.085E-5)

@@ -5,7 +5,9 @@ import com.hazelcast.core.HazelcastInstance;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
@@ -90,9 +92,8 @@ public final class MembershipWatch {
     }
     String answering = null;
     if (!others) {
-      String own = self.getAddress().getHost() + ":" + self.getAddress().getPort();
       for (String member : members) {
-        if (!member.equals(own) && !inCluster.contains(member) && answersAsHazelcast(member)) {
+        if (!inCluster.contains(member) && !isSelf(member, self) && answersAsHazelcast(member)) {
           answering = member;
           break;
         }
@@ -119,6 +120,32 @@ public final class MembershipWatch {
       state = State.OUT;
     }
     return state;
+  }
+
+  /**
+   * Whether {@code hostPort} is this member itself, however it is spelled: a host name, {@code
+   * localhost}, or any address of this machine at this member's port (a node must never count its
+   * own answer as a foreign member's).
+   */
+  static boolean isSelf(String hostPort, Member self) {
+    int colon = hostPort.lastIndexOf(':');
+    int port;
+    try {
+      port = Integer.parseInt(hostPort.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    if (port != self.getAddress().getPort()) {
+      return false;
+    }
+    try {
+      InetAddress address = InetAddress.getByName(hostPort.substring(0, colon));
+      return address.equals(self.getAddress().getInetAddress()) || address.isAnyLocalAddress()
+        || address.isLoopbackAddress() && self.getAddress().getInetAddress().isLoopbackAddress()
+        || NetworkInterface.getByInetAddress(address) != null;
+    } catch (IOException e) {
+      return false; // a name that does not resolve is nobody's
+    }
   }
 
   /** Whether a Hazelcast member listens at {@code hostPort}: it answers the member protocol's header. */

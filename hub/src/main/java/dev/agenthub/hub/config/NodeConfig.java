@@ -83,6 +83,11 @@ final class NodeConfig {
         }
       }
     }
+    if (port != 0 && tls == null && !Secrets.loopback(host)) {
+      // client tokens travel in every frame: off this machine only inside TLS
+      throw new ConfigException(f.field("tls"), "is required for a bridge on " + host + " (not a loopback address): "
+        + "client tokens travel in every frame");
+    }
     return new HubConfig.Bridge(host, port, tls);
   }
 

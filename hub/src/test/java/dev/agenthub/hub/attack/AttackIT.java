@@ -131,7 +131,7 @@ class AttackIT {
       System.getProperty("java.class.path") + File.pathSeparator + jar(), Attacker.class.getName(), cluster,
       "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2),
       String.join(",", Stream.of(ports[0], ports[1], ports[2]).map(AttackIT::url).toList()),
-      String.join(",", listening), TOKEN, String.join(",", bridges));
+      String.join(",", listening), TOKEN, String.join(",", bridges), secret);
     Process attacker = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
       .redirectOutput(work.resolve("attacker.out").toFile()).start();
     processes.add(attacker);
@@ -141,6 +141,16 @@ class AttackIT {
     assertThat(attacks).as(out).hasSizeGreaterThanOrEqualTo(6 + 2 * listening.size() + 10 + 9 * bridges.size());
     assertThat(attacks).as("every attempt blocked").allSatisfy(l -> assertThat(l.split(" ")[2]).as(l)
       .isEqualTo("blocked"));
+    assertThat(out).as("the control: the same join with the secret is taken in")
+      .contains("CONTROL join-with-the-secret ok");
+    if (!tls) {
+      // the forged frames reached the event buses: the writer refused the memory write as unsigned
+      double refused = 0;
+      for (int port : ports) {
+        refused += metric(port, "agenthub_refused_total{reason=\"identity\"}");
+      }
+      assertThat(refused).as("identity refusals counted on the nodes").isGreaterThanOrEqualTo(1);
+    }
 
     // and the cluster serves as before: three nodes, ready, agents answering, the note whole
     for (int port : ports) {
@@ -176,6 +186,19 @@ class AttackIT {
       .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
       .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     return TestHub.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static double metric(int port, String series) {
+    try {
+      for (String line : send("GET", url(port) + "/metrics", null, ADMIN).body().split("\n")) {
+        if (line.startsWith(series + " ")) {
+          return Double.parseDouble(line.substring(series.length() + 1));
+        }
+      }
+    } catch (Exception e) {
+      return 0;
+    }
+    return 0;
   }
 
   private static int nodes(int port) {

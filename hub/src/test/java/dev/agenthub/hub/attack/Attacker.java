@@ -62,6 +62,10 @@ public final class Attacker {
     String token = args[4];
     List<String> bridges = args.length > 5 && !args[5].isEmpty() ? List.of(args[5].split(",")) : List.of();
     Attacker a = new Attacker();
+    if (args.length > 6) {
+      // the control: with the secret the same join is taken in, so "alone" above means refused
+      control(cluster, members, args[6].getBytes(StandardCharsets.UTF_8));
+    }
     a.join(cluster, members);
     a.eventBusPorts(ports);
     a.http(urls, token);
@@ -75,6 +79,25 @@ public final class Attacker {
 
   private void report(String name, boolean blocked, String detail) {
     results.put(name, (blocked ? "blocked " : "SUCCEEDED ") + detail.replace('\n', ' '));
+  }
+
+  /** A join with the real secret: it must see the nodes (else the attempts below prove nothing). */
+  private static void control(String cluster, List<String> members, byte[] secret) {
+    Config hz = LiteMember.config(cluster, secret, "127.0.0.1", members);
+    hz.setProperty("hazelcast.logging.type", "none");
+    hz.getNetworkConfig().setPort(Integer.parseInt(members.get(0).split(":")[1]) + 40).setPortAutoIncrement(true);
+    HazelcastInstance instance = null;
+    try {
+      instance = Hazelcast.newHazelcastInstance(hz);
+      int seen = instance.getCluster().getMembers().size();
+      System.out.println("CONTROL join-with-the-secret " + (seen > 1 ? "ok" : "FAILED") + " members seen: " + seen);
+    } catch (RuntimeException e) {
+      System.out.println("CONTROL join-with-the-secret FAILED " + e);
+    } finally {
+      if (instance != null) {
+        instance.shutdown();
+      }
+    }
   }
 
   /** Joins Hazelcast under every name it can think of; taken in, it would see the nodes as members. */

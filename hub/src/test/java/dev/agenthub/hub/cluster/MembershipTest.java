@@ -125,6 +125,23 @@ class MembershipTest {
   }
 
   @Test
+  void aLoneNodeNeverTakesItsOwnAnswerForAStrangers() throws Exception {
+    String cluster = "door-" + UUID.randomUUID();
+    int port = TestHub.randomBasePort();
+    // the members by host name, as compose and Kubernetes spell them: the node's own among them
+    HubNode node = TestHub.start(TestHub.yaml("self1", 0, """
+      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["localhost:%d-%d"] }
+      """.formatted(cluster, port, port, port + 2) + TestHub.memoryYaml(TestHub.freshDir())));
+    try {
+      assertThat(node.membership().check(0)).isEqualTo(MembershipWatch.State.IN);
+      assertThat(node.membership().check(MembershipWatch.OUT_AFTER_MS + 1)).isEqualTo(MembershipWatch.State.IN);
+      TestHub.await("the lone node is ready", Duration.ofSeconds(60), () -> ready(node));
+    } finally {
+      node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
   void aNodeWhoseHazelcastStoppedIsNotReady() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
     int port = TestHub.randomBasePort();

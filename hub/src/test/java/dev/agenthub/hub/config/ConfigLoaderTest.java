@@ -167,6 +167,9 @@ class ConfigLoaderTest {
       """;
     assertThatThrownBy(() -> parse("node: { bridge: { host: 0.0.0.0, port: 7000 } }\n" + base))
       .isInstanceOf(ConfigException.class).hasMessageContaining("node.bridge.host");
+    // tokens in every frame: off this machine only inside TLS
+    assertThatThrownBy(() -> parse("node: { bridge: { host: 10.0.0.5, port: 7000 } }\n" + base))
+      .isInstanceOf(ConfigException.class).hasMessageContaining("node.bridge.tls");
     assertThatThrownBy(() -> parse("node: { bridge: { port: 7000, tls: { cert: /nonexistent.crt, key: /x.key } } }\n"
       + base)).isInstanceOf(ConfigException.class).hasMessageContaining("cannot read /nonexistent.crt");
     assertThatThrownBy(() -> parse("node: { bridge: { port: 7000, publish: true } }\n" + base))
