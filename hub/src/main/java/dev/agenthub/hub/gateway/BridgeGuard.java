@@ -5,17 +5,15 @@ import dev.agenthub.client.EventBusApi;
 import dev.agenthub.hub.config.HubConfig;
 
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.bridge.BridgeEventType;
 
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * What the TCP event-bus bridge lets through (a plain class: {@link BridgeDoor} drives it). Inbound,
+ * What the bridge lets through (a plain class: each {@link BridgeConnection} asks it). Inbound,
  * only a request ({@code send} with a reply address) to {@code agenthub.agents.<agent>}, and pings;
  * nothing is published. Outbound, a client may register only its own stream addresses (bound to its
- * token, {@link EventBusApi#streamAddress}); replies come back through the bridge's own
- * request/reply. A request is rewritten before it goes on: only the API's headers pass, and it is
+ * token, {@link EventBusApi#streamAddress}); replies come back to the request's reply address. A request is rewritten before it goes on: only the API's headers pass, and it is
  * delivered to this node's door only ({@code localOnly}), so bridge traffic never goes round-robin to
  * another member and the client's token never crosses the cluster. The token itself is checked by
  * the door, as on HTTP.
@@ -49,21 +47,26 @@ final class BridgeGuard {
       config.agents().stream().map(AgentSpec::id).collect(Collectors.toSet()), config.node().http().requestTimeoutMs());
   }
 
+  /** Whether a connection from there is answered at all (a hub without clients answers its own machine only). */
+  boolean answers(boolean loopback) {
+    return loopback || !auth.open();
+  }
+
   /**
    * Decides on one frame; an allowed request's headers are rewritten in {@code frame}.
    *
    * @param loopback whether the connection comes from this machine (a hub without clients answers
    *                 nothing else)
    */
-  Verdict check(BridgeEventType type, JsonObject frame, boolean loopback) {
-    if (auth.open() && !loopback) {
+  Verdict check(BridgeFrames.Type type, JsonObject frame, boolean loopback) {
+    if (!answers(loopback)) {
       return Verdict.refuse(401, "this hub has no API clients configured and only answers its own machine");
     }
     return switch (type) {
-      case SOCKET_CREATED, SOCKET_CLOSED, SOCKET_IDLE, SOCKET_PING, REGISTERED -> Verdict.OK;
+      case PING -> Verdict.OK;
       case SEND -> send(frame);
       case REGISTER, UNREGISTER -> register(frame);
-      default -> Verdict.refuse(403, "only 'send' to agenthub.agents.<agent> and 'register' of your own stream "
+      case PUBLISH -> Verdict.refuse(403, "only 'send' to agenthub.agents.<agent> and 'register' of your own stream "
         + "address are allowed here, not '" + type.name().toLowerCase() + "'");
     };
   }
@@ -93,7 +96,7 @@ final class BridgeGuard {
       && !EventBusApi.isStreamAddressOf(EventBusApi.bearerToken(headers.getString(EventBusApi.AUTHORIZATION)), streamTo)) {
       return Verdict.refuse(403, "'stream-to' must be one of this token's stream addresses");
     }
-    // the bridge reads these three itself: delivery stays on this node, within a timeout of ours
+    // read as delivery options (BridgeFrames.delivery): delivery stays on this node, within a timeout of ours
     long timeout = given.getValue("timeout") instanceof Number n ? n.longValue() : requestTimeoutMs + 5_000;
     headers.put("localOnly", true).put("timeout", Math.max(1_000, Math.min(timeout, MessageRoutes.BATCH_TIMEOUT_MS)))
       .put(DOOR_HEADER, "bridge");

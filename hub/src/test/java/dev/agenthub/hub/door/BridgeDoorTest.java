@@ -203,9 +203,10 @@ class BridgeDoorTest {
       raw.write(new JsonObject().put("type", "send").put("address", "memory.write")
         .put("headers", new JsonObject().put("authorization", "Bearer admin-token")).put("body", new JsonObject()));
       assertThat(raw.next().getString("type")).isEqualTo("err");
-      // a frame that is not JSON is not answered (the bridge drops it), and breaks nothing
+      // a frame that is not JSON is answered 400, and breaks nothing
       byte[] garbage = "{not json".getBytes(StandardCharsets.UTF_8);
       raw.socket.write(Buffer.buffer().appendInt(garbage.length).appendBytes(garbage)).await(1, TimeUnit.MINUTES);
+      assertThat(failureCode(raw.next())).isEqualTo(400);
       // the connection still works for what is allowed
       raw.write(new JsonObject().put("type", "ping"));
       assertThat(raw.next().getString("type")).isEqualTo("pong");

@@ -4,7 +4,6 @@ import dev.agenthub.client.EventBusApi;
 import dev.agenthub.hub.config.HubConfig;
 
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.bridge.BridgeEventType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -28,7 +27,7 @@ class BridgeGuardTest {
   void aRequestToAnAgentGoesOnToThisNodeOnlyWithTheApiHeadersAlone() {
     JsonObject frame = send("agenthub.agents.support", new JsonObject().put("authorization", "Bearer app-token")
       .put("localOnly", false).put("codecName", "evil").put("timeout", 10L * 24 * 3600 * 1000).put("x-other", "y"));
-    assertThat(GUARD.check(BridgeEventType.SEND, frame, true).allowed()).isTrue();
+    assertThat(GUARD.check(BridgeFrames.Type.SEND, frame, true).allowed()).isTrue();
     JsonObject headers = frame.getJsonObject("headers");
     assertThat(headers.getBoolean("localOnly")).isTrue();
     assertThat(headers.getLong("timeout")).isEqualTo(3_600_000L);
@@ -39,34 +38,34 @@ class BridgeGuardTest {
   @Test
   void everythingElseIsRefused() {
     JsonObject auth = new JsonObject().put("authorization", "Bearer app-token");
-    assertThat(GUARD.check(BridgeEventType.SEND, send("memory.read", auth), true).status()).isEqualTo(403);
-    assertThat(GUARD.check(BridgeEventType.SEND, send("agenthub.agents.nobody", auth), true).status()).isEqualTo(404);
-    assertThat(GUARD.check(BridgeEventType.SEND, send("agenthub.agents.support", auth).put("replyAddress", null),
+    assertThat(GUARD.check(BridgeFrames.Type.SEND, send("memory.read", auth), true).status()).isEqualTo(403);
+    assertThat(GUARD.check(BridgeFrames.Type.SEND, send("agenthub.agents.nobody", auth), true).status()).isEqualTo(404);
+    assertThat(GUARD.check(BridgeFrames.Type.SEND, send("agenthub.agents.support", auth).put("replyAddress", null),
       true).status()).isEqualTo(400);
-    assertThat(GUARD.check(BridgeEventType.PUBLISH, send("agenthub.agents.support", auth), true).allowed()).isFalse();
+    assertThat(GUARD.check(BridgeFrames.Type.PUBLISH, send("agenthub.agents.support", auth), true).allowed()).isFalse();
     JsonObject foreign = send("agenthub.agents.support", auth.copy()
       .put("stream-to", EventBusApi.streamAddress("other-token", "s")));
-    assertThat(GUARD.check(BridgeEventType.SEND, foreign, true).status()).isEqualTo(403);
+    assertThat(GUARD.check(BridgeFrames.Type.SEND, foreign, true).status()).isEqualTo(403);
     for (String address : List.of("memory.changed", "agenthub.agents.support",
       EventBusApi.streamAddress("other-token", "s"), EventBusApi.streamAddress("app-token", "bad id!"))) {
       JsonObject register = new JsonObject().put("type", "register").put("address", address).put("headers", auth);
-      assertThat(GUARD.check(BridgeEventType.REGISTER, register, true).allowed()).as(address).isFalse();
+      assertThat(GUARD.check(BridgeFrames.Type.REGISTER, register, true).allowed()).as(address).isFalse();
     }
     JsonObject unknownToken = new JsonObject().put("type", "register")
       .put("address", EventBusApi.streamAddress("guess", "s")).put("headers", new JsonObject()
         .put("authorization", "Bearer guess"));
-    assertThat(GUARD.check(BridgeEventType.REGISTER, unknownToken, true).status()).isEqualTo(401);
+    assertThat(GUARD.check(BridgeFrames.Type.REGISTER, unknownToken, true).status()).isEqualTo(401);
     JsonObject own = new JsonObject().put("type", "register").put("address", EventBusApi.streamAddress("app-token", "s"))
       .put("headers", auth);
-    assertThat(GUARD.check(BridgeEventType.REGISTER, own, true).allowed()).isTrue();
+    assertThat(GUARD.check(BridgeFrames.Type.REGISTER, own, true).allowed()).isTrue();
   }
 
   @Test
   void aHubWithoutClientsAnswersOnlyItsOwnMachine() {
     BridgeGuard open = new BridgeGuard(new ClientAuth(List.of()), Set.of("support"), 60_000);
     JsonObject frame = send("agenthub.agents.support", new JsonObject());
-    assertThat(open.check(BridgeEventType.SEND, frame.copy(), true).allowed()).isTrue();
-    assertThat(open.check(BridgeEventType.SEND, frame.copy(), false).status()).isEqualTo(401);
-    assertThat(open.check(BridgeEventType.SOCKET_PING, new JsonObject(), false).allowed()).isFalse();
+    assertThat(open.check(BridgeFrames.Type.SEND, frame.copy(), true).allowed()).isTrue();
+    assertThat(open.check(BridgeFrames.Type.SEND, frame.copy(), false).status()).isEqualTo(401);
+    assertThat(open.check(BridgeFrames.Type.PING, new JsonObject(), false).allowed()).isFalse();
   }
 }
