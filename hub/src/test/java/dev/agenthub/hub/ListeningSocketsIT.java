@@ -57,7 +57,7 @@ class ListeningSocketsIT {
     Files.createDirectories(work);
     Path conf = work.resolve("hosts.yaml").toAbsolutePath();
     Files.writeString(conf, yaml(httpPort, clusterPort, bridgePort));
-    ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xmx256m", "-jar", jar(), "run", "--conf", conf.toString(),
+    ProcessBuilder pb = new ProcessBuilder(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run", "--conf", conf.toString(),
       "--cluster").directory(work.toFile())
       .redirectOutput(work.resolve("node.out").toFile()).redirectError(work.resolve("node.err").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
@@ -114,15 +114,5 @@ class ListeningSocketsIT {
       }
     }
     throw new IOException("no free port in 12000-19999 on " + host);
-  }
-
-  private static String jar() {
-    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
-    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
-    return new File(jar).getAbsolutePath();
-  }
-
-  private static String javaBin() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

@@ -59,7 +59,7 @@ class ProcessIT {
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
     Files.createDirectories(work);
-    List<String> command = new ArrayList<>(List.of(javaBin(), "-Xmx256m", "-jar", jar(), "run"));
+    List<String> command = new ArrayList<>(List.of(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
       .redirectErrorStream(false)
@@ -74,7 +74,7 @@ class ProcessIT {
 
   @Test
   void theProductJarHoldsNoToolClasses() throws Exception {
-    try (var jar = new JarFile(jar())) {
+    try (var jar = new JarFile(TestHub.productJar())) {
       List<String> ours = jar.stream().map(JarEntry::getName)
         .filter(n -> n.startsWith("dev/agenthub/") && n.endsWith(".class")).toList();
       assertThat(ours).isNotEmpty().noneMatch(n -> n.startsWith("dev/agenthub/tools/"))
@@ -122,7 +122,7 @@ class ProcessIT {
     assertThat(new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body()).getJsonArray("nodes").stream()
       .map(n -> ((JsonObject) n).getString("bridge")))
       .containsExactly("127.0.0.1:" + bridges[0], "127.0.0.1:" + bridges[1], "127.0.0.1:" + bridges[2]);
-    List<String> app = List.of(javaBin(), "-Xmx256m", "-cp", jar() + File.pathSeparator + exampleJar(),
+    List<String> app = List.of(TestHub.javaBin(), "-Xmx256m", "-cp", TestHub.productJar() + File.pathSeparator + exampleJar(),
       "dev.agenthub.examples.EventBusApp", "--bridge", "127.0.0.1:" + bridges[0] + ",127.0.0.1:" + bridges[1]
         + ",127.0.0.1:" + bridges[2], "--agent", "support", "--messages", "200");
     Process application = new ProcessBuilder(app).directory(work.toFile()).redirectErrorStream(true)
@@ -811,20 +811,10 @@ class ProcessIT {
     return "http://127.0.0.1:" + port;
   }
 
-  private static String jar() {
-    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
-    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
-    return new File(jar).getAbsolutePath();
-  }
-
   private static String exampleJar() {
     File jar = new File("../examples/eventbus-app/target/eventbus-app.jar");
     assertThat(jar).as("the example application's jar (built before the hub)").exists();
     return jar.getAbsolutePath();
-  }
-
-  private static String javaBin() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
   /**

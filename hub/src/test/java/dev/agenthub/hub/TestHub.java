@@ -13,6 +13,7 @@ import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -314,5 +315,17 @@ public final class TestHub {
       }
     }
     throw new IOException("no free port in 12000-19999 on 127.0.0.1");
+  }
+
+  /** The product's fat jar, as failsafe names it (process tests run after {@code package}). */
+  public static String productJar() {
+    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
+    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
+    return new File(jar).getAbsolutePath();
+  }
+
+  /** The java launcher of the JVM running the tests, for the JVMs they start. */
+  public static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

@@ -127,8 +127,8 @@ class AttackIT {
       Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1))));
     assertThat(listening).as("Hazelcast and the event bus listen too").hasSizeGreaterThanOrEqualTo(6);
 
-    List<String> command = List.of(javaBin(), "-Xmx256m", "-cp",
-      System.getProperty("java.class.path") + File.pathSeparator + jar(), Attacker.class.getName(), cluster,
+    List<String> command = List.of(TestHub.javaBin(), "-Xmx256m", "-cp",
+      System.getProperty("java.class.path") + File.pathSeparator + TestHub.productJar(), Attacker.class.getName(), cluster,
       "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2),
       String.join(",", Stream.of(ports[0], ports[1], ports[2]).map(AttackIT::url).toList()),
       String.join(",", listening), TOKEN, String.join(",", bridges), secret);
@@ -169,7 +169,7 @@ class AttackIT {
   }
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(javaBin(), "-Xmx256m", "-jar", jar(), "run"));
+    List<String> command = new ArrayList<>(List.of(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
       .redirectOutput(work.resolve(name + ".out").toFile())
@@ -219,15 +219,5 @@ class AttackIT {
 
   private static String url(int port) {
     return "http://127.0.0.1:" + port;
-  }
-
-  private static String jar() {
-    String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
-    assertThat(new File(jar)).as("the fat jar (run through mvn verify)").exists();
-    return new File(jar).getAbsolutePath();
-  }
-
-  private static String javaBin() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }
