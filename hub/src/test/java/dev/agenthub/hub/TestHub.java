@@ -87,6 +87,12 @@ public final class TestHub {
       """.formatted(name, basePort, basePort, basePort + 2);
   }
 
+  /** A node of a cluster whose memory has three copies, this one on {@code dir}. */
+  public static String replicaYaml(String name, String cluster, int port, Path dir) {
+    return yamlWithNode(node(name, "general"), 0, clusterYaml(cluster, port)
+      + "memory: { dir: \"" + dir + "\", replicas: 3 }\n");
+  }
+
   /** A memory section on {@code dir}; nodes sharing a directory stand in for nodes on shared storage. */
   public static String memoryYaml(Path dir) {
     return "memory: { dir: \"" + dir + "\" }\n";

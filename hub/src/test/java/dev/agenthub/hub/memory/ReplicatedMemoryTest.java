@@ -55,8 +55,7 @@ class ReplicatedMemoryTest {
 
   private HubNode start(String name) throws Exception {
     Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
-    HubNode node = TestHub.start(TestHub.yamlWithNode(TestHub.node(name, "general"), 0,
-      TestHub.clusterYaml(cluster, port) + "memory: { dir: \"" + dir + "\", replicas: 3 }\n"));
+    HubNode node = TestHub.start(TestHub.replicaYaml(name, cluster, port, dir));
     nodes.put(name, node);
     return node;
   }

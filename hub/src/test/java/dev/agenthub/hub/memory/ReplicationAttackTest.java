@@ -59,8 +59,7 @@ class ReplicationAttackTest {
 
   private void start(String name) throws Exception {
     Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
-    nodes.put(name, TestHub.start(TestHub.yamlWithNode(TestHub.node(name, "general"), 0,
-      TestHub.clusterYaml(cluster, port) + "memory: { dir: \"" + dir + "\", replicas: 3 }\n")));
+    nodes.put(name, TestHub.start(TestHub.replicaYaml(name, cluster, port, dir)));
   }
 
   private static JsonObject memory(HubNode node) {
