@@ -3,7 +3,12 @@ package dev.agenthub.agents;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.LogFields;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -1,7 +1,10 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Priority;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

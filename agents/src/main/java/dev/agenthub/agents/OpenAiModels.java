@@ -1,5 +1,7 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.protocol.TokenCounter;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.knuddels.jtokkit.Encodings;

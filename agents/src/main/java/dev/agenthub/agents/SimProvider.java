@@ -1,5 +1,7 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.protocol.Tokens;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

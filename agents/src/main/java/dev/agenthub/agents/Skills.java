@@ -1,7 +1,10 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.Hashes;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

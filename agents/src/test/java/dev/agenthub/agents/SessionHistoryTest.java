@@ -1,5 +1,7 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.protocol.TokenCounter;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

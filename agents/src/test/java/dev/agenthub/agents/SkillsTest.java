@@ -1,5 +1,8 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

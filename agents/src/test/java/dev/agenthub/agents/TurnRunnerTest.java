@@ -1,5 +1,10 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.Turn;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

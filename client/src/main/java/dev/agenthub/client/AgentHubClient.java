@@ -1,5 +1,7 @@
 package dev.agenthub.client;
 
+import dev.agenthub.protocol.EventBusApi;
+
 import com.hazelcast.cluster.Cluster;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;

@@ -1,5 +1,7 @@
 package dev.agenthub.client;
 
+import dev.agenthub.protocol.EventBusApi;
+
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -1,5 +1,7 @@
 package dev.agenthub.client;
 
+import dev.agenthub.protocol.EventBusApi;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;

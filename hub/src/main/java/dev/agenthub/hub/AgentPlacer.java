@@ -1,13 +1,13 @@
 package dev.agenthub.hub;
 
-import dev.agenthub.agents.AgentEvents;
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
-import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.TokenCounter;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

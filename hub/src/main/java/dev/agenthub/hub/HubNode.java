@@ -23,8 +23,8 @@ import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryPolicy;
-import dev.agenthub.memory.MessageAuth;
 import dev.agenthub.memory.SharedMemoryVerticle;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.MessageAuth;
+
 /**
  * The memory writer's event-bus addresses, named once for both sides ({@link SharedMemoryVerticle}
  * serves them, {@link MemoryClient} calls them). Requests are signed by the caller

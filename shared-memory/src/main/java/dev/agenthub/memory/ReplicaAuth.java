@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.MessageAuth;
+
 import io.vertx.core.MultiMap;
 import io.vertx.core.eventbus.DeliveryOptions;
 

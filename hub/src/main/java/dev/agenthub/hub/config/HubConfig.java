@@ -1,7 +1,7 @@
 package dev.agenthub.hub.config;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.ModelCall;
+import dev.agenthub.protocol.ModelCall;
 
 import java.time.ZoneId;
 import java.util.List;

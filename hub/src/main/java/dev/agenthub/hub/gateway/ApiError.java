@@ -1,6 +1,6 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.Turn;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

@@ -1,8 +1,8 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.client.EventBusApi;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.EventBusApi;
 
 import io.vertx.core.json.JsonObject;
 

@@ -1,8 +1,8 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.Priority;
-import dev.agenthub.agents.Turn;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.Hashes;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.Hashes;
 
 import java.util.List;
 import java.util.Map;

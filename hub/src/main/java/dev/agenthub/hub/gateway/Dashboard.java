@@ -5,7 +5,7 @@ import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.governor.GovernorVerticle;
 import dev.agenthub.hub.ledger.LedgerVerticle;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.Priority;
-import dev.agenthub.agents.Turn;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

@@ -1,9 +1,9 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Turn;
-import dev.agenthub.client.EventBusApi;
+import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;

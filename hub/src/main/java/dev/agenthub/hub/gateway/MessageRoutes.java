@@ -1,9 +1,9 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.LogFields;
-import dev.agenthub.agents.Priority;
-import dev.agenthub.agents.Turn;
+import dev.agenthub.protocol.LogFields;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;

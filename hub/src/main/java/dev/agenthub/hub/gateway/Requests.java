@@ -1,6 +1,6 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.Priority;
+import dev.agenthub.protocol.Priority;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;

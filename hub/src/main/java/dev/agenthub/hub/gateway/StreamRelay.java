@@ -1,6 +1,6 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.ModelCall;
+import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

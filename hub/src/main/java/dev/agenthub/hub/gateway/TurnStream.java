@@ -1,7 +1,7 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Turn;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerResponse;

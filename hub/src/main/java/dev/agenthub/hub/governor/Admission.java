@@ -1,13 +1,13 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.config.HubConfig.OnExceed;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.BudgetScope;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
+import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.Priority;
+import dev.agenthub.protocol.Priority;
 
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;

@@ -1,18 +1,18 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.agents.LogFields;
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.SimProvider;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.config.HubConfig.ProviderType;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MemoryPolicy;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.LogFields;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;

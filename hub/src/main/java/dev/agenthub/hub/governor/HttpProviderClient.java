@@ -1,8 +1,8 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.StopScanner;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;

@@ -1,8 +1,8 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;

@@ -1,10 +1,10 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Priority;
-import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.TokenCounter;
 
 import io.micrometer.core.instrument.Gauge;
 import io.opentelemetry.api.trace.Span;

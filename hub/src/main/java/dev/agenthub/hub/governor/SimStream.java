@@ -1,8 +1,8 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.SimProvider;
-import dev.agenthub.agents.Tokens;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Tokens;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;

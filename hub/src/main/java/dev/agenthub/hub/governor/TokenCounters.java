@@ -1,9 +1,9 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.OpenAiModels;
-import dev.agenthub.agents.TokenCounter;
-import dev.agenthub.agents.Tokens;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.Tokens;
 
 import java.util.HashMap;
 import java.util.Map;

@@ -3,7 +3,7 @@ package dev.agenthub.hub.ledger;
 import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

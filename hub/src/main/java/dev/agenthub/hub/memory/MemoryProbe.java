@@ -1,7 +1,7 @@
 package dev.agenthub.hub.memory;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

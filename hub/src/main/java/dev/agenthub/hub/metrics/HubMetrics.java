@@ -1,7 +1,7 @@
 package dev.agenthub.hub.metrics;
 
-import dev.agenthub.agents.AgentEvents;
 import dev.agenthub.hub.ledger.Spend;
+import dev.agenthub.protocol.AgentEvents;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.telemetry;
 
-import dev.agenthub.agents.LogFields;
+import dev.agenthub.protocol.LogFields;
 
 import io.vertx.core.json.JsonObject;
 

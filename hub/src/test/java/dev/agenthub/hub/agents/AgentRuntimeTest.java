@@ -1,10 +1,10 @@
 package dev.agenthub.hub.agents;
 
-import dev.agenthub.agents.Priority;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.Priority;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.attack;
 
-import dev.agenthub.agents.Hashes;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.protocol.Hashes;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;

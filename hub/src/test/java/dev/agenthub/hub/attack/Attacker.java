@@ -1,7 +1,7 @@
 package dev.agenthub.hub.attack;
 
-import dev.agenthub.client.EventBusApi;
 import dev.agenthub.client.LiteMember;
+import dev.agenthub.protocol.EventBusApi;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.core.Hazelcast;

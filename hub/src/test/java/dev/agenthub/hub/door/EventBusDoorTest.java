@@ -2,10 +2,10 @@ package dev.agenthub.hub.door;
 
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.AgentHubException;
-import dev.agenthub.client.EventBusApi;
 import dev.agenthub.client.Reply;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.protocol.EventBusApi;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

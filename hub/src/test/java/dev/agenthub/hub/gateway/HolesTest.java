@@ -1,10 +1,10 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.Hashes;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.hub.config.ConfigException;
 import dev.agenthub.hub.config.Secrets;
+import dev.agenthub.protocol.Hashes;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,9 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Turn;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;

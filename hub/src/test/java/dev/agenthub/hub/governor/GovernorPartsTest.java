@@ -1,7 +1,7 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.Priority;
 import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.protocol.Priority;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonArray;

@@ -1,10 +1,10 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.agents.ModelCall;
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.StopScanner;
-import dev.agenthub.agents.TokenCounter;
 import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.TokenCounter;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

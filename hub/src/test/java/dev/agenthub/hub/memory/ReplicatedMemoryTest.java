@@ -5,7 +5,7 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryPolicy;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -2,7 +2,7 @@ package dev.agenthub.hub.memory;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;

@@ -1,11 +1,11 @@
 package dev.agenthub.hub.memory;
 
-import dev.agenthub.agents.ModelCall;
-import dev.agenthub.agents.Priority;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
+import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.Priority;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;

@@ -2,7 +2,7 @@ package dev.agenthub.tools.bench;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
-import dev.agenthub.memory.MessageAuth;
+import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

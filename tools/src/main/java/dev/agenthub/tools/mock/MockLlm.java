@@ -1,8 +1,8 @@
 package dev.agenthub.tools.mock;
 
-import dev.agenthub.agents.Hashes;
 import dev.agenthub.agents.SimProvider;
 import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.protocol.Hashes;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

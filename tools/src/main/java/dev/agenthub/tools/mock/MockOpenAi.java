@@ -2,7 +2,7 @@ package dev.agenthub.tools.mock;
 
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.SimProvider;
-import dev.agenthub.agents.TokenCounter;
+import dev.agenthub.protocol.TokenCounter;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;

@@ -1,4 +1,4 @@
-package dev.agenthub.agents;
+package dev.agenthub.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

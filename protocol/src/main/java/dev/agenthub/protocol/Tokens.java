@@ -1,4 +1,4 @@
-package dev.agenthub.agents;
+package dev.agenthub.protocol;
 
 /** Token estimates: about four characters a token, the rule of thumb for English text. */
 public final class Tokens {

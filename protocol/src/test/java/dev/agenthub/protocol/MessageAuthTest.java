@@ -1,4 +1,6 @@
-package dev.agenthub.memory;
+package dev.agenthub.protocol;
+
+import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;

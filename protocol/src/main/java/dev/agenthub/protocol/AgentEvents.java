@@ -1,4 +1,4 @@
-package dev.agenthub.agents;
+package dev.agenthub.protocol;
 
 /** What an agent reports for metrics; the hub implements it with Micrometer. All no-ops by default. */
 public interface AgentEvents {

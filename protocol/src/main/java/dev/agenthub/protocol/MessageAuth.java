@@ -1,4 +1,4 @@
-package dev.agenthub.memory;
+package dev.agenthub.protocol;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -204,7 +204,8 @@ public final class MessageAuth {
       this(principal, key, System::currentTimeMillis);
     }
 
-    Signer(String principal, byte[] key, LongSupplier clock) {
+    /** With a clock of the caller's (tests move time). */
+    public Signer(String principal, byte[] key, LongSupplier clock) {
       if (principal.isEmpty() || principal.contains(" ")) {
         throw new IllegalArgumentException("principal must be non-empty without spaces");
       }
@@ -272,7 +273,8 @@ public final class MessageAuth {
       this(secret, System::currentTimeMillis);
     }
 
-    Verifier(byte[] secret, LongSupplier clock) {
+    /** With a clock of the caller's (tests move time). */
+    public Verifier(byte[] secret, LongSupplier clock) {
       this.secret = secret.clone();
       this.clock = clock;
       this.lastSweep = clock.getAsLong();

@@ -1,4 +1,4 @@
-package dev.agenthub.agents;
+package dev.agenthub.protocol;
 
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;

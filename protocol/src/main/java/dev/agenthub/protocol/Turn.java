@@ -1,4 +1,4 @@
-package dev.agenthub.agents;
+package dev.agenthub.protocol;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
