@@ -2,9 +2,9 @@ package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.AgentVerticle;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
-import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.TokenCounter;

@@ -1,13 +1,13 @@
 package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.Secrets;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
 import dev.agenthub.hub.cluster.MembershipWatch;
 import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
-import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.hub.gateway.BridgeDoor;
 import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.EventBusDoor;

@@ -1,10 +1,10 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.Secrets;
 import dev.agenthub.hub.cluster.MembershipWatch;
-import dev.agenthub.hub.config.ConfigException;
-import dev.agenthub.hub.config.ConfigLoader;
-import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.hub.planner.Planner;
 import dev.agenthub.hub.telemetry.LogFormat;
 

@@ -1,9 +1,9 @@
 package dev.agenthub.hub;
 
 import dev.agenthub.client.LiteMember;
-import dev.agenthub.hub.config.ConfigLoader;
-import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.Secrets;
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.Secrets;
 
 import com.hazelcast.config.Config;
 import io.vertx.core.Vertx;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.cluster;
 
 import dev.agenthub.client.LiteMember;
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.cluster.ClusterView;
-import dev.agenthub.hub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.protocol.MessageAuth;
 

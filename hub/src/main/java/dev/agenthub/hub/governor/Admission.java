@@ -1,8 +1,8 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.HubConfig.OnExceed;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.HubConfig.OnExceed;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.BudgetScope;
 import dev.agenthub.hub.metrics.HubMetrics;

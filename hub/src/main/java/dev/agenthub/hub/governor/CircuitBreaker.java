@@ -1,6 +1,6 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 /**
  * Stops calling a provider that is down: after {@code failures} failures in a row (network errors,

@@ -2,8 +2,8 @@ package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.SimProvider;
-import dev.agenthub.hub.config.HubConfig;
-import dev.agenthub.hub.config.HubConfig.ProviderType;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.HubConfig.ProviderType;
 import dev.agenthub.hub.ledger.BudgetCounters;
 import dev.agenthub.hub.ledger.LedgerVerticle;
 import dev.agenthub.hub.metrics.HubMetrics;

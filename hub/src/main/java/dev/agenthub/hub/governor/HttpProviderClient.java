@@ -1,7 +1,7 @@
 package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.StopScanner;
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.Future;

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.governor;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
 
 import io.vertx.core.Future;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.ledger;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 import java.time.Duration;
 import java.time.LocalDate;

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.ledger;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.MessageAuth;

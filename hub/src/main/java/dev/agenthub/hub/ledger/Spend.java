@@ -1,6 +1,6 @@
 package dev.agenthub.hub.ledger;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,7 +1,7 @@
 package dev.agenthub.hub.planner;
 
 import dev.agenthub.agents.AgentSpec;
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 import io.vertx.core.json.JsonObject;
 

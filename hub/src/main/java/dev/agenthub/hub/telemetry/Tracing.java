@@ -1,6 +1,6 @@
 package dev.agenthub.hub.telemetry;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;

@@ -1,5 +1,9 @@
 package dev.agenthub.hub.config;
 
+import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.Secrets;
 import dev.agenthub.hub.TestHub;
 
 import org.junit.jupiter.api.Test;
@@ -291,15 +295,6 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(Path.of("/nonexistent/hub.yaml"), Map.of(), ConfigLoader.Overrides.none()))
       .isInstanceOf(ConfigException.class)
       .hasMessageContaining("cannot read /nonexistent/hub.yaml");
-  }
-
-  @Test
-  void durationsAndSizes() {
-    assertThat(Fields.parseDurationMs("f", "500ms")).isEqualTo(500);
-    assertThat(Fields.parseDurationMs("f", "30m")).isEqualTo(1_800_000);
-    assertThat(Fields.parseDurationMs("f", "1h")).isEqualTo(3_600_000);
-    assertThat(Fields.parseDurationMs("f", "0")).isZero();
-    assertThatThrownBy(() -> Fields.parseDurationMs("f", "soon")).hasMessageStartingWith("f: must be a duration");
   }
 
   @Test

@@ -1,6 +1,6 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.EventBusApi;
 
 import io.vertx.core.json.JsonObject;

@@ -1,9 +1,9 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.Secrets;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.hub.config.ConfigException;
-import dev.agenthub.hub.config.Secrets;
 import dev.agenthub.protocol.Hashes;
 
 import io.vertx.core.json.JsonObject;

@@ -2,7 +2,7 @@ package dev.agenthub.hub.governor;
 
 import dev.agenthub.agents.OpenAiModels;
 import dev.agenthub.agents.StopScanner;
-import dev.agenthub.hub.config.HubConfig;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.TokenCounter;
 

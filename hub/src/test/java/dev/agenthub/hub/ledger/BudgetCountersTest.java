@@ -1,7 +1,7 @@
 package dev.agenthub.hub.ledger;
 
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.hub.config.HubConfig;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

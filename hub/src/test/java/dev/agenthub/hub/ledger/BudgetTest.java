@@ -1,8 +1,8 @@
 package dev.agenthub.hub.ledger;
 
+import dev.agenthub.config.ConfigException;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.hub.config.ConfigException;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
 package dev.agenthub.hub.planner;
 
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.hub.config.ConfigLoader;
-import dev.agenthub.hub.config.HubConfig;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

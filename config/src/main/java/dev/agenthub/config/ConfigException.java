@@ -1,4 +1,4 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.config;
 
 /** A configuration error: one line naming the field and the reason. */
 public final class ConfigException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.config;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

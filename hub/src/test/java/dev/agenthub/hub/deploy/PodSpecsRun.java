@@ -1,5 +1,6 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.hub.deploy;
 
+import dev.agenthub.config.Secrets;
 
 import io.vertx.core.json.JsonObject;
 

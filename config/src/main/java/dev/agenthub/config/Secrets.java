@@ -1,4 +1,4 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.config;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -162,7 +162,7 @@ public final class Secrets {
   }
 
   /** The providers of the models (and their fallbacks) of the agents this node's roles run. */
-  static Set<String> usedProviders(HubConfig config) {
+  public static Set<String> usedProviders(HubConfig config) {
     Set<String> models = new HashSet<>();
     ArrayDeque<String> todo = new ArrayDeque<>();
     for (var agent : config.agentsForRoles(config.node().roles())) {

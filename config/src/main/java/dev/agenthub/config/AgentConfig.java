@@ -1,4 +1,4 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.config;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.Skill;

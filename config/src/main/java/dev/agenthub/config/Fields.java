@@ -1,4 +1,4 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.config;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,4 +1,8 @@
-package dev.agenthub.hub.config;
+package dev.agenthub.hub.deploy;
+
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.config.HubConfig;
+import dev.agenthub.config.Secrets;
 
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
