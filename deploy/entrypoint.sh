@@ -8,7 +8,7 @@ if [ "${AGENTHUB_CLUSTER:-false}" = "true" ] && [ -z "${AGENTHUB_CLUSTER_HOST:-}
 fi
 # the tools (the demo's mock LLM, the benchmarks) run from their own jar
 case "${1:-}" in
-  mock-llm|bench) jar=/app/agenthub-tools.jar ;;
+  mock-llm|bench) jar=/app/agenthub-devtools.jar ;;
   *) jar=/app/agenthub.jar ;;
 esac
 # shellcheck disable=SC2086

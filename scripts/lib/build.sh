@@ -2,7 +2,7 @@
 # than the sources, saying so (the first build downloads dependencies and takes minutes). After it,
 # $AGENTHUB_JAR names the product jar and $AGENTHUB_TOOLS_JAR the tools' (mock LLM, benchmarks).
 AGENTHUB_JAR=hub/target/agenthub.jar
-AGENTHUB_TOOLS_JAR=tools/target/agenthub-tools.jar
+AGENTHUB_TOOLS_JAR=devtools/target/agenthub-devtools.jar
 
 agenthub_need_java() {
   command -v java >/dev/null || { echo "agenthub: Java 17 or newer is needed (java is not on the PATH)" >&2; exit 1; }

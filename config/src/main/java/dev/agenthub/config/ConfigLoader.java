@@ -95,6 +95,11 @@ public final class ConfigLoader {
     return parse(text, source, env, overrides);
   }
 
+  /** A YAML text alone: no environment, no command-line overrides (tests, tools). */
+  public static HubConfig parse(String yaml) {
+    return parse(yaml, "test", Map.of(), Overrides.none());
+  }
+
   /** Parses YAML text; {@code source} names it in messages and in the result. */
   public static HubConfig parse(String yaml, String source, Map<String, String> env, Overrides overrides) {
     Object root;

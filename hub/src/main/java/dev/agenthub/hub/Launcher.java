@@ -31,7 +31,7 @@ import java.util.logging.LogManager;
 /**
  * The command line ("Contract: command line and scripts" in docs/ARCHITECTURE.md), on picocli:
  * {@code run} starts a node, {@code plan} prints the capacity and cost plan (the mock LLM and the
- * benchmarks are in the tools jar, {@code dev.agenthub.tools.Tools}). Every command answers
+ * benchmarks are in the tools jar, {@code dev.agenthub.devtools.DevTools}). Every command answers
  * {@code --help}; the jar answers {@code --version}. Exit status: 0 fine, 1 a node that could not start, 2 bad options or
  * configuration.
  */

@@ -1,5 +1,7 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.testing.Fixtures;
+
 import io.vertx.core.json.JsonObject;
 
 import java.net.URI;
@@ -54,7 +56,7 @@ public final class Browser implements AutoCloseable {
       "--remote-allow-origins=*", "--window-size=" + width + "," + height, "--user-data-dir=" + profile, "about:blank")
       .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
     Path portFile = profile.resolve("DevToolsActivePort");
-    TestHub.await("chromium's DevTools port", Duration.ofMinutes(1), () -> {
+    Fixtures.await("chromium's DevTools port", Duration.ofMinutes(1), () -> {
       try {
         return Files.exists(portFile) && Files.readAllLines(portFile).size() >= 2;
       } catch (Exception e) {

@@ -1,5 +1,7 @@
 package dev.agenthub.hub;
 
+import dev.agenthub.testing.Fixtures;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -53,11 +55,11 @@ class ListeningSocketsIT {
     assertThat(proc).as("this test reads Linux's /proc").exists();
     int httpPort = freePort(HOSTS.get("http"));
     int bridgePort = freePort(HOSTS.get("bridge"));
-    int clusterPort = TestHub.randomBasePort();
+    int clusterPort = Fixtures.randomBasePort();
     Files.createDirectories(work);
     Path conf = work.resolve("hosts.yaml").toAbsolutePath();
     Files.writeString(conf, yaml(httpPort, clusterPort, bridgePort));
-    ProcessBuilder pb = new ProcessBuilder(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run", "--conf", conf.toString(),
+    ProcessBuilder pb = new ProcessBuilder(Fixtures.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run", "--conf", conf.toString(),
       "--cluster").directory(work.toFile())
       .redirectOutput(work.resolve("node.out").toFile()).redirectError(work.resolve("node.err").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
@@ -66,7 +68,7 @@ class ListeningSocketsIT {
     processes.add(node);
 
     String url = "http://" + HOSTS.get("http") + ":" + httpPort;
-    TestHub.await("the node is ready on " + url, Duration.ofMinutes(2),
+    Fixtures.await("the node is ready on " + url, Duration.ofMinutes(2),
       () -> node.isAlive() && ready(url));
 
     List<TestHub.Listener> listeners = TestHub.listeners(node.pid());

@@ -2,9 +2,10 @@ package dev.agenthub.hub;
 
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.Reply;
+import dev.agenthub.devtools.mock.MockLlm;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
-import dev.agenthub.tools.mock.MockLlm;
+import dev.agenthub.testing.Fixtures;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -59,7 +60,7 @@ class ProcessIT {
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
     Files.createDirectories(work);
-    List<String> command = new ArrayList<>(List.of(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
+    List<String> command = new ArrayList<>(List.of(Fixtures.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
       .redirectErrorStream(false)
@@ -92,7 +93,7 @@ class ProcessIT {
         "--bridge-port", String.valueOf(bridges[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " sees 3 nodes and is ready", Duration.ofMinutes(2),
+      Fixtures.await("node on " + port + " sees 3 nodes and is ready", Duration.ofMinutes(2),
         () -> nodes(port) == 3 && ready(port));
       JsonObject cluster = new JsonObject(TestHub.get(url(port) + "/v1/cluster").body());
       assertThat(cluster.getJsonArray("nodes").stream().map(n -> ((JsonObject) n).getString("name")))
@@ -122,7 +123,7 @@ class ProcessIT {
     assertThat(new JsonObject(TestHub.get(url(ports[0]) + "/v1/cluster").body()).getJsonArray("nodes").stream()
       .map(n -> ((JsonObject) n).getString("bridge")))
       .containsExactly("127.0.0.1:" + bridges[0], "127.0.0.1:" + bridges[1], "127.0.0.1:" + bridges[2]);
-    List<String> app = List.of(TestHub.javaBin(), "-Xmx256m", "-cp", TestHub.productJar() + File.pathSeparator + exampleJar(),
+    List<String> app = List.of(Fixtures.javaBin(), "-Xmx256m", "-cp", TestHub.productJar() + File.pathSeparator + exampleJar(),
       "dev.agenthub.examples.EventBusApp", "--bridge", "127.0.0.1:" + bridges[0] + ",127.0.0.1:" + bridges[1]
         + ",127.0.0.1:" + bridges[2], "--agent", "support", "--messages", "200");
     Process application = new ProcessBuilder(app).directory(work.toFile()).redirectErrorStream(true)
@@ -136,7 +137,7 @@ class ProcessIT {
 
     processes.get(1).destroyForcibly(); // SIGKILL p2
     for (int port : new int[]{ports[0], ports[2]}) {
-      TestHub.await("node on " + port + " notices the kill", Duration.ofMinutes(1), () -> nodes(port) == 2);
+      Fixtures.await("node on " + port + " notices the kill", Duration.ofMinutes(1), () -> nodes(port) == 2);
       for (String agent : AGENTS) {
         for (int s = 0; s < 8; s++) {
           HttpResponse<String> r = message(port, agent, "after-kill-" + s);
@@ -149,7 +150,7 @@ class ProcessIT {
     Process p3 = processes.get(2);
     p3.destroy(); // SIGTERM: a clean leave
     assertThat(p3.waitFor(1, TimeUnit.MINUTES)).as("p3 exits after SIGTERM").isTrue();
-    TestHub.await("p1 sees p3 leave", Duration.ofMinutes(1), () -> nodes(ports[0]) == 1);
+    Fixtures.await("p1 sees p3 leave", Duration.ofMinutes(1), () -> nodes(ports[0]) == 1);
     assertThat(Files.readString(work.resolve("p3.out"))).contains("agenthub node p3 stopped");
     assertThat(Files.readString(work.resolve("p3.err"))).doesNotContain("did not stop cleanly");
     assertThat(p3.exitValue()).as("the exit status of a JVM ended by SIGTERM").isEqualTo(143);
@@ -164,17 +165,17 @@ class ProcessIT {
       launch("m" + (i + 1), env, "--cluster", "--node", "m" + (i + 1), "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " sees 3 nodes and a writer", Duration.ofMinutes(2),
+      Fixtures.await("node on " + port + " sees 3 nodes and a writer", Duration.ofMinutes(2),
         () -> nodes(port) == 3 && writer(port) != null);
     }
     String firstWriter = writer(ports[0]);
     int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
 
     AppendLoad load = AppendLoad.start(ports, victim, i -> "shared/load.md");
-    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
+    Fixtures.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
     load.killAndWait(processes.get(victim)); // SIGKILL the writer's node mid-load
     int survivor = victim == 0 ? 1 : 0;
-    TestHub.await("a standby is the writer", Duration.ofMinutes(1),
+    Fixtures.await("a standby is the writer", Duration.ofMinutes(1),
       () -> writer(ports[survivor]) != null && !firstWriter.equals(writer(ports[survivor])));
     assertThat(load.failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
 
@@ -212,17 +213,17 @@ class ProcessIT {
       launch("r" + (i + 1), env, "--cluster", "--node", "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " sees a writer with two followers", Duration.ofMinutes(2),
+      Fixtures.await("node on " + port + " sees a writer with two followers", Duration.ofMinutes(2),
         () -> nodes(port) == 3 && following(port) == 2);
     }
     String firstWriter = writer(ports[0]);
     int victim = Integer.parseInt(firstWriter.substring(1)) - 1;
 
     AppendLoad load = AppendLoad.start(ports, victim, i -> "shared/load-" + (i % 3) + ".md");
-    TestHub.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
+    Fixtures.await("some appends acknowledged", Duration.ofMinutes(2), () -> load.acked.size() >= 300);
     load.killAndWait(processes.get(victim)); // SIGKILL the writer mid-load
     int[] survivors = {ports[(victim + 1) % 3], ports[(victim + 2) % 3]};
-    TestHub.await("a survivor writes", Duration.ofMinutes(1),
+    Fixtures.await("a survivor writes", Duration.ofMinutes(1),
       () -> writer(survivors[0]) != null && !firstWriter.equals(writer(survivors[0])));
     assertThat(load.failedOnSurvivors.get()).as("appends through surviving gateways all acknowledged").isZero();
     assertThat(load.acked.size()).isGreaterThan(1200 - 4 * 150);
@@ -233,7 +234,7 @@ class ProcessIT {
     }
     int a = (victim + 1) % 3;
     int b = (victim + 2) % 3;
-    TestHub.await("the survivors' files identical", Duration.ofMinutes(1), () -> TestHub.sameMemoryFiles(dirs[a], dirs[b]));
+    Fixtures.await("the survivors' files identical", Duration.ofMinutes(1), () -> Fixtures.sameMemoryFiles(dirs[a], dirs[b]));
     for (int i : new int[] {a, b}) {
       Map<String, Integer> seen = new HashMap<>();
       for (int f = 0; f < 3; f++) {
@@ -246,11 +247,11 @@ class ProcessIT {
     // the killed node, started again on its old directory, catches up
     launch("r" + (victim + 1) + "-again", envs.get(victim), "--cluster", "--node", "r" + (victim + 1), "--http-port",
       String.valueOf(freePort()));
-    TestHub.await("three replicas in sync again", Duration.ofMinutes(2), () -> following(survivors[0]) == 2);
+    Fixtures.await("three replicas in sync again", Duration.ofMinutes(2), () -> following(survivors[0]) == 2);
     assertThat(TestHub.post(url(survivors[0]) + "/v1/memory/shared/after.md",
       new JsonObject().put("author", "c").put("text", "after the return").encode()).statusCode()).isEqualTo(200);
-    TestHub.await("the returned node's files identical", Duration.ofMinutes(1),
-      () -> TestHub.sameMemoryFiles(dirs[a], dirs[victim]) && TestHub.sameMemoryFiles(dirs[b], dirs[victim]));
+    Fixtures.await("the returned node's files identical", Duration.ofMinutes(1),
+      () -> Fixtures.sameMemoryFiles(dirs[a], dirs[victim]) && Fixtures.sameMemoryFiles(dirs[b], dirs[victim]));
 
     // a follower SIGKILLed: it leaves the in-sync set and writes go on with the other copy
     String writerNow = writer(survivors[0]);
@@ -263,7 +264,7 @@ class ProcessIT {
         new JsonObject().put("author", "c").put("text", "without r" + (follower + 1) + " " + i).encode());
       assertThat(r.statusCode()).as("append " + i + " with a follower gone: " + r.body()).isEqualTo(200);
     }
-    TestHub.await("one follower left in sync", Duration.ofMinutes(1), () -> following(alive) == 1);
+    Fixtures.await("one follower left in sync", Duration.ofMinutes(1), () -> following(alive) == 1);
   }
 
   /**
@@ -386,7 +387,7 @@ class ProcessIT {
           "--http-port", String.valueOf(ports[i]));
       }
       for (int port : ports) {
-        TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+        Fixtures.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
           () -> nodes(port) == 3 && ready(port));
       }
       AtomicInteger answered = new AtomicInteger();
@@ -422,7 +423,7 @@ class ProcessIT {
         t.start();
         loops.add(t);
       }
-      TestHub.await("a third of the load answered", Duration.ofMinutes(2), () -> answered.get() >= 24 * perLoop / 3);
+      Fixtures.await("a third of the load answered", Duration.ofMinutes(2), () -> answered.get() >= 24 * perLoop / 3);
       killed.set(true);
       processes.get(2).destroyForcibly();
       for (Thread t : loops) {
@@ -464,7 +465,7 @@ class ProcessIT {
           .ofString(new JsonObject().put("session", session).put("text", "question for " + session).encode())).build(),
         HttpResponse.BodyHandlers.ofString()));
     }
-    TestHub.await("the turns are running on f2", Duration.ofSeconds(30),
+    Fixtures.await("the turns are running on f2", Duration.ofSeconds(30),
       () -> metric(ports[1], "agenthub_queue_depth{agent=\"support\"}") >= 6);
     processes.get(1).destroyForcibly();
     for (var call : calls) {
@@ -482,7 +483,7 @@ class ProcessIT {
     }
 
     // a client whose gateway (f3) dies retries on f1 with its idempotency key: one turn, one answer
-    TestHub.await("f1 plans without f2", Duration.ofMinutes(1), () -> nodes(ports[0]) == 2);
+    Fixtures.await("f1 plans without f2", Duration.ofMinutes(1), () -> nodes(ports[0]) == 2);
     List<NodeEntry.Placement> now = new ArrayList<>();
     now.addAll(placements(ports[0]));
     String session = null;
@@ -498,7 +499,7 @@ class ProcessIT {
         .timeout(Duration.ofMinutes(2)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
       HttpResponse.BodyHandlers.ofString());
     Path transcriptFile = work.resolve("memory/agents/support/sessions/" + session + ".md");
-    TestHub.await("the turn is running on f1 (its user entry is in the transcript)", Duration.ofSeconds(30), () -> {
+    Fixtures.await("the turn is running on f1 (its user entry is in the transcript)", Duration.ofSeconds(30), () -> {
       if (first.isDone()) {
         throw new AssertionError("the first attempt ended early: " + first.join().statusCode() + " " + first.join().body());
       }
@@ -544,7 +545,7 @@ class ProcessIT {
       for (String session : onE2) {
         replies.add(hub.send("support", session, "question for " + session));
       }
-      TestHub.await("the turns are running on e2", Duration.ofSeconds(30),
+      Fixtures.await("the turns are running on e2", Duration.ofSeconds(30),
         () -> metric(ports[1], "agenthub_queue_depth{agent=\"support\"}") >= 6);
       processes.get(1).destroyForcibly();
       for (var reply : replies) {
@@ -582,7 +583,7 @@ class ProcessIT {
         "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+      Fixtures.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
     }
     AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger answered = new AtomicInteger();
@@ -622,7 +623,7 @@ class ProcessIT {
       t.start();
       loops.add(t);
     }
-    TestHub.await("load is flowing", Duration.ofMinutes(1), () -> answered.get() >= 30);
+    Fixtures.await("load is flowing", Duration.ofMinutes(1), () -> answered.get() >= 30);
     for (int i = 0; i < 3; i++) {
       int before = answered.get();
       nodes[i].destroy(); // SIGTERM: a clean leave
@@ -630,8 +631,8 @@ class ProcessIT {
       nodes[i] = launch("r" + (i + 1) + "-again", env, "--conf", conf.toAbsolutePath().toString(), "--cluster",
         "--node", "r" + (i + 1), "--http-port", String.valueOf(ports[i]));
       int port = ports[i];
-      TestHub.await("r" + (i + 1) + " is back", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
-      TestHub.await("load flows after restarting r" + (i + 1), Duration.ofMinutes(1), () -> answered.get() >= before + 20);
+      Fixtures.await("r" + (i + 1) + " is back", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+      Fixtures.await("load flows after restarting r" + (i + 1), Duration.ofMinutes(1), () -> answered.get() >= before + 20);
     }
     stop.set(true);
     for (Thread t : loops) {
@@ -651,10 +652,10 @@ class ProcessIT {
       launch("d" + (i + 1), env, "--cluster", "--node", "d" + (i + 1), "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
+      Fixtures.await("node on " + port + " is ready", Duration.ofMinutes(2), () -> nodes(port) == 3 && ready(port));
     }
     try (Browser browser = Browser.open(url(ports[0]) + "/", work.resolve("chromium"))) {
-      TestHub.await("the page shows three nodes up", Duration.ofMinutes(1), () -> {
+      Fixtures.await("the page shows three nodes up", Duration.ofMinutes(1), () -> {
         try {
           return "d1,d2,d3".equals(browser.eval(
             "[...document.querySelectorAll('[data-node][data-state=up]')].map(e => e.dataset.node).sort().join(',')"));
@@ -666,7 +667,7 @@ class ProcessIT {
       for (int i = 0; i < 5; i++) {
         assertThat(message(ports[i % 3], "support", "dash-" + i).statusCode()).isEqualTo(200);
       }
-      TestHub.await("the counters move", Duration.ofMinutes(1), () -> {
+      Fixtures.await("the counters move", Duration.ofMinutes(1), () -> {
         try {
           return ((Number) browser.eval("window.agenthubDashboard.last().messages_total")).doubleValue() >= before + 5;
         } catch (Exception e) {
@@ -675,7 +676,7 @@ class ProcessIT {
       });
       browser.screenshot(Path.of("target", "dashboard.png"));
       processes.get(2).destroyForcibly();
-      TestHub.await("the killed node leaves the page", Duration.ofMinutes(1), () -> {
+      Fixtures.await("the killed node leaves the page", Duration.ofMinutes(1), () -> {
         try {
           return "d1,d2".equals(browser.eval(
             "[...document.querySelectorAll('[data-node][data-state=up]')].map(e => e.dataset.node).sort().join(',')"));
@@ -717,14 +718,14 @@ class ProcessIT {
         "--http-port", String.valueOf(ports[i]));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+      Fixtures.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
         () -> nodes(port) == 3 && ready(port));
     }
     return ports;
   }
 
   private static Map<String, String> clusterEnv(String memoryDir) {
-    int base = TestHub.randomBasePort();
+    int base = Fixtures.randomBasePort();
     return Map.of(
       "AGENTHUB_CLUSTER_NAME", "pit-" + UUID.randomUUID(),
       "AGENTHUB_CLUSTER_SECRET", TestHub.SECRET,

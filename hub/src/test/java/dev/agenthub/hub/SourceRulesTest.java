@@ -67,12 +67,12 @@ class SourceRulesTest {
     List<String> found = new ArrayList<>();
     for (Path file : sources("shared-memory", "agents", "client")) {
       String text = Files.readString(file);
-      if (text.contains("import dev.agenthub.hub.") || text.contains("import dev.agenthub.tools.")) {
+      if (text.contains("import dev.agenthub.hub.") || text.contains("import dev.agenthub.devtools.")) {
         found.add(ROOT.relativize(file).toString());
       }
     }
     for (Path file : sources("hub")) {
-      if (file.toString().contains("/src/main/") && Files.readString(file).contains("import dev.agenthub.tools.")) {
+      if (file.toString().contains("/src/main/") && Files.readString(file).contains("import dev.agenthub.devtools.")) {
         found.add(ROOT.relativize(file).toString());
       }
     }

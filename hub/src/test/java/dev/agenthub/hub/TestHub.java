@@ -52,94 +52,6 @@ public final class TestHub {
   private TestHub() {
   }
 
-  /** The {@code node:} line of a test node: a free port, a 4KiB body limit. */
-  public static String node(String name, String roles) {
-    return "node: { name: %s, roles: [%s], http: { port: 0, max-body: 4KiB, request-timeout: 30s } }\n"
-      .formatted(name, roles);
-  }
-
-  /** A config with the three default agents; {@code extra} is appended YAML (new top-level keys only). */
-  public static String yaml(String nodeName, int latencyMs, String extra) {
-    return yamlWithNode(node(nodeName, "general"), latencyMs, extra);
-  }
-
-  public static String yamlWithNode(String nodeLine, int latencyMs, String extra) {
-    String memory = extra.contains("memory:") ? "" : memoryYaml(freshDir());
-    String ledger = extra.contains("ledger:") ? "" : "ledger: { dir: \"" + freshDir() + "\" }\n"
-      + "audit: { dir: \"" + freshDir() + "\" }\n";
-    return nodeLine + memory + ledger + """
-      providers: { sim: { type: sim, latency-ms: %d } }
-      models:
-        sim-large: { provider: sim, input: 2.50, output: 10.00 }
-        sim-small: { provider: sim, input: 0.15, output: 0.60 }
-      agents:
-        - { id: support, instances: 2, models: { routine: sim-small, complex: sim-large },
-            skills: [memory.read, memory.append, time.now, agent.delegate] }
-        - { id: ops, models: { routine: sim-small, complex: sim-large } }
-        - { id: assistant, trust: sensitive, models: { routine: sim-small, complex: sim-large } }
-      """.formatted(latencyMs) + extra;
-  }
-
-  /** A cluster section with a unique name and a random port range, so parallel runs never merge. */
-  public static String clusterYaml(String name, int basePort) {
-    return """
-      cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"] }
-      """.formatted(name, basePort, basePort, basePort + 2);
-  }
-
-  /** A node of a cluster whose memory has three copies, this one on {@code dir}. */
-  public static String replicaYaml(String name, String cluster, int port, Path dir) {
-    return yamlWithNode(node(name, "general"), 0, clusterYaml(cluster, port)
-      + "memory: { dir: \"" + dir + "\", replicas: 3 }\n");
-  }
-
-  /** A memory section on {@code dir}; nodes sharing a directory stand in for nodes on shared storage. */
-  public static String memoryYaml(Path dir) {
-    return "memory: { dir: \"" + dir + "\" }\n";
-  }
-
-  public static Path freshDir() {
-    try {
-      return Files.createTempDirectory("agenthub-test-memory");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** The Markdown files of a memory directory by path (not the store's own hidden state). */
-  public static Map<String, byte[]> memoryFiles(Path dir) throws IOException {
-    Map<String, byte[]> out = new TreeMap<>();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.filter(Files::isRegularFile).toList()) {
-        String rel = dir.relativize(p).toString();
-        if (!rel.startsWith(".")) {
-          out.put(rel, Files.readAllBytes(p));
-        }
-      }
-    }
-    return out;
-  }
-
-  /** True when two memory directories hold the same files, byte for byte (and some). */
-  public static boolean sameMemoryFiles(Path a, Path b) {
-    try {
-      Map<String, byte[]> fa = memoryFiles(a);
-      Map<String, byte[]> fb = memoryFiles(b);
-      return !fa.isEmpty() && fa.keySet().equals(fb.keySet())
-        && fa.keySet().stream().allMatch(k -> Arrays.equals(fa.get(k), fb.get(k)));
-    } catch (IOException e) {
-      return false; // not there yet
-    }
-  }
-
-  public static int randomBasePort() {
-    return 20_000 + ThreadLocalRandom.current().nextInt(0, 400) * 50;
-  }
-
-  public static HubConfig config(String yaml) {
-    return ConfigLoader.parse(yaml, "test", Map.of(), ConfigLoader.Overrides.none());
-  }
-
   /** The cluster secret of test nodes (each test cluster also has a name and ports of its own). */
   public static final String SECRET = "agenthub-test-cluster-secret";
 
@@ -149,7 +61,7 @@ public final class TestHub {
 
   /** A node with the cluster secret {@code secret}. */
   public static HubNode start(String yaml, String secret) throws Exception {
-    HubConfig config = config(yaml);
+    HubConfig config = ConfigLoader.parse(yaml);
     return HubNode.start(config, Secrets.load(config, System.getenv()), secret.getBytes(StandardCharsets.UTF_8))
       .await(2, TimeUnit.MINUTES);
   }
@@ -181,24 +93,6 @@ public final class TestHub {
       : HttpRequest.BodyPublishers.ofString(body);
     return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
       .header("Content-Type", "application/json").method(method, publisher).build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  /** Waits for {@code condition} with a generous deadline; fails with {@code what} if it never holds. */
-  public static void await(String what, Duration deadline, BooleanSupplier condition) throws InterruptedException {
-    long end = System.nanoTime() + deadline.toNanos();
-    while (System.nanoTime() < end) {
-      try {
-        if (condition.getAsBoolean()) {
-          return;
-        }
-      } catch (AssertionError e) {
-        throw e;
-      } catch (RuntimeException ignored) {
-        // not yet: a node may still be starting
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("timed out waiting for: " + what);
   }
 
   /**
@@ -281,48 +175,6 @@ public final class TestHub {
     return InetAddress.getByAddress(bytes).getHostAddress();
   }
 
-
-  /** A self-signed certificate and key as PEM files, made with the JDK's keytool. */
-  public static Path[] certificate(String name) throws Exception {
-    Path dir = TestHub.freshDir();
-    Path store = dir.resolve(name + ".p12");
-    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-      "-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
-      "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
-      "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
-    assertThat(keytool.waitFor(1, TimeUnit.MINUTES)).isTrue();
-    assertThat(keytool.exitValue()).isZero();
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (var in = Files.newInputStream(store)) {
-      ks.load(in, "changeit".toCharArray());
-    }
-    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
-    Path cert = dir.resolve(name + ".crt");
-    Path key = dir.resolve(name + ".key");
-    Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
-      + b64.encodeToString(ks.getCertificate("node").getEncoded()) + "\n-----END CERTIFICATE-----\n");
-    Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
-      + b64.encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-    return new Path[]{cert, key};
-  }
-
-  /**
-   * A free TCP port on loopback for a bridge (its port is announced before it listens), below the
-   * kernel's ephemeral range and the tests' Hazelcast ports: a port the kernel handed out could be
-   * given to a node's event-bus server (port 0) before the bridge binds it.
-   */
-  public static int freePort() throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 12_000 + ThreadLocalRandom.current().nextInt(8_000);
-      try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-        return socket.getLocalPort();
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-    throw new IOException("no free port in 12000-19999 on 127.0.0.1");
-  }
-
   /** The product's fat jar, as failsafe names it (process tests run after {@code package}). */
   public static String productJar() {
     String jar = System.getProperty("agenthub.jar", "target/agenthub.jar");
@@ -330,8 +182,4 @@ public final class TestHub {
     return new File(jar).getAbsolutePath();
   }
 
-  /** The java launcher of the JVM running the tests, for the JVMs they start. */
-  public static String javaBin() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
 }

@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.testing.Fixtures;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,22 +68,9 @@ class ReplicationTest {
       .map(f -> f.follow(epoch, seq, frames)).toArray(CompletableFuture[]::new));
   }
 
-  private static Map<String, byte[]> files(Path dir) throws IOException {
-    Map<String, byte[]> out = new TreeMap<>();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.filter(Files::isRegularFile).toList()) {
-        String rel = dir.relativize(p).toString();
-        if (!rel.startsWith(".")) {
-          out.put(rel, Files.readAllBytes(p));
-        }
-      }
-    }
-    return out;
-  }
-
   private void assertIdentical(MarkdownStore a, MarkdownStore b) throws IOException {
-    Map<String, byte[]> fa = files(a.root());
-    Map<String, byte[]> fb = files(b.root());
+    Map<String, byte[]> fa = Fixtures.memoryFiles(a.root());
+    Map<String, byte[]> fb = Fixtures.memoryFiles(b.root());
     assertThat(fb.keySet()).isEqualTo(fa.keySet());
     for (String path : fa.keySet()) {
       assertThat(fb.get(path)).as(path).isEqualTo(fa.get(path));

@@ -1,10 +1,10 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.governor.GovernorVerticle;
+import dev.agenthub.governor.ledger.LedgerVerticle;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
-import dev.agenthub.hub.governor.GovernorVerticle;
-import dev.agenthub.hub.ledger.LedgerVerticle;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;

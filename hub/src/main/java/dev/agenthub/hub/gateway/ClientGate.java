@@ -1,6 +1,6 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.TokenBucket;
+import dev.agenthub.governor.TokenBucket;
 import dev.agenthub.hub.telemetry.Tracing;
 
 import com.github.benmanes.caffeine.cache.Cache;

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.metrics;
 
-import dev.agenthub.hub.ledger.Spend;
+import dev.agenthub.governor.GovernorEvents;
+import dev.agenthub.governor.ledger.Spend;
 import dev.agenthub.protocol.AgentEvents;
 
 import io.micrometer.core.instrument.Counter;
@@ -18,7 +19,7 @@ import java.util.function.Supplier;
  * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
  * reports into). Micrometer caches meters by name and tags, so these builders are cheap lookups.
  */
-public final class HubMetrics implements AgentEvents {
+public final class HubMetrics implements AgentEvents, GovernorEvents {
 
   private final MeterRegistry registry;
   private final AuditLog audit;
@@ -33,12 +34,14 @@ public final class HubMetrics implements AgentEvents {
   }
 
   /** Writes an audit line (refusals, authentication failures, budget blocks), if this node keeps one. */
+  @Override
   public void audit(String type, JsonObject detail) {
     if (audit != null) {
       audit.record(type, detail);
     }
   }
 
+  @Override
   public MeterRegistry registry() {
     return registry;
   }
@@ -85,26 +88,31 @@ public final class HubMetrics implements AgentEvents {
       .register(registry).increment();
   }
 
+  @Override
   public void rateLimitWait(String key, long nanos) {
     Timer.builder("agenthub_ratelimit_wait_seconds").description("Time calls waited for a key with room")
       .tags("key", key).register(registry).record(Duration.ofNanos(nanos));
   }
 
+  @Override
   public void cacheHit(String model) {
     Counter.builder("agenthub_cache_hits").description("Model calls answered from the response cache")
       .tags("model", model).register(registry).increment();
   }
 
+  @Override
   public void fallback(String model, String fallback) {
     Counter.builder("agenthub_fallbacks").description("Calls moved to a fallback model")
       .tags("model", model, "fallback", fallback).register(registry).increment();
   }
 
+  @Override
   public void budgetAlert(String scope, double threshold) {
     Counter.builder("agenthub_budget_alerts").description("Budget thresholds crossed")
       .tags("scope", scope, "threshold", Double.toString(threshold)).register(registry).increment();
   }
 
+  @Override
   public void refused(String reason) {
     Counter.builder("agenthub_refused").description("Requests refused, by reason")
       .tags("reason", reason).register(registry).increment();
@@ -119,6 +127,7 @@ public final class HubMetrics implements AgentEvents {
     return (M) meters.computeIfAbsent(key, k -> make.get());
   }
 
+  @Override
   public void modelCall(String agent, String model, String provider, String outcome, long nanos) {
     Counter calls = meter("calls\u0000" + agent + "\u0000" + model + "\u0000" + provider + "\u0000" + outcome,
       () -> Counter.builder("agenthub_model_calls").description("Model calls by outcome")
@@ -137,6 +146,7 @@ public final class HubMetrics implements AgentEvents {
       .maximumExpectedValue(Duration.ofSeconds(10)).register(registry).record(Duration.ofNanos(nanos));
   }
 
+  @Override
   public void usage(String agent, String model, long input, long output, double usd) {
     String key = agent + "\u0000" + model;
     Counter[] c = meter("usage\u0000" + key, () -> new Counter[]{
@@ -158,6 +168,7 @@ public final class HubMetrics implements AgentEvents {
    * limit), {@code agenthub_budget_held_usd} (held for calls in flight), {@code agenthub_budget_used_usd}
    * and {@code agenthub_budget_limit_usd}, tagged by scope.
    */
+  @Override
   public void budgets(List<Spend.Budget> budgets) {
     for (var b : budgets) {
       double[] v = budgetValues.computeIfAbsent(b.scope(), scope -> {

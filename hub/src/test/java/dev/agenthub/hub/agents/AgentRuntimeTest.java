@@ -5,6 +5,7 @@ import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
+import dev.agenthub.testing.Fixtures;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -43,11 +44,11 @@ class AgentRuntimeTest {
   private static HubNode node;
   private static Path dir;
   private static HttpServer site;
-  private static final Path auditDir = TestHub.freshDir();
+  private static final Path auditDir = Fixtures.freshDir();
 
   @BeforeAll
   static void start() throws Exception {
-    dir = TestHub.freshDir();
+    dir = Fixtures.freshDir();
     Files.createDirectories(dir.resolve("agents/ops"));
     Files.writeString(dir.resolve("agents/ops/MEMORY.md"), "# Notes\n\nThe on-call phone is 555-0100.\n");
     Files.createDirectories(dir.resolve("agents/ops/skills/restarts"));
@@ -82,7 +83,7 @@ class AgentRuntimeTest {
         - { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }
         - { id: sloth, models: { routine: slow-model }, limits: { turn-timeout: 500ms } }
         - { id: twin, instances: 2, models: { routine: sim-small } }
-      """.formatted(dir, TestHub.freshDir(), auditDir);
+      """.formatted(dir, Fixtures.freshDir(), auditDir);
     node = TestHub.start(yaml);
   }
 
@@ -162,7 +163,7 @@ class AgentRuntimeTest {
     assertThat(Files.exists(dir.resolve("shared/leak.md"))).isFalse();
     assertThat(metrics()).contains("agenthub_skill_calls_total{agent=\"assistant\",outcome=\"refused\",skill=\"http.fetch\"}")
       .contains("agenthub_refused_total{reason=\"skill_not_allowed\"}");
-    TestHub.await("the refusals are audited", Duration.ofSeconds(30), () -> {
+    Fixtures.await("the refusals are audited", Duration.ofSeconds(30), () -> {
       try {
         // a file per month: rt1.<YYYY-MM>.jsonl
         String audit = Files.readString(auditDir.resolve("rt1." + YearMonth.now(ZoneOffset.UTC)
@@ -258,7 +259,7 @@ class AgentRuntimeTest {
 
   @Test
   void heartbeatsMakeNoModelCallWithoutTasksAndBeatOncePerInterval() throws Exception {
-    TestHub.await("a skipped heartbeat", Duration.ofSeconds(30),
+    Fixtures.await("a skipped heartbeat", Duration.ofSeconds(30),
       () -> metric("agenthub_heartbeats_total{agent=\"pulse\",outcome=\"skipped\"}") >= 2);
     assertThat(metric("agenthub_model_calls_total{agent=\"pulse\",model=\"sim-small\",outcome=\"ok\",provider=\"sim\"}"))
       .isZero();
@@ -266,7 +267,7 @@ class AgentRuntimeTest {
     Files.createDirectories(dir.resolve("agents/pulse"));
     Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "# Checklist\n\n- [ ] check the backups\n- [x] done\n");
     String daily = "agents/pulse/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md";
-    TestHub.await("three heartbeats logged", Duration.ofSeconds(60), () -> entries(dir.resolve(daily)).size() >= 3);
+    Fixtures.await("three heartbeats logged", Duration.ofSeconds(60), () -> entries(dir.resolve(daily)).size() >= 3);
     assertThat(Files.readString(dir.resolve(daily))).contains("check the backups");
     List<Instant> beats = entries(dir.resolve(daily));
     for (int i = 1; i < beats.size(); i++) {
@@ -275,7 +276,7 @@ class AgentRuntimeTest {
     }
 
     Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "- check that the sun rose\n");
-    TestHub.await("a suppressed HEARTBEAT_OK", Duration.ofSeconds(30),
+    Fixtures.await("a suppressed HEARTBEAT_OK", Duration.ofSeconds(30),
       () -> metric("agenthub_heartbeats_total{agent=\"pulse\",outcome=\"suppressed\"}") >= 1);
     Files.delete(dir.resolve("agents/pulse/HEARTBEAT.md"));
   }

@@ -2,6 +2,7 @@ package dev.agenthub.hub.attack;
 
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.Hashes;
+import dev.agenthub.testing.Fixtures;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -71,8 +72,8 @@ class AttackIT {
   private void attack(boolean tls) throws Exception {
     Files.createDirectories(work);
     String cluster = "attack-" + UUID.randomUUID();
-    int base = TestHub.randomBasePort();
-    Path[] pem = TestHub.certificate("agenthub");
+    int base = Fixtures.randomBasePort();
+    Path[] pem = Fixtures.certificate("agenthub");
     Path conf = work.resolve("hub.yaml");
     Files.writeString(conf, """
       node: { http: { max-body: 64KiB }, bridge: { host: 127.0.0.1 } }
@@ -100,8 +101,8 @@ class AttackIT {
     List<String> bridges = new ArrayList<>();
     List<Process> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      ports[i] = TestHub.freePort();
-      bridges.add("127.0.0.1:" + TestHub.freePort());
+      ports[i] = Fixtures.freePort();
+      bridges.add("127.0.0.1:" + Fixtures.freePort());
       nodes.add(launch("n" + (i + 1), Map.of("AGENTHUB_CLUSTER_SECRET", secret,
         "AGENTHUB_BRIDGE_PORT", bridges.get(i).substring(bridges.get(i).indexOf(':') + 1),
         "AGENTHUB_MEMORY_DIR", work.resolve("memory-n" + (i + 1)).toAbsolutePath().toString()),
@@ -109,7 +110,7 @@ class AttackIT {
         "--http-port", String.valueOf(ports[i])));
     }
     for (int port : ports) {
-      TestHub.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(3),
+      Fixtures.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(3),
         () -> nodes(port) == 3 && ready(port));
     }
     // something sensitive to steal
@@ -127,7 +128,7 @@ class AttackIT {
       Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1))));
     assertThat(listening).as("Hazelcast and the event bus listen too").hasSizeGreaterThanOrEqualTo(6);
 
-    List<String> command = List.of(TestHub.javaBin(), "-Xmx256m", "-cp",
+    List<String> command = List.of(Fixtures.javaBin(), "-Xmx256m", "-cp",
       System.getProperty("java.class.path") + File.pathSeparator + TestHub.productJar(), Attacker.class.getName(), cluster,
       "127.0.0.1:" + base + ",127.0.0.1:" + (base + 1) + ",127.0.0.1:" + (base + 2),
       String.join(",", Stream.of(ports[0], ports[1], ports[2]).map(AttackIT::url).toList()),
@@ -169,7 +170,7 @@ class AttackIT {
   }
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(TestHub.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
+    List<String> command = new ArrayList<>(List.of(Fixtures.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
       .redirectOutput(work.resolve(name + ".out").toFile())

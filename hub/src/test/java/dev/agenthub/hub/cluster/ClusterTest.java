@@ -4,6 +4,8 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -46,15 +48,15 @@ class ClusterTest {
   @Test
   void aGatewayFindsTheAgentOnAnotherNodeAndNoticesWhenItLeaves() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     // the front node's role matches no agent: every turn it takes must cross the event bus
-    String shared = TestHub.memoryYaml(TestHub.freshDir());
-    HubNode front = TestHub.start(TestHub.yamlWithNode(TestHub.node("front", "edge"), 0, TestHub.clusterYaml(cluster, port) + shared));
+    String shared = HubYaml.memoryYaml(Fixtures.freshDir());
+    HubNode front = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("front", "edge"), 0, HubYaml.clusterYaml(cluster, port) + shared));
     HubNode back = null;
     try {
-      back = TestHub.start(TestHub.yamlWithNode(TestHub.node("back", "general"), 0, TestHub.clusterYaml(cluster, port) + shared));
+      back = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("back", "general"), 0, HubYaml.clusterYaml(cluster, port) + shared));
       HubNode b = back;
-      TestHub.await("both nodes see each other", Duration.ofSeconds(60),
+      Fixtures.await("both nodes see each other", Duration.ofSeconds(60),
         () -> uncheckedCount(front) == 2 && uncheckedCount(b) == 2);
 
       JsonObject view = new JsonObject(TestHub.get(front.url() + "/v1/cluster").body());
@@ -89,7 +91,7 @@ class ClusterTest {
 
       back.close().await(1, TimeUnit.MINUTES);
       back = null;
-      TestHub.await("the front sees the back node leave", Duration.ofSeconds(60), () -> uncheckedCount(front) == 1);
+      Fixtures.await("the front sees the back node leave", Duration.ofSeconds(60), () -> uncheckedCount(front) == 1);
       HttpResponse<String> none = TestHub.post(front.url() + "/v1/agents/support/messages",
         "{\"session\":\"cross\",\"text\":\"anyone?\"}");
       assertThat(none.statusCode()).isEqualTo(503);
@@ -106,13 +108,13 @@ class ClusterTest {
   @Test
   void aSecondNodeWithTheSameNameRefusesToStart() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    HubNode first = TestHub.start(TestHub.yamlWithNode(TestHub.node("twin", "general"), 0, TestHub.clusterYaml(cluster, port)));
+    int port = Fixtures.randomBasePort();
+    HubNode first = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("twin", "general"), 0, HubYaml.clusterYaml(cluster, port)));
     try {
       assertThatThrownBy(() -> TestHub.start(
-        TestHub.yamlWithNode(TestHub.node("twin", "general"), 0, TestHub.clusterYaml(cluster, port))))
+        HubYaml.yamlWithNode(HubYaml.node("twin", "general"), 0, HubYaml.clusterYaml(cluster, port))))
         .hasMessageContaining("node name 'twin' is already used");
-      TestHub.await("the refused twin is gone", Duration.ofSeconds(60), () -> uncheckedCount(first) == 1);
+      Fixtures.await("the refused twin is gone", Duration.ofSeconds(60), () -> uncheckedCount(first) == 1);
     } finally {
       first.close().await(1, TimeUnit.MINUTES);
     }
@@ -121,16 +123,16 @@ class ClusterTest {
   @Test
   void aStandbyTakesOverTheMemoryWriterAndNoAcknowledgedAppendIsLost() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    Path dir = TestHub.freshDir();
-    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
-    HubNode first = TestHub.start(TestHub.yamlWithNode(TestHub.node("m1", "general"), 0, extra));
+    int port = Fixtures.randomBasePort();
+    Path dir = Fixtures.freshDir();
+    String extra = HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(dir);
+    HubNode first = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("m1", "general"), 0, extra));
     HubNode second = null;
     try {
-      TestHub.await("m1 is the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(first)));
-      second = TestHub.start(TestHub.yamlWithNode(TestHub.node("m2", "general"), 0, extra));
+      Fixtures.await("m1 is the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(first)));
+      second = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("m2", "general"), 0, extra));
       HubNode standby = second;
-      TestHub.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
+      Fixtures.await("m2 sees the writer", Duration.ofSeconds(60), () -> "m1".equals(writer(standby)));
 
       MemoryClient client =
         new MemoryClient(standby.vertx(), standby.signer(MemoryPolicy.ADMIN), 60_000);
@@ -142,7 +144,7 @@ class ClusterTest {
         }
       }
       Future.join(acks).await(2, TimeUnit.MINUTES);
-      TestHub.await("m2 took over", Duration.ofSeconds(60), () -> "m2".equals(writer(standby)));
+      Fixtures.await("m2 took over", Duration.ofSeconds(60), () -> "m2".equals(writer(standby)));
       String text = client.read("shared/failover.md").await(30, TimeUnit.SECONDS);
       for (int i = 0; i < 200; i++) {
         if (acks.get(i).succeeded()) {
@@ -161,18 +163,18 @@ class ClusterTest {
   @Test
   void aHeartbeatBeatsOncePerIntervalAcrossTheCluster() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    Path dir = TestHub.freshDir();
+    int port = Fixtures.randomBasePort();
+    Path dir = Fixtures.freshDir();
     Files.createDirectories(dir.resolve("agents/pulse"));
     Files.writeString(dir.resolve("agents/pulse/HEARTBEAT.md"), "- [ ] look at the queue\n");
-    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
-    Function<String, String> yaml = name -> TestHub.yamlWithNode(TestHub.node(name, "general"), 0, extra)
+    String extra = HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(dir);
+    Function<String, String> yaml = name -> HubYaml.yamlWithNode(HubYaml.node(name, "general"), 0, extra)
       .replace("- { id: ops,", "- { id: pulse, models: { routine: sim-small }, heartbeat: { every: 1s }, skills: [time.now] }\n  - { id: ops,");
     HubNode a = TestHub.start(yaml.apply("hb1"));
     HubNode b = TestHub.start(yaml.apply("hb2"));
     try {
       Path daily = dir.resolve("agents/pulse/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md");
-      TestHub.await("six beats", Duration.ofMinutes(1), () -> beats(daily).size() >= 6);
+      Fixtures.await("six beats", Duration.ofMinutes(1), () -> beats(daily).size() >= 6);
       List<Instant> beats = beats(daily);
       for (int i = 1; i < beats.size(); i++) {
         assertThat(Duration.between(beats.get(i - 1), beats.get(i))).as("beat " + i + ": one per interval for both nodes")
@@ -199,20 +201,20 @@ class ClusterTest {
   }
 
   static Path[] certificate(String name) throws Exception {
-    return TestHub.certificate(name);
+    return Fixtures.certificate(name);
   }
 
   @Test
   void theEventBusSpeaksTlsAndANodeWithoutTheClustersCertificateCannotTakePart() throws Exception {
     String cluster = "it-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     Path[] good = certificate("agenthub");
     Path[] other = certificate("intruder");
-    String memory = TestHub.memoryYaml(TestHub.freshDir());
+    String memory = HubYaml.memoryYaml(Fixtures.freshDir());
     BiFunction<Path[], String, String> tls = (pair, node) ->
-      TestHub.yamlWithNode(TestHub.node(node, node.equals("tls-back") ? "general" : "edge")
+      HubYaml.yamlWithNode(HubYaml.node(node, node.equals("tls-back") ? "general" : "edge")
           .replace("request-timeout: 30s", "request-timeout: 3s"), 0,
-        TestHub.clusterYaml(cluster, port).replace(" }\n", ", tls: { cert: \"" + pair[0] + "\", key: \"" + pair[1]
+        HubYaml.clusterYaml(cluster, port).replace(" }\n", ", tls: { cert: \"" + pair[0] + "\", key: \"" + pair[1]
           + "\", ca: \"" + good[0] + "\" } }\n") + memory);
     HubNode back = TestHub.start(tls.apply(good, "tls-back"));
     HubNode front = null;
@@ -220,7 +222,7 @@ class ClusterTest {
     try {
       front = TestHub.start(tls.apply(good, "tls-front"));
       HubNode f = front;
-      TestHub.await("both see each other", Duration.ofSeconds(60), () -> uncheckedCount(f) == 2);
+      Fixtures.await("both see each other", Duration.ofSeconds(60), () -> uncheckedCount(f) == 2);
       HttpResponse<String> ok = TestHub.post(front.url() + "/v1/agents/support/messages",
         "{\"session\":\"tls\",\"text\":\"over TLS\"}");
       assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
@@ -228,7 +230,7 @@ class ClusterTest {
 
       intruder = TestHub.start(tls.apply(other, "tls-intruder"));
       HubNode i = intruder;
-      TestHub.await("the intruder joined Hazelcast", Duration.ofSeconds(60), () -> uncheckedCount(i) == 3);
+      Fixtures.await("the intruder joined Hazelcast", Duration.ofSeconds(60), () -> uncheckedCount(i) == 3);
       HttpResponse<String> refused = TestHub.post(intruder.url() + "/v1/agents/support/messages",
         "{\"session\":\"tls\",\"text\":\"let me in\"}");
       assertThat(refused.statusCode()).as(refused.body()).isNotEqualTo(200);

@@ -7,6 +7,8 @@ import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -42,16 +44,16 @@ class InternalTrustTest {
   @Test
   void aSniffedInternalMessageCannotBeReplayedNorForged() throws Exception {
     String cluster = "trust-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    Path dir = TestHub.freshDir();
-    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(dir);
-    HubNode writer = TestHub.start(TestHub.yamlWithNode(TestHub.node("t1", "general"), 0, extra));
+    int port = Fixtures.randomBasePort();
+    Path dir = Fixtures.freshDir();
+    String extra = HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(dir);
+    HubNode writer = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("t1", "general"), 0, extra));
     HubNode other = null;
     try {
-      TestHub.await("t1 is ready", Duration.ofSeconds(60), () -> ready(writer));
-      other = TestHub.start(TestHub.yamlWithNode(TestHub.node("t2", "general"), 0, extra));
+      Fixtures.await("t1 is ready", Duration.ofSeconds(60), () -> ready(writer));
+      other = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("t2", "general"), 0, extra));
       HubNode sender = other;
-      TestHub.await("both nodes see each other", Duration.ofSeconds(60),
+      Fixtures.await("both nodes see each other", Duration.ofSeconds(60),
         () -> writer.view().nodes().size() == 2 && sender.view().nodes().size() == 2
           && !sender.view().on("t1").isEmpty());
 
@@ -74,7 +76,7 @@ class InternalTrustTest {
       JsonObject turn = new Turn.Request("trust-1", "hello", null, Priority.INTERACTIVE).toJson();
       sender.vertx().eventBus().request(instance, turn,
         sender.signer(MessageAuth.nodePrincipal("t2")).sign(instance, turn, null)).await(60, TimeUnit.SECONDS);
-      TestHub.await("both messages seen leaving t2", Duration.ofSeconds(30),
+      Fixtures.await("both messages seen leaving t2", Duration.ofSeconds(30),
         () -> sniffed.containsKey(MemoryAddresses.WRITE) && sniffed.containsKey(instance));
       Sniffed write = sniffed.get(MemoryAddresses.WRITE);
       Sniffed sniffedTurn = sniffed.get(instance);
@@ -114,7 +116,7 @@ class InternalTrustTest {
         .sign("governor.keys.enable", enable, null)))).as("an admin action signed by an agent").isEqualTo(403);
       attacker.publish("dashboard.stats", new JsonObject().put("node", "ghost").put("messages", 1e9));
 
-      TestHub.await("the refusals are counted", Duration.ofSeconds(30), () -> refused(writer) + refused(sender) >= before + 10);
+      Fixtures.await("the refusals are counted", Duration.ofSeconds(30), () -> refused(writer) + refused(sender) >= before + 10);
       assertThat(Files.readString(dir.resolve("agents/support/trust.md"))).containsOnlyOnce("the real entry")
         .doesNotContain("forged");
     } finally {

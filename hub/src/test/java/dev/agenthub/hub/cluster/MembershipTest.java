@@ -3,6 +3,8 @@ package dev.agenthub.hub.cluster;
 import dev.agenthub.client.LiteMember;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.core.Hazelcast;
@@ -30,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MembershipTest {
 
   private static String yaml(String node, String cluster, int port) {
-    return TestHub.yaml(node, 0, TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(TestHub.freshDir()));
+    return HubYaml.yaml(node, 0, HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(Fixtures.freshDir()));
   }
 
   private static int nodeCount(HubNode node) {
@@ -56,7 +58,7 @@ class MembershipTest {
   @Test
   void aProcessWithoutTheSecretIsNeverTakenIn() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     HubNode node = TestHub.start(yaml("d1", cluster, port));
     List<HazelcastInstance> strangers = new ArrayList<>();
     try {
@@ -93,18 +95,18 @@ class MembershipTest {
   @Test
   void aNodeWithAnotherSecretStaysOutAndIsNotReady() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     HubNode a = TestHub.start(yaml("s1", cluster, port));
     HubNode b = null;
     HubNode wrong = null;
     try {
       b = TestHub.start(yaml("s2", cluster, port));
       HubNode second = b;
-      TestHub.await("two nodes with the secret form one cluster", Duration.ofSeconds(60),
+      Fixtures.await("two nodes with the secret form one cluster", Duration.ofSeconds(60),
         () -> nodeCount(a) == 2 && nodeCount(second) == 2);
       wrong = TestHub.start(yaml("s3", cluster, port), "another-secret-of-enough-length");
       HubNode w = wrong;
-      TestHub.await("the node with another secret counts itself out", Duration.ofSeconds(90),
+      Fixtures.await("the node with another secret counts itself out", Duration.ofSeconds(90),
         () -> w.membership().state() == MembershipWatch.State.OUT);
       assertThat(wrong.membership().foreign()).startsWith("127.0.0.1:");
       HttpResponse<String> readiness = TestHub.get(wrong.url() + "/health/ready");
@@ -127,15 +129,15 @@ class MembershipTest {
   @Test
   void aLoneNodeNeverTakesItsOwnAnswerForAStrangers() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     // the members by host name, as compose and Kubernetes spell them: the node's own among them
-    HubNode node = TestHub.start(TestHub.yaml("self1", 0, """
+    HubNode node = TestHub.start(HubYaml.yaml("self1", 0, """
       cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["localhost:%d-%d"] }
-      """.formatted(cluster, port, port, port + 2) + TestHub.memoryYaml(TestHub.freshDir())));
+      """.formatted(cluster, port, port, port + 2) + HubYaml.memoryYaml(Fixtures.freshDir())));
     try {
       assertThat(node.membership().check(0)).isEqualTo(MembershipWatch.State.IN);
       assertThat(node.membership().check(MembershipWatch.OUT_AFTER_MS + 1)).isEqualTo(MembershipWatch.State.IN);
-      TestHub.await("the lone node is ready", Duration.ofSeconds(60), () -> ready(node));
+      Fixtures.await("the lone node is ready", Duration.ofSeconds(60), () -> ready(node));
     } finally {
       node.close().await(1, TimeUnit.MINUTES);
     }
@@ -144,16 +146,16 @@ class MembershipTest {
   @Test
   void aNodeWhoseHazelcastStoppedIsNotReady() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
+    int port = Fixtures.randomBasePort();
     HubNode node = TestHub.start(yaml("h1", cluster, port));
     try {
-      TestHub.await("ready", Duration.ofSeconds(60), () -> ready(node));
+      Fixtures.await("ready", Duration.ofSeconds(60), () -> ready(node));
       // what a member can do to every node: Hazelcast's cluster shutdown
       Vertx member = TestHub.liteMember(cluster, port);
       try {
         HazelcastInstance hz = ((HazelcastClusterManager) TestHub.clusterManager(member)).getHazelcastInstance();
         // refused while partitions still migrate to the new member: again until it is taken
-        TestHub.await("the cluster shutdown is taken", Duration.ofSeconds(60), () -> {
+        Fixtures.await("the cluster shutdown is taken", Duration.ofSeconds(60), () -> {
           try {
             hz.getCluster().shutdown();
             return true;
@@ -164,7 +166,7 @@ class MembershipTest {
       } finally {
         member.close();
       }
-      TestHub.await("the node notices its Hazelcast stopped", Duration.ofSeconds(60),
+      Fixtures.await("the node notices its Hazelcast stopped", Duration.ofSeconds(60),
         () -> node.membership().state() == MembershipWatch.State.STOPPED);
       assertThat(TestHub.get(node.url() + "/health/ready").statusCode()).isEqualTo(503);
     } finally {

@@ -6,6 +6,8 @@ import dev.agenthub.client.Reply;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -62,9 +64,9 @@ class BridgeDoorTest {
 
   @BeforeAll
   static void start() throws Exception {
-    cert = TestHub.certificate("bridge");
-    bridgePort = TestHub.freePort();
-    node = TestHub.start(TestHub.yamlWithNode("node: { name: br1, http: { port: 0 }, bridge: { port: " + bridgePort
+    cert = Fixtures.certificate("bridge");
+    bridgePort = Fixtures.freePort();
+    node = TestHub.start(HubYaml.yamlWithNode("node: { name: br1, http: { port: 0 }, bridge: { port: " + bridgePort
       + ", tls: { cert: \"" + cert[0] + "\", key: \"" + cert[1] + "\" } } }\n", 60, clients()));
     app = Vertx.vertx();
   }
@@ -278,7 +280,7 @@ class BridgeDoorTest {
       plain.write(new JsonObject().put("type", "send").put("address", "agenthub.agents.support")
         .put("replyAddress", "r1").put("headers", new JsonObject().put("authorization", "Bearer app-token"))
         .put("body", message("plain")));
-      TestHub.await("the TLS bridge drops the plain connection", WAIT, plain.closed::get);
+      Fixtures.await("the TLS bridge drops the plain connection", WAIT, plain.closed::get);
       assertThat(plain.frames).as("not one frame answered in clear").isEmpty();
     } finally {
       plain.close();
@@ -302,7 +304,7 @@ class BridgeDoorTest {
       StringBuilder text = new StringBuilder();
       stream.handler(text::append);
       Reply streamed = stream.reply().await(1, TimeUnit.MINUTES);
-      TestHub.await("every piece arrived", WAIT, () -> text.toString().equals(streamed.text()));
+      Fixtures.await("every piece arrived", WAIT, () -> text.toString().equals(streamed.text()));
     } finally {
       hub.close().await(1, TimeUnit.MINUTES);
     }
@@ -310,11 +312,11 @@ class BridgeDoorTest {
 
   @Test
   void aBridgeWithACaAsksForTheApplicationsCertificate() throws Exception {
-    Path[] appCert = TestHub.certificate("app");
-    Path[] nodeCert = TestHub.certificate("br-ca");
-    int port = TestHub.freePort();
+    Path[] appCert = Fixtures.certificate("app");
+    Path[] nodeCert = Fixtures.certificate("br-ca");
+    int port = Fixtures.freePort();
     // the application's self-signed certificate is its own CA here
-    HubNode strict = TestHub.start(TestHub.yamlWithNode("node: { name: br2, http: { port: 0 }, bridge: { port: " + port
+    HubNode strict = TestHub.start(HubYaml.yamlWithNode("node: { name: br2, http: { port: 0 }, bridge: { port: " + port
       + ", tls: { cert: \"" + nodeCert[0] + "\", key: \"" + nodeCert[1] + "\", ca: \"" + appCert[0] + "\" } } }\n", 20,
       clients()));
     try {
@@ -347,18 +349,18 @@ class BridgeDoorTest {
   @Test
   void theClientFailsOverToAnotherNodesBridgeWhenItsNodeStops() throws Exception {
     String cluster = "bridge-" + UUID.randomUUID();
-    int base = TestHub.randomBasePort();
-    int portA = TestHub.freePort();
-    int portB = TestHub.freePort();
-    String extra = TestHub.clusterYaml(cluster, base) + TestHub.memoryYaml(TestHub.freshDir()) + clients();
-    HubNode b = TestHub.start(TestHub.yamlWithNode("node: { name: fo-b, http: { port: 0 }, bridge: { port: " + portB
+    int base = Fixtures.randomBasePort();
+    int portA = Fixtures.freePort();
+    int portB = Fixtures.freePort();
+    String extra = HubYaml.clusterYaml(cluster, base) + HubYaml.memoryYaml(Fixtures.freshDir()) + clients();
+    HubNode b = TestHub.start(HubYaml.yamlWithNode("node: { name: fo-b, http: { port: 0 }, bridge: { port: " + portB
       + " } }\n", 200, extra));
     HubNode a = null;
     AgentHubClient hub = null;
     try {
-      a = TestHub.start(TestHub.yamlWithNode("node: { name: fo-a, http: { port: 0 }, bridge: { port: " + portA
+      a = TestHub.start(HubYaml.yamlWithNode("node: { name: fo-a, http: { port: 0 }, bridge: { port: " + portA
         + " } }\n", 200, extra));
-      TestHub.await("both nodes list each other's bridge", WAIT, () -> bridges(b).equals(List.of("127.0.0.1:" + portA,
+      Fixtures.await("both nodes list each other's bridge", WAIT, () -> bridges(b).equals(List.of("127.0.0.1:" + portA,
         "127.0.0.1:" + portB)));
       hub = AgentHubClient.create(app, new AgentHubClient.Options().setToken("app-token")
         .setBridges(List.of("127.0.0.1:" + portA, "127.0.0.1:" + portB)));

@@ -2,6 +2,8 @@ package dev.agenthub.hub.door;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -33,9 +35,9 @@ class BridgeLimitsTest {
 
   @BeforeAll
   static void start() throws Exception {
-    bridgePort = TestHub.freePort();
+    bridgePort = Fixtures.freePort();
     // short connection deadlines (1 s) so that the tests see them; no clients: loopback only
-    node = TestHub.start(TestHub.yamlWithNode("node: { name: bl1, http: { port: 0, header-timeout: 1s, "
+    node = TestHub.start(HubYaml.yamlWithNode("node: { name: bl1, http: { port: 0, header-timeout: 1s, "
       + "body-timeout: 1s }, bridge: { port: " + bridgePort + " } }\n", 0, ""));
     app = Vertx.vertx();
   }
@@ -93,7 +95,7 @@ class BridgeLimitsTest {
     }
 
     void awaitClosed(String what) throws InterruptedException {
-      TestHub.await(what, WAIT, closed::get);
+      Fixtures.await(what, WAIT, closed::get);
     }
   }
 

@@ -6,6 +6,8 @@ import dev.agenthub.client.Reply;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -62,19 +64,19 @@ class EventBusDoorTest {
   @Test
   void anApplicationInTheClusterTalksToAgentsUnderTheSameRulesAsHttp() throws Exception {
     String cluster = "door-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    String extra = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(TestHub.freshDir()) + """
+    int port = Fixtures.randomBasePort();
+    String extra = HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(Fixtures.freshDir()) + """
       clients:
         - { id: app, token-sha256: %s, agents: [support] }
         - { id: admin, token-sha256: %s, agents: "*", admin: true }
       """.formatted(sha256("app-token"), sha256("admin-token"));
-    HubNode a = TestHub.start(TestHub.yamlWithNode(TestHub.node("door-a", "general"), 0, extra));
+    HubNode a = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("door-a", "general"), 0, extra));
     HubNode b = null;
     Vertx app = null;
     try {
-      b = TestHub.start(TestHub.yamlWithNode(TestHub.node("door-b", "general"), 0, extra));
+      b = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("door-b", "general"), 0, extra));
       HubNode nb = b;
-      TestHub.await("both nodes see each other", Duration.ofSeconds(60), () -> nodes(a) == 2 && nodes(nb) == 2);
+      Fixtures.await("both nodes see each other", Duration.ofSeconds(60), () -> nodes(a) == 2 && nodes(nb) == 2);
       app = TestHub.liteMember(cluster, port);
       AgentHubClient hub = AgentHubClient.create(app, new AgentHubClient.Options().setToken("app-token"));
 
@@ -112,7 +114,7 @@ class EventBusDoorTest {
 
       // refused as on HTTP: counted (and audited) on whichever node took the message
       HubNode nodeB = b;
-      TestHub.await("the refusals are counted", Duration.ofSeconds(30),
+      Fixtures.await("the refusals are counted", Duration.ofSeconds(30),
         () -> refusedAuth(a) + refusedAuth(nodeB) >= 3);
 
       // a session belongs to its client: the admin's "eb-7" is another session than the app's

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.Turn;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
@@ -25,7 +26,7 @@ class ClientAuthTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestHub.start(TestHub.yaml("auth1", 0, """
+    node = TestHub.start(HubYaml.yaml("auth1", 0, """
       clients:
         - { id: limited, token-sha256: %s, agents: [support] }
         - { id: web, token-sha256: %s, agents: [support] }

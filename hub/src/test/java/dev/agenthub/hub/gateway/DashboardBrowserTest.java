@@ -3,6 +3,8 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
@@ -41,7 +43,7 @@ class DashboardBrowserTest {
   void theDashboardAsksForTheAdminTokenAndDrawsItsCharts() throws Exception {
     Assumptions.assumeTrue(Browser.available(), "Debian's chromium is not installed (scripts/test installs it when it can)");
     String token = "admin-token-" + System.nanoTime();
-    HubNode node = TestHub.start(TestHub.yaml("dash1", 5, """
+    HubNode node = TestHub.start(HubYaml.yaml("dash1", 5, """
       budgets: { monthly-usd: 5, daily-usd: 1 }
       clients:
         - { id: admin, token-sha256: %s, agents: "*", admin: true }
@@ -50,13 +52,13 @@ class DashboardBrowserTest {
     Path profile = Files.createTempDirectory("agenthub-chromium");
     try (Browser browser = Browser.open(node.url() + "/", profile)) {
       // without a token the stream is refused and the page asks for one
-      TestHub.await("the page asks for the admin token", Duration.ofMinutes(1),
+      Fixtures.await("the page asks for the admin token", Duration.ofMinutes(1),
         () -> holds(browser, "!document.getElementById('login').hidden"));
       assertThat(TestHub.get(node.url() + "/ui/events?token=" + token).statusCode())
         .as("a token in the URL is not accepted").isEqualTo(401);
       browser.eval("document.getElementById('token').value = '" + token + "';"
         + "document.getElementById('login').requestSubmit(); true");
-      TestHub.await("the page goes live", Duration.ofMinutes(1),
+      Fixtures.await("the page goes live", Duration.ofMinutes(1),
         () -> holds(browser, "document.getElementById('status').textContent === 'live'"));
       for (int i = 0; i < 6; i++) {
         HttpResponse<String> r = TestHub.send("POST", node.url() + "/v1/agents/support/messages",
@@ -64,7 +66,7 @@ class DashboardBrowserTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       }
       // four charts with axes; the traffic chart has points; budgets show with their period and holds
-      TestHub.await("the charts fill", Duration.ofMinutes(1), () -> holds(browser,
+      Fixtures.await("the charts fill", Duration.ofMinutes(1), () -> holds(browser,
         "document.querySelectorAll('.uplot').length >= 3 && window.agenthubDashboard.points() >= 3"
           + " && window.agenthubDashboard.last().messages_total >= 6"));
       assertThat(browser.eval("document.querySelector('#rate-chart .u-title').textContent")).isEqualTo("Traffic");
@@ -85,7 +87,7 @@ class DashboardBrowserTest {
 
   @Test
   void aScrapeOnlyTokenReadsMetricsAndNothingElse() throws Exception {
-    HubNode node = TestHub.start(TestHub.yaml("dash2", 0, """
+    HubNode node = TestHub.start(HubYaml.yaml("dash2", 0, """
       clients:
         - { id: admin, token-sha256: %s, agents: "*", admin: true }
         - { id: scraper, token-sha256: %s, metrics: true }

@@ -1,9 +1,11 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.devtools.mock.MockLlm;
 import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.tools.mock.MockLlm;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -50,7 +52,7 @@ class DashboardScreenshot {
       new MockLlm.Key("sk-shot-b", 12_000, 20_000_000)));
     int mockPort = mock.listen("127.0.0.1", 0).await(30, TimeUnit.SECONDS);
     String cluster = "shot-" + UUID.randomUUID();
-    String shared = TestHub.clusterYaml(cluster, TestHub.randomBasePort()) + TestHub.memoryYaml(TestHub.freshDir()) + """
+    String shared = HubYaml.clusterYaml(cluster, Fixtures.randomBasePort()) + HubYaml.memoryYaml(Fixtures.freshDir()) + """
       providers:
         openai: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, keys: [
           { id: key-a, secret-file: "%s", rpm: 6000, tpm: 10000000 }, { id: key-b, secret-file: "%s", rpm: 6000, tpm: 10000000 } ] }
@@ -67,7 +69,7 @@ class DashboardScreenshot {
         - { id: globex, token-sha256: %s, agents: [support, ops] }
       """.formatted(mockPort, secret("sk-shot-a"), secret("sk-shot-b"), sha256("admin-token"), sha256("acme-token"),
       sha256("globex-token"));
-    String ledger = "ledger: { dir: \"" + TestHub.freshDir() + "\" }\naudit: { dir: \"" + TestHub.freshDir() + "\" }\n";
+    String ledger = "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\naudit: { dir: \"" + Fixtures.freshDir() + "\" }\n";
     String node = "node: { name: %s, roles: [general], http: { port: 0, request-timeout: 60s, client-rps: 0 } }\n";
     HubNode a = TestHub.start(node.formatted("hub-1") + ledger + shared);
     HubNode b = TestHub.start(node.formatted("hub-2") + ledger + shared);
@@ -80,7 +82,7 @@ class DashboardScreenshot {
       Thread.sleep(80_000);
       Path profile = Files.createTempDirectory("agenthub-chromium");
       try (Browser browser = Browser.open(a.url() + "/", profile, 1280, 2300)) {
-        TestHub.await("the page asks for the token", Duration.ofMinutes(1), () -> {
+        Fixtures.await("the page asks for the token", Duration.ofMinutes(1), () -> {
           try {
             return Boolean.TRUE.equals(browser.eval("!document.getElementById('login').hidden"));
           } catch (Exception e) {

@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -24,7 +25,7 @@ class GatewayTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestHub.start(TestHub.yaml("gw1", 0, ""));
+    node = TestHub.start(HubYaml.yaml("gw1", 0, ""));
     url = node.url();
   }
 

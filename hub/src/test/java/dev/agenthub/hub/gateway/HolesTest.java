@@ -1,10 +1,13 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.config.Secrets;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.Hashes;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -25,8 +28,8 @@ class HolesTest {
 
   @Test
   void aFileWhereAFolderIsIs409AndTheNodeStartsAgain() throws Exception {
-    Path memory = TestHub.freshDir();
-    String yaml = TestHub.yaml("holes1", 0, TestHub.memoryYaml(memory));
+    Path memory = Fixtures.freshDir();
+    String yaml = HubYaml.yaml("holes1", 0, HubYaml.memoryYaml(memory));
     HubNode node = TestHub.start(yaml);
     try {
       String note = new JsonObject().put("author", "probe").put("text", "x").encode();
@@ -58,7 +61,7 @@ class HolesTest {
 
   @Test
   void aClusterNeedsASecretOfItsOwn() throws Exception {
-    var config = TestHub.config(TestHub.yaml("holes2", 0, """
+    var config = ConfigLoader.parse(HubYaml.yaml("holes2", 0, """
       cluster: { enabled: true, name: prod, host: 10.1.2.3, port: 5701, members: ["10.1.2.3:5701"] }
       """));
     // computed from the cluster's name, a secret would be anyone's: the node refuses to start
@@ -69,30 +72,30 @@ class HolesTest {
     assertThat(Secrets.clusterSecret(config, Map.of("AGENTHUB_CLUSTER_SECRET", "s3cret-value-of-some-length")))
       .isNotEmpty();
     // on loopback too, unless the cluster says it stays on this machine
-    var loopback = TestHub.config(TestHub.yaml("holes3", 0, TestHub.clusterYaml("loop", 5701)));
+    var loopback = ConfigLoader.parse(HubYaml.yaml("holes3", 0, HubYaml.clusterYaml("loop", 5701)));
     assertThatThrownBy(() -> Secrets.clusterSecret(loopback, Map.of())).isInstanceOf(ConfigException.class)
       .hasMessageContaining("loopback-only");
     // a loopback-only cluster keeps a random secret per installation, the same at every start
-    Path dir = TestHub.freshDir();
-    String yaml = TestHub.yaml("holes3", 0, "memory: { dir: \"" + dir + "\" }\n"
+    Path dir = Fixtures.freshDir();
+    String yaml = HubYaml.yaml("holes3", 0, "memory: { dir: \"" + dir + "\" }\n"
       + "cluster: { enabled: true, name: loop, loopback-only: true, members: [\"127.0.0.1:5701-5702\"] }\n");
-    byte[] first = Secrets.clusterSecret(TestHub.config(yaml), Map.of());
-    assertThat(first).isNotEqualTo(Secrets.clusterSecret(TestHub.config(yaml.replace(dir.toString(),
-      TestHub.freshDir().toString())), Map.of()));
-    assertThat(Secrets.clusterSecret(TestHub.config(yaml), Map.of())).isEqualTo(first);
+    byte[] first = Secrets.clusterSecret(ConfigLoader.parse(yaml), Map.of());
+    assertThat(first).isNotEqualTo(Secrets.clusterSecret(ConfigLoader.parse(yaml.replace(dir.toString(),
+      Fixtures.freshDir().toString())), Map.of()));
+    assertThat(Secrets.clusterSecret(ConfigLoader.parse(yaml), Map.of())).isEqualTo(first);
     assertThat(new String(first, StandardCharsets.UTF_8)).hasSize(64)
       .isNotEqualTo(new String(Hashes.sha256("agenthub-cluster:loop"), StandardCharsets.UTF_8));
     assertThat(Files.getPosixFilePermissions(dir.resolve(Secrets.LOOPBACK_SECRET_FILE)))
       .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     // and it is loopback-only for real: a member elsewhere is refused at load
-    assertThatThrownBy(() -> TestHub.config(TestHub.yaml("holes3", 0,
+    assertThatThrownBy(() -> ConfigLoader.parse(HubYaml.yaml("holes3", 0,
       "cluster: { enabled: true, name: loop, loopback-only: true, members: [\"10.0.0.5:5701\"] }\n")))
       .isInstanceOf(ConfigException.class).hasMessageContaining("cluster.loopback-only");
   }
 
   @Test
   void aBatchCallbackToThisMachineIsRefusedWhenNoHostIsListed() throws Exception {
-    HubNode node = TestHub.start(TestHub.yaml("holes4", 0, ""));
+    HubNode node = TestHub.start(HubYaml.yaml("holes4", 0, ""));
     try {
       for (String url : new String[]{"http://127.0.0.1:5701/", "http://169.254.169.254/latest/meta-data/",
         "http://localhost:8080/v1/memory/shared/x.md"}) {

@@ -4,6 +4,7 @@ import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Turn;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -36,7 +37,7 @@ class HostileInputTest {
   void garbageInNothingBreaksNothingWrittenWhereItMustNotBe() throws Exception {
     Path parent = Files.createTempDirectory("agenthub-hostile");
     Path memory = parent.resolve("memory");
-    HubNode node = TestHub.start(TestHub.yamlWithNode(TestHub.node("fuzz1", "general"), 0, TestHub.memoryYaml(memory)));
+    HubNode node = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("fuzz1", "general"), 0, HubYaml.memoryYaml(memory)));
     Random random = new Random(20261128);
     try {
       for (int i = 0; i < 400; i++) {

@@ -2,6 +2,8 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,16 +49,16 @@ class HttpEdgeTest {
 
   @BeforeAll
   static void start() throws Exception {
-    memory = TestHub.freshDir();
-    node = TestHub.start(TestHub.yamlWithNode(NODE.formatted("edge1"), 0, SMALL_MEMORY.formatted(memory) + """
+    memory = Fixtures.freshDir();
+    node = TestHub.start(HubYaml.yamlWithNode(NODE.formatted("edge1"), 0, SMALL_MEMORY.formatted(memory) + """
       clients:
         - { id: web, token-sha256: %s, agents: [support] }
         - { id: ops-team, token-sha256: %s, agents: "*", admin: true }
         - { id: scraper, token-sha256: %s, metrics: true }
       """.formatted(ClientAuth.sha256("web-token"), ClientAuth.sha256("admin-token"),
       ClientAuth.sha256("scrape-token"))));
-    openMemory = TestHub.freshDir();
-    open = TestHub.start(TestHub.yamlWithNode(NODE.formatted("edge2"), 0, SMALL_MEMORY.formatted(openMemory)));
+    openMemory = Fixtures.freshDir();
+    open = TestHub.start(HubYaml.yamlWithNode(NODE.formatted("edge2"), 0, SMALL_MEMORY.formatted(openMemory)));
   }
 
   @AfterAll
@@ -123,7 +125,7 @@ class HttpEdgeTest {
 
   @Test
   void aKeptAliveConnectionThatSendsNothingMoreIsClosedAfterTheIdleTimeout() throws Exception {
-    HubNode idle = TestHub.start(TestHub.yamlWithNode(NODE.replace("body-timeout: 2s", "body-timeout: 2s, idle-timeout: 1s")
+    HubNode idle = TestHub.start(HubYaml.yamlWithNode(NODE.replace("body-timeout: 2s", "body-timeout: 2s, idle-timeout: 1s")
       .formatted("edge3"), 0, ""));
     try (Socket socket = connect(idle)) {
       socket.getOutputStream().write("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(

@@ -5,6 +5,8 @@ import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.Message;
@@ -28,7 +30,7 @@ class NodeBehaviourTest {
 
   @Test
   void turnsOfOneSessionAreAnsweredInArrivalOrderWhileOtherSessionsRun() throws Exception {
-    HubNode node = TestHub.start(TestHub.yaml("order1", 5, ""));
+    HubNode node = TestHub.start(HubYaml.yaml("order1", 5, ""));
     try {
       String address = Turn.address("ops", "ops-0@order1");
       // turns on an instance's address are signed by a node, each once
@@ -58,8 +60,8 @@ class NodeBehaviourTest {
 
   @Test
   void aRestartedNodePicksSessionsUpFromTheirTranscripts() throws Exception {
-    Path dir = TestHub.freshDir();
-    String yaml = TestHub.yamlWithNode(TestHub.node("again1", "general"), 0, TestHub.memoryYaml(dir));
+    Path dir = Fixtures.freshDir();
+    String yaml = HubYaml.yamlWithNode(HubYaml.node("again1", "general"), 0, HubYaml.memoryYaml(dir));
     HubNode first = TestHub.start(yaml);
     try {
       for (String text : new String[]{"my name is Ada", "I live in Lyon"}) {
@@ -83,7 +85,7 @@ class NodeBehaviourTest {
   @Test
   void aFullQueueAnswers429WithRetryAfter() throws Exception {
     // one turn at a time, one waiting: a third concurrent message is refused, never dropped
-    String yaml = TestHub.yamlWithNode(TestHub.node("busy1", "general"), 0, "")
+    String yaml = HubYaml.yamlWithNode(HubYaml.node("busy1", "general"), 0, "")
       .replace("providers: { sim: { type: sim, latency-ms: 0 } }",
         "providers: { sim: { type: sim, latency-ms: 0 }, slow: { type: sim, latency-ms: 4000 } }")
       .replace("sim-large: { provider: sim,", "slow-model: { provider: slow, input: 1, output: 1 }\n  sim-large: { provider: sim,")
@@ -117,12 +119,12 @@ class NodeBehaviourTest {
 
   @Test
   void closingANodeAnswersTheRequestsInFlight() throws Exception {
-    HubNode node = TestHub.start(TestHub.yaml("drain1", 1500, ""));
+    HubNode node = TestHub.start(HubYaml.yaml("drain1", 1500, ""));
     CompletableFuture<HttpResponse<String>> inFlight = TestHub.HTTP.sendAsync(
       HttpRequest.newBuilder(URI.create(node.url() + "/v1/agents/support/messages")).timeout(Duration.ofSeconds(60))
         .POST(HttpRequest.BodyPublishers.ofString("{\"session\":\"drain\",\"text\":\"finish me\"}")).build(),
       HttpResponse.BodyHandlers.ofString());
-    TestHub.await("the turn is running", Duration.ofSeconds(30), () -> {
+    Fixtures.await("the turn is running", Duration.ofSeconds(30), () -> {
       try {
         return TestHub.get(node.url() + "/metrics").body().contains("agenthub_queue_depth{agent=\"support\"} 1.0");
       } catch (Exception e) {

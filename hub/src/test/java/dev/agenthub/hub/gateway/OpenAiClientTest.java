@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.HubYaml;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -30,7 +31,7 @@ class OpenAiClientTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestHub.start(TestHub.yaml("oa1", 0, ""));
+    node = TestHub.start(HubYaml.yaml("oa1", 0, ""));
     client = OpenAIOkHttpClient.builder().baseUrl(node.url() + "/v1").apiKey("not-needed-with-open-clients").build();
   }
 

@@ -1,8 +1,10 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.devtools.mock.MockLlm;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.tools.mock.MockLlm;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -50,11 +52,11 @@ class GovernorTest {
     return f.toString();
   }
 
-  private final Path memory = TestHub.freshDir();
+  private final Path memory = Fixtures.freshDir();
 
   private String config(int mockPort, String keys, String extraModels) {
-    return TestHub.node("gov1", "general") + TestHub.memoryYaml(memory)
-      + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\n" + "audit: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
+    return HubYaml.node("gov1", "general") + HubYaml.memoryYaml(memory)
+      + "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\n" + "audit: { dir: \"" + Fixtures.freshDir() + "\" }\n" + """
       providers:
         mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, max-retries: 8, keys: [ %s ] }
         dead: { type: openai, base-url: "http://127.0.0.1:1/v1", max-retries: 1, keys: [ { id: d, secret-env: PATH } ] }
@@ -160,7 +162,7 @@ class GovernorTest {
     assertThat(accepted.statusCode()).isEqualTo(202);
     String batchId = new JsonObject(accepted.body()).getString("batch_id");
     assertThat(batchId).startsWith("batch-");
-    TestHub.await("the callback", Duration.ofMinutes(1), () -> !callbacks.isEmpty());
+    Fixtures.await("the callback", Duration.ofMinutes(1), () -> !callbacks.isEmpty());
     JsonObject done = callbacks.get(0);
     assertThat(done.getString("batch_id")).isEqualTo(batchId);
     assertThat(done.getString("reply")).contains("summarize the day");
@@ -184,7 +186,7 @@ class GovernorTest {
     node = TestHub.start(config(port, "{ id: h, secret-file: \"%s\", rpm: 6000, tpm: 10000000 }"
       .formatted(secretFile("sk-hb")), ""));
     Path daily = memory.resolve("agents/nightly/daily/" + LocalDate.now(ZoneOffset.UTC) + ".md");
-    TestHub.await("a heartbeat answered through the batch API", Duration.ofMinutes(1), () -> {
+    Fixtures.await("a heartbeat answered through the batch API", Duration.ofMinutes(1), () -> {
       try {
         return mock.stats().getLong("batches") > 0 && Files.exists(daily)
           && Files.readString(daily).contains("summarize the night's tickets");

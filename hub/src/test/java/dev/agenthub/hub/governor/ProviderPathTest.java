@@ -1,9 +1,11 @@
 package dev.agenthub.hub.governor;
 
+import dev.agenthub.devtools.mock.MockLlm;
+import dev.agenthub.devtools.mock.MockOpenAi;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.tools.mock.MockLlm;
-import dev.agenthub.tools.mock.MockOpenAi;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -56,7 +58,7 @@ class ProviderPathTest {
   private static MockLlm secure;
   private static HubNode node;
   private static OpenAIClient client;
-  private static final Path MEMORY = TestHub.freshDir();
+  private static final Path MEMORY = Fixtures.freshDir();
 
   @BeforeAll
   static void start() throws Exception {
@@ -71,8 +73,8 @@ class ProviderPathTest {
     Path revoked = Files.createTempFile("agenthub-key", ".txt");
     Files.writeString(revoked, "sk-revoked-9876543210");
     String persona = "You are the billing desk of a large utility. ".repeat(160);
-    node = TestHub.start(TestHub.node("pp1", "general") + TestHub.memoryYaml(MEMORY)
-      + "ledger: { dir: \"" + TestHub.freshDir() + "\" }\naudit: { dir: \"" + TestHub.freshDir() + "\" }\n" + """
+    node = TestHub.start(HubYaml.node("pp1", "general") + HubYaml.memoryYaml(MEMORY)
+      + "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\naudit: { dir: \"" + Fixtures.freshDir() + "\" }\n" + """
       providers:
         openai: { type: openai, base-url: "http://127.0.0.1:%d/v1", keys: [ { id: a, secret-file: "%s", rpm: 100000, tpm: 100000000 } ] }
         claude: { type: anthropic, base-url: "http://127.0.0.1:%d/v1", keys: [ { id: a, secret-file: "%s", rpm: 100000, tpm: 100000000 } ] }
@@ -224,9 +226,9 @@ class ProviderPathTest {
       assertThat(in.read(first)).isPositive(); // the stream has begun
     }
     // the provider would stream for a minute: its call is cut well before
-    TestHub.await("the provider call cancelled", Duration.ofSeconds(40), () -> slow.stats().getLong("cancelled") == 1);
+    Fixtures.await("the provider call cancelled", Duration.ofSeconds(40), () -> slow.stats().getLong("cancelled") == 1);
     assertThat(slow.stats().getLong("in_flight")).isZero();
-    TestHub.await("the transcript marks the interrupted answer", Duration.ofSeconds(30), () -> {
+    Fixtures.await("the transcript marks the interrupted answer", Duration.ofSeconds(30), () -> {
       Path t = MEMORY.resolve("agents/slowpoke/sessions/gone-1.md");
       try {
         return Files.exists(t) && Files.readString(t).contains("[interrupted: the client closed the stream]");
@@ -328,7 +330,7 @@ class ProviderPathTest {
     String metrics = TestHub.get(node.url() + "/metrics").body();
     assertThat(metrics).contains("agenthub_provider_circuit{provider=\"dead\"} 1.0");
     assertThat(metrics).contains("agenthub_fallbacks_total");
-    TestHub.await("the dashboard shows the open circuit", Duration.ofSeconds(30), () -> "open".equals(
+    Fixtures.await("the dashboard shows the open circuit", Duration.ofSeconds(30), () -> "open".equals(
       dashboard().getJsonObject("providers").getJsonObject("dead").getString("circuit")));
   }
 
@@ -337,11 +339,11 @@ class ProviderPathTest {
     for (int i = 0; i < 3; i++) {
       message("keyring", new JsonObject().put("session", "kr-" + i).put("text", "hello"));
     }
-    TestHub.await("the dashboard shows the key out of the pool", Duration.ofSeconds(30), () -> "disabled".equals(
+    Fixtures.await("the dashboard shows the key out of the pool", Duration.ofSeconds(30), () -> "disabled".equals(
       dashboard().getJsonObject("providers").getJsonObject("mixed").getJsonObject("keys").getString("revoked")));
     HttpResponse<String> enabled = TestHub.post(node.url() + "/v1/keys/mixed/revoked/enable", "");
     assertThat(enabled.statusCode()).as(enabled.body()).isEqualTo(200);
-    TestHub.await("the key back in the pool", Duration.ofSeconds(30), () -> "ok".equals(
+    Fixtures.await("the key back in the pool", Duration.ofSeconds(30), () -> "ok".equals(
       dashboard().getJsonObject("providers").getJsonObject("mixed").getJsonObject("keys").getString("revoked")));
     assertThat(TestHub.post(node.url() + "/v1/keys/mixed/nope/enable", "").statusCode()).isEqualTo(404);
   }

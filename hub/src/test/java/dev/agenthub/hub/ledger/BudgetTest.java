@@ -1,8 +1,12 @@
 package dev.agenthub.hub.ledger;
 
 import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.governor.ledger.BudgetScope;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -45,7 +49,7 @@ class BudgetTest {
   }
 
   private static String ledger() {
-    return "ledger: { dir: \"" + TestHub.freshDir() + "\" }\naudit: { dir: \"" + TestHub.freshDir() + "\" }\n";
+    return "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\naudit: { dir: \"" + Fixtures.freshDir() + "\" }\n";
   }
 
   private static String sha256(String s) throws Exception {
@@ -93,8 +97,8 @@ class BudgetTest {
   @Test
   void aBlockBudgetIsNeverPassedByConcurrentCallsOnTwoNodes() throws Exception {
     String cluster = "budget-" + UUID.randomUUID();
-    int port = TestHub.randomBasePort();
-    String shared = TestHub.clusterYaml(cluster, port) + TestHub.memoryYaml(TestHub.freshDir()) + MODELS + """
+    int port = Fixtures.randomBasePort();
+    String shared = HubYaml.clusterYaml(cluster, port) + HubYaml.memoryYaml(Fixtures.freshDir()) + MODELS + """
       agents:
         - { id: ops, instances: 2, models: { routine: sim-small, complex: sim-small }, cache: false,
             limits: { output-tokens: 64, max-concurrent: 200 } }
@@ -105,7 +109,7 @@ class BudgetTest {
     try {
       b = TestHub.start(node("bud-b") + ledger() + shared);
       HubNode nb = b;
-      TestHub.await("both nodes see each other", Duration.ofSeconds(60), () -> {
+      Fixtures.await("both nodes see each other", Duration.ofSeconds(60), () -> {
         try {
           return new JsonObject(TestHub.get(a.url() + "/v1/cluster").body()).getJsonArray("nodes").size() == 2
             && new JsonObject(TestHub.get(nb.url() + "/v1/cluster").body()).getJsonArray("nodes").size() == 2;
@@ -143,7 +147,7 @@ class BudgetTest {
 
       // spend never passes the limit, on either node's view, and every hold is settled
       for (HubNode n : List.of(a, b)) {
-        TestHub.await("the holds are settled", Duration.ofSeconds(30), () -> {
+        Fixtures.await("the holds are settled", Duration.ofSeconds(30), () -> {
           try {
             return budget(spend(n, null), "global").getDouble("held_usd") < 1e-12;
           } catch (Exception e) {
@@ -170,7 +174,7 @@ class BudgetTest {
 
   @Test
   void aClientOverItsBudgetIsRefusedWhileAnotherGoesOn() throws Exception {
-    String yaml = node("bud-c") + ledger() + TestHub.memoryYaml(TestHub.freshDir()) + MODELS + """
+    String yaml = node("bud-c") + ledger() + HubYaml.memoryYaml(Fixtures.freshDir()) + MODELS + """
       agents:
         - { id: ops, models: { routine: sim-small, complex: sim-small }, cache: false, limits: { output-tokens: 64 } }
       budgets: { daily-usd: 50, time-zone: Pacific/Kiritimati, on-exceed: block }
@@ -220,7 +224,7 @@ class BudgetTest {
 
   @Test
   void aClientOverItsTokensPerMinuteWaitsWhileAnotherGoesOn() throws Exception {
-    String yaml = node("bud-t") + ledger() + TestHub.memoryYaml(TestHub.freshDir()) + MODELS + """
+    String yaml = node("bud-t") + ledger() + HubYaml.memoryYaml(Fixtures.freshDir()) + MODELS + """
       agents:
         - { id: ops, models: { routine: sim-small, complex: sim-small }, cache: false, limits: { output-tokens: 64 } }
       clients:
@@ -258,7 +262,7 @@ class BudgetTest {
     assertThat(month.secondsLeft(late)).isEqualTo(30);
     // the next second is a new period: a new counter
     assertThat(BudgetScope.day(late.plusSeconds(31))).isEqualTo("2027-01-01");
-    assertThatThrownBy(() -> TestHub.config(TestHub.yaml("z", 0, "budgets: { time-zone: Mars/Olympus }\n")))
+    assertThatThrownBy(() -> ConfigLoader.parse(HubYaml.yaml("z", 0, "budgets: { time-zone: Mars/Olympus }\n")))
       .isInstanceOf(ConfigException.class).hasMessageContaining("budgets.time-zone")
       .hasMessageContaining("not a time zone");
   }

@@ -1,7 +1,10 @@
 package dev.agenthub.hub.ledger;
 
+import dev.agenthub.governor.ledger.Spend;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -23,7 +26,7 @@ import static org.assertj.core.api.Assertions.offset;
 class LedgerTest {
 
   private static String yaml(Path memory, Path ledger, String budgets, String supportBudget, String webhook) {
-    return TestHub.node("led1", "general") + """
+    return HubYaml.node("led1", "general") + """
       memory: { dir: "%s" }
       ledger: { dir: "%s" }
       audit: { dir: "%s" }
@@ -35,7 +38,7 @@ class LedgerTest {
         - { id: support, models: { routine: sim-small, complex: sim-large }, cache: true %s }
         - { id: ops, models: { routine: sim-small, complex: sim-large } }
       budgets: { %s, alerts: [0.5, 0.8, 1.0], webhook: "%s" }
-      """.formatted(memory, ledger, TestHub.freshDir(), supportBudget, budgets, webhook);
+      """.formatted(memory, ledger, Fixtures.freshDir(), supportBudget, budgets, webhook);
   }
 
   private static JsonObject send(HubNode node, String agent, String session, String text) throws Exception {
@@ -51,8 +54,8 @@ class LedgerTest {
 
   @Test
   void answersCostWhatThePricesSayAndSpendAddsThemUpAcrossARestart() throws Exception {
-    Path memory = TestHub.freshDir();
-    Path ledger = TestHub.freshDir();
+    Path memory = Fixtures.freshDir();
+    Path ledger = Fixtures.freshDir();
     String config = yaml(memory, ledger, "monthly-usd: 500, on-exceed: downgrade", "", "");
     HubNode node = TestHub.start(config);
     double sum = 0;
@@ -107,14 +110,14 @@ class LedgerTest {
       hooks.add(b.toJsonObject());
       req.response().end();
     })).listen(0, "127.0.0.1").await(30, TimeUnit.SECONDS);
-    Path memory = TestHub.freshDir();
-    HubNode node = TestHub.start(yaml(memory, TestHub.freshDir(), "monthly-usd: 100, on-exceed: downgrade",
+    Path memory = Fixtures.freshDir();
+    HubNode node = TestHub.start(yaml(memory, Fixtures.freshDir(), "monthly-usd: 100, on-exceed: downgrade",
       ", budget-usd: 0.0002", "http://127.0.0.1:" + hook.actualPort() + "/alerts"));
     try {
       for (int i = 0; i < 20; i++) {
         send(node, "support", "b-" + i, "a question that costs a little " + i);
       }
-      TestHub.await("the support budget is downgraded", Duration.ofSeconds(30), () -> {
+      Fixtures.await("the support budget is downgraded", Duration.ofSeconds(30), () -> {
         try {
           return spend(node).getJsonArray("budgets").stream().map(b -> (JsonObject) b)
             .anyMatch(b -> b.getString("scope").equals("agent:support") && b.getString("state").equals("downgraded"));
@@ -129,14 +132,14 @@ class LedgerTest {
       assertThat(complex.getString("model")).isEqualTo("sim-small");
       assertThat(send(node, "ops", "ok", "/complex\nops is not over budget").getString("model")).isEqualTo("sim-large");
 
-      TestHub.await("three webhook alerts", Duration.ofSeconds(30), () -> hooks.size() >= 3);
+      Fixtures.await("three webhook alerts", Duration.ofSeconds(30), () -> hooks.size() >= 3);
       Thread.sleep(1500); // two more budget measures: no alert may repeat
       assertThat(hooks).extracting(h -> h.getDouble("threshold")).containsExactlyInAnyOrder(0.5, 0.8, 1.0);
       assertThat(hooks).allSatisfy(h -> assertThat(h.getString("scope")).isEqualTo("agent:support"));
       String metrics = TestHub.get(node.url() + "/metrics").body();
       assertThat(metrics).contains("agenthub_budget_alerts_total{scope=\"agent:support\",threshold=\"0.5\"} 1.0")
         .contains("agenthub_budget_alerts_total{scope=\"agent:support\",threshold=\"1.0\"} 1.0");
-      TestHub.await("alerts in shared memory", Duration.ofSeconds(30),
+      Fixtures.await("alerts in shared memory", Duration.ofSeconds(30),
         () -> Files.exists(memory.resolve("spend/alerts.md")));
       assertThat(Files.readString(memory.resolve("spend/alerts.md"))).contains("agent:support reached 50%");
     } finally {
@@ -147,7 +150,7 @@ class LedgerTest {
 
   @Test
   void aBlockedBudgetAnswers429WithAReason() throws Exception {
-    HubNode node = TestHub.start(yaml(TestHub.freshDir(), TestHub.freshDir(), "monthly-usd: 0.0001, on-exceed: block",
+    HubNode node = TestHub.start(yaml(Fixtures.freshDir(), Fixtures.freshDir(), "monthly-usd: 0.0001, on-exceed: block",
       "", ""));
     try {
       for (int i = 0; i < 10; i++) {
@@ -157,7 +160,7 @@ class LedgerTest {
           break;
         }
       }
-      TestHub.await("the global budget blocks", Duration.ofSeconds(30), () -> {
+      Fixtures.await("the global budget blocks", Duration.ofSeconds(30), () -> {
         try {
           HttpResponse<String> r = TestHub.post(node.url() + "/v1/agents/ops/messages",
             "{\"session\":\"blocked\",\"text\":\"one more\"}");

@@ -6,6 +6,8 @@ import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryPolicy;
 import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -42,7 +44,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ReplicatedMemoryTest {
 
   private final String cluster = "repl-" + UUID.randomUUID();
-  private final int port = TestHub.randomBasePort();
+  private final int port = Fixtures.randomBasePort();
   private final Map<String, Path> dirs = new TreeMap<>();
   private final Map<String, HubNode> nodes = new TreeMap<>();
 
@@ -54,8 +56,8 @@ class ReplicatedMemoryTest {
   }
 
   private HubNode start(String name) throws Exception {
-    Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
-    HubNode node = TestHub.start(TestHub.replicaYaml(name, cluster, port, dir));
+    Path dir = dirs.computeIfAbsent(name, n -> Fixtures.freshDir());
+    HubNode node = TestHub.start(HubYaml.replicaYaml(name, cluster, port, dir));
     nodes.put(name, node);
     return node;
   }
@@ -108,7 +110,7 @@ class ReplicatedMemoryTest {
 
   private static Map<String, Integer> entries(Path dir) throws IOException {
     Map<String, Integer> seen = new HashMap<>();
-    for (Map.Entry<String, byte[]> f : TestHub.memoryFiles(dir).entrySet()) {
+    for (Map.Entry<String, byte[]> f : Fixtures.memoryFiles(dir).entrySet()) {
       for (String line : new String(f.getValue()).split("\n")) {
         if (line.matches("(w|k)-\\d+-\\d-\\d+")) {
           seen.merge(line, 1, Integer::sum);
@@ -124,7 +126,7 @@ class ReplicatedMemoryTest {
       start(name);
     }
     HubNode any = nodes.get("r1");
-    TestHub.await("a writer with two followers in sync", Duration.ofMinutes(2), () -> inSync(any, 2));
+    Fixtures.await("a writer with two followers in sync", Duration.ofMinutes(2), () -> inSync(any, 2));
 
     Set<String> acked = ConcurrentHashMap.newKeySet();
     for (Thread t : appendLoops(acked, 40, "w")) {
@@ -132,8 +134,8 @@ class ReplicatedMemoryTest {
     }
     assertThat(acked).hasSize(3 * 3 * 40);
     for (String name : List.of("r2", "r3")) {
-      TestHub.await("replica " + name + " identical to r1", Duration.ofMinutes(1),
-        () -> TestHub.sameMemoryFiles(dirs.get("r1"), dirs.get(name)));
+      Fixtures.await("replica " + name + " identical to r1", Duration.ofMinutes(1),
+        () -> Fixtures.sameMemoryFiles(dirs.get("r1"), dirs.get(name)));
     }
     for (Path dir : dirs.values()) {
       Map<String, Integer> seen = entries(dir);
@@ -160,21 +162,21 @@ class ReplicatedMemoryTest {
     String writer = memory(any).getString("writer");
     Set<String> acked2 = ConcurrentHashMap.newKeySet();
     List<Thread> loops = appendLoops(acked2, 60, "k");
-    TestHub.await("some appends of the second load", Duration.ofMinutes(1), () -> acked2.size() >= 50);
+    Fixtures.await("some appends of the second load", Duration.ofMinutes(1), () -> acked2.size() >= 50);
     nodes.remove(writer).close().await(1, TimeUnit.MINUTES);
     for (Thread t : loops) {
       t.join(TimeUnit.MINUTES.toMillis(3));
     }
     HubNode survivor = nodes.values().iterator().next();
-    TestHub.await("a new writer", Duration.ofMinutes(1), () -> {
+    Fixtures.await("a new writer", Duration.ofMinutes(1), () -> {
       String w = memory(survivor).getString("writer");
       return w != null && !w.equals(writer);
     });
     assertThat(TestHub.post(survivor.url() + "/v1/memory/shared/after.md",
       new JsonObject().put("author", "t").put("text", "after the takeover").encode()).statusCode()).isEqualTo(200);
     List<String> survivors = new ArrayList<>(nodes.keySet());
-    TestHub.await("the survivors identical", Duration.ofMinutes(1),
-      () -> TestHub.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(survivors.get(1))));
+    Fixtures.await("the survivors identical", Duration.ofMinutes(1),
+      () -> Fixtures.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(survivors.get(1))));
     for (String name : survivors) {
       Map<String, Integer> seen = entries(dirs.get(name));
       assertThat(seen.keySet()).as("every acknowledged entry on " + name).containsAll(acked).containsAll(acked2);
@@ -186,11 +188,11 @@ class ReplicatedMemoryTest {
       walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
     start(writer);
-    TestHub.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
-    TestHub.await("the returned node identical", Duration.ofMinutes(1),
-      () -> TestHub.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(writer)));
+    Fixtures.await("three in sync again", Duration.ofMinutes(2), () -> inSync(survivor, 2));
+    Fixtures.await("the returned node identical", Duration.ofMinutes(1),
+      () -> Fixtures.sameMemoryFiles(dirs.get(survivors.get(0)), dirs.get(writer)));
     // a copy is ready once it is in sync (what a rolling restart waits for)
-    TestHub.await("the returned node ready, its copy in sync", Duration.ofMinutes(1), () -> {
+    Fixtures.await("the returned node ready, its copy in sync", Duration.ofMinutes(1), () -> {
       try {
         HttpResponse<String> r = TestHub.get(nodes.get(writer).url() + "/health/ready");
         return r.statusCode() == 200 && new JsonObject(r.body()).getJsonObject("checks").getString("memory-copy")
@@ -203,7 +205,7 @@ class ReplicatedMemoryTest {
     // the dashboard lists the copies with their state and progress
     if (Browser.available()) {
       try (Browser browser = Browser.open(survivor.url() + "/", Files.createTempDirectory("agenthub-chromium"))) {
-        TestHub.await("the dashboard shows three copies in sync", Duration.ofMinutes(1), () -> {
+        Fixtures.await("the dashboard shows three copies in sync", Duration.ofMinutes(1), () -> {
           try {
             return "writer,following,following".equals(browser.eval("[...document.querySelectorAll('#memory "
               + "[data-replica]')].map(e => e.dataset.state).sort((a, b) => a === 'writer' ? -1 : b === 'writer' ? 1 "

@@ -2,6 +2,8 @@ package dev.agenthub.hub.memory;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -33,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReplicatedRestartTest {
 
   private final String cluster = "restart-" + UUID.randomUUID();
-  private final int port = TestHub.randomBasePort();
+  private final int port = Fixtures.randomBasePort();
   private final Map<String, Path> dirs = new TreeMap<>();
   private final Map<String, HubNode> nodes = new TreeMap<>();
   private final Set<String> acked = new HashSet<>();
@@ -47,8 +49,8 @@ class ReplicatedRestartTest {
   }
 
   private void start(String name) throws Exception {
-    Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
-    nodes.put(name, TestHub.start(TestHub.replicaYaml(name, cluster, port, dir)));
+    Path dir = dirs.computeIfAbsent(name, n -> Fixtures.freshDir());
+    nodes.put(name, TestHub.start(HubYaml.replicaYaml(name, cluster, port, dir)));
   }
 
   private void stopNode(String name) throws Exception {
@@ -82,7 +84,7 @@ class ReplicatedRestartTest {
     for (int i = 0; i < n; i++) {
       for (HubNode node : nodes.values()) {
         String text = "e-" + (written++);
-        TestHub.await("append " + text + " acknowledged", Duration.ofMinutes(2), () -> {
+        Fixtures.await("append " + text + " acknowledged", Duration.ofMinutes(2), () -> {
           try {
             return TestHub.post(node.url() + "/v1/memory/shared/log-" + (written % 3) + ".md",
               new JsonObject().put("author", "t").put("text", text).encode()).statusCode() == 200;
@@ -97,12 +99,12 @@ class ReplicatedRestartTest {
 
   private void awaitAllInSync() throws Exception {
     HubNode any = nodes.values().iterator().next();
-    TestHub.await("writes ok and two copies following", Duration.ofMinutes(3), () -> {
+    Fixtures.await("writes ok and two copies following", Duration.ofMinutes(3), () -> {
       JsonObject m = memory(any);
       return "ok".equals(m.getString("writes")) && following(m) == 2;
     });
     for (HubNode n : nodes.values()) {
-      TestHub.await("memory-writes UP on " + n.url(), Duration.ofMinutes(1),
+      Fixtures.await("memory-writes UP on " + n.url(), Duration.ofMinutes(1),
         () -> "UP".equals(readiness(n, "memory-writes")));
     }
   }
@@ -110,12 +112,12 @@ class ReplicatedRestartTest {
   private void assertCopiesWhole() throws Exception {
     List<String> names = new ArrayList<>(dirs.keySet());
     for (String other : names.subList(1, names.size())) {
-      TestHub.await("copy " + other + " byte-identical to " + names.get(0), Duration.ofMinutes(2),
-        () -> TestHub.sameMemoryFiles(dirs.get(names.get(0)), dirs.get(other)));
+      Fixtures.await("copy " + other + " byte-identical to " + names.get(0), Duration.ofMinutes(2),
+        () -> Fixtures.sameMemoryFiles(dirs.get(names.get(0)), dirs.get(other)));
     }
     for (String name : names) {
       Map<String, Integer> seen = new TreeMap<>();
-      for (byte[] file : TestHub.memoryFiles(dirs.get(name)).values()) {
+      for (byte[] file : Fixtures.memoryFiles(dirs.get(name)).values()) {
         for (String line : new String(file).split("\n")) {
           if (line.matches("e-\\d+")) {
             seen.merge(line, 1, Integer::sum);
@@ -145,7 +147,7 @@ class ReplicatedRestartTest {
       stopNode(behind);
       write(2); // the two others go on without it
       AtomicReference<String> found = new AtomicReference<>();
-      TestHub.await("a writer among the two", Duration.ofMinutes(2), () -> {
+      Fixtures.await("a writer among the two", Duration.ofMinutes(2), () -> {
         JsonObject m = memory(nodes.values().iterator().next());
         found.set(m.getString("writer"));
         return found.get() != null && nodes.containsKey(found.get()) && "ok".equals(m.getString("writes"));
@@ -156,9 +158,9 @@ class ReplicatedRestartTest {
       HubNode alone = nodes.get(writer);
       if (round == 0) {
         // alone, the writer cannot reach an in-sync copy: it says so instead of waiting silently
-        TestHub.await("writes held on /v1/cluster", Duration.ofMinutes(1),
+        Fixtures.await("writes held on /v1/cluster", Duration.ofMinutes(1),
           () -> "held".equals(memory(alone).getString("writes")));
-        TestHub.await("memory-writes DOWN", Duration.ofMinutes(1),
+        Fixtures.await("memory-writes DOWN", Duration.ofMinutes(1),
           () -> "DOWN".equals(readiness(alone, "memory-writes")));
       }
       stopNode(writer);

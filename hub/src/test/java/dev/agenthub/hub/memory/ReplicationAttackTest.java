@@ -3,6 +3,8 @@ package dev.agenthub.hub.memory;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -41,7 +43,7 @@ class ReplicationAttackTest {
 
   private static final String MARKER = "only-the-hub-may-read-" + UUID.randomUUID();
   private final String cluster = "attack-" + UUID.randomUUID();
-  private final int port = TestHub.randomBasePort();
+  private final int port = Fixtures.randomBasePort();
   private final Map<String, Path> dirs = new TreeMap<>();
   private final Map<String, HubNode> nodes = new TreeMap<>();
   private final Set<String> acked = ConcurrentHashMap.newKeySet();
@@ -58,8 +60,8 @@ class ReplicationAttackTest {
   }
 
   private void start(String name) throws Exception {
-    Path dir = dirs.computeIfAbsent(name, n -> TestHub.freshDir());
-    nodes.put(name, TestHub.start(TestHub.replicaYaml(name, cluster, port, dir)));
+    Path dir = dirs.computeIfAbsent(name, n -> Fixtures.freshDir());
+    nodes.put(name, TestHub.start(HubYaml.replicaYaml(name, cluster, port, dir)));
   }
 
   private static JsonObject memory(HubNode node) {
@@ -92,7 +94,7 @@ class ReplicationAttackTest {
   private void writesGoOn(String tag) throws Exception {
     for (HubNode n : nodes.values()) {
       String text = tag + "-" + acked.size();
-      TestHub.await("an append (" + tag + ") acknowledged", Duration.ofMinutes(2),
+      Fixtures.await("an append (" + tag + ") acknowledged", Duration.ofMinutes(2),
         () -> append(n, "shared/log.md", text));
     }
   }
@@ -129,8 +131,8 @@ class ReplicationAttackTest {
       start(name);
     }
     HubNode any = nodes.get("r1");
-    TestHub.await("a writer with two followers", Duration.ofMinutes(3), () -> allFollowing(any));
-    TestHub.await("the sensitive agent's memory written", Duration.ofMinutes(1),
+    Fixtures.await("a writer with two followers", Duration.ofMinutes(3), () -> allFollowing(any));
+    Fixtures.await("the sensitive agent's memory written", Duration.ofMinutes(1),
       () -> append(any, "agents/assistant/MEMORY.md", MARKER));
     writesGoOn("before");
     String writer = memory(any).getString("writer");
@@ -162,13 +164,13 @@ class ReplicationAttackTest {
       refusedWithNothing(ask(promise, max, signedWithAnotherSecret(MessageAuth.nodePrincipal(writer), promise, max)));
     }
     writesGoOn("after-promise");
-    TestHub.await("both followers still in sync", Duration.ofMinutes(1), () -> allFollowing(any));
+    Fixtures.await("both followers still in sync", Duration.ofMinutes(1), () -> allFollowing(any));
 
     // 3. a batch it sniffed (it took a share of the follower's traffic) is refused when replayed
     AtomicReference<Message<Buffer>> sniffed = new AtomicReference<>();
     MessageConsumer<Buffer> tap = attacker.eventBus().consumer(append, m -> sniffed.compareAndSet(null, m));
     tap.completion().await(30, TimeUnit.SECONDS);
-    TestHub.await("a batch sniffed", Duration.ofMinutes(2), () -> {
+    Fixtures.await("a batch sniffed", Duration.ofMinutes(2), () -> {
       append(nodes.get(writer), "shared/log.md", "sniff-" + acked.size());
       return sniffed.get() != null;
     });
@@ -179,7 +181,7 @@ class ReplicationAttackTest {
     // relayed once (as a sniffer on the wire would see it arrive), then again: the second is a replay.
     // The first must reach the follower: just after the tap is gone a send may still be routed to
     // it (no handler, -1) rather than to the follower, so it is sent until the follower answers
-    TestHub.await("the sniffed batch relayed to the follower", Duration.ofMinutes(1),
+    Fixtures.await("the sniffed batch relayed to the follower", Duration.ofMinutes(1),
       () -> !Integer.valueOf(-1).equals(ask(append, copy.body(), copyOf(same))));
     refusedWithNothing(ask(append, copy.body(), copyOf(same)));
     writesGoOn("after-replay");
@@ -189,7 +191,7 @@ class ReplicationAttackTest {
       .await(30, TimeUnit.SECONDS);
     String real = records.get("memory").await(30, TimeUnit.SECONDS);
     records.put("memory", (Long.MAX_VALUE - 1) + "|ghost|").await(30, TimeUnit.SECONDS);
-    TestHub.await("the writer's own record back", Duration.ofMinutes(1), () -> {
+    Fixtures.await("the writer's own record back", Duration.ofMinutes(1), () -> {
       try {
         String now = records.get("memory").await(30, TimeUnit.SECONDS);
         return now != null && now.startsWith(epoch + "|" + writer + "|");
@@ -203,15 +205,15 @@ class ReplicationAttackTest {
     nodes.remove(writer).close().await(1, TimeUnit.MINUTES);
     records.put("memory", (Long.MAX_VALUE - 1) + "|ghost|").await(30, TimeUnit.SECONDS);
     HubNode survivor = nodes.get(followers.get(0));
-    TestHub.await("a new writer among the copies despite the forged record", Duration.ofMinutes(2), () -> {
+    Fixtures.await("a new writer among the copies despite the forged record", Duration.ofMinutes(2), () -> {
       JsonObject m = memory(survivor);
       return followers.contains(m.getString("writer")) && "ok".equals(m.getString("writes"));
     });
     writesGoOn("after-takeover");
-    TestHub.await("the two copies identical", Duration.ofMinutes(2),
-      () -> TestHub.sameMemoryFiles(dirs.get(followers.get(0)), dirs.get(followers.get(1))));
+    Fixtures.await("the two copies identical", Duration.ofMinutes(2),
+      () -> Fixtures.sameMemoryFiles(dirs.get(followers.get(0)), dirs.get(followers.get(1))));
     for (String name : followers) {
-      String all = new String(TestHub.memoryFiles(dirs.get(name)).values().stream()
+      String all = new String(Fixtures.memoryFiles(dirs.get(name)).values().stream()
         .reduce(new byte[0], (a, b) -> {
           byte[] out = new byte[a.length + b.length];
           System.arraycopy(a, 0, out, 0, a.length);

@@ -6,6 +6,8 @@ import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryException;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -31,8 +33,8 @@ class SharedMemoryTest {
 
   @BeforeAll
   static void start() throws Exception {
-    dir = TestHub.freshDir();
-    node = TestHub.start(TestHub.yamlWithNode(TestHub.node("mem1", "general"), 0, TestHub.memoryYaml(dir))
+    dir = Fixtures.freshDir();
+    node = TestHub.start(HubYaml.yamlWithNode(HubYaml.node("mem1", "general"), 0, HubYaml.memoryYaml(dir))
       .replace("- { id: ops, models: { routine: sim-small, complex: sim-large } }",
         "- { id: ops, models: { routine: sim-small }, memory: { read: [shared], write: [shared/ops] } }")
       .replace("- { id: support, instances: 2,", "- { id: support, instances: 2, memory: { read: [shared], write: [shared] },"));
@@ -160,8 +162,8 @@ class SharedMemoryTest {
 
   @Test
   void aSecondStandaloneNodeOnTheSameDirectoryRefusesToStart() {
-    assertThatThrownBy(() -> TestHub.start(TestHub.yamlWithNode(TestHub.node("mem2", "general"), 0,
-      TestHub.memoryYaml(dir))))
+    assertThatThrownBy(() -> TestHub.start(HubYaml.yamlWithNode(HubYaml.node("mem2", "general"), 0,
+      HubYaml.memoryYaml(dir))))
       .hasMessageContaining("memory directory " + dir)
       .hasMessageContaining("in use by node mem1");
   }

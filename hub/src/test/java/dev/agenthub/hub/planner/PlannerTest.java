@@ -3,6 +3,7 @@ package dev.agenthub.hub.planner;
 import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.testing.Fixtures;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ class PlannerTest {
 
   @Test
   void theLedgerCalibratesTokensAndRoutineShare() throws Exception {
-    Path dir = TestHub.freshDir();
+    Path dir = Fixtures.freshDir();
     String month = YearMonth.now(ZoneOffset.UTC).toString();
     StringBuilder lines = new StringBuilder();
     for (int i = 0; i < 10; i++) {

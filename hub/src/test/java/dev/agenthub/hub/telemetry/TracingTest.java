@@ -1,8 +1,10 @@
 package dev.agenthub.hub.telemetry;
 
+import dev.agenthub.devtools.mock.MockLlm;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
-import dev.agenthub.tools.mock.MockLlm;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -56,7 +58,7 @@ class TracingTest {
     Path key = Files.createTempFile("agenthub-key", ".txt");
     Files.writeString(key, "sk-trace\n");
     String cluster = "trace-" + UUID.randomUUID();
-    String shared = TestHub.clusterYaml(cluster, TestHub.randomBasePort()) + TestHub.memoryYaml(TestHub.freshDir()) + """
+    String shared = HubYaml.clusterYaml(cluster, Fixtures.randomBasePort()) + HubYaml.memoryYaml(Fixtures.freshDir()) + """
       telemetry: { otlp-endpoint: "http://127.0.0.1:%d" }
       providers:
         mock: { type: openai, base-url: "http://127.0.0.1:%d/v1", local: true, keys: [ { id: k, secret-file: "%s" } ] }
@@ -65,15 +67,15 @@ class TracingTest {
       agents:
         - { id: support, roles: [worker], models: { routine: small, complex: small }, cache: false }
       """.formatted(collector.actualPort(), mockPort, key);
-    String ledger = "ledger: { dir: \"" + TestHub.freshDir() + "\" }\naudit: { dir: \"" + TestHub.freshDir() + "\" }\n";
-    HubNode edge = TestHub.start(TestHub.node("tr-edge", "edge") + ledger + shared);
+    String ledger = "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\naudit: { dir: \"" + Fixtures.freshDir() + "\" }\n";
+    HubNode edge = TestHub.start(HubYaml.node("tr-edge", "edge") + ledger + shared);
     HubNode worker = null;
     try {
-      worker = TestHub.start(TestHub.node("tr-worker", "worker") + ledger + shared);
+      worker = TestHub.start(HubYaml.node("tr-worker", "worker") + ledger + shared);
       String traceId = HexFormat.of().formatHex(UUID.randomUUID().toString().replace("-", "").substring(0, 16)
         .getBytes(StandardCharsets.US_ASCII));
       String traceparent = "00-" + traceId + "-00f067aa0ba902b7-01";
-      TestHub.await("the edge node reaches the agent on the worker", Duration.ofSeconds(60), () -> {
+      Fixtures.await("the edge node reaches the agent on the worker", Duration.ofSeconds(60), () -> {
         try {
           HttpResponse<String> r = TestHub.HTTP.send(HttpRequest.newBuilder(URI.create(edge.url()
               + "/v1/agents/support/messages")).timeout(Duration.ofSeconds(30)).header("traceparent", traceparent)
@@ -98,7 +100,7 @@ class TracingTest {
       });
       // both nodes send their spans of that trace to the collector
       byte[] rawId = HexFormat.of().parseHex(traceId);
-      TestHub.await("both nodes export the trace", Duration.ofSeconds(60), () -> {
+      Fixtures.await("both nodes export the trace", Duration.ofSeconds(60), () -> {
         boolean fromEdge = false;
         boolean fromWorker = false;
         for (Buffer b : exported) {
