@@ -2,8 +2,8 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryException;
 import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.LogFields;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
@@ -16,7 +16,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
@@ -155,7 +154,7 @@ public final class AgentVerticle extends VerticleBase {
     if (turns != null && !fromNode(message)) {
       LOG.warning("agent " + spec.id() + ": refused a turn not signed by a node (unsigned, forged, replayed or stale)");
       events.refused(spec.id(), "identity");
-      message.fail(Turn.Failure.FORBIDDEN, "turns on agent addresses must be signed by a hub node");
+      Failure.reply(message, new Failure(Failure.Kind.FORBIDDEN, "turns on agent addresses must be signed by a hub node"));
       return;
     }
     if (message.headers().contains(Turn.CANCEL_HEADER)) {
@@ -166,11 +165,11 @@ public final class AgentVerticle extends VerticleBase {
     try {
       request = Turn.Request.fromJson(message.body());
     } catch (RuntimeException e) {
-      message.fail(Turn.Failure.BAD_REQUEST, "malformed turn");
+      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "malformed turn"));
       return;
     }
     if (request.session() == null || request.text() == null) {
-      message.fail(Turn.Failure.BAD_REQUEST, "session and text are required");
+      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "session and text are required"));
       return;
     }
     LogFields.put(spec.id(), request.sessionKey(), request.idempotencyKey());
@@ -221,7 +220,7 @@ public final class AgentVerticle extends VerticleBase {
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
       } else {
-        message.fail(failureCode(ar.cause()), failureText(ar.cause()));
+        Failure.reply(message, failureOf(ar.cause()));
       }
     });
   }
@@ -269,60 +268,33 @@ public final class AgentVerticle extends VerticleBase {
     }
   }
 
-  private static int failureCode(Throwable cause) {
+  /** What a failed turn answers: the failure its cause stands for, as the caller must act on it. */
+  static Failure failureOf(Throwable cause) {
     if (cause instanceof SessionMailboxes.QueueFullException) {
-      return Turn.Failure.QUEUE_FULL;
+      return new Failure(Failure.Kind.QUEUE_FULL, cause.getMessage());
     }
     if (cause instanceof TurnRunner.TurnTimeout) {
-      return Turn.Failure.MODEL_TIMEOUT;
+      return new Failure(Failure.Kind.TIMEOUT, cause.getMessage());
     }
     if (cause instanceof TurnRunner.Cancelled) {
-      return Turn.Failure.CANCELLED;
+      return new Failure(Failure.Kind.CANCELLED, cause.getMessage());
     }
-    if (cause instanceof MemoryException e) {
-      // a permanent refusal is the caller's to see as such; only a memory that cannot answer is a 503
-      return switch (e.kind()) {
-        case REFUSED -> Turn.Failure.FORBIDDEN;
-        case TOO_LARGE -> Turn.Failure.TOO_LARGE;
-        case CONFLICT -> Turn.Failure.CONFLICT;
-        case FENCED -> Turn.Failure.SESSION_MOVED;
-        case INVALID -> Turn.Failure.BAD_REQUEST;
-        default -> Turn.Failure.UNAVAILABLE;
+    if (cause instanceof Failure f) {
+      return switch (f.kind()) {
+        // the memory fenced the turn's write: another instance owns the session now (the gateway resends)
+        case FENCED -> new Failure(Failure.Kind.SESSION_MOVED,
+          "the session moved to another instance while this turn ran; send it again");
+        // claims and replication are the writer's business: to the caller, the memory could not answer
+        case STALE_CLAIM, STALE_WRITER, OUT_OF_ORDER, INTERNAL ->
+          new Failure(Failure.Kind.UNAVAILABLE, "memory unavailable: " + f.getMessage());
+        default -> f;
       };
     }
-    if (cause instanceof ReplyException re) {
-      if (re.failureType() == ReplyFailure.TIMEOUT) {
-        return Turn.Failure.MODEL_TIMEOUT;
-      }
-      if (re.failureType() == ReplyFailure.RECIPIENT_FAILURE && re.failureCode() >= 400) {
-        return re.failureCode();
-      }
-      return Turn.Failure.UNAVAILABLE;
+    if (cause instanceof ReplyException) {
+      return Failure.from(cause, Failure.Kind.UNAVAILABLE, "the governor did not answer");
     }
     LOG.log(Level.WARNING, "turn failed unexpectedly", cause);
-    return Turn.Failure.MODEL_ERROR;
-  }
-
-  private static String failureText(Throwable cause) {
-    if (cause instanceof SessionMailboxes.QueueFullException || cause instanceof TurnRunner.TurnTimeout
-      || cause instanceof TurnRunner.Cancelled) {
-      return cause.getMessage();
-    }
-    if (cause instanceof MemoryException e && e.kind() == MemoryException.Kind.FENCED) {
-      return "the session moved to another instance while this turn ran; send it again";
-    }
-    if (cause instanceof MemoryException e) {
-      return (e.kind() == MemoryException.Kind.UNAVAILABLE || e.kind() == MemoryException.Kind.IO
-        ? "memory unavailable: " : "memory refused the turn's write: ") + e.getMessage();
-    }
-    if (cause instanceof ReplyException re) {
-      return switch (re.failureType()) {
-        case TIMEOUT -> "the model did not answer in time";
-        case NO_HANDLERS -> "no governor on this node";
-        default -> re.getMessage() == null ? "model call failed" : re.getMessage();
-      };
-    }
-    return "model call failed";
+    return new Failure(Failure.Kind.MODEL_ERROR, "model call failed");
   }
 
   /** Turns waiting or running in this instance (for the queue-depth gauge; read from any thread). */

@@ -1,7 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryException;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -136,7 +136,7 @@ final class ContextSource {
         : tail ? "[earlier part omitted]\n" + t.substring(t.length() - FILE_CAP_CHARS)
         : t.substring(0, FILE_CAP_CHARS) + "\n[truncated]";
       return "# " + title + "\n\n" + capped.strip() + "\n";
-    }).recover(err -> err instanceof MemoryException e && e.kind() == MemoryException.Kind.NOT_FOUND
+    }).recover(err -> err instanceof Failure e && e.kind() == Failure.Kind.NOT_FOUND
       ? Future.succeededFuture("") : Future.succeededFuture(""));
   }
 

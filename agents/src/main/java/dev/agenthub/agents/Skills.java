@@ -2,6 +2,7 @@ package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Hashes;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Turn;
@@ -111,9 +112,17 @@ final class Skills {
       return text.length() > MAX_RESULT_CHARS ? text.substring(0, MAX_RESULT_CHARS) + "\n[truncated]" : text;
     }).recover(err -> {
       events.skill(spec.id(), name, "error");
-      return Future.succeededFuture("error: " + (err.getMessage() == null ? err.getClass().getSimpleName()
-        : err.getMessage()));
+      return Future.succeededFuture(toolError(err));
     });
+  }
+
+  /**
+   * A failed skill as its tool result, the model's edge of {@link Failure}: {@code error: } and the
+   * message, with the failure's kind when it has one ({@code error: ... (forbidden)}).
+   */
+  static String toolError(Throwable err) {
+    String message = err.getMessage() == null ? err.getClass().getSimpleName() : err.getMessage();
+    return err instanceof Failure f ? "error: " + message + " (" + f.kind().id() + ")" : "error: " + message;
   }
 
   private Future<String> read(JsonObject args, Call call) {

@@ -1,8 +1,8 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryException;
 import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
@@ -391,7 +391,7 @@ final class TurnRunner {
 
   /** A failure after part of the answer reached the client: another model cannot take it back. */
   private static boolean streamed(Throwable err) {
-    return err instanceof ReplyException re && re.failureCode() == Turn.Failure.STREAM_BROKEN;
+    return err instanceof Failure f && f.kind() == Failure.Kind.STREAM_BROKEN;
   }
 
   private Future<ModelCall.Reply> ask(String model, JsonArray messages, JsonArray tools, Call call, Progress progress) {
@@ -462,14 +462,14 @@ final class TurnRunner {
   private Future<JsonObject> append(Call call, String role, String text, String writeId) {
     String session = call.request().sessionKey();
     return memory.append(call.transcript(), role, text, writeId, call.claim()[0]).recover(err -> {
-      if (!(err instanceof MemoryException e)) {
+      if (!(err instanceof Failure e)) {
         return Future.failedFuture(err);
       }
-      if (e.kind() == MemoryException.Kind.FENCED) {
+      if (e.kind() == Failure.Kind.FENCED) {
         history.forget(session);
         return Future.failedFuture(err);
       }
-      if (e.kind() != MemoryException.Kind.STALE_CLAIM) {
+      if (e.kind() != Failure.Kind.STALE_CLAIM) {
         return Future.failedFuture(err);
       }
       history.forget(session);

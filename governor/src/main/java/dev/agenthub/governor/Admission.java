@@ -5,6 +5,7 @@ import dev.agenthub.config.HubConfig;
 import dev.agenthub.config.HubConfig.OnExceed;
 import dev.agenthub.governor.ledger.BudgetCounters;
 import dev.agenthub.governor.ledger.BudgetScope;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Turn;
 
@@ -31,20 +32,6 @@ final class Admission {
   record Ticket(HubConfig.Model model, List<BudgetScope> scopes, double heldUsd, Limiter tpm, long tokens) {
   }
 
-  /** A budget or a client's TPM refused the call: 429 with when to try again. */
-  static final class Refused extends RuntimeException {
-    final int code;
-    final String type;
-    final long retryAfterSeconds;
-
-    Refused(int code, String type, String message, long retryAfterSeconds) {
-      super(message, null, false, false);
-      this.code = code;
-      this.type = type;
-      this.retryAfterSeconds = retryAfterSeconds;
-    }
-  }
-
   private final HubConfig config;
   private final GovernorEvents metrics;
   private final BudgetCounters budgets;
@@ -61,7 +48,7 @@ final class Admission {
     this.clientTpm = clientTpm;
   }
 
-  /** Takes the client's tokens, then holds the budgets; fails with {@link Refused} when one says no. */
+  /** Takes the client's tokens, then holds the budgets; fails with a {@link Failure} when one says no. */
   Future<Ticket> admit(ModelCall.Request request, AgentSpec agent, HubConfig.Model model) {
     ZonedDateTime now = ZonedDateTime.now(config.budgets().zone());
     List<BudgetScope> scopes = agent == null ? List.of()
@@ -102,8 +89,8 @@ final class Admission {
       }
       metrics.refused("client_tpm");
       long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
-      return Future.failedFuture(new Refused(Turn.Failure.QUEUE_FULL, "rate_limit_exceeded", "client '"
-        + request.client() + "' is over its tokens per minute; try again in " + seconds + " s", seconds));
+      return Future.failedFuture(new Failure(Failure.Kind.RATE_LIMITED, "client '"
+        + request.client() + "' is over its tokens per minute; try again in " + seconds + " s", null, seconds));
     });
   }
 
@@ -132,9 +119,9 @@ final class Admission {
       metrics.refused("budget");
       metrics.audit("budget_blocked", new JsonObject().put("agent", agent.id()).put("model", model.id())
         .put("budget", refused.name()).put("client", request.client()));
-      return Future.failedFuture(new Refused(Turn.Failure.BUDGET_EXCEEDED, "budget_exceeded", String.format(Locale.ROOT,
+      return Future.failedFuture(new Failure(Failure.Kind.BUDGET_EXCEEDED, String.format(Locale.ROOT,
         "budget '%s' ($%.2f for %s) has no room for this call (on-exceed: block)", refused.name(), refused.limitUsd(),
-        refused.period()), refused.secondsLeft(now)));
+        refused.period()), null, refused.secondsLeft(now)));
     });
   }
 

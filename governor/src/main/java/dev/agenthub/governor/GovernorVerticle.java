@@ -6,6 +6,7 @@ import dev.agenthub.config.HubConfig.ProviderType;
 import dev.agenthub.governor.ledger.BudgetCounters;
 import dev.agenthub.governor.ledger.LedgerVerticle;
 import dev.agenthub.memory.MemoryPolicy;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.LogFields;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
@@ -136,7 +137,7 @@ public final class GovernorVerticle extends VerticleBase {
     MessageConsumer<JsonObject> enables = vertx.eventBus().consumer(ENABLE_KEY, this::onEnable);
     MessageConsumer<JsonObject> status = vertx.eventBus().localConsumer(STATUS, m -> {
       if (fromNode(m) == null) {
-        fail(m, Turn.Failure.FORBIDDEN, "permission_error", "not signed by a node", null);
+        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "not signed by a node"));
         return;
       }
       m.reply(status());
@@ -184,7 +185,7 @@ public final class GovernorVerticle extends VerticleBase {
       request = ModelCall.Request.fromJson(message.body());
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "governor: malformed model call", e);
-      fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "malformed model call", null);
+      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "malformed model call"));
       return;
     }
     // the agent a call is charged to is the one that signed it, never just the one it names (a local
@@ -193,14 +194,13 @@ public final class GovernorVerticle extends VerticleBase {
     if (principal == null || !principal.equals(request.agent())) {
       metrics.refused("identity");
       metrics.audit("identity_refused", new JsonObject().put("agent", request.agent()).put("to", "governor"));
-      fail(message, Turn.Failure.FORBIDDEN, "permission_error",
-        "the call is not signed by agent '" + request.agent() + "'", null);
+      Failure.reply(message, new Failure(Failure.Kind.FORBIDDEN, "the call is not signed by agent '" + request.agent() + "'"));
       return;
     }
     LogFields.put(request.agent(), null, null);
     HubConfig.Model model = config.models().get(request.model());
     if (model == null || request.messages() == null) {
-      fail(message, Turn.Failure.BAD_REQUEST, "invalid_request_error", "unknown model '" + request.model() + "'", null);
+      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "unknown model '" + request.model() + "'"));
       return;
     }
     AgentSpec agent = config.agent(request.agent()).orElse(null);
@@ -208,8 +208,8 @@ public final class GovernorVerticle extends VerticleBase {
       // the config check at start makes this impossible; it is checked again here all the same
       metrics.refused("trust");
       metrics.audit("trust_refused", new JsonObject().put("agent", agent.id()).put("model", model.id()));
-      fail(message, Turn.Failure.FORBIDDEN, "permission_error",
-        "sensitive agent '" + agent.id() + "' may use local providers only", null);
+      Failure.reply(message, new Failure(Failure.Kind.FORBIDDEN,
+        "sensitive agent '" + agent.id() + "' may use local providers only"));
       return;
     }
     long deadline = System.nanoTime() + timeoutMs(message) * 1_000_000;
@@ -263,27 +263,26 @@ public final class GovernorVerticle extends VerticleBase {
     }
   }
 
+  /** The failure a model call answers: the governor's own refusals as they are, a provider's as a model error. */
   private void failure(Message<JsonObject> message, Throwable cause) {
-    if (cause instanceof Admission.Refused r) {
-      JsonObject error = new JsonObject().put("type", r.type).put("message", r.getMessage())
-        .put("retry_after", r.retryAfterSeconds);
-      message.fail(r.code, error.encode());
-    } else if (cause instanceof ProviderLane.Rejected r) {
-      fail(message, Turn.Failure.MODEL_ERROR, "model_error", r.getMessage(), r.param);
-    } else if (cause instanceof ProviderLane.StreamBroken) {
-      fail(message, Turn.Failure.STREAM_BROKEN, "model_error", cause.getMessage(), null);
-    } else if (cause instanceof ProviderLane.NoCapacity || cause instanceof SimProvider.Failure) {
-      fail(message, Turn.Failure.MODEL_ERROR, "model_error", cause.getMessage(), null);
-    } else {
-      LOG.log(Level.WARNING, "model call failed unexpectedly", cause);
-      fail(message, Turn.Failure.MODEL_ERROR, "model_error", "model call failed", null);
-    }
+    Failure.reply(message, failureOf(cause));
   }
 
-  /** Fails with the HTTP status as code and the contract's error object as message. */
-  static void fail(Message<?> message, int code, String type, String text, String param) {
-    JsonObject error = new JsonObject().put("type", type).put("message", text).put("param", param);
-    message.fail(code, error.encode());
+  static Failure failureOf(Throwable cause) {
+    if (cause instanceof Failure f) {
+      return f;
+    }
+    if (cause instanceof ProviderLane.Rejected r) {
+      return new Failure(Failure.Kind.MODEL_ERROR, r.getMessage(), r.param, null);
+    }
+    if (cause instanceof ProviderLane.StreamBroken) {
+      return new Failure(Failure.Kind.STREAM_BROKEN, cause.getMessage());
+    }
+    if (cause instanceof ProviderLane.NoCapacity || cause instanceof SimProvider.Failure) {
+      return new Failure(Failure.Kind.MODEL_ERROR, cause.getMessage());
+    }
+    LOG.log(Level.WARNING, "model call failed unexpectedly", cause);
+    return new Failure(Failure.Kind.MODEL_ERROR, "model call failed");
   }
 
   private void onCancel(Message<JsonObject> message) {
@@ -303,7 +302,7 @@ public final class GovernorVerticle extends VerticleBase {
   private void onEnable(Message<JsonObject> message) {
     JsonObject body = message.body() == null ? new JsonObject() : message.body();
     if (fromNode(message) == null) {
-      fail(message, Turn.Failure.FORBIDDEN, "permission_error", "not signed by a node or the admin principal", null);
+      Failure.reply(message, new Failure(Failure.Kind.FORBIDDEN, "not signed by a node or the admin principal"));
       return;
     }
     ProviderLane lane = lanes.get(body.getString("provider", ""));

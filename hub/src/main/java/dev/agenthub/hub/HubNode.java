@@ -24,6 +24,7 @@ import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryPolicy;
 import dev.agenthub.memory.SharedMemoryVerticle;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.micrometer.core.instrument.Gauge;
@@ -211,6 +212,7 @@ public final class HubNode {
       vertxFuture = Future.succeededFuture(builder.with(options).build());
     }
     return vertxFuture.compose(vertx -> {
+      Failure.register(vertx.eventBus()); // failures reach other nodes with their kind
       NodeDirectory directory = new NodeDirectory(clusterManager, self, config.agents());
       MembershipWatch watch = clusterManager == null ? null : new MembershipWatch(clusterManager.getHazelcastInstance(),
         cluster.kubernetes() ? List.of() : cluster.members(), cluster.name());

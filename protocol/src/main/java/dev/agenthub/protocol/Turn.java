@@ -8,8 +8,7 @@ import java.util.UUID;
 
 /**
  * One user message to an agent instance (gateway to {@code agent.<id>.<instance>}) and its answer.
- * Failures come back as event-bus failures whose code is the HTTP status the gateway should answer
- * (see {@link Failure}).
+ * A failed turn answers a {@link Failure}; its kind fixes what the edges answer.
  */
 public final class Turn {
 
@@ -33,35 +32,6 @@ public final class Turn {
   /** A session as the hub keys it: {@code <client>/<session>} on a hub with clients, else the session id. */
   public static String sessionKey(String client, String session) {
     return client == null ? session : client + "/" + session;
-  }
-
-  /**
-   * Failure codes of a turn: the HTTP status that describes them, but for two the edges translate
-   * ({@link #BUDGET_EXCEEDED} is answered 429, {@link #STREAM_BROKEN} 502) because the caller must act on
-   * them differently from their look-alikes.
-   */
-  public static final class Failure {
-    public static final int BAD_REQUEST = 400;
-    public static final int FORBIDDEN = 403;
-    public static final int CONFLICT = 409;
-    public static final int TOO_LARGE = 413;
-    /**
-     * Another instance claimed the session while this turn ran (ownership moved): the gateway sends
-     * the turn again to the session's owner; answered 409 if that keeps happening.
-     */
-    public static final int SESSION_MOVED = 423;
-    public static final int QUEUE_FULL = 429;
-    /** A budget refused the call: 429 too, but a retry will not help (SDKs are told not to). */
-    public static final int BUDGET_EXCEEDED = 430;
-    public static final int CANCELLED = 499;
-    public static final int MODEL_ERROR = 502;
-    /** The model failed after part of its answer was streamed: answered as 502, never retried elsewhere. */
-    public static final int STREAM_BROKEN = 520;
-    public static final int UNAVAILABLE = 503;
-    public static final int MODEL_TIMEOUT = 504;
-
-    private Failure() {
-    }
   }
 
   /**

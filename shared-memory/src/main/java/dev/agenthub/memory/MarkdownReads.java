@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -34,9 +36,9 @@ final class MarkdownReads {
     try {
       return Files.readString(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no memory file " + path);
+      throw new Failure(Failure.Kind.NOT_FOUND, "no memory file " + path);
     } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot read " + path);
+      throw new Failure(Failure.Kind.INTERNAL, "cannot read " + path);
     }
   }
 
@@ -59,7 +61,7 @@ final class MarkdownReads {
       }
     }
     if (out == null) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no section '" + heading + "' in " + path);
+      throw new Failure(Failure.Kind.NOT_FOUND, "no section '" + heading + "' in " + path);
     }
     return out.toString().stripTrailing() + "\n";
   }
@@ -70,7 +72,7 @@ final class MarkdownReads {
     try {
       walk(root, "", prefix == null ? "" : prefix, out);
     } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot list the memory directory");
+      throw new Failure(Failure.Kind.INTERNAL, "cannot list the memory directory");
     }
     out.sort(Comparator.comparing(MarkdownStore.FileInfo::path));
     return out;
@@ -109,14 +111,14 @@ final class MarkdownReads {
    */
   List<MarkdownStore.SearchHit> search(String query, boolean regex, List<String> prefixes) {
     if (query == null || query.isBlank() || query.length() > 200) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a search query is 1-200 characters");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a search query is 1-200 characters");
     }
     Pattern pattern;
     try {
       pattern = regex ? Pattern.compile(query, Pattern.CASE_INSENSITIVE)
         : Pattern.compile(Pattern.quote(query), Pattern.CASE_INSENSITIVE);
     } catch (PatternSyntaxException e) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "bad regex: " + e.getDescription());
+      throw new Failure(Failure.Kind.BAD_REQUEST, "bad regex: " + e.getDescription());
     }
     List<MarkdownStore.SearchHit> hits = new ArrayList<>();
     // bounded in time, bytes and files as well as hits: a search must not walk a large memory for ever
@@ -133,7 +135,7 @@ final class MarkdownReads {
       String[] lines;
       try {
         lines = read(file.path()).split("\n");
-      } catch (MemoryException e) {
+      } catch (Failure e) {
         continue;
       }
       for (int i = 0; i < lines.length && hits.size() < MAX_SEARCH_HITS; i++) {
@@ -157,9 +159,9 @@ final class MarkdownReads {
         throw escape(path);
       }
     } catch (NoSuchFileException e) {
-      throw new MemoryException(MemoryException.Kind.NOT_FOUND, "no memory file " + path.value());
+      throw new Failure(Failure.Kind.NOT_FOUND, "no memory file " + path.value());
     } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot read " + path.value());
+      throw new Failure(Failure.Kind.INTERNAL, "cannot read " + path.value());
     }
     if (Files.isSymbolicLink(file)) {
       throw escape(path);
@@ -167,7 +169,7 @@ final class MarkdownReads {
     return file;
   }
 
-  private static MemoryException escape(MemoryPath path) {
-    return new MemoryException(MemoryException.Kind.REFUSED, path.value() + " leads out of the memory directory");
+  private static Failure escape(MemoryPath path) {
+    return new Failure(Failure.Kind.FORBIDDEN, path.value() + " leads out of the memory directory");
   }
 }

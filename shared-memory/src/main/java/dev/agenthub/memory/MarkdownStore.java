@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -89,7 +91,7 @@ public final class MarkdownStore implements AutoCloseable {
   /**
    * Sends a batch to the followers. Called on the committer thread, before the batch is forced
    * locally; the committer waits for the answer before it applies and acknowledges the batch. The
-   * future fails with {@link MemoryException.Kind#STALE_WRITER} once a newer writer is known.
+   * future fails with {@link Failure.Kind#STALE_WRITER} once a newer writer is known.
    */
   public interface Replicator {
     CompletableFuture<Void> replicate(long epoch, long seq, byte[] frames);
@@ -168,7 +170,7 @@ public final class MarkdownStore implements AutoCloseable {
   // write ids a snapshot carries, journaled when it is finished
   private final List<Journal.Record> pendingIds = new ArrayList<>();
   private volatile boolean closed;
-  private volatile MemoryException fenced;
+  private volatile Failure fenced;
 
   private MarkdownStore(Path root, Options options, Consumer<String> log, long epoch, boolean lead) throws IOException {
     this.root = root;
@@ -258,20 +260,20 @@ public final class MarkdownStore implements AutoCloseable {
     try {
       MemoryPath p = MemoryPath.of(path);
       if (author == null || !AUTHOR.matcher(author).matches()) {
-        throw new MemoryException(MemoryException.Kind.INVALID,
+        throw new Failure(Failure.Kind.BAD_REQUEST,
           "author must be 1-64 of letters, digits, space, _ . @ : -");
       }
       if (text == null || text.isBlank()) {
-        throw new MemoryException(MemoryException.Kind.INVALID, "an entry needs some text");
+        throw new Failure(Failure.Kind.BAD_REQUEST, "an entry needs some text");
       }
       refuseNul(text);
       byte[] entry = entry(author, text).getBytes(StandardCharsets.UTF_8);
       if (entry.length > options.maxEntryBytes()) {
-        throw new MemoryException(MemoryException.Kind.TOO_LARGE, "entry of " + entry.length + " bytes is over the "
+        throw new Failure(Failure.Kind.TOO_LARGE, "entry of " + entry.length + " bytes is over the "
           + options.maxEntryBytes() + "-byte limit");
       }
       return submit(new Op(Journal.APPEND, p, entry, writeId, new CompletableFuture<>()));
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       return CompletableFuture.failedFuture(e);
     }
   }
@@ -285,11 +287,11 @@ public final class MarkdownStore implements AutoCloseable {
       }
       byte[] data = (content == null ? "" : content).getBytes(StandardCharsets.UTF_8);
       if (data.length > options.maxFileBytes()) {
-        throw new MemoryException(MemoryException.Kind.TOO_LARGE, "file of " + data.length + " bytes is over the "
+        throw new Failure(Failure.Kind.TOO_LARGE, "file of " + data.length + " bytes is over the "
           + options.maxFileBytes() + "-byte limit");
       }
       return submit(new Op(Journal.REPLACE, p, data, writeId, new CompletableFuture<>()));
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       return CompletableFuture.failedFuture(e);
     }
   }
@@ -297,7 +299,7 @@ public final class MarkdownStore implements AutoCloseable {
   /** Memory is Markdown text: a NUL (U+0000) is no part of it, and tools that read the files stop at one. */
   private static void refuseNul(String text) {
     if (text.indexOf('\0') >= 0) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "the text contains a NUL character (U+0000), which "
+      throw new Failure(Failure.Kind.BAD_REQUEST, "the text contains a NUL character (U+0000), which "
         + "memory files may not hold");
     }
   }
@@ -321,10 +323,10 @@ public final class MarkdownStore implements AutoCloseable {
       return CompletableFuture.failedFuture(fenced);
     }
     if (closed) {
-      return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed"));
+      return CompletableFuture.failedFuture(new Failure(Failure.Kind.UNAVAILABLE, "memory store closed"));
     }
     if (!leading && (op.kind() == Journal.APPEND || op.kind() == Journal.REPLACE)) {
-      return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE,
+      return CompletableFuture.failedFuture(new Failure(Failure.Kind.UNAVAILABLE,
         "this memory node follows the writer: it takes no writes of its own"));
     }
     queue.add(op);
@@ -378,10 +380,10 @@ public final class MarkdownStore implements AutoCloseable {
     }
     try {
       commit(batch);
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       batch.forEach(op -> op.result().completeExceptionally(e));
     } catch (Exception e) {
-      MemoryException failure = new MemoryException(MemoryException.Kind.IO, "memory write failed: "
+      Failure failure = new Failure(Failure.Kind.INTERNAL, "memory write failed: "
         + e.getClass().getSimpleName());
       log.accept("memory: write batch failed: " + e);
       batch.forEach(op -> op.result().completeExceptionally(failure));
@@ -393,11 +395,11 @@ public final class MarkdownStore implements AutoCloseable {
   private void runTask(Op op) {
     try {
       op.result().complete(op.task().run());
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       op.result().completeExceptionally(e);
     } catch (Exception e) {
       log.accept("memory: replica task failed: " + e);
-      op.result().completeExceptionally(new MemoryException(MemoryException.Kind.IO, "memory replica operation failed: "
+      op.result().completeExceptionally(new Failure(Failure.Kind.INTERNAL, "memory replica operation failed: "
         + e.getClass().getSimpleName()));
     }
   }
@@ -451,7 +453,7 @@ public final class MarkdownStore implements AutoCloseable {
         long offset = op.kind() == Journal.APPEND ? size : 0;
         long after = offset + op.data().length;
         if (after > options.maxFileBytes()) {
-          throw new MemoryException(MemoryException.Kind.TOO_LARGE, path + " would grow past the "
+          throw new Failure(Failure.Kind.TOO_LARGE, path + " would grow past the "
             + options.maxFileBytes() + "-byte limit");
         }
         planned.put(path, after);
@@ -460,7 +462,7 @@ public final class MarkdownStore implements AutoCloseable {
         }
         records.add(new Journal.Record(op.kind(), epoch, path, offset, op.writeId(), op.data()));
         accepted.add(op);
-      } catch (MemoryException e) {
+      } catch (Failure e) {
         op.result().completeExceptionally(e);
       }
     }
@@ -542,7 +544,7 @@ public final class MarkdownStore implements AutoCloseable {
           throw fenced;
         }
         if (closed) {
-          throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");
+          throw new Failure(Failure.Kind.UNAVAILABLE, "memory store closed");
         }
         if (System.nanoTime() > warnAt) {
           log.accept("memory: batch " + seq + " waits for enough followers to have it (writes are held)");
@@ -551,12 +553,12 @@ public final class MarkdownStore implements AutoCloseable {
       } catch (ExecutionException e) {
         // a batch in the log that is not applied cannot be built on: this writer stops either way
         // (it steps down, reopens as a replica and catches up from whoever writes next)
-        fence(e.getCause() instanceof MemoryException me && me.kind() == MemoryException.Kind.STALE_WRITER
+        fence(e.getCause() instanceof Failure me && me.kind() == Failure.Kind.STALE_WRITER
           ? me.getMessage() : "memory replication failed (" + e.getCause().getMessage() + "): this writer stops");
         throw fenced;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");
+        throw new Failure(Failure.Kind.UNAVAILABLE, "memory store closed");
       }
     }
   }
@@ -567,7 +569,7 @@ public final class MarkdownStore implements AutoCloseable {
 
   private void fence(String why) {
     if (fenced == null) {
-      fenced = new MemoryException(MemoryException.Kind.UNAVAILABLE, why);
+      fenced = new Failure(Failure.Kind.UNAVAILABLE, why);
       log.accept("memory: " + why);
     }
   }
@@ -787,7 +789,7 @@ public final class MarkdownStore implements AutoCloseable {
   public CompletableFuture<Position> lead(long epoch, Replicator replicator) {
     return task(() -> {
       if (epoch < promised) {
-        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "epoch " + epoch + " is older than epoch "
+        throw new Failure(Failure.Kind.STALE_WRITER, "epoch " + epoch + " is older than epoch "
           + promised + ", which this node promised to follow");
       }
       promise(epoch);
@@ -805,8 +807,8 @@ public final class MarkdownStore implements AutoCloseable {
    * Applies a batch of the writer of {@code epoch} (its journal frames, the closing mark last):
    * forced to this store's journal, then applied to its files, which stay byte-identical to the
    * writer's. A batch this store already has is answered again; one that does not follow its last
-   * batch fails {@link MemoryException.Kind#OUT_OF_ORDER}; one of an older writer than it promised to
-   * follow fails {@link MemoryException.Kind#STALE_WRITER}.
+   * batch fails {@link Failure.Kind#OUT_OF_ORDER}; one of an older writer than it promised to
+   * follow fails {@link Failure.Kind#STALE_WRITER}.
    */
   public CompletableFuture<Position> follow(long epoch, long seq, byte[] frames) {
     return task(() -> {
@@ -825,21 +827,21 @@ public final class MarkdownStore implements AutoCloseable {
   public CompletableFuture<Position> followAll(long writerEpoch, byte[] frames) {
     return task(() -> {
       if (writerEpoch < promised) {
-        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "batches from the writer of epoch " + writerEpoch
+        throw new Failure(Failure.Kind.STALE_WRITER, "batches from the writer of epoch " + writerEpoch
           + " after this node promised to follow epoch " + promised);
       }
       List<Journal.Record> records;
       try {
         records = Journal.decodeAll(frames);
       } catch (IllegalArgumentException e) {
-        throw new MemoryException(MemoryException.Kind.INVALID, "replicated batches are damaged: " + e.getMessage());
+        throw new Failure(Failure.Kind.BAD_REQUEST, "replicated batches are damaged: " + e.getMessage());
       }
       int from = 0;
       for (int i = 0; i < records.size(); i++) {
         Journal.Record r = records.get(i);
         if (r.op() == Journal.MARK) {
           if (r.epoch() > writerEpoch) {
-            throw new MemoryException(MemoryException.Kind.INVALID, "a batch of epoch " + r.epoch()
+            throw new Failure(Failure.Kind.BAD_REQUEST, "a batch of epoch " + r.epoch()
               + " from the writer of epoch " + writerEpoch);
           }
           List<Journal.Record> one = records.subList(from, i + 1);
@@ -863,13 +865,13 @@ public final class MarkdownStore implements AutoCloseable {
       if (batchEpoch > epoch) {
         // a newer writer exists and this one had not noticed: it stops, and catches up later
         fence("writer of epoch " + batchEpoch + " sends batches: this writer (epoch " + epoch + ") no longer writes");
-        throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "this node was writing until now: it catches up first");
+        throw new Failure(Failure.Kind.OUT_OF_ORDER, "this node was writing until now: it catches up first");
       }
-      throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer (epoch " + epoch
+      throw new Failure(Failure.Kind.STALE_WRITER, "this node is the memory writer (epoch " + epoch
         + ")");
     }
     if (writerEpoch < promised) {
-      throw new MemoryException(MemoryException.Kind.STALE_WRITER, "a batch of epoch " + batchEpoch
+      throw new Failure(Failure.Kind.STALE_WRITER, "a batch of epoch " + batchEpoch
         + " after this node promised to follow epoch " + promised);
     }
     Position at = position;
@@ -877,22 +879,22 @@ public final class MarkdownStore implements AutoCloseable {
       if (recent.epochOf(seq).map(e -> e == batchEpoch).orElse(false)) {
         return; // sent again: this store has it
       }
-      throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "batch " + seq + " of epoch " + batchEpoch
+      throw new Failure(Failure.Kind.OUT_OF_ORDER, "batch " + seq + " of epoch " + batchEpoch
         + " differs from this node's: it needs a snapshot");
     }
     if (seq != at.seq() + 1) {
-      throw new MemoryException(MemoryException.Kind.OUT_OF_ORDER, "batch " + seq + " does not follow batch "
+      throw new Failure(Failure.Kind.OUT_OF_ORDER, "batch " + seq + " does not follow batch "
         + at.seq());
     }
     List<Journal.Record> records;
     try {
       records = Journal.decodeAll(frames);
     } catch (IllegalArgumentException e) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a replicated batch is damaged: " + e.getMessage());
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a replicated batch is damaged: " + e.getMessage());
     }
     Journal.Record mark = records.isEmpty() ? null : records.get(records.size() - 1);
     if (mark == null || mark.op() != Journal.MARK || mark.epoch() != batchEpoch || mark.offset() != seq) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a replicated batch does not end with its own mark");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a replicated batch does not end with its own mark");
     }
     if (batchEpoch > promised) {
       promise(batchEpoch);
@@ -962,7 +964,7 @@ public final class MarkdownStore implements AutoCloseable {
         size += data.length;
       }
     } catch (IOException e) {
-      return CompletableFuture.failedFuture(new MemoryException(MemoryException.Kind.IO, "cannot read the memory "
+      return CompletableFuture.failedFuture(new Failure(Failure.Kind.INTERNAL, "cannot read the memory "
         + "directory for a snapshot"));
     }
     if (next == null) {
@@ -985,7 +987,7 @@ public final class MarkdownStore implements AutoCloseable {
   public CompletableFuture<Void> beginSnapshot() {
     return task(() -> {
       if (leading && fenced == null) {
-        throw new MemoryException(MemoryException.Kind.STALE_WRITER, "this node is the memory writer");
+        throw new Failure(Failure.Kind.STALE_WRITER, "this node is the memory writer");
       }
       for (String path : new ArrayList<>(open.keySet())) {
         closeChannel(path);
@@ -1099,13 +1101,13 @@ public final class MarkdownStore implements AutoCloseable {
     // a file this writer wrote lately, in a folder it made, needs no look at the disk
     boolean onDisk = !knownFile(p);
     if (plannedDirs.contains(p) || onDisk && Files.isDirectory(root.resolve(p), LinkOption.NOFOLLOW_LINKS)) {
-      throw new MemoryException(MemoryException.Kind.CONFLICT, p + " is a folder: it cannot also be a file");
+      throw new Failure(Failure.Kind.CONFLICT, p + " is a folder: it cannot also be a file");
     }
     for (int slash = p.indexOf('/'); slash > 0; slash = p.indexOf('/', slash + 1)) {
       String ancestor = p.substring(0, slash);
       if (plannedFiles.contains(ancestor)
         || onDisk && Files.isRegularFile(root.resolve(ancestor), LinkOption.NOFOLLOW_LINKS)) {
-        throw new MemoryException(MemoryException.Kind.CONFLICT, p + " runs through the file " + ancestor);
+        throw new Failure(Failure.Kind.CONFLICT, p + " runs through the file " + ancestor);
       }
     }
   }
@@ -1127,7 +1129,7 @@ public final class MarkdownStore implements AutoCloseable {
         checkedDirs.add(parent);
       }
     } catch (IOException e) {
-      throw new MemoryException(MemoryException.Kind.IO, "cannot create the directory of " + path.value());
+      throw new Failure(Failure.Kind.INTERNAL, "cannot create the directory of " + path.value());
     }
     if (!knownFile(path.value()) && Files.isSymbolicLink(file)) {
       throw escape(path);
@@ -1135,8 +1137,8 @@ public final class MarkdownStore implements AutoCloseable {
     return file;
   }
 
-  private static MemoryException escape(MemoryPath path) {
-    return new MemoryException(MemoryException.Kind.REFUSED, path.value() + " leads out of the memory directory");
+  private static Failure escape(MemoryPath path) {
+    return new Failure(Failure.Kind.FORBIDDEN, path.value() + " leads out of the memory directory");
   }
 
   // ---------------------------------------------------------------- recovery
@@ -1175,7 +1177,7 @@ public final class MarkdownStore implements AutoCloseable {
     queue.add(STOP);
     try {
       committer.join(TimeUnit.SECONDS.toMillis(30));
-      MemoryException gone = new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory store closed");
+      Failure gone = new Failure(Failure.Kind.UNAVAILABLE, "memory store closed");
       for (Op op = queue.poll(); op != null; op = queue.poll()) {
         if (op != STOP) {
           op.result().completeExceptionally(gone);

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
@@ -14,7 +15,7 @@ import java.util.UUID;
 
 /**
  * What an agent (or the hub's admin routes) uses to reach shared memory: Future-based, with a deadline
- * per call and typed failures ({@link MemoryException.Kind}). While the writer is unavailable (a
+ * per call and typed failures ({@link Failure.Kind}). While the writer is unavailable (a
  * failover in progress) calls are retried until the deadline: reads are idempotent, and writes carry
  * a write id so a retried write lands once.
  */
@@ -90,8 +91,8 @@ public final class MemoryClient {
   /**
    * Reads a session transcript and claims it for the caller: answers {@code {path, text, claim}}
    * (text empty for a new session). Writes under the claim ({@link #append(String, String, String,
-   * String, String)}) fail {@link MemoryException.Kind#FENCED} once another instance claimed it since,
-   * and {@link MemoryException.Kind#STALE_CLAIM} when the writer no longer knows the claim.
+   * String, String)}) fail {@link Failure.Kind#FENCED} once another instance claimed it since,
+   * and {@link Failure.Kind#STALE_CLAIM} when the writer no longer knows the claim.
    */
   public Future<JsonObject> claim(String path) {
     return call(MemoryAddresses.READ, new JsonObject().put("path", path).put("claim", true), true);
@@ -152,9 +153,9 @@ public final class MemoryClient {
     vertx.eventBus().<JsonObject>request(address, body, options)
       .onSuccess(m -> promise.complete(m.body()))
       .onFailure(err -> {
-        MemoryException e = toMemoryException(err);
+        Failure e = failureOf(err);
         long remaining = (deadline - System.nanoTime()) / 1_000_000;
-        if (retry && e.kind() == MemoryException.Kind.UNAVAILABLE && remaining > backoff) {
+        if (retry && e.kind() == Failure.Kind.UNAVAILABLE && remaining > backoff) {
           vertx.setTimer(backoff, id -> attempt(address, body, true, deadline,
             Math.min(RETRY_MAX_MS, backoff * 2), promise));
         } else {
@@ -163,16 +164,18 @@ public final class MemoryClient {
       });
   }
 
-  static MemoryException toMemoryException(Throwable err) {
-    if (err instanceof ReplyException re) {
-      if (re.failureType() == ReplyFailure.NO_HANDLERS) {
-        return new MemoryException(MemoryException.Kind.UNAVAILABLE, "no memory writer is available");
-      }
-      if (re.failureType() == ReplyFailure.TIMEOUT) {
-        return new MemoryException(MemoryException.Kind.UNAVAILABLE, "the memory writer did not answer in time");
-      }
-      return new MemoryException(MemoryException.Kind.ofStatus(re.failureCode()), re.getMessage());
+  /**
+   * A failed memory request as callers act on it: no writer, or none that answered in time, is
+   * {@link Failure.Kind#UNAVAILABLE} (retried within the deadline); the writer's own failures keep their kind.
+   */
+  static Failure failureOf(Throwable err) {
+    if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+      return new Failure(Failure.Kind.UNAVAILABLE, "no memory writer is available");
     }
-    return new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory unavailable");
+    if (err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT) {
+      return new Failure(Failure.Kind.UNAVAILABLE, "the memory writer did not answer in time");
+    }
+    return Failure.from(err, Failure.Kind.UNAVAILABLE, "memory unavailable");
   }
+
 }

@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 /**
  * A checked memory file name: relative, {@code /}-separated, no {@code ..}, no hidden segments,
  * {@code .md} only. Symlink escapes are checked by the store against the real directory.
@@ -32,14 +34,14 @@ public record MemoryPath(String value) {
 
   static String check(String name) {
     if (name == null || name.isEmpty()) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a memory path is required");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a memory path is required");
     }
     if (name.length() > MAX_LENGTH) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "memory path longer than " + MAX_LENGTH + " characters");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "memory path longer than " + MAX_LENGTH + " characters");
     }
     if (name.startsWith("/") || name.contains("\\") || name.indexOf('\0') >= 0
       || name.length() > 1 && name.charAt(1) == ':' && isAsciiLetter(name.charAt(0))) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "memory paths are relative to the memory directory: '"
+      throw new Failure(Failure.Kind.BAD_REQUEST, "memory paths are relative to the memory directory: '"
         + printable(name) + "'");
     }
     // checked by hand, not by a regex: every memory request checks its path on the writer's event loop
@@ -51,13 +53,13 @@ public record MemoryPath(String value) {
         end = name.length();
       }
       if (++depth > MAX_DEPTH) {
-        throw new MemoryException(MemoryException.Kind.INVALID, "memory path deeper than " + MAX_DEPTH + " levels");
+        throw new Failure(Failure.Kind.BAD_REQUEST, "memory path deeper than " + MAX_DEPTH + " levels");
       }
       checkSegment(name, start, end);
       start = end + 1;
     }
     if (!name.endsWith(".md") || name.endsWith("/.md")) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "memory files are Markdown: the name must end in .md");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "memory files are Markdown: the name must end in .md");
     }
     return name;
   }
@@ -65,7 +67,7 @@ public record MemoryPath(String value) {
   private static void checkSegment(String name, int start, int end) {
     int length = end - start;
     if (length == 1 && name.charAt(start) == '.' || length == 2 && name.startsWith("..", start)) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "'..' and '.' are not allowed in memory paths: '"
+      throw new Failure(Failure.Kind.BAD_REQUEST, "'..' and '.' are not allowed in memory paths: '"
         + printable(name) + "'");
     }
     boolean ok = length >= 1 && length <= MAX_SEGMENT && name.charAt(start) != '.';
@@ -74,7 +76,7 @@ public record MemoryPath(String value) {
       ok = isAsciiLetter(c) || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '@' || c == ':' || c == '-';
     }
     if (!ok) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "bad memory path segment '"
+      throw new Failure(Failure.Kind.BAD_REQUEST, "bad memory path segment '"
         + printable(name.substring(start, end)) + "' (letters, digits, _ . @ : -, not starting with '.')");
     }
   }

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Context;
@@ -72,7 +73,7 @@ final class MemoryRequests {
   private MarkdownStore current() {
     MarkdownStore s = store.get();
     if (s == null) {
-      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory node " + node + " is not serving");
+      throw new Failure(Failure.Kind.UNAVAILABLE, "memory node " + node + " is not serving");
     }
     return s;
   }
@@ -93,7 +94,7 @@ final class MemoryRequests {
       String principal = identities.verify(m);
       if (principal == null) {
         listener.refused("?", "identity");
-        throw new MemoryException(MemoryException.Kind.REFUSED, "the request is not signed by a member of this cluster "
+        throw new Failure(Failure.Kind.FORBIDDEN, "the request is not signed by a member of this cluster "
           + "(or was seen before, or is too old)");
       }
       agent = principal.startsWith(MessageAuth.nodePrincipal("")) ? MemoryPolicy.ADMIN : principal;
@@ -102,7 +103,7 @@ final class MemoryRequests {
     }
     if (agent == null || !policy.known(agent)) {
       listener.refused(String.valueOf(agent), op);
-      throw new MemoryException(MemoryException.Kind.REFUSED, "unknown agent '" + agent + "'");
+      throw new Failure(Failure.Kind.FORBIDDEN, "unknown agent '" + agent + "'");
     }
     return agent;
   }
@@ -111,7 +112,7 @@ final class MemoryRequests {
     MemoryPath p = MemoryPath.of(path);
     if (!policy.canRead(agent, p)) {
       listener.refused(agent, op);
-      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not read " + p.value());
+      throw new Failure(Failure.Kind.FORBIDDEN, "agent '" + agent + "' may not read " + p.value());
     }
     return p;
   }
@@ -132,10 +133,10 @@ final class MemoryRequests {
   Future<JsonObject> readAny(Message<JsonObject> m) {
     MarkdownStore s = store.get();
     if (s == null || installing.getAsBoolean()) {
-      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "memory node " + node + " is installing a snapshot");
+      throw new Failure(Failure.Kind.UNAVAILABLE, "memory node " + node + " is installing a snapshot");
     }
     if (m.body().getBoolean("claim", false)) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a claim is read from the writer (memory.read)");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a claim is read from the writer (memory.read)");
     }
     String agent = caller(m, "read");
     MemoryPath path = readable(agent, m.body().getString("path"), "read");
@@ -157,7 +158,7 @@ final class MemoryRequests {
   private Future<JsonObject> claimAndRead(String agent, MemoryPath path) {
     if (!policy.canWrite(agent, path)) {
       listener.refused(agent, "claim");
-      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not claim " + path.value());
+      throw new Failure(Failure.Kind.FORBIDDEN, "agent '" + agent + "' may not claim " + path.value());
     }
     long claim = ++claimSeq;
     claims.put(path.value(), claim);
@@ -168,8 +169,8 @@ final class MemoryRequests {
       .compose(v -> vertx.executeBlocking(() -> {
         try {
           return s.read(path.value());
-        } catch (MemoryException e) {
-          if (e.kind() == MemoryException.Kind.NOT_FOUND) {
+        } catch (Failure e) {
+          if (e.kind() == Failure.Kind.NOT_FOUND) {
             return "";
           }
           throw e;
@@ -187,21 +188,21 @@ final class MemoryRequests {
       epoch = Long.parseLong(token.substring(0, dot));
       claim = Long.parseLong(token.substring(dot + 1));
     } catch (RuntimeException e) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "malformed session claim");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "malformed session claim");
     }
     if (epoch != current().epoch()) {
-      throw new MemoryException(MemoryException.Kind.STALE_CLAIM, "the memory writer changed since " + path
+      throw new Failure(Failure.Kind.STALE_CLAIM, "the memory writer changed since " + path
         + " was claimed: claim it again");
     }
     Long newest = claims.get(path);
     if (newest == null) {
       if (claim <= forgottenClaims) {
-        throw new MemoryException(MemoryException.Kind.STALE_CLAIM, "the claim on " + path
+        throw new Failure(Failure.Kind.STALE_CLAIM, "the claim on " + path
           + " is too old to check: claim it again");
       }
       claims.put(path, claim);
     } else if (claim < newest) {
-      throw new MemoryException(MemoryException.Kind.FENCED, path + " was claimed by another instance since: "
+      throw new Failure(Failure.Kind.FENCED, path + " was claimed by another instance since: "
         + "this one no longer writes it");
     }
   }
@@ -212,7 +213,7 @@ final class MemoryRequests {
     MemoryPath path = MemoryPath.of(body.getString("path"));
     if (!policy.canWrite(agent, path)) {
       listener.refused(agent, "write");
-      throw new MemoryException(MemoryException.Kind.REFUSED, "agent '" + agent + "' may not write " + path.value());
+      throw new Failure(Failure.Kind.FORBIDDEN, "agent '" + agent + "' may not write " + path.value());
     }
     String claim = body.getString("claim");
     if (claim != null) {
@@ -224,7 +225,7 @@ final class MemoryRequests {
     var pending = switch (op) {
       case "append" -> current().append(path.value(), body.getString("author", agent), body.getString("text"), writeId);
       case "replace" -> current().replace(path.value(), body.getString("text"), writeId);
-      default -> throw new MemoryException(MemoryException.Kind.INVALID, "op must be append or replace");
+      default -> throw new Failure(Failure.Kind.BAD_REQUEST, "op must be append or replace");
     };
     return Future.fromCompletionStage(pending, context).map(result -> {
       listener.wrote(System.nanoTime() - started);

@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -127,18 +129,18 @@ final class ReplicaFollower {
       epoch = Long.parseLong(m.headers().get("epoch"));
       seq = Long.parseLong(m.headers().get("seq"));
     } catch (RuntimeException e) {
-      m.fail(MemoryException.Kind.INVALID.status(), "a batch needs its epoch and seq");
+      Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "a batch needs its epoch and seq"));
       return;
     }
     String from = auth.node(ReplicaAuth.subject(m.address(), epoch, seq), m.headers(), m.body());
     if (from == null) {
       ReplicaAuth.refused("a batch for replica " + node, null);
-      m.fail(MemoryException.Kind.REFUSED.status(), "not signed by a memory node");
+      Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node"));
       return;
     }
     MarkdownStore s = store.get();
     if (s == null || installing()) {
-      m.fail(MemoryException.Kind.OUT_OF_ORDER.status(), "replica " + node + " is not ready");
+      Failure.reply(m, new Failure(Failure.Kind.OUT_OF_ORDER, "replica " + node + " is not ready"));
       return;
     }
     if (epoch < leaderEpoch || epoch < s.promised()) {
@@ -147,20 +149,20 @@ final class ReplicaFollower {
     }
     if (epoch != leaderEpoch || !from.equals(leader)) {
       // not the writer this copy knows for that epoch (yet): it asks the writer itself, which tells
-      m.fail(MemoryException.Kind.OUT_OF_ORDER.status(), "replica " + node + " does not follow " + from
-        + " in epoch " + epoch + " (yet)");
+      Failure.reply(m, new Failure(Failure.Kind.OUT_OF_ORDER, "replica " + node + " does not follow " + from
+        + " in epoch " + epoch + " (yet)"));
       return;
     }
     Future.fromCompletionStage(s.follow(epoch, seq, m.body().getBytes()), context).onComplete(ar -> {
       if (ar.succeeded()) {
         answer(m, epoch, seq, "ok");
       } else {
-        MemoryException e = ar.cause() instanceof MemoryException me ? me
-          : new MemoryException(MemoryException.Kind.IO, "the batch could not be applied");
-        if (e.kind() == MemoryException.Kind.STALE_WRITER) {
+        Failure e = ar.cause() instanceof Failure me ? me
+          : new Failure(Failure.Kind.INTERNAL, "the batch could not be applied");
+        if (e.kind() == Failure.Kind.STALE_WRITER) {
           answer(m, epoch, seq, "stale");
         } else {
-          m.fail(e.kind().status(), e.getMessage());
+          Failure.reply(m, e);
         }
       }
     });
@@ -185,12 +187,12 @@ final class ReplicaFollower {
     Long epoch = m.body() == null ? null : m.body().getLong("epoch");
     if (from == null || epoch == null) {
       ReplicaAuth.refused("a promise asked of replica " + node, null);
-      m.fail(MemoryException.Kind.REFUSED.status(), "not signed by a memory node");
+      Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node"));
       return;
     }
     MarkdownStore s = store.get();
     if (s == null) {
-      m.fail(MemoryException.Kind.UNAVAILABLE.status(), "replica " + node + " is not ready");
+      Failure.reply(m, new Failure(Failure.Kind.UNAVAILABLE, "replica " + node + " is not ready"));
       return;
     }
     if (epoch <= 0 || epoch > MAX_EPOCH) {
@@ -223,7 +225,7 @@ final class ReplicaFollower {
 
   private void refusePromise(Message<JsonObject> m, String from, long epoch, String why) {
     LOG.warning("memory: replica " + node + " refuses to promise epoch " + epoch + " to " + from + ": " + why);
-    m.fail(MemoryException.Kind.REFUSED.status(), "replica " + node + " does not promise epoch " + epoch + ": " + why);
+    Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "replica " + node + " does not promise epoch " + epoch + ": " + why));
   }
 
   private void tick() {
@@ -290,7 +292,7 @@ final class ReplicaFollower {
           return Future.fromCompletionStage(s.followAll(writerEpoch, reply.body().getBytes()), context)
             .<Void>mapEmpty()
             .recover(err -> {
-              if (err instanceof MemoryException me && me.kind() == MemoryException.Kind.OUT_OF_ORDER) {
+              if (err instanceof Failure me && me.kind() == Failure.Kind.OUT_OF_ORDER) {
                 // its log went another way than the writer's: the writer's files replace it
                 LOG.info("memory: replica " + node + " cannot apply the writer's batches (" + me.getMessage()
                   + "): a snapshot replaces its copy");

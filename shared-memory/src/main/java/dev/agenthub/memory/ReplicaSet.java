@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -156,7 +158,7 @@ final class ReplicaSet implements MarkdownStore.Replicator {
     if (watcher >= 0) {
       vertx.cancelTimer(watcher);
     }
-    MemoryException gone = new MemoryException(MemoryException.Kind.UNAVAILABLE, "the memory writer stepped down");
+    Failure gone = new Failure(Failure.Kind.UNAVAILABLE, "the memory writer stepped down");
     pending.values().forEach(p -> p.done().completeExceptionally(gone));
     pending.clear();
   }
@@ -356,14 +358,14 @@ final class ReplicaSet implements MarkdownStore.Replicator {
       return;
     }
     fenced = true;
-    MemoryException stale = staleWriter();
+    Failure stale = staleWriter();
     pending.values().forEach(p -> p.done().completeExceptionally(stale));
     pending.clear();
     onFenced.run();
   }
 
-  private MemoryException staleWriter() {
-    return new MemoryException(MemoryException.Kind.STALE_WRITER, "writer " + self + " (epoch " + isr.epoch()
+  private Failure staleWriter() {
+    return new Failure(Failure.Kind.STALE_WRITER, "writer " + self + " (epoch " + isr.epoch()
       + ") was replaced by a newer writer; it no longer writes");
   }
 

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
@@ -318,7 +319,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       MarkdownStore s = store;
       ReplicaSet set = replicaSet;
       if (s == null) {
-        return Future.failedFuture(new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node
+        return Future.failedFuture(new Failure(Failure.Kind.UNAVAILABLE, "node " + node
           + " no longer writes"));
       }
       JsonObject pong = new JsonObject().put("writer", node)
@@ -560,17 +561,17 @@ public final class SharedMemoryVerticle extends VerticleBase {
     String asker = m.body().getString("node");
     if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body())) {
       ReplicaAuth.refused("a fetch", asker);
-      throw new MemoryException(MemoryException.Kind.REFUSED, "not signed by a memory node");
+      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
     }
     if (node.equals(asker)) {
-      throw new MemoryException(MemoryException.Kind.INVALID, "a writer does not follow itself");
+      throw new Failure(Failure.Kind.BAD_REQUEST, "a writer does not follow itself");
     }
     knownMemoryNode(asker).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) {
         try {
           answerFetch(m, asker);
-        } catch (MemoryException e) {
-          m.fail(e.kind().status(), e.getMessage());
+        } catch (Failure e) {
+          Failure.reply(m, e);
         }
       } else {
         if (!asker.equals(lastUnknownAsker)) {
@@ -578,7 +579,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
           LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this "
             + "cluster (yet)");
         }
-        m.fail(MemoryException.Kind.REFUSED.status(), asker + " is not a memory node of this cluster");
+        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
       }
     });
   }
@@ -588,7 +589,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     MarkdownStore s = store;
     ReplicaSet set = replicaSet;
     if (s == null || set == null) {
-      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node + " no longer writes");
+      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
     }
     MarkdownStore.Position last = s.position();
     if (last.equals(MarkdownStore.Position.NONE)) {
@@ -616,19 +617,19 @@ public final class SharedMemoryVerticle extends VerticleBase {
     String asker = m.body().getString("node");
     if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body()) || node.equals(asker)) {
       ReplicaAuth.refused("a snapshot request", asker);
-      throw new MemoryException(MemoryException.Kind.REFUSED, "not signed by a memory node");
+      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
     }
     knownMemoryNode(asker).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) {
         try {
           answerSnapshot(m, asker);
-        } catch (MemoryException e) {
-          m.fail(e.kind().status(), e.getMessage());
+        } catch (Failure e) {
+          Failure.reply(m, e);
         }
       } else {
         LOG.warning("memory: writer " + node + " refuses a snapshot to " + asker + ": not a memory node of this "
           + "cluster");
-        m.fail(MemoryException.Kind.REFUSED.status(), asker + " is not a memory node of this cluster");
+        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
       }
     });
   }
@@ -638,10 +639,10 @@ public final class SharedMemoryVerticle extends VerticleBase {
     MarkdownStore s = store;
     ReplicaSet set = replicaSet;
     if (s == null || set == null) {
-      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "node " + node + " no longer writes");
+      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
     }
     if (s.applied().equals(MarkdownStore.Position.NONE)) {
-      throw new MemoryException(MemoryException.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
+      throw new Failure(Failure.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
     }
     set.catchingUp(asker, 0);
     long epoch = set.record().epoch();
@@ -658,7 +659,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
         m.reply(body, replicaAuth.sign(ReplicaFollower.snapshotAnswerSubject(node, epoch, fromEpoch, fromSeq,
           part.next()), body, headers));
       })
-      .onFailure(err -> m.fail(MemoryException.Kind.IO.status(), "snapshot failed: " + err.getMessage()));
+      .onFailure(err -> Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "snapshot failed: " + err.getMessage())));
   }
 
   /** The writer's answer to a fetch, signed with its status, its name and its epoch. */
@@ -716,11 +717,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
     consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
       try {
         handler.accept(m);
-      } catch (MemoryException e) {
-        m.fail(e.kind().status(), e.getMessage());
+      } catch (Failure e) {
+        Failure.reply(m, e);
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-        m.fail(MemoryException.Kind.INVALID.status(), "malformed memory request");
+        Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
       }
     }));
   }
@@ -729,19 +730,19 @@ public final class SharedMemoryVerticle extends VerticleBase {
     Future<JsonObject> result;
     try {
       result = handler.apply(m);
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       result = Future.failedFuture(e);
     } catch (RuntimeException e) {
       // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
       LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-      result = Future.failedFuture(new MemoryException(MemoryException.Kind.INVALID, "malformed memory request"));
+      result = Future.failedFuture(new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
     }
     result.onSuccess(m::reply).onFailure(err -> {
-      if (err instanceof MemoryException me) {
-        m.fail(me.kind().status(), me.getMessage());
+      if (err instanceof Failure me) {
+        Failure.reply(m, me);
       } else {
         LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
-        m.fail(MemoryException.Kind.IO.status(), "memory operation failed");
+        Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "memory operation failed"));
       }
     });
   }

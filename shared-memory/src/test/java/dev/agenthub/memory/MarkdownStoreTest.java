@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -101,9 +103,9 @@ class MarkdownStoreTest {
     "shared/a b.md"})
   void pathTricksAreRefused(String path) {
     assertThat(failure(store.append(path, "a", "x", null)))
-      .isInstanceOf(MemoryException.class)
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.INVALID));
-    assertThatThrownBy(() -> store.read(path)).isInstanceOf(MemoryException.class);
+      .isInstanceOf(Failure.class)
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.BAD_REQUEST));
+    assertThatThrownBy(() -> store.read(path)).isInstanceOf(Failure.class);
   }
 
   @Test
@@ -112,12 +114,12 @@ class MarkdownStoreTest {
     Files.createSymbolicLink(dir.resolve("shared/out"), outside);
     Files.writeString(outside.resolve("secret.md"), "secret");
     assertThat(failure(store.append("shared/out/x.md", "a", "x", null)))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.REFUSED));
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.FORBIDDEN));
     assertThatThrownBy(() -> store.read("shared/out/secret.md"))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.REFUSED));
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.FORBIDDEN));
     Files.createSymbolicLink(dir.resolve("shared/link.md"), outside.resolve("secret.md"));
     assertThatThrownBy(() -> store.read("shared/link.md"))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.REFUSED));
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.FORBIDDEN));
     assertThat(Files.list(outside)).hasSize(1);
   }
 
@@ -126,7 +128,7 @@ class MarkdownStoreTest {
     store.close();
     store = MarkdownStore.open(dir, 1, new MarkdownStore.Options(true, 1024, 4096, 1 << 20, 0), log::add);
     assertThat(failure(store.append("shared/x.md", "a", "x".repeat(2000), null)))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.TOO_LARGE));
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.TOO_LARGE));
     for (int i = 0; i < 4; i++) {
       append("shared/x.md", "a", "y".repeat(900));
     }
@@ -134,7 +136,7 @@ class MarkdownStoreTest {
       .satisfies(e -> assertThat(e.getMessage()).contains("would grow past"));
     assertThat(store.read("shared/x.md")).doesNotContain("z");
     assertThatThrownBy(() -> store.read("shared/missing.md"))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.NOT_FOUND));
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.NOT_FOUND));
   }
 
   @Test
@@ -196,7 +198,7 @@ class MarkdownStoreTest {
     append("shared/x.md", "a", "before");
     Files.writeString(dir.resolve(".agenthub/epoch"), String.valueOf(store.epoch() + 1));
     assertThat(failure(store.append("shared/x.md", "a", "after", null)))
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.UNAVAILABLE))
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.UNAVAILABLE))
       .hasMessageContaining("replaced");
     assertThat(store.read("shared/x.md")).doesNotContain("after");
   }
@@ -225,9 +227,9 @@ class MarkdownStoreTest {
     for (var write : List.<Callable<?>>of(
       () -> store.append("shared/nul.md", "a", "before\0after", null).get(),
       () -> store.replace("shared/nul.md", "x\0", null).get())) {
-      assertThatThrownBy(write::call).hasCauseInstanceOf(MemoryException.class).cause()
+      assertThatThrownBy(write::call).hasCauseInstanceOf(Failure.class).cause()
         .hasMessageContaining("NUL").satisfies(e ->
-          assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.INVALID));
+          assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.BAD_REQUEST));
     }
     assertThat(Files.exists(dir.resolve("shared/nul.md"))).isFalse();
   }

@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,10 +101,10 @@ class MemoryPropertyTest {
             appended.computeIfAbsent(op[0], k -> new ArrayList<>()).add(op[1]);
           }
         } catch (ExecutionException e) {
-          assertThat(e.getCause()).as("seed %d: %s %s", seed, op[2], op[0]).isInstanceOf(MemoryException.class);
-          MemoryException.Kind kind = ((MemoryException) e.getCause()).kind();
+          assertThat(e.getCause()).as("seed %d: %s %s", seed, op[2], op[0]).isInstanceOf(Failure.class);
+          Failure.Kind kind = ((Failure) e.getCause()).kind();
           assertThat(kind).as("seed %d: %s %s: %s", seed, op[2], op[0], e.getCause().getMessage())
-            .isIn(MemoryException.Kind.CONFLICT, MemoryException.Kind.TOO_LARGE, MemoryException.Kind.INVALID);
+            .isIn(Failure.Kind.CONFLICT, Failure.Kind.TOO_LARGE, Failure.Kind.BAD_REQUEST);
           if (!op[2].equals("retry")) {
             refused.add(op[1]);
           }
@@ -194,12 +196,12 @@ class MemoryPropertyTest {
     store.append("shared/p.md/q.md", "a", "inside", null).get(30, TimeUnit.SECONDS);
     var clash = store.append("shared/p.md", "a", "over the folder", null);
     assertThat(clash).failsWithin(30, TimeUnit.SECONDS).withThrowableOfType(ExecutionException.class)
-      .havingCause().isInstanceOf(MemoryException.class)
-      .satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.CONFLICT));
+      .havingCause().isInstanceOf(Failure.class)
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.CONFLICT));
     store.append("shared/f.md", "a", "a file", null).get(30, TimeUnit.SECONDS);
     var through = store.append("shared/f.md/g.md", "a", "through the file", null);
     assertThat(through).failsWithin(30, TimeUnit.SECONDS).withThrowableOfType(ExecutionException.class)
-      .havingCause().satisfies(e -> assertThat(((MemoryException) e).kind()).isEqualTo(MemoryException.Kind.CONFLICT));
+      .havingCause().satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.CONFLICT));
     store.close();
     MarkdownStore again = MarkdownStore.open(dir, 2, MarkdownStore.Options.defaults(), l -> { });
     assertThat(again.read("shared/p.md/q.md")).contains("inside");

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Vertx;
@@ -70,7 +71,7 @@ class MemoryTrustTest {
   void onlyTheSignerOfARequestIsWhoAsksAndASignatureIsTakenOnceOnItsAddressInItsWindow() throws Exception {
     MessageAuth.Signer support = MessageAuth.Signer.of(SECRET, "support");
     MessageAuth.Signer assistant = MessageAuth.Signer.of(SECRET, "assistant");
-    int refused = MemoryException.Kind.REFUSED.status();
+    int refused = Failure.Kind.FORBIDDEN.status();
 
     // the legit path: support appends to shared/, signed by its own key
     new MemoryClient(vertx, support, 10_000).append("shared/notes.md", "support", "the truth").await(30, TimeUnit.SECONDS);

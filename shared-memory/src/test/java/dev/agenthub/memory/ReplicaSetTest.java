@@ -1,5 +1,7 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -146,7 +148,7 @@ class ReplicaSetTest {
     follower("f1", "stale", SECRET);
     ReplicaSet set = writer(new InSyncRecord(7, "w", Set.of("f1")), 3);
     assertThatThrownBy(() -> done(set.replicate(7, 1, new byte[] {1}))).isInstanceOf(ExecutionException.class)
-      .cause().isInstanceOf(MemoryException.class).hasMessageContaining("no longer writes");
+      .cause().isInstanceOf(Failure.class).hasMessageContaining("no longer writes");
     awaitFenced();
 
     // a writer whose record another took over cannot drop its silent follower: fenced too
@@ -168,7 +170,7 @@ class ReplicaSetTest {
     follower("fake", "ok", "another-secret".getBytes(StandardCharsets.UTF_8));
     vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("bare"), m -> m.reply(null))
       .completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("liar"), m -> m.fail(MemoryException.Kind.STALE_WRITER
+    vertx.eventBus().<Buffer>consumer(ReplicaAddresses.append("liar"), m -> m.fail(Failure.Kind.STALE_WRITER
       .status(), "promised epoch 9")).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     ReplicaSet set = writer(new InSyncRecord(5, "w", Set.of("fake", "bare", "liar")), 3);
     CompletableFuture<Void> first = set.replicate(5, 1, new byte[] {1});

@@ -1,5 +1,6 @@
 package dev.agenthub.memory;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.testing.Fixtures;
 
 import org.junit.jupiter.api.AfterEach;
@@ -51,12 +52,12 @@ class ReplicationTest {
     return f.get(30, TimeUnit.SECONDS);
   }
 
-  private static MemoryException.Kind failure(CompletableFuture<?> f) {
+  private static Failure.Kind failure(CompletableFuture<?> f) {
     try {
       f.get(30, TimeUnit.SECONDS);
       throw new AssertionError("expected a failure");
     } catch (ExecutionException e) {
-      return ((MemoryException) e.getCause()).kind();
+      return ((Failure) e.getCause()).kind();
     } catch (Exception e) {
       throw new AssertionError(e);
     }
@@ -94,7 +95,7 @@ class ReplicationTest {
     assertThat(follower.applied()).isEqualTo(writer.position());
     assertIdentical(writer, follower);
     // a follower takes no writes of its own
-    assertThat(failure(follower.append("shared/x.md", "agent", "mine", null))).isEqualTo(MemoryException.Kind.UNAVAILABLE);
+    assertThat(failure(follower.append("shared/x.md", "agent", "mine", null))).isEqualTo(Failure.Kind.UNAVAILABLE);
 
     // reopened (a restart), it knows where it was and goes on from there
     follower.close();
@@ -103,7 +104,7 @@ class ReplicationTest {
     MarkdownStore.Position before = writer.position();
     // the writer still sends to the closed follower: the write is not acknowledged...
     CompletableFuture<MarkdownStore.WriteResult> one = writer.append("shared/later.md", "agent", "later", "later-1");
-    assertThat(failure(one)).isEqualTo(MemoryException.Kind.UNAVAILABLE);
+    assertThat(failure(one)).isEqualTo(Failure.Kind.UNAVAILABLE);
     // ...but its batch is in the writer's log, and the reopened follower catches up from there
     byte[] tail = writer.tail(before.epoch(), before.seq(), 1 << 20).orElseThrow();
     assertThat(tail).isNotEmpty();
@@ -126,7 +127,7 @@ class ReplicationTest {
     get(writer.append("shared/a.md", "agent", "two", null));
     assertThat(numbers).hasSize(3); // the new writer's empty batch, then one per append
 
-    assertThat(failure(follower.follow(3, 2, batches.get(1)))).isEqualTo(MemoryException.Kind.OUT_OF_ORDER);
+    assertThat(failure(follower.follow(3, 2, batches.get(1)))).isEqualTo(Failure.Kind.OUT_OF_ORDER);
     get(follower.follow(3, 1, batches.get(0)));
     get(follower.follow(3, 2, batches.get(1)));
     get(follower.follow(3, 2, batches.get(1))); // sent again: taken once
@@ -134,11 +135,11 @@ class ReplicationTest {
     assertThat(Files.readString(follower.root().resolve("shared/a.md"))).contains("one").doesNotContain("two");
 
     follower.promise(4);
-    assertThat(failure(follower.follow(3, 3, batches.get(2)))).isEqualTo(MemoryException.Kind.STALE_WRITER);
+    assertThat(failure(follower.follow(3, 3, batches.get(2)))).isEqualTo(Failure.Kind.STALE_WRITER);
     // a damaged batch is refused whole
     byte[] damaged = batches.get(2).clone();
     damaged[damaged.length / 2] ^= 0x55;
-    assertThat(failure(follower.follow(4, 3, damaged))).isIn(MemoryException.Kind.INVALID);
+    assertThat(failure(follower.follow(4, 3, damaged))).isIn(Failure.Kind.BAD_REQUEST);
   }
 
   /**
@@ -169,7 +170,7 @@ class ReplicationTest {
     get(w2.lead(7, (e, s, f) -> CompletableFuture.completedFuture(null)));
     byte[] tail = w2.tail(left.epoch(), left.seq(), 1 << 20).orElseThrow();
     assertThat(failure(back.followAll(6, tail))).as("from a writer older than its promise")
-      .isEqualTo(MemoryException.Kind.STALE_WRITER);
+      .isEqualTo(Failure.Kind.STALE_WRITER);
     get(back.followAll(7, tail));
     assertThat(back.position()).isEqualTo(w2.position());
     assertIdentical(w2, back);
@@ -182,10 +183,10 @@ class ReplicationTest {
     get(writer.lead(1, to(follower)));
     get(writer.append("shared/a.md", "agent", "before", null));
     follower.promise(2); // a new writer took over and reached this follower
-    assertThat(failure(writer.append("shared/a.md", "agent", "after", null))).isEqualTo(MemoryException.Kind.UNAVAILABLE);
+    assertThat(failure(writer.append("shared/a.md", "agent", "after", null))).isEqualTo(Failure.Kind.UNAVAILABLE);
     assertThat(Files.readString(writer.root().resolve("shared/a.md"))).contains("before").doesNotContain("after");
     assertThat(writer.leading()).isFalse();
-    assertThat(failure(writer.append("shared/a.md", "agent", "later", null))).isEqualTo(MemoryException.Kind.UNAVAILABLE);
+    assertThat(failure(writer.append("shared/a.md", "agent", "later", null))).isEqualTo(Failure.Kind.UNAVAILABLE);
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.agenthub.governor.ledger;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
@@ -110,10 +111,10 @@ public final class LedgerVerticle extends VerticleBase {
         vertx.eventBus().<JsonObject>localConsumer(RECORD, this::record);
         vertx.eventBus().<JsonObject>localConsumer(SPEND, m -> {
           if (!fromNode(m)) {
-            m.fail(403, "not signed by a node");
+            Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "not signed by a node"));
             return;
           }
-          compute().onSuccess(s -> m.reply(s.toJson())).onFailure(err -> m.fail(503, "spend unavailable"));
+          compute().onSuccess(s -> m.reply(s.toJson())).onFailure(err -> Failure.reply(m, new Failure(Failure.Kind.UNAVAILABLE, "spend unavailable")));
         });
         vertx.setPeriodic(1_000, id -> measure());
         vertx.setPeriodic(5_000, id -> sync());
@@ -158,14 +159,14 @@ public final class LedgerVerticle extends VerticleBase {
   private void record(Message<JsonObject> m) {
     if (!fromNode(m)) {
       // spend is what a node's governor priced: nothing else writes into the ledger
-      m.fail(403, "usage records must be signed by a node");
+      Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "usage records must be signed by a node"));
       return;
     }
     if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("agent") instanceof String)
       || !(body.getValue("model") instanceof String) || !(body.getValue("usd", 0.0) instanceof Number)
       || !(body.getValue("input", 0) instanceof Number) || !(body.getValue("output", 0) instanceof Number)
       || !(body.getValue("client", "-") instanceof String)) {
-      m.fail(400, "malformed usage record");
+      Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "malformed usage record"));
       return;
     }
     ZonedDateTime now = now();

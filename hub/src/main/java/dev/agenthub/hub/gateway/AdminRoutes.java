@@ -5,6 +5,7 @@ import dev.agenthub.governor.GovernorVerticle;
 import dev.agenthub.governor.ledger.LedgerVerticle;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -73,7 +74,7 @@ final class AdminRoutes {
     JsonObject ask = new JsonObject();
     vertx.eventBus().<JsonObject>request(LedgerVerticle.SPEND, ask, gw.signer().sign(LedgerVerticle.SPEND, ask, null))
       .onSuccess(m -> Replies.json(ctx, 200, admin ? m.body() : ownSpend(m.body(), client)))
-      .onFailure(err -> ctx.fail(new ApiError(503, "unavailable", "spend is not available right now", 1L)));
+      .onFailure(err -> ctx.fail(new Failure(Failure.Kind.UNAVAILABLE, "spend is not available right now", 1L)));
   }
 
   private static JsonObject ownSpend(JsonObject spend, String client) {
@@ -95,7 +96,7 @@ final class AdminRoutes {
     String key = ctx.pathParam("key");
     var p = gw.config().providers().get(provider);
     if (p == null || p.keys().stream().noneMatch(k -> k.id().equals(key))) {
-      throw new ApiError(404, "not_found", "no key '" + key + "' in provider '" + provider + "'");
+      throw new Failure(Failure.Kind.NOT_FOUND, "no key '" + key + "' in provider '" + provider + "'");
     }
     JsonObject enable = new JsonObject().put("provider", provider).put("key", key);
     // signed by this node: every governor checks it, and no token travels with it

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.config.HubConfig;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -188,7 +189,7 @@ final class BridgeConnection {
         } else if (ar.cause() instanceof ReplyException e) {
           write(BridgeFrames.err(reply, address, e.failureCode(), e.failureType().name(), e.getMessage()));
         } else {
-          write(BridgeFrames.err(reply, address, new ApiError(500, "internal_error", "internal error")));
+          write(BridgeFrames.err(reply, address, new Failure(Failure.Kind.INTERNAL, "internal error")));
         }
       });
   }
@@ -203,7 +204,7 @@ final class BridgeConnection {
     if (consumer != null) {
       consumer.unregister();
     } else {
-      write(BridgeFrames.err(null, null, new ApiError(404, "not_found", "this stream address is not registered on "
+      write(BridgeFrames.err(null, null, new Failure(Failure.Kind.NOT_FOUND, "this stream address is not registered on "
         + "this connection")));
     }
   }
@@ -215,7 +216,7 @@ final class BridgeConnection {
       .put("remote", String.valueOf(socket.remoteAddress())).put("reason", verdict.reason()));
     // the request's own answer when it has a reply address, so a client waiting on it fails at once
     String reply = frame.getValue("replyAddress") instanceof String r ? r : null;
-    write(BridgeFrames.err(reply, frame.getValue("address"), new ApiError(verdict.status(), errorType(verdict.status()),
+    write(BridgeFrames.err(reply, frame.getValue("address"), new Failure(Failure.Kind.ofStatus(verdict.status()),
       verdict.reason())));
   }
 
@@ -228,19 +229,19 @@ final class BridgeConnection {
       LOG.warning("bridge: " + what + " from " + socket.remoteAddress() + " (answered 400; at most one such line a "
         + "minute)");
     }
-    write(BridgeFrames.err(null, null, ApiError.badRequest(what)));
+    write(BridgeFrames.err(null, null, Failure.of(Failure.Kind.BAD_REQUEST, what)));
   }
 
   /** Announced more than a frame may hold: answered before a byte of it is read, then closed. */
   private void tooLarge(int length) {
     gw.metrics().refused("bridge_frame");
-    closeWith(BridgeFrames.err(null, null, new ApiError(413, "request_too_large", "a frame of "
+    closeWith(BridgeFrames.err(null, null, new Failure(Failure.Kind.TOO_LARGE, "a frame of "
       + Integer.toUnsignedString(length) + " bytes; at most " + limits.maxFrameBytes())));
   }
 
   private void late(String what) {
     gw.metrics().refused("slow_client");
-    closeWith(BridgeFrames.err(null, null, new ApiError(408, "request_timeout", what)));
+    closeWith(BridgeFrames.err(null, null, new Failure(Failure.Kind.REQUEST_TIMEOUT, what)));
   }
 
   /** Reads nothing more, answers {@code frame}, and closes once it is written. */
@@ -270,15 +271,6 @@ final class BridgeConnection {
     vertx.cancelTimer(frameTimer);
     streams.values().forEach(MessageConsumer::unregister);
     streams.clear();
-  }
-
-  private static String errorType(int status) {
-    return switch (status) {
-      case 400 -> "invalid_request_error";
-      case 401 -> "authentication_error";
-      case 404 -> "not_found";
-      default -> "permission_denied";
-    };
   }
 
   static boolean loopback(SocketAddress remote) {

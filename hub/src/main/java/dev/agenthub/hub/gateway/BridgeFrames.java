@@ -1,5 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
@@ -93,8 +95,8 @@ final class BridgeFrames {
   }
 
   /** An err frame with the API's error object (status, type, message), as HTTP would answer it. */
-  static JsonObject err(String replyAddress, Object sourceAddress, ApiError error) {
-    return err(replyAddress, sourceAddress, error.status, RECIPIENT_FAILURE, error.toJson().encode());
+  static JsonObject err(String replyAddress, Object sourceAddress, Failure error) {
+    return err(replyAddress, sourceAddress, error.kind().status(), RECIPIENT_FAILURE, error.toJson().encode());
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
@@ -68,8 +69,7 @@ final class ChatCompletions {
     String id = ctx.pathParam("id");
     String agent = id.startsWith("agent:") ? id.substring("agent:".length()) : id;
     AgentSpec spec = gw.config().agent(agent).filter(a -> auth.mayUse(authorization, a.id())).orElseThrow(() ->
-      new ApiError(404, "invalid_request_error", "The model '" + id + "' does not exist", null, "model",
-        "model_not_found"));
+      new Failure(Failure.Kind.MODEL_NOT_FOUND, "The model '" + id + "' does not exist", "model", null));
     Replies.json(ctx, 200, model(spec));
   }
 
@@ -90,15 +90,15 @@ final class ChatCompletions {
     JsonObject json = Requests.jsonBody(ctx.body().buffer());
     for (String field : json.fieldNames()) {
       if (!KNOWN.contains(field)) {
-        throw ApiError.unsupported(field, "Unrecognized request argument supplied: " + field);
+        throw Failure.unsupported(field, "Unrecognized request argument supplied: " + field);
       }
     }
     String model = Requests.requiredString(json, "model");
     String agent = model.startsWith("agent:") ? model.substring("agent:".length()) : model;
     if (gw.config().agent(agent).isEmpty()) {
       gw.metrics().refused("unknown_agent");
-      throw new ApiError(404, "invalid_request_error", "unknown agent '" + agent
-        + "' (the model field names the agent)", null, "model", "model_not_found");
+      throw new Failure(Failure.Kind.MODEL_NOT_FOUND, "unknown agent '" + agent
+        + "' (the model field names the agent)", "model", null);
     }
     auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
     checkTypesAndRanges(json);
@@ -117,7 +117,7 @@ final class ChatCompletions {
     Requests.session(session, field);
     boolean streaming = Requests.optionalBoolean(json, "stream");
     if (json.containsKey("stream_options") && !streaming) {
-      throw ApiError.badParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
+      throw Failure.badParam("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
     }
     int maxTokens = maxTokens(json);
     List<String> stop = stop(json.getValue("stop"));
@@ -126,7 +126,7 @@ final class ChatCompletions {
     if (stateless) {
       JsonObject last = messages.getJsonObject(messages.size() - 1);
       if (!"user".equals(last.getString("role"))) {
-        throw ApiError.badParam("messages", "the last message must have role 'user' (it is the new turn)");
+        throw Failure.badParam("messages", "the last message must have role 'user' (it is the new turn)");
       }
       text = last.getString("content");
       conversation = new JsonArray();
@@ -137,7 +137,7 @@ final class ChatCompletions {
       text = lastUserText(messages);
     }
     if (text.isBlank()) {
-      throw ApiError.badParam("messages", "the last user message must not be empty");
+      throw Failure.badParam("messages", "the last user message must not be empty");
     }
     String client = auth.clientId(ctx.request().getHeader("Authorization"));
     Turn.Request request = new Turn.Request(session, text, null, Priority.INTERACTIVE, null, 0,
@@ -197,7 +197,7 @@ final class ChatCompletions {
       for (String token : bias.fieldNames()) {
         Object b = bias.getValue(token);
         if (!(b instanceof Number n) || n.doubleValue() < -100 || n.doubleValue() > 100) {
-          throw ApiError.badParam("logit_bias", "Invalid 'logit_bias': each bias must be a number from -100 to 100 "
+          throw Failure.badParam("logit_bias", "Invalid 'logit_bias': each bias must be a number from -100 to 100 "
             + "(token " + token + ")");
         }
       }
@@ -208,26 +208,26 @@ final class ChatCompletions {
   private static void refuseUnsupported(JsonObject json) {
     Object n = json.getValue("n");
     if (n != null && !(n instanceof Number num && num.doubleValue() == 1)) {
-      throw ApiError.unsupported("n", "only n=1 is supported: an agent gives one answer per turn");
+      throw Failure.unsupported("n", "only n=1 is supported: an agent gives one answer per turn");
     }
     Object tools = json.getValue("tools");
     if (tools != null && !(tools instanceof JsonArray a && a.isEmpty())) {
-      throw ApiError.unsupported("tools", "client tools are not supported: an agent calls its own skills");
+      throw Failure.unsupported("tools", "client tools are not supported: an agent calls its own skills");
     }
     Object toolChoice = json.getValue("tool_choice");
     if (toolChoice != null && !"none".equals(toolChoice) && !"auto".equals(toolChoice)) {
-      throw ApiError.unsupported("tool_choice", "client tools are not supported: tool_choice may only be none or auto");
+      throw Failure.unsupported("tool_choice", "client tools are not supported: tool_choice may only be none or auto");
     }
     Object format = json.getValue("response_format");
     if (format != null && !(format instanceof JsonObject f && "text".equals(f.getValue("type")))) {
-      throw ApiError.unsupported("response_format", "only response_format {\"type\":\"text\"} is supported");
+      throw Failure.unsupported("response_format", "only response_format {\"type\":\"text\"} is supported");
     }
     Object modalities = json.getValue("modalities");
     if (modalities != null && !(modalities instanceof JsonArray m && m.stream().allMatch("text"::equals))) {
-      throw ApiError.unsupported("modalities", "only text output is supported");
+      throw Failure.unsupported("modalities", "only text output is supported");
     }
     if (Boolean.TRUE.equals(json.getValue("logprobs")) || json.getValue("top_logprobs") != null) {
-      throw ApiError.unsupported(json.getValue("top_logprobs") != null ? "top_logprobs" : "logprobs",
+      throw Failure.unsupported(json.getValue("top_logprobs") != null ? "top_logprobs" : "logprobs",
         "log probabilities are not supported");
     }
   }
@@ -253,15 +253,15 @@ final class ChatCompletions {
     } else if (value instanceof JsonArray a) {
       for (Object o : a) {
         if (!(o instanceof String s)) {
-          throw ApiError.badParam("stop", "'stop' must be a string or an array of strings");
+          throw Failure.badParam("stop", "'stop' must be a string or an array of strings");
         }
         out.add(s);
       }
     } else {
-      throw ApiError.badParam("stop", "'stop' must be a string or an array of strings");
+      throw Failure.badParam("stop", "'stop' must be a string or an array of strings");
     }
     if (out.size() > MAX_STOP || out.stream().anyMatch(String::isEmpty)) {
-      throw ApiError.badParam("stop", "'stop' takes 1-" + MAX_STOP + " non-empty sequences");
+      throw Failure.badParam("stop", "'stop' takes 1-" + MAX_STOP + " non-empty sequences");
     }
     return out;
   }
@@ -273,20 +273,20 @@ final class ChatCompletions {
    */
   private static JsonArray messages(Object value) {
     if (!(value instanceof JsonArray array) || array.isEmpty()) {
-      throw ApiError.badParam("messages", "'messages' must be a non-empty array");
+      throw Failure.badParam("messages", "'messages' must be a non-empty array");
     }
     JsonArray out = new JsonArray();
     for (int i = 0; i < array.size(); i++) {
       if (!(array.getValue(i) instanceof JsonObject message)) {
-        throw ApiError.badParam("messages[" + i + "]", "'messages[" + i + "]' must be an object");
+        throw Failure.badParam("messages[" + i + "]", "'messages[" + i + "]' must be an object");
       }
       Object role = message.getValue("role");
       if (!(role instanceof String r) || !Set.of("system", "developer", "user", "assistant", "tool").contains(r)) {
-        throw ApiError.badParam("messages[" + i + "].role", "'messages[" + i + "].role' must be system, developer, "
+        throw Failure.badParam("messages[" + i + "].role", "'messages[" + i + "].role' must be system, developer, "
           + "user or assistant");
       }
       if (r.equals("tool") || message.containsKey("tool_calls") || message.containsKey("function_call")) {
-        throw ApiError.unsupported("messages[" + i + "]", "tool messages and tool calls are not supported: "
+        throw Failure.unsupported("messages[" + i + "]", "tool messages and tool calls are not supported: "
           + "an agent calls its own skills");
       }
       Object content = message.getValue("content");
@@ -304,7 +304,7 @@ final class ChatCompletions {
         return message.getString("content");
       }
     }
-    throw ApiError.badParam("messages", "'messages' must contain a message with role 'user'");
+    throw Failure.badParam("messages", "'messages' must contain a message with role 'user'");
   }
 
   /** Content is a string or an array of parts, of which only text parts are taken. */
@@ -317,13 +317,13 @@ final class ChatCompletions {
       for (int j = 0; j < parts.size(); j++) {
         if (!(parts.getValue(j) instanceof JsonObject part) || !"text".equals(part.getValue("type"))
           || !(part.getValue("text") instanceof String t)) {
-          throw ApiError.unsupported("messages[" + i + "].content[" + j + "]", "only text content parts are supported");
+          throw Failure.unsupported("messages[" + i + "].content[" + j + "]", "only text content parts are supported");
         }
         sb.append(sb.isEmpty() ? "" : "\n").append(t);
       }
       return sb.toString();
     }
-    throw ApiError.badParam("messages[" + i + "].content", "'messages[" + i + "].content' must be a string or an "
+    throw Failure.badParam("messages[" + i + "].content", "'messages[" + i + "].content' must be a string or an "
       + "array of parts");
   }
 
@@ -375,7 +375,7 @@ final class ChatCompletions {
     }
 
     @Override
-    public String error(ApiError error) {
+    public String error(Failure error) {
       return event(error.toJson()) + "data: [DONE]\n\n";
     }
 

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.config.HubConfig;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Hashes;
 
 import java.util.List;
@@ -39,7 +40,7 @@ final class ClientAuth {
     }
     HubConfig.Client client = client(authorization);
     if (!client.allAgents() && !client.agents().contains(agent) && !client.admin()) {
-      throw new ApiError(403, "permission_denied", "this token may not use agent '" + agent + "'");
+      throw new Failure(Failure.Kind.FORBIDDEN, "this token may not use agent '" + agent + "'");
     }
   }
 
@@ -62,7 +63,7 @@ final class ClientAuth {
     }
     HubConfig.Client client = client(authorization);
     if (!client.admin() && !client.allAgents() && client.agents().isEmpty()) {
-      throw new ApiError(403, "permission_denied", "this token may not use any agent");
+      throw new Failure(Failure.Kind.FORBIDDEN, "this token may not use any agent");
     }
   }
 
@@ -76,7 +77,7 @@ final class ClientAuth {
       return;
     }
     if (!client(authorization).admin()) {
-      throw new ApiError(403, "permission_denied", "this endpoint needs an admin token");
+      throw new Failure(Failure.Kind.FORBIDDEN, "this endpoint needs an admin token");
     }
   }
 
@@ -87,7 +88,7 @@ final class ClientAuth {
     }
     HubConfig.Client client = client(authorization);
     if (!client.admin() && !client.metrics()) {
-      throw new ApiError(403, "permission_denied", "this endpoint needs an admin token or a metrics token");
+      throw new Failure(Failure.Kind.FORBIDDEN, "this endpoint needs an admin token or a metrics token");
     }
   }
 
@@ -105,11 +106,11 @@ final class ClientAuth {
 
   private HubConfig.Client client(String authorization) {
     if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new ApiError(401, "authentication_error", "missing bearer token");
+      throw new Failure(Failure.Kind.UNAUTHORIZED, "missing bearer token");
     }
     HubConfig.Client client = bySha.get(sha256(authorization.substring(7).trim()));
     if (client == null) {
-      throw new ApiError(401, "authentication_error", "unknown token");
+      throw new Failure(Failure.Kind.UNAUTHORIZED, "unknown token");
     }
     return client;
   }

@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.governor.TokenBucket;
 import dev.agenthub.hub.telemetry.Tracing;
+import dev.agenthub.protocol.Failure;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -58,7 +59,7 @@ final class ClientGate {
       String host = host(ctx.request().remoteAddress());
       if (host != null && !(host.startsWith("127.") || host.equals("0:0:0:0:0:0:0:1") || host.equals("::1"))) {
         gw.metrics().refused("auth");
-        throw new ApiError(401, "authentication_error",
+        throw new Failure(Failure.Kind.UNAUTHORIZED,
           "this hub has no API clients configured and only answers requests from its own machine");
       }
     }
@@ -92,38 +93,39 @@ final class ClientGate {
     if (!bucket.tryTake(1, now)) {
       gw.metrics().refused("client_rate");
       long wait = Math.max(1, (bucket.nanosUntil(1, now) + 999_999_999) / 1_000_000_000);
-      throw new ApiError(429, "rate_limited", "too many requests from this client (limit " + rps + "/s)", wait);
+      throw new Failure(Failure.Kind.RATE_LIMITED, "too many requests from this client (limit " + rps + "/s)", wait);
     }
   }
 
   /** The contract's error object for every failure; refused authentication is counted and audited. */
   void failure(RoutingContext ctx) {
     Throwable failure = ctx.failure();
-    if (failure instanceof ApiError e) {
-      if (e.status == 401 || e.status == 403) {
+    if (failure instanceof Failure e) {
+      if (e.kind() == Failure.Kind.UNAUTHORIZED || e.kind() == Failure.Kind.FORBIDDEN) {
         gw.metrics().refused("auth");
-        gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status)
+        gw.metrics().audit("auth_failed", new JsonObject().put("status", e.kind().status())
           .put("method", ctx.request().method().name()).put("path", ctx.normalizedPath())
           .put("remote", host(ctx.request().remoteAddress())).put("reason", e.getMessage()));
       }
-      e.send(ctx);
+      HttpFailures.send(ctx, e);
       return;
     }
     int status = ctx.statusCode();
     switch (status) {
       case 413 -> {
         gw.metrics().refused("too_large");
-        ApiError.send(ctx, 413, "request_too_large", "request body is larger than "
+        HttpFailures.send(ctx, Failure.Kind.TOO_LARGE, "request body is larger than "
           + gw.config().node().http().maxBodyBytes() + " bytes", null);
       }
-      case 400 -> ApiError.send(ctx, 400, "invalid_request_error", "bad request", null);
-      case 404 -> ApiError.send(ctx, 404, "not_found", "not found", null);
-      case 405 -> ApiError.send(ctx, 405, "method_not_allowed", "method not allowed", null);
+      case 400 -> HttpFailures.send(ctx, Failure.Kind.BAD_REQUEST, "bad request", null);
+      case 404 -> HttpFailures.send(ctx, Failure.Kind.NOT_FOUND, "not found", null);
+      case 405 -> HttpFailures.send(ctx, Failure.Kind.METHOD_NOT_ALLOWED, "method not allowed", null);
       default -> {
         if (failure != null) {
           LOG.log(Level.WARNING, "request failed: " + ctx.request().method() + " " + ctx.normalizedPath(), failure);
         }
-        ApiError.send(ctx, status >= 400 && status < 600 ? status : 500, "internal_error", "internal error", null);
+        HttpFailures.send(ctx, status > 400 && status < 600 ? Failure.Kind.ofStatus(status) : Failure.Kind.INTERNAL,
+          "internal error", null);
       }
     }
   }

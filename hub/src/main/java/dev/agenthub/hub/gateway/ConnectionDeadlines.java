@@ -1,5 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
@@ -99,8 +101,8 @@ final class ConnectionDeadlines {
         }
         gw.metrics().refused("slow_client");
         request.handler(null).endHandler(null);
-        new ApiError(408, "request_timeout", "the request body did not arrive within " + bodyMs + " ms")
-          .send(ctx).onComplete(ar -> {
+        HttpFailures.send(ctx, new Failure(Failure.Kind.REQUEST_TIMEOUT, "the request body did not arrive within "
+          + bodyMs + " ms")).onComplete(ar -> {
             if (request.version() != HttpVersion.HTTP_2) {
               request.connection().close();
             }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
@@ -26,7 +27,7 @@ public final class DelegationVerticle extends VerticleBase {
   private void refuse(Message<JsonObject> m, String from, String to, String why) {
     gw.metrics().refused("trust");
     gw.metrics().audit("delegation_refused", new JsonObject().put("from", from).put("to", to).put("reason", why));
-    m.fail(Turn.Failure.FORBIDDEN, why);
+    Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, why));
   }
 
   /** Whether the configured client may call {@code agent} (its list, all agents, or admin). */
@@ -43,12 +44,12 @@ public final class DelegationVerticle extends VerticleBase {
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
       if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("text") instanceof String)
         || !(body.getValue("session") instanceof String)) {
-        m.fail(Turn.Failure.BAD_REQUEST, "malformed delegation");
+        Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "malformed delegation"));
         return;
       }
       String agent = body.getString("agent");
       if (agent == null || gw.config().agent(agent).isEmpty()) {
-        m.fail(Turn.Failure.BAD_REQUEST, "unknown agent '" + agent + "'");
+        Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "unknown agent '" + agent + "'"));
         return;
       }
       // who asks is proven, not declared: the delegating agent signed the request with its own key
@@ -57,7 +58,7 @@ public final class DelegationVerticle extends VerticleBase {
       if (principal == null || !principal.equals(from)) {
         gw.metrics().refused("identity");
         gw.metrics().audit("identity_refused", new JsonObject().put("agent", from).put("to", "delegation"));
-        m.fail(Turn.Failure.FORBIDDEN, "the delegation is not signed by agent '" + from + "'");
+        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, "the delegation is not signed by agent '" + from + "'"));
         return;
       }
       boolean fromSensitive = gw.config().agent(from).map(a -> a.sensitive()).orElse(false);
@@ -75,10 +76,8 @@ public final class DelegationVerticle extends VerticleBase {
       }
       Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, Priority.INTERACTIVE,
         null, body.getInteger("depth", 1)).forClient(client);
-      dispatcher.dispatch(agent, request).onSuccess(m::reply).onFailure(err -> {
-        int status = err instanceof ApiError e ? e.status : Turn.Failure.MODEL_ERROR;
-        m.fail(status, err.getMessage() == null ? "delegation failed" : err.getMessage());
-      });
+      dispatcher.dispatch(agent, request).onSuccess(m::reply)
+        .onFailure(err -> Failure.reply(m, Failure.from(err, Failure.Kind.MODEL_ERROR, "delegation failed")));
     });
     return consumer.completion();
   }

@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Turn;
 
@@ -74,15 +75,15 @@ public final class EventBusDoor extends VerticleBase {
       }
       Requests.AgentMessage msg = Requests.AgentMessage.parse(body(m.body()));
       if (msg.text().length() > gw.config().node().http().maxBodyBytes()) {
-        throw new ApiError(413, "request_too_large", "text over the " + gw.config().node().http().maxBodyBytes()
+        throw new Failure(Failure.Kind.TOO_LARGE, "text over the " + gw.config().node().http().maxBodyBytes()
           + "-byte limit");
       }
       if (msg.callback() != null) {
-        throw ApiError.badParam("callback_url", "'callback_url' is for HTTP batch messages: on the event bus the "
+        throw Failure.badParam("callback_url", "'callback_url' is for HTTP batch messages: on the event bus the "
           + "reply is the answer");
       }
       if (msg.stream()) {
-        throw ApiError.badParam("stream", "on the event bus, name the address for the deltas in the '"
+        throw Failure.badParam("stream", "on the event bus, name the address for the deltas in the '"
           + EventBusApi.STREAM_TO + "' header");
       }
       Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), msg.priority())
@@ -91,7 +92,7 @@ public final class EventBusDoor extends VerticleBase {
       String streamTo = m.headers().get(EventBusApi.STREAM_TO);
       if (streamTo != null && !EventBusApi.isStreamAddressOf(EventBusApi.bearerToken(authorization), streamTo)) {
         // deltas go only where this caller may receive them: never onto an internal or another's address
-        throw new ApiError(403, "permission_denied", "'" + EventBusApi.STREAM_TO + "' must be one of this token's "
+        throw new Failure(Failure.Kind.FORBIDDEN, "'" + EventBusApi.STREAM_TO + "' must be one of this token's "
           + "stream addresses (" + EventBusApi.STREAM_PREFIX + "<...>.<id>)");
       }
       if (streamTo != null && !msg.batch()) {
@@ -99,7 +100,7 @@ public final class EventBusDoor extends VerticleBase {
         return;
       }
       dispatcher.dispatch(agent, request, timeout).onComplete(ar -> answer(agent, m, ar, started));
-    } catch (ApiError e) {
+    } catch (Failure e) {
       fail(agent, m, e, started);
     }
   }
@@ -153,16 +154,17 @@ public final class EventBusDoor extends VerticleBase {
   }
 
   private void fail(String agent, Message<Object> m, Throwable err, long started) {
-    ApiError e = err instanceof ApiError a ? a : new ApiError(500, "internal_error", "internal error");
-    if (e.status == 401 || e.status == 403) {
+    Failure e = HttpFailures.of(err);
+    if (e.kind() == Failure.Kind.UNAUTHORIZED || e.kind() == Failure.Kind.FORBIDDEN) {
       // audited as on HTTP: who was refused where (the event bus does not say who sent it)
       gw.metrics().refused("auth");
       String door = "bridge".equals(m.headers().get(BridgeGuard.DOOR_HEADER)) ? "bridge" : "eventbus";
-      gw.metrics().audit("auth_failed", new JsonObject().put("status", e.status).put("door", door)
+      gw.metrics().audit("auth_failed", new JsonObject().put("status", e.kind().status()).put("door", door)
         .put("address", EventBusApi.address(agent)).put("reason", e.getMessage()));
     }
     gw.metrics().message(agent, Replies.outcome(e), System.nanoTime() - started);
-    m.fail(e.status, e.toJson().encode());
+    // the event-bus API's failure (its contract): the HTTP status and the error object as text
+    m.fail(e.kind().status(), e.toJson().encode());
   }
 
   /** The request body: a JSON object (or its text or bytes), within the HTTP API's body limit. */
@@ -173,10 +175,10 @@ public final class EventBusDoor extends VerticleBase {
     }
     Buffer bytes = body instanceof Buffer b ? b : body instanceof String s ? Buffer.buffer(s) : null;
     if (bytes == null) {
-      throw ApiError.badRequest("the message must be a JSON object {\"session\", \"text\"}");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "the message must be a JSON object {\"session\", \"text\"}");
     }
     if (bytes.length() > max) {
-      throw new ApiError(413, "request_too_large", "message over the " + max + "-byte limit");
+      throw new Failure(Failure.Kind.TOO_LARGE, "message over the " + max + "-byte limit");
     }
     return Requests.jsonBody(bytes);
   }

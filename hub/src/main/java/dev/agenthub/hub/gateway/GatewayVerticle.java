@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -84,9 +85,9 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/ui/events").handler(admin::dashboardEvents);
     router.get("/ui/*").handler(StaticHandler.create("agenthub/ui").setCachingEnabled(false).setIndexPage("index.html"));
     router.route().failureHandler(gate::failure);
-    router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "not_found", "no such endpoint: " + ctx.request().method()
+    router.errorHandler(404, ctx -> HttpFailures.send(ctx, Failure.Kind.NOT_FOUND, "no such endpoint: " + ctx.request().method()
       + " " + ctx.normalizedPath(), null));
-    router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method_not_allowed",
+    router.errorHandler(405, ctx -> HttpFailures.send(ctx, Failure.Kind.METHOD_NOT_ALLOWED,
       ctx.request().method() + " is not allowed on " + ctx.normalizedPath(), null));
 
     // HTTP/1.1 and h2c; many streams per HTTP/2 connection, so thousands of clients need few sockets

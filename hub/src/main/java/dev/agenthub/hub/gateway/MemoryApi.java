@@ -1,7 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryException;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -35,7 +35,7 @@ final class MemoryApi {
     String section = ctx.queryParams().get("section");
     Future<String> text = section == null ? memory.read(path) : memory.readSection(path, section);
     text.onSuccess(t -> ctx.response().putHeader("Content-Type", "text/markdown; charset=utf-8").end(t))
-      .onFailure(err -> ctx.fail(toApiError(err)));
+      .onFailure(err -> ctx.fail(memoryFailure(err)));
   }
 
   /** Before a write's body is read: an admin token. */
@@ -74,38 +74,30 @@ final class MemoryApi {
     try {
       decoded = URI.create("http://h" + raw).getPath();
     } catch (IllegalArgumentException e) {
-      throw ApiError.badRequest("malformed memory path");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "malformed memory path");
     }
     int at = decoded.indexOf("/v1/memory/");
     if (at != 0) {
-      throw ApiError.badRequest("memory paths are relative to the memory directory");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "memory paths are relative to the memory directory");
     }
     return decoded.substring("/v1/memory/".length());
   }
 
   private static void reply(RoutingContext ctx, Future<JsonObject> result) {
-    result.onSuccess(json -> Replies.json(ctx, 200, json)).onFailure(err -> ctx.fail(toApiError(err)));
+    result.onSuccess(json -> Replies.json(ctx, 200, json)).onFailure(err -> ctx.fail(memoryFailure(err)));
   }
 
-  static ApiError toApiError(Throwable err) {
-    if (err instanceof MemoryException e) {
-      String type = switch (e.kind()) {
-        case INVALID -> "invalid_request_error";
-        case REFUSED -> "permission_denied";
-        case NOT_FOUND -> "not_found";
-        case TOO_LARGE -> "request_too_large";
-        case CONFLICT, FENCED, STALE_CLAIM -> "conflict"; // the admin API writes under no session claim
+  /** A memory failure as the admin API answers it: it writes under no session claim, and replicas are not its business. */
+  static Failure memoryFailure(Throwable err) {
+    if (err instanceof Failure e) {
+      return switch (e.kind()) {
+        case FENCED, STALE_CLAIM -> new Failure(Failure.Kind.CONFLICT, e.getMessage());
         // the replicas' own refusals are not meant for clients; should one get out, it is a writer change
-        case UNAVAILABLE, STALE_WRITER, OUT_OF_ORDER -> "unavailable";
-        case IO -> "internal_error";
+        case STALE_WRITER, OUT_OF_ORDER -> new Failure(Failure.Kind.UNAVAILABLE, e.getMessage());
+        default -> e;
       };
-      int status = switch (type) {
-        case "conflict" -> 409;
-        case "unavailable" -> 503;
-        default -> e.kind().status();
-      };
-      return new ApiError(status, type, e.getMessage(), status == 503 ? 1L : null);
     }
-    return new ApiError(500, "internal_error", "memory operation failed");
+    return new Failure(Failure.Kind.INTERNAL, "memory operation failed");
   }
+
 }

@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.LogFields;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
@@ -53,7 +54,7 @@ final class MessageRoutes {
     AgentSpec spec = gw.config().agent(agent).orElse(null);
     if (spec == null) {
       gw.metrics().refused("unknown_agent");
-      throw new ApiError(404, "not_found", "unknown agent '" + agent + "'");
+      throw new Failure(Failure.Kind.NOT_FOUND, "unknown agent '" + agent + "'");
     }
     auth.checkAgent(authorization, agent);
     ctx.next();
@@ -77,7 +78,7 @@ final class MessageRoutes {
       return;
     }
     if (callback != null) {
-      throw ApiError.badRequest("'callback_url' is for batch messages");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "'callback_url' is for batch messages");
     }
     Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), Priority.INTERACTIVE)
       .forClient(client);
@@ -113,7 +114,7 @@ final class MessageRoutes {
       }
 
       @Override
-      public String error(ApiError error) {
+      public String error(Failure error) {
         return "event: error\ndata: " + error.toJson().encode() + "\n\n";
       }
     });
@@ -160,18 +161,18 @@ final class MessageRoutes {
     try {
       uri = new URI(callback);
     } catch (URISyntaxException e) {
-      throw ApiError.badParam("callback_url", "'callback_url' is not a URL");
+      throw Failure.badParam("callback_url", "'callback_url' is not a URL");
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null || uri.getUserInfo() != null) {
-      throw ApiError.badParam("callback_url", "'callback_url' must be an http:// or https:// URL with a host");
+      throw Failure.badParam("callback_url", "'callback_url' must be an http:// or https:// URL with a host");
     }
     List<String> hosts = gw.config().batch().callbackHosts();
     if (hosts.isEmpty()) {
-      throw ApiError.badParam("callback_url", "callbacks are off on this hub (batch.callback-hosts is empty)");
+      throw Failure.badParam("callback_url", "callbacks are off on this hub (batch.callback-hosts is empty)");
     }
     if (!hosts.contains(uri.getHost().toLowerCase(Locale.ROOT))) {
-      throw ApiError.badParam("callback_url", "'" + uri.getHost() + "' is not in batch.callback-hosts");
+      throw Failure.badParam("callback_url", "'" + uri.getHost() + "' is not in batch.callback-hosts");
     }
   }
 }

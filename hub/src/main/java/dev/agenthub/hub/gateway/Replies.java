@@ -1,5 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
@@ -15,10 +17,10 @@ final class Replies {
 
   /** The {@code outcome} tag of {@code agenthub_messages_total} for a failed message. */
   static String outcome(Throwable err) {
-    if (err instanceof ApiError e) {
-      return switch (e.status) {
-        case 429 -> "rejected";
-        case 504 -> "timeout";
+    if (err instanceof Failure e) {
+      return switch (e.kind()) {
+        case QUEUE_FULL, RATE_LIMITED, BUDGET_EXCEEDED -> "rejected";
+        case TIMEOUT -> "timeout";
         default -> "error";
       };
     }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Priority;
 
 import io.vertx.core.buffer.Buffer;
@@ -10,7 +11,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.regex.Pattern;
 
-/** Input checks shared by the HTTP endpoints; each failure is an {@link ApiError} with a clear message. */
+/** Input checks shared by the HTTP endpoints; each failure is a {@link Failure} with a clear message. */
 final class Requests {
 
   private static final Pattern SESSION = Pattern.compile("[A-Za-z0-9_.:@-]{1,128}");
@@ -21,16 +22,16 @@ final class Requests {
 
   static JsonObject jsonBody(Buffer body) {
     if (body == null || body.length() == 0) {
-      throw ApiError.badRequest("request body must be a JSON object");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "request body must be a JSON object");
     }
     Object value;
     try {
       value = Json.decodeValue(body);
     } catch (DecodeException e) {
-      throw ApiError.badRequest("request body is not valid JSON");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "request body is not valid JSON");
     }
     if (!(value instanceof JsonObject json)) {
-      throw ApiError.badRequest("request body must be a JSON object");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "request body must be a JSON object");
     }
     return json;
   }
@@ -38,10 +39,10 @@ final class Requests {
   static String requiredString(JsonObject json, String field) {
     Object v = json.getValue(field);
     if (v == null) {
-      throw ApiError.badParam(field, "'" + field + "' is required");
+      throw Failure.badParam(field, "'" + field + "' is required");
     }
     if (!(v instanceof String s)) {
-      throw ApiError.badParam(field, "'" + field + "' must be a string");
+      throw Failure.badParam(field, "'" + field + "' must be a string");
     }
     return s;
   }
@@ -49,7 +50,7 @@ final class Requests {
   static String optionalString(JsonObject json, String field) {
     Object v = json.getValue(field);
     if (v != null && !(v instanceof String)) {
-      throw ApiError.badParam(field, "'" + field + "' must be a string");
+      throw Failure.badParam(field, "'" + field + "' must be a string");
     }
     return (String) v;
   }
@@ -58,7 +59,7 @@ final class Requests {
   static boolean optionalBoolean(JsonObject json, String field) {
     Object v = json.getValue(field);
     if (v != null && !(v instanceof Boolean)) {
-      throw ApiError.badParam(field, "'" + field + "' must be true or false");
+      throw Failure.badParam(field, "'" + field + "' must be true or false");
     }
     return Boolean.TRUE.equals(v);
   }
@@ -78,12 +79,12 @@ final class Requests {
     }
     double d = n.doubleValue();
     if (d < min) {
-      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': decimal below minimum value. "
-        + "Expected a value >= " + plain(min) + ", but got " + n + " instead.", null, field, "decimal_below_min_value");
+      throw Failure.invalid(field, "decimal_below_min_value", "Invalid '" + field + "': decimal below minimum value. "
+        + "Expected a value >= " + plain(min) + ", but got " + n + " instead.");
     }
     if (d > max) {
-      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': decimal above maximum value. "
-        + "Expected a value <= " + plain(max) + ", but got " + n + " instead.", null, field, "decimal_above_max_value");
+      throw Failure.invalid(field, "decimal_above_max_value", "Invalid '" + field + "': decimal above maximum value. "
+        + "Expected a value <= " + plain(max) + ", but got " + n + " instead.");
     }
   }
 
@@ -98,22 +99,22 @@ final class Requests {
     }
     long l = ((Number) v).longValue();
     if (l < min) {
-      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': integer below minimum value. "
-        + "Expected a value >= " + min + ", but got " + l + " instead.", null, field, "integer_below_min_value");
+      throw Failure.invalid(field, "integer_below_min_value", "Invalid '" + field + "': integer below minimum value. "
+        + "Expected a value >= " + min + ", but got " + l + " instead.");
     }
     if (l > max) {
-      throw new ApiError(400, "invalid_request_error", "Invalid '" + field + "': integer above maximum value. "
-        + "Expected a value <= " + max + ", but got " + l + " instead.", null, field, "integer_above_max_value");
+      throw Failure.invalid(field, "integer_above_max_value", "Invalid '" + field + "': integer above maximum value. "
+        + "Expected a value <= " + max + ", but got " + l + " instead.");
     }
     return l;
   }
 
-  static ApiError invalidType(String field, String expected, Object got) {
+  static Failure invalidType(String field, String expected, Object got) {
     String kind = got instanceof String ? "a string" : got instanceof Boolean ? "a boolean"
       : got instanceof Number ? "a decimal" : got instanceof JsonObject ? "an object"
       : got instanceof JsonArray ? "an array" : "another type";
-    return new ApiError(400, "invalid_request_error", "Invalid type for '" + field + "': expected " + expected
-      + ", but got " + kind + " instead.", null, field, "invalid_type");
+    return Failure.invalid(field, "invalid_type", "Invalid type for '" + field + "': expected " + expected
+      + ", but got " + kind + " instead.");
   }
 
   private static String plain(double d) {
@@ -123,14 +124,14 @@ final class Requests {
   /** Text that ends up in memory (a transcript, a file) holds no NUL (U+0000): a 400 naming the field. */
   static void refuseNul(String text, String field) {
     if (text != null && text.indexOf('\0') >= 0) {
-      throw ApiError.badParam(field, "'" + field + "' contains a NUL character (U+0000), which memory files may not "
+      throw Failure.badParam(field, "'" + field + "' contains a NUL character (U+0000), which memory files may not "
         + "hold");
     }
   }
 
   static String session(String session, String field) {
     if (!SESSION.matcher(session).matches() || session.startsWith(".")) {
-      throw ApiError.badRequest("'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");
+      throw Failure.of(Failure.Kind.BAD_REQUEST, "'" + field + "' must be 1-128 of A-Z a-z 0-9 _ . : @ - and not start with '.'");
     }
     return session;
   }
@@ -146,16 +147,16 @@ final class Requests {
       String session = Requests.session(requiredString(json, "session"), "session");
       String text = requiredString(json, "text");
       if (text.isBlank()) {
-        throw ApiError.badParam("text", "'text' must not be empty");
+        throw Failure.badParam("text", "'text' must not be empty");
       }
       refuseNul(text, "text");
       String idempotencyKey = optionalString(json, "idempotency_key");
       if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
-        throw ApiError.badParam("idempotency_key", "'idempotency_key' must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
+        throw Failure.badParam("idempotency_key", "'idempotency_key' must be 1-" + MAX_IDEMPOTENCY_KEY + " characters");
       }
       String priority = optionalString(json, "priority");
       if (priority != null && !priority.equals("interactive") && !priority.equals("batch")) {
-        throw ApiError.badParam("priority", "'priority' must be 'interactive' or 'batch'");
+        throw Failure.badParam("priority", "'priority' must be 'interactive' or 'batch'");
       }
       return new AgentMessage(session, text, idempotencyKey, priority == null ? Priority.INTERACTIVE : Priority.of(priority),
         optionalString(json, "callback_url"), optionalBoolean(json, "stream"));

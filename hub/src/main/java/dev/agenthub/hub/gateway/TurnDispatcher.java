@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Turn;
 
@@ -141,7 +142,7 @@ final class TurnDispatcher {
     List<NodeEntry.Placement> ranked = RendezvousRouter.rank(p.request.sessionKey(), view.get().instancesOf(p.agent));
     if (ranked.isEmpty()) {
       if (!retryLater(p, resend)) {
-        p.promise.tryFail(new ApiError(503, "unavailable", "no live instance of agent '" + p.agent + "'", 1L));
+        p.promise.tryFail(new Failure(Failure.Kind.UNAVAILABLE, "no live instance of agent '" + p.agent + "'", 1L));
       }
       return;
     }
@@ -204,24 +205,26 @@ final class TurnDispatcher {
         }
         // the session moved while the turn ran (the instance lost its claim): send it to the owner now,
         // as a resend, so it continues what the fenced turn wrote instead of writing it twice
-        if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE
-          && re.failureCode() == Turn.Failure.SESSION_MOVED && p.resends < MAX_MOVES) {
+        if (err instanceof Failure f && f.kind() == Failure.Kind.SESSION_MOVED && p.resends < MAX_MOVES) {
           p.resends++;
           send(p, true);
           return;
         }
-        p.promise.tryFail(toApiError(p.agent, err));
+        p.promise.tryFail(turnFailure(p.agent, err));
       });
   }
 
-  private static ApiError toApiError(String agent, Throwable err) {
-    if (!(err instanceof ReplyException re)) {
-      return new ApiError(500, "internal_error", "internal error");
+  /** What a failed turn answers at the doors: the agent's failure as it is, the bus's own as this agent's. */
+  private static Failure turnFailure(String agent, Throwable err) {
+    if (err instanceof Failure f) {
+      return f.kind() == Failure.Kind.QUEUE_FULL ? f.withMessage("agent '" + agent + "' is busy: " + f.getMessage()) : f;
     }
-    return switch (re.failureType()) {
-      case TIMEOUT -> new ApiError(504, "timeout", "agent '" + agent + "' did not answer in time");
-      case NO_HANDLERS -> new ApiError(503, "unavailable", "no live instance of agent '" + agent + "'", 1L);
-      case RECIPIENT_FAILURE, ERROR -> ApiError.fromFailure(agent, re.failureCode(), re.getMessage());
-    };
+    if (err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT) {
+      return new Failure(Failure.Kind.TIMEOUT, "agent '" + agent + "' did not answer in time");
+    }
+    if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+      return new Failure(Failure.Kind.UNAVAILABLE, "no live instance of agent '" + agent + "'");
+    }
+    return Failure.from(err, Failure.Kind.INTERNAL, "internal error");
   }
 }

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Turn;
 
@@ -27,7 +28,7 @@ final class TurnStream implements StreamRelay.Sink {
     String done(Turn.Reply reply, boolean anyDelta);
 
     /** The event that reports a failure after the stream began. */
-    String error(ApiError error);
+    String error(Failure error);
   }
 
   private final RoutingContext ctx;
@@ -119,7 +120,7 @@ final class TurnStream implements StreamRelay.Sink {
       ctx.fail(err);
       return;
     }
-    ApiError error = err instanceof ApiError e ? e : new ApiError(500, "internal_error", "internal error");
+    Failure error = HttpFailures.of(err);
     ctx.response().end(format.error(error));
   }
 }

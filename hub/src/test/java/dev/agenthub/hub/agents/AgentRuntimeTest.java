@@ -2,6 +2,7 @@ package dev.agenthub.hub.agents;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
@@ -326,9 +327,8 @@ class AgentRuntimeTest {
     turnAt("twin-1@rt1", "moving", "second question").await(30, TimeUnit.SECONDS);
     var fenced = turnAt("twin-0@rt1", "moving", "third question");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> fenced.await(30, TimeUnit.SECONDS))
-      .isInstanceOf(ReplyException.class)
-      .satisfies(e -> assertThat(((ReplyException) e).failureCode())
-        .isEqualTo(Turn.Failure.SESSION_MOVED));
+      .isInstanceOf(Failure.class)
+      .satisfies(e -> assertThat(((Failure) e).kind()).isEqualTo(Failure.Kind.SESSION_MOVED));
     // sent again, it reads the session back (with the other instance's turn) and claims it anew
     turnAt("twin-0@rt1", "moving", "third question").await(30, TimeUnit.SECONDS);
     String transcript = Files.readString(dir.resolve("agents/twin/sessions/moving.md"));

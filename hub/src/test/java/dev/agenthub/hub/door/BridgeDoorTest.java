@@ -298,7 +298,7 @@ class BridgeDoorTest {
       assertThatThrownBy(() -> hub.send("ops", "lib-1", "hi").await(1, TimeUnit.MINUTES))
         .isInstanceOfSatisfying(AgentHubException.class, e -> {
           assertThat(e.status()).isEqualTo(403);
-          assertThat(e.type()).isEqualTo("permission_denied");
+          assertThat(e.type()).isEqualTo("permission_error");
         });
       AgentHubClient.DeltaStream stream = hub.stream("support", new AgentHubClient.Request("lib-2", "Tell me more"));
       StringBuilder text = new StringBuilder();

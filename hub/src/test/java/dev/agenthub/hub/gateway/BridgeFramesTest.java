@@ -1,5 +1,7 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.protocol.Failure;
+
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
@@ -41,14 +43,14 @@ class BridgeFramesTest {
 
   @Test
   void errFramesNameTheRequestTheyAnswer() {
-    JsonObject answer = BridgeFrames.err("r1", "agenthub.agents.ops", new ApiError(403, "permission_denied", "no"));
+    JsonObject answer = BridgeFrames.err("r1", "agenthub.agents.ops", new Failure(Failure.Kind.FORBIDDEN, "no"));
     assertThat(answer.getString("address")).isEqualTo("r1");
     assertThat(answer.getString("sourceAddress")).isEqualTo("agenthub.agents.ops");
     assertThat(answer.getInteger("failureCode")).isEqualTo(403);
     assertThat(answer.getString("failureType")).isEqualTo("RECIPIENT_FAILURE");
     assertThat(new JsonObject(answer.getString("message")).getJsonObject("error").getString("type"))
-      .isEqualTo("permission_denied");
-    assertThat(BridgeFrames.err(null, "x", ApiError.badRequest("bad")).fieldNames())
+      .isEqualTo("permission_error");
+    assertThat(BridgeFrames.err(null, "x", Failure.of(Failure.Kind.BAD_REQUEST, "bad")).fieldNames())
       .containsExactlyInAnyOrder("type", "failureCode", "failureType", "message");
   }
 

@@ -128,7 +128,7 @@ class ClientAuthTest {
       if (r.statusCode() == 429) {
         limited++;
         assertThat(r.headers().firstValue("retry-after")).isPresent();
-        assertThat(r.body()).contains("rate_limited");
+        assertThat(r.body()).contains("rate_limit_exceeded");
       }
     }
     assertThat(limited).as("a burst past 2 x 5/s is refused").isPositive();

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
@@ -106,7 +107,7 @@ class TurnDispatcherTest {
     vertx.eventBus().<JsonObject>consumer(Turn.address("ops", order.get(0).id()), m -> {
       resends.add(m.headers().contains("resend"));
       if (resends.size() == 1) {
-        m.fail(Turn.Failure.SESSION_MOVED, "another instance claimed the session");
+        m.reply(new Failure(Failure.Kind.SESSION_MOVED, "another instance claimed the session"));
       } else {
         m.reply(answer(m, "the owner"));
       }

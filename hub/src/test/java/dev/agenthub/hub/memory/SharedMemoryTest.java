@@ -3,7 +3,7 @@ package dev.agenthub.hub.memory;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryClient;
-import dev.agenthub.memory.MemoryException;
+import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.testing.Fixtures;
@@ -49,11 +49,11 @@ class SharedMemoryTest {
     return f.await(30, TimeUnit.SECONDS);
   }
 
-  private static MemoryException.Kind failure(Future<?> f) {
+  private static Failure.Kind failure(Future<?> f) {
     try {
       f.await(30, TimeUnit.SECONDS);
       throw new AssertionError("expected a refusal");
-    } catch (MemoryException e) {
+    } catch (Failure e) {
       return e.kind();
     } catch (Exception e) {
       throw new AssertionError(e);
@@ -72,13 +72,13 @@ class SharedMemoryTest {
     await(ops.append("shared/ops/runbook.md", "ops", "restart with care"));
 
     assertThat(await(ops.read("shared/notes.md"))).contains("Printer on floor 2");
-    assertThat(failure(ops.append("shared/notes.md", "ops", "not mine to write"))).isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(support.read("agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(assistant.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(support.append("agents/ops/MEMORY.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(ops.append("shared/notes.md", "ops", "not mine to write"))).isEqualTo(Failure.Kind.FORBIDDEN);
+    assertThat(failure(support.read("agents/assistant/MEMORY.md"))).isEqualTo(Failure.Kind.FORBIDDEN);
+    assertThat(failure(assistant.read("shared/notes.md"))).isEqualTo(Failure.Kind.FORBIDDEN);
+    assertThat(failure(support.append("agents/ops/MEMORY.md", "support", "x"))).isEqualTo(Failure.Kind.FORBIDDEN);
     assertThat(failure(new MemoryClient(node.vertx(), node.signer("intruder"), 5_000).read("shared/notes.md")))
-      .isEqualTo(MemoryException.Kind.REFUSED);
-    assertThat(failure(support.read("shared/../agents/assistant/MEMORY.md"))).isEqualTo(MemoryException.Kind.INVALID);
+      .isEqualTo(Failure.Kind.FORBIDDEN);
+    assertThat(failure(support.read("shared/../agents/assistant/MEMORY.md"))).isEqualTo(Failure.Kind.BAD_REQUEST);
 
     JsonObject hits = await(assistant.search("diary", false, null));
     assertThat(hits.getJsonArray("hits")).hasSize(1);
@@ -93,9 +93,9 @@ class SharedMemoryTest {
   void aForgedOrMissingIdentityIsRefused() throws Exception {
     // assistant's key signs as assistant, who may not read shared/ (support may)
     MemoryClient other = new MemoryClient(node.vertx(), node.signer("assistant"), 5_000);
-    assertThat(failure(other.read("shared/notes.md"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(other.read("shared/notes.md"))).isEqualTo(Failure.Kind.FORBIDDEN);
     MemoryClient missing = new MemoryClient(node.vertx(), "support", 5_000);
-    assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(missing.append("shared/notes.md", "support", "x"))).isEqualTo(Failure.Kind.FORBIDDEN);
     JsonObject call = new ModelCall.Request("support", "sim-small", new JsonArray()
       .add(new JsonObject().put("role", "user").put("content", "hi")), new JsonArray(), 10,
       Priority.INTERACTIVE).toJson();
@@ -180,14 +180,14 @@ class SharedMemoryTest {
     JsonObject second = await(two.claim(path));
     assertThat(second.getString("text")).contains("hello from the first owner");
     assertThat(failure(one.append(path, "assistant", "late answer of the old owner", "c-2", first.getString("claim"))))
-      .isEqualTo(MemoryException.Kind.FENCED);
+      .isEqualTo(Failure.Kind.FENCED);
     await(two.append(path, "assistant", "answer of the new owner", "c-3", second.getString("claim")));
     // a claim of another writer (before a takeover or a restart) must be taken again, not trusted
-    assertThat(failure(two.append(path, "user", "again", "c-4", "1.1"))).isEqualTo(MemoryException.Kind.STALE_CLAIM);
-    assertThat(failure(two.append(path, "user", "again", "c-5", "not-a-claim"))).isEqualTo(MemoryException.Kind.INVALID);
+    assertThat(failure(two.append(path, "user", "again", "c-4", "1.1"))).isEqualTo(Failure.Kind.STALE_CLAIM);
+    assertThat(failure(two.append(path, "user", "again", "c-5", "not-a-claim"))).isEqualTo(Failure.Kind.BAD_REQUEST);
     // claiming is writing: an agent cannot claim what it may not write
     MemoryClient ops = new MemoryClient(node.vertx(), node.signer("ops"), 10_000);
-    assertThat(failure(ops.claim(path))).isEqualTo(MemoryException.Kind.REFUSED);
+    assertThat(failure(ops.claim(path))).isEqualTo(Failure.Kind.FORBIDDEN);
     String text = Files.readString(dir.resolve(path));
     assertThat(text).contains("answer of the new owner").doesNotContain("late answer");
   }
