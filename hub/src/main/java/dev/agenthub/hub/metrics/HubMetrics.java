@@ -105,6 +105,12 @@ public final class HubMetrics implements AgentEvents {
       .tags("scope", scope, "threshold", Double.toString(threshold)).register(registry).increment();
   }
 
+  /** A member of the cluster named an intruder: it did not prove it holds the cluster secret. */
+  public void intruder() {
+    Counter.builder("agenthub_intruders").description("Members named intruders: they did not prove they hold the "
+      + "cluster secret").register(registry).increment();
+  }
+
   public void refused(String reason) {
     Counter.builder("agenthub_refused").description("Requests refused, by reason")
       .tags("reason", reason).register(registry).increment();
