@@ -91,8 +91,14 @@ public final class LiteMember {
         message.fail(400, "a challenge is {nonce, challenger}");
         return;
       }
-      // the proof names this member's own UUID, never one from the challenge: it vouches for no one else
-      String member = clusterManager.getHazelcastInstance().getCluster().getLocalMember().getUuid().toString();
+      String member;
+      try {
+        // the proof names this member's own UUID, never one from the challenge: it vouches for no one else
+        member = clusterManager.getHazelcastInstance().getCluster().getLocalMember().getUuid().toString();
+      } catch (RuntimeException e) {
+        message.fail(503, "this member is leaving its cluster");
+        return;
+      }
       message.reply(new JsonObject().put("member", member).put("proof", proof(key, nonce, member, challenger)));
     }).completion();
   }

@@ -109,9 +109,10 @@ final class AdminRoutes {
     JsonObject reasons = new JsonObject();
     boolean up = true;
     for (var check : gw.ready().entrySet()) {
-      // asked once: a reason read after the verdict could belong to another moment
-      String why = check.getValue() instanceof ReadinessCheck r ? r.down() : null;
-      boolean ok = check.getValue() instanceof ReadinessCheck ? why == null : check.getValue().getAsBoolean();
+      // a check that can say why is asked once, so its verdict and its reason are of one moment
+      ReadinessCheck explained = check.getValue() instanceof ReadinessCheck r ? r : null;
+      String why = explained == null ? null : explained.down();
+      boolean ok = explained == null ? check.getValue().getAsBoolean() : why == null;
       checks.put(check.getKey(), ok ? "UP" : "DOWN");
       if (why != null) {
         reasons.put(check.getKey(), why);
