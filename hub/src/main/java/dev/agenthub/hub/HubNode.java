@@ -9,6 +9,7 @@ import dev.agenthub.governor.ledger.BudgetCounters;
 import dev.agenthub.governor.ledger.LedgerVerticle;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.cluster.HazelcastSetup;
+import dev.agenthub.hub.cluster.MemberChallenger;
 import dev.agenthub.hub.cluster.MembershipWatch;
 import dev.agenthub.hub.cluster.NodeDirectory;
 import dev.agenthub.hub.cluster.NodeEntry;
@@ -17,6 +18,7 @@ import dev.agenthub.hub.gateway.DelegationVerticle;
 import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
+import dev.agenthub.hub.gateway.ReadinessCheck;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -249,8 +251,11 @@ public final class HubNode {
     HubMetrics metrics = new HubMetrics(registry, audit);
     AtomicBoolean agentsReady = new AtomicBoolean();
     AtomicBoolean httpReady = new AtomicBoolean();
+    // every other member must prove it holds the secret; this node answers the others' challenges
+    MemberChallenger challenger = clusterManager == null ? null
+      : new MemberChallenger(clusterManager, clusterSecret, config.cluster().name(), metrics::intruder);
     Map<String, BooleanSupplier> ready = new LinkedHashMap<>();
-    ready.put("cluster", () -> clusterManager == null || clusterManager.isActive() && membership.in());
+    ready.put("cluster", (ReadinessCheck) () -> clusterTrouble(challenger));
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
     // this node's own requests are signed as the node; one verifier checks every signed request here
@@ -259,7 +264,7 @@ public final class HubNode {
     MemoryProbe probe = new MemoryProbe(registry, nodeSigner);
     ready.put("memory", probe::reachable);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, nodeSigner,
-      verifier);
+      verifier, challenger == null ? List::of : challenger::intruders);
     BudgetCounters budgets = new BudgetCounters(vertx,
       clusterManager == null ? null : clusterManager.getHazelcastInstance());
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), nodeSigner, verifier, budgets);
@@ -276,8 +281,10 @@ public final class HubNode {
       ready.put("memory-writes", probe::writesOk);
     }
 
-    // the directory first, so a node with a taken name stops before it serves anything
-    return watchMembership()
+    // the challenger first, so a node that joins answers the others' challenges at once; then the
+    // directory, so a node with a taken name stops before it serves anything
+    return (challenger == null ? Future.succeededFuture() : vertx.deployVerticle(challenger))
+      .compose(id -> watchMembership())
       .compose(v -> vertx.deployVerticle(directory))
       .compose(id -> checkUniqueName())
       .compose(id -> memory != null ? vertx.deployVerticle(memory)
@@ -336,6 +343,21 @@ public final class HubNode {
       vertx.executeBlocking(() -> membership.check(System.currentTimeMillis()), false);
     });
     return vertx.executeBlocking(() -> membership.check(System.currentTimeMillis()), false).mapEmpty();
+  }
+
+  /**
+   * Why this node is not a sound member of its cluster (readiness check {@code cluster}): out of it,
+   * or an intruder in it; null when it is sound or runs alone.
+   */
+  private String clusterTrouble(MemberChallenger challenger) {
+    if (clusterManager == null) {
+      return null;
+    }
+    if (!clusterManager.isActive()) {
+      return "this node has left its cluster";
+    }
+    String out = membership.trouble();
+    return out != null ? out : challenger.trouble();
   }
 
   private SharedMemoryVerticle memoryVerticle(HubMetrics metrics) {

@@ -115,6 +115,8 @@ public final class TestHub {
     Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(
         new EventBusOptions().setHost("127.0.0.1")))
       .withClusterManager(manager).buildClustered().await(2, TimeUnit.MINUTES);
+    // as an application with the secret does: it proves to the nodes that it holds it
+    LiteMember.answerChallenges(vertx, manager, SECRET.getBytes(StandardCharsets.UTF_8)).await(1, TimeUnit.MINUTES);
     return new LiteApp(vertx, manager);
   }
 

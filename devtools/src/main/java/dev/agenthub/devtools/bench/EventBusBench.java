@@ -118,7 +118,12 @@ final class EventBusBench {
     Config hz = LiteMember.config(cluster, MessageBench.CLUSTER_SECRET.getBytes(StandardCharsets.UTF_8), "127.0.0.1",
       List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2)));
     hz.setProperty("hazelcast.logging.type", "none");
-    return Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
-      .withClusterManager(new HazelcastClusterManager(hz)).buildClustered().await(2, TimeUnit.MINUTES);
+    HazelcastClusterManager manager = new HazelcastClusterManager(hz);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventBusOptions(new EventBusOptions().setHost("127.0.0.1")))
+      .withClusterManager(manager).buildClustered().await(2, TimeUnit.MINUTES);
+    // a member proves it holds the secret, or the nodes name it an intruder
+    LiteMember.answerChallenges(vertx, manager, MessageBench.CLUSTER_SECRET.getBytes(StandardCharsets.UTF_8))
+      .await(1, TimeUnit.MINUTES);
+    return vertx;
   }
 }

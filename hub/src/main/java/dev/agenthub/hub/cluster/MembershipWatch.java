@@ -71,6 +71,17 @@ public final class MembershipWatch {
     return state == State.IN;
   }
 
+  /** Why the node is not in its cluster, for readiness; null when it is. */
+  public String trouble() {
+    return switch (state) {
+      case IN -> null;
+      case STARTING -> "not checked yet whether this node is in its cluster";
+      case STOPPED -> "the Hazelcast instance of this node stopped";
+      case OUT -> "this node is not in its cluster: the member at " + foreign
+        + " answers but does not take it in (another cluster secret or cluster.name?)";
+    };
+  }
+
   /** Looks once; {@code now} in ms. Blocking (connects to the configured members). */
   public synchronized State check(long now) {
     if (!hazelcast.getLifecycleService().isRunning()) {

@@ -54,7 +54,7 @@ final class AdminRoutes {
 
   void cluster(RoutingContext ctx) {
     auth.checkAdmin(ctx.request().getHeader("Authorization"));
-    JsonObject body = gw.view().get().toJson();
+    JsonObject body = gw.view().get().toJson().put("intruders", new JsonArray(gw.intruders().get()));
     JsonObject writer = gw.memoryWriter().get();
     // writes "held": no writer answers, or it cannot reach enough in-sync copies
     body.put("memory", writer == null ? new JsonObject().putNull("writer").put("writes", "held")
@@ -107,13 +107,24 @@ final class AdminRoutes {
 
   void ready(RoutingContext ctx) {
     JsonObject checks = new JsonObject();
+    JsonObject reasons = new JsonObject();
     boolean up = true;
     for (var check : gw.ready().entrySet()) {
-      boolean ok = check.getValue().getAsBoolean();
+      // a check that can say why is asked once, so its verdict and its reason are of one moment
+      ReadinessCheck explained = check.getValue() instanceof ReadinessCheck r ? r : null;
+      String why = explained == null ? null : explained.down();
+      boolean ok = explained == null ? check.getValue().getAsBoolean() : why == null;
       checks.put(check.getKey(), ok ? "UP" : "DOWN");
+      if (why != null) {
+        reasons.put(check.getKey(), why);
+      }
       up &= ok;
     }
-    Replies.json(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks));
+    JsonObject body = new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks);
+    if (!reasons.isEmpty()) {
+      body.put("reasons", reasons);
+    }
+    Replies.json(ctx, up ? 200 : 503, body);
   }
 
   /** {@code GET /metrics}: an admin, or a scrape-only client. */

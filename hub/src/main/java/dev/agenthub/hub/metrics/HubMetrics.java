@@ -112,6 +112,12 @@ public final class HubMetrics implements AgentEvents, GovernorEvents {
       .tags("scope", scope, "threshold", Double.toString(threshold)).register(registry).increment();
   }
 
+  /** A member of the cluster named an intruder: it did not prove it holds the cluster secret. */
+  public void intruder() {
+    Counter.builder("agenthub_intruders").description("Members named intruders: they did not prove they hold the "
+      + "cluster secret").register(registry).increment();
+  }
+
   @Override
   public void refused(String reason) {
     Counter.builder("agenthub_refused").description("Requests refused, by reason")
