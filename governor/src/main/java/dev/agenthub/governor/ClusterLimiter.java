@@ -2,10 +2,11 @@ package dev.agenthub.governor;
 
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
+import com.hazelcast.nio.serialization.compact.CompactSerializer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 
-import java.io.Serializable;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,23 +15,22 @@ import java.util.Map;
  * the same buckets, so the calls on a key summed over all nodes never exceed its limits, whatever
  * the spread of the load, and a node that dies takes nothing with it: the state moves with its
  * partition, so no capacity is created or lost when nodes join or leave. The owner's wall clock
- * drives the refill.
+ * drives the refill. The entry and the processors cross members in Hazelcast's Compact format
+ * ({@link #serializers()}).
  */
 final class ClusterLimiter implements Limiter {
 
   static final String MAP = "agenthub.key-buckets";
 
   /** Bucket levels and the last refill, in wall-clock milliseconds of the partition owner. */
-  static final class State implements Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class State {
     double requests;
     double tokens;
     long lastMillis;
   }
 
   /** Refills, then takes one request and {@code n} tokens if both buckets admit them. */
-  static final class Take implements EntryProcessor<String, State, Long>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Take implements EntryProcessor<String, State, Long> {
     final double rps;
     final double tps;
     final double rcap;
@@ -77,8 +77,7 @@ final class ClusterLimiter implements Limiter {
   }
 
   /** Refunds (positive) or charges (negative) tokens. */
-  static final class Settle implements EntryProcessor<String, State, Double>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Settle implements EntryProcessor<String, State, Double> {
     final double tcap;
     final long delta;
 
@@ -97,6 +96,38 @@ final class ClusterLimiter implements Limiter {
       entry.setValue(s);
       return s.requests;
     }
+  }
+
+  /** The Compact serializers of the entry and the processors: names on the wire never change. */
+  static List<CompactSerializer<?>> serializers() {
+    return List.of(
+      GovernorSerializers.compact("agenthub.limiter.state", State.class, in -> {
+        State s = new State();
+        s.requests = in.readFloat64("requests");
+        s.tokens = in.readFloat64("tokens");
+        s.lastMillis = in.readInt64("lastMillis");
+        return s;
+      }, (out, s) -> {
+        out.writeFloat64("requests", s.requests);
+        out.writeFloat64("tokens", s.tokens);
+        out.writeInt64("lastMillis", s.lastMillis);
+      }),
+      GovernorSerializers.compact("agenthub.limiter.take", Take.class,
+        in -> new Take(new double[] {in.readFloat64("rps"), in.readFloat64("tps"), in.readFloat64("rcap"),
+          in.readFloat64("tcap")}, in.readInt64("n")),
+        (out, t) -> {
+          out.writeFloat64("rps", t.rps);
+          out.writeFloat64("tps", t.tps);
+          out.writeFloat64("rcap", t.rcap);
+          out.writeFloat64("tcap", t.tcap);
+          out.writeInt64("n", t.n);
+        }),
+      GovernorSerializers.compact("agenthub.limiter.settle", Settle.class,
+        in -> new Settle(in.readFloat64("tcap"), in.readInt64("delta")),
+        (out, s) -> {
+          out.writeFloat64("tcap", s.tcap);
+          out.writeInt64("delta", s.delta);
+        }));
   }
 
   private final IMap<String, State> map;

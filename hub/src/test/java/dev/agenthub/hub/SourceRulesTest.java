@@ -102,4 +102,47 @@ class SourceRulesTest {
     }
     assertThat(found).as("imports against the modules' direction").isEmpty();
   }
+
+  @Test
+  void nothingOfOursCrossesTheClusterByJavaSerialization() throws IOException {
+    // every module of the build; its main code only (tests may show what the members refuse)
+    List<String> modules = new ArrayList<>();
+    Matcher module = Pattern.compile("<module>([^<]+)</module>").matcher(Files.readString(ROOT.resolve("pom.xml")));
+    while (module.find()) {
+      modules.add(module.group(1));
+    }
+    Pattern serializable = Pattern.compile("\\b(?:implements|extends)\\b[^{;]*\\b(?:Serializable|Externalizable)\\b");
+    Pattern processorCall = Pattern.compile(
+      "\\.(?:executeOnKey|executeOnKeys|executeOnEntries|submitToKey|submitToKeys)(?:Async)?\\s*\\(");
+    Pattern processorLambda = Pattern.compile("new\\s+EntryProcessor\\s*<|EntryProcessor<[^;(){}]*>\\s+\\w+\\s*=\\s*"
+      + "(?:\\([^()]*\\)\\s*->|\\w+\\s*->|[\\w.]+::)");
+    List<String> found = new ArrayList<>();
+    for (Path file : sources(modules.toArray(String[]::new))) {
+      if (!file.toString().contains("/src/main/")) {
+        continue;
+      }
+      String code = Files.readString(file).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
+      String name = ROOT.relativize(file).toString();
+      if (serializable.matcher(code).find()) {
+        found.add(name + ": implements Serializable (give it a Compact serializer)");
+      }
+      if (processorLambda.matcher(code).find()) {
+        found.add(name + ": an entry processor that is a lambda or an anonymous class");
+      }
+      Matcher call = processorCall.matcher(code);
+      while (call.find()) {
+        int depth = 1;
+        int end = call.end();
+        while (end < code.length() && depth > 0) {
+          char c = code.charAt(end++);
+          depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        }
+        String arguments = code.substring(call.end(), end);
+        if (arguments.contains("->") || arguments.contains("::")) {
+          found.add(name + ": a lambda in an entry processor call: " + call.group() + arguments);
+        }
+      }
+    }
+    assertThat(found).as("what crosses Hazelcast members is a named class with a Compact serializer").isEmpty();
+  }
 }

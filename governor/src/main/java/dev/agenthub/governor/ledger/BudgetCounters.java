@@ -1,16 +1,21 @@
 package dev.agenthub.governor.ledger;
 
+import dev.agenthub.governor.GovernorSerializers;
+
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
+import com.hazelcast.nio.serialization.compact.CompactReader;
+import com.hazelcast.nio.serialization.compact.CompactSerializer;
+import com.hazelcast.nio.serialization.compact.CompactWriter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
-import java.io.Serializable;
 import java.util.AbstractMap;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,7 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * applies; when the answer comes the hold settles into the real cost. A budget refuses a hold that
  * would take spent plus held past its limit, so with {@code on-exceed: block} spend never passes it.
  * Holds are kept per holder (a Hazelcast member): the holds of a member that left are dropped by the
- * ledger's sweep. Without a cluster the same processors run on a local map.
+ * ledger's sweep. Without a cluster the same processors run on a local map. The counters and the
+ * processors cross members in Hazelcast's Compact format ({@link #serializers()}).
  */
 public final class BudgetCounters {
 
@@ -36,8 +42,7 @@ public final class BudgetCounters {
    * Spent (settled) USD in the period, USD held by each holder for calls in flight, and how many
    * holds it refused (the budget is reached once it refused one).
    */
-  public static final class Counter implements Serializable {
-    private static final long serialVersionUID = 1L;
+  public static final class Counter {
     double used;
     long refusals;
     final HashMap<String, Double> held = new HashMap<>();
@@ -52,8 +57,7 @@ public final class BudgetCounters {
   }
 
   /** Holds {@code usd} if spent plus held plus it stays within the limit (or when forced). */
-  static final class Hold implements EntryProcessor<String, Counter, Boolean>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Hold implements EntryProcessor<String, Counter, Boolean> {
     final String holder;
     final double usd;
     final Map<String, Double> limits;
@@ -82,8 +86,7 @@ public final class BudgetCounters {
   }
 
   /** Gives back a hold and adds the call's real cost. */
-  static final class Settle implements EntryProcessor<String, Counter, Void>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Settle implements EntryProcessor<String, Counter, Void> {
     final String holder;
     final double heldUsd;
     final double costUsd;
@@ -117,8 +120,7 @@ public final class BudgetCounters {
   }
 
   /** Sets the period's spend as the ledger rebuilt it, unless the cluster holds the counter already. */
-  static final class Seed implements EntryProcessor<String, Counter, Void>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Seed implements EntryProcessor<String, Counter, Void> {
     final Map<String, Double> used;
 
     Seed(Map<String, Double> used) {
@@ -137,8 +139,7 @@ public final class BudgetCounters {
   }
 
   /** {@code [used, held, refusals]} of a counter. */
-  static final class Read implements EntryProcessor<String, Counter, double[]>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Read implements EntryProcessor<String, Counter, double[]> {
 
     @Override
     public double[] process(Map.Entry<String, Counter> entry) {
@@ -148,8 +149,7 @@ public final class BudgetCounters {
   }
 
   /** Drops the holds of holders that are gone, and counters of ended periods that hold nothing. */
-  static final class Sweep implements EntryProcessor<String, Counter, Void>, Serializable {
-    private static final long serialVersionUID = 1L;
+  static final class Sweep implements EntryProcessor<String, Counter, Void> {
     final Set<String> live;
     final Set<String> periods;
 
@@ -172,6 +172,72 @@ public final class BudgetCounters {
       }
       return null;
     }
+  }
+
+  /** The Compact serializers of the counter and the processors: names on the wire never change. */
+  public static List<CompactSerializer<?>> serializers() {
+    return List.of(
+      GovernorSerializers.compact("agenthub.budget.counter", Counter.class, in -> {
+        Counter c = new Counter();
+        c.used = in.readFloat64("used");
+        c.refusals = in.readInt64("refusals");
+        c.held.putAll(readMap(in, "holders", "heldUsd"));
+        return c;
+      }, (out, c) -> {
+        out.writeFloat64("used", c.used);
+        out.writeInt64("refusals", c.refusals);
+        writeMap(out, "holders", "heldUsd", c.held);
+      }),
+      GovernorSerializers.compact("agenthub.budget.hold", Hold.class,
+        in -> new Hold(in.readString("holder"), in.readFloat64("usd"), readMap(in, "keys", "limitUsd"),
+          in.readBoolean("force")),
+        (out, h) -> {
+          out.writeString("holder", h.holder);
+          out.writeFloat64("usd", h.usd);
+          writeMap(out, "keys", "limitUsd", h.limits);
+          out.writeBoolean("force", h.force);
+        }),
+      GovernorSerializers.compact("agenthub.budget.settle", Settle.class,
+        in -> new Settle(in.readString("holder"), in.readFloat64("heldUsd"), in.readFloat64("costUsd")),
+        (out, s) -> {
+          out.writeString("holder", s.holder);
+          out.writeFloat64("heldUsd", s.heldUsd);
+          out.writeFloat64("costUsd", s.costUsd);
+        }),
+      GovernorSerializers.compact("agenthub.budget.seed", Seed.class,
+        in -> new Seed(readMap(in, "keys", "usedUsd")),
+        (out, s) -> writeMap(out, "keys", "usedUsd", s.used)),
+      GovernorSerializers.compact("agenthub.budget.read", Read.class, in -> new Read(), (out, r) -> {
+      }),
+      GovernorSerializers.compact("agenthub.budget.sweep", Sweep.class,
+        in -> new Sweep(Set.of(in.readArrayOfString("live")), Set.of(in.readArrayOfString("periods"))),
+        (out, s) -> {
+          out.writeArrayOfString("live", s.live.toArray(String[]::new));
+          out.writeArrayOfString("periods", s.periods.toArray(String[]::new));
+        }));
+  }
+
+  /** A map of USD by name as two arrays of the same length. */
+  private static void writeMap(CompactWriter out, String names, String usd, Map<String, Double> map) {
+    String[] keys = new String[map.size()];
+    double[] values = new double[map.size()];
+    int i = 0;
+    for (Map.Entry<String, Double> e : map.entrySet()) {
+      keys[i] = e.getKey();
+      values[i++] = e.getValue();
+    }
+    out.writeArrayOfString(names, keys);
+    out.writeArrayOfFloat64(usd, values);
+  }
+
+  private static Map<String, Double> readMap(CompactReader in, String names, String usd) {
+    String[] keys = in.readArrayOfString(names);
+    double[] values = in.readArrayOfFloat64(usd);
+    Map<String, Double> map = new LinkedHashMap<>();
+    for (int i = 0; i < keys.length; i++) {
+      map.put(keys[i], values[i]);
+    }
+    return map;
   }
 
   private final Vertx vertx;

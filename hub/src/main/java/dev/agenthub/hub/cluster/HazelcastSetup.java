@@ -2,6 +2,7 @@ package dev.agenthub.hub.cluster;
 
 import dev.agenthub.client.LiteMember;
 import dev.agenthub.config.HubConfig;
+import dev.agenthub.governor.GovernorSerializers;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
@@ -13,7 +14,8 @@ import java.util.regex.Pattern;
 /**
  * Hazelcast settings for a node: the cluster name derived from the secret, Vert.x's required maps, TCP-IP join on the configured members (or
  * Kubernetes DNS discovery), multicast and auto-detection off, bound to {@code cluster.host} only,
- * and join and failure detection tuned to seconds.
+ * join and failure detection tuned to seconds, and what the governor keeps in the cluster in
+ * Compact, never by Java serialization ({@link GovernorSerializers}).
  */
 public final class HazelcastSetup {
 
@@ -42,6 +44,7 @@ public final class HazelcastSetup {
     hz.setProperty("hazelcast.socket.bind.any", "false");
     hz.setProperty("hazelcast.local.localAddress", cluster.host());
     hz.setProperty("hazelcast.graceful.shutdown.max.wait", "10");
+    GovernorSerializers.register(hz.getSerializationConfig());
 
     NetworkConfig network = hz.getNetworkConfig();
     network.setPort(cluster.port()).setPortAutoIncrement(true).setPortCount(100);
