@@ -25,11 +25,11 @@ class SkillsTest {
 
   @Test
   void aClientsSessionKeyAndTranscriptAreItsOwn() {
-    Turn.Request a = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("web");
-    Turn.Request b = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("limited");
+    Turn.Request a = Turn.Request.of("s1", "hi").build().forClient("web");
+    Turn.Request b = Turn.Request.of("s1", "hi").build().forClient("limited");
     assertThat(a.sessionKey()).isEqualTo("web/s1").isNotEqualTo(b.sessionKey());
     assertThat(Transcript.path("support", a.sessionKey())).isEqualTo("agents/support/sessions/web/s1.md");
-    assertThat(new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).sessionKey()).isEqualTo("s1");
+    assertThat(Turn.Request.of("s1", "hi").build().sessionKey()).isEqualTo("s1");
     assertThat(Turn.Request.fromJson(a.toJson()).client()).isEqualTo("web");
   }
 }

@@ -44,11 +44,11 @@ class TurnRunnerTest {
 
   @Test
   void aTurnRequestKeepsItsStreamStopAndConversationOnTheBus() {
-    Turn.Request r = new Turn.Request("s", "hi", "k", Priority.INTERACTIVE, null, 0, 50, List.of("END"),
-      new JsonArray().add(m("user", "before")), new ModelCall.Stream("addr", "id-1", 0));
+    Turn.Request r = Turn.Request.of("s", "hi").idempotencyKey("k").maxTokens(50).stop(List.of("END"))
+      .conversation(new JsonArray().add(m("user", "before"))).stream(new ModelCall.Stream("addr", "id-1", 0)).build();
     Turn.Request back = Turn.Request.fromJson(r.toJson());
     assertThat(back).isEqualTo(r);
     assertThat(back.stateless()).isTrue();
-    assertThat(Turn.Request.fromJson(new Turn.Request("s", "hi", null, Priority.INTERACTIVE).toJson()).stateless()).isFalse();
+    assertThat(Turn.Request.fromJson(Turn.Request.of("s", "hi").build().toJson()).stateless()).isFalse();
   }
 }

@@ -19,6 +19,7 @@ import dev.agenthub.hub.gateway.EventBusDoor;
 import dev.agenthub.hub.gateway.GatewayContext;
 import dev.agenthub.hub.gateway.GatewayVerticle;
 import dev.agenthub.hub.gateway.ReadinessCheck;
+import dev.agenthub.hub.gateway.TurnIntake;
 import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
@@ -91,6 +92,7 @@ public final class HubNode {
   private final Tracing tracing;
   private final MembershipWatch membership;
   private long membershipTimer = -1;
+  private TurnIntake intake;
 
   private HubNode(HubConfig config, Vertx vertx, HazelcastClusterManager clusterManager,
                   PrometheusMeterRegistry registry, int httpPort, NodeDirectory directory, Map<String, String> secrets,
@@ -263,8 +265,9 @@ public final class HubNode {
     MessageAuth.Verifier verifier = new MessageAuth.Verifier(clusterSecret);
     MemoryProbe probe = new MemoryProbe(registry, nodeSigner);
     ready.put("memory", probe::reachable);
+    intake = new TurnIntake(vertx, config, directory::view, metrics, nodeSigner);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, nodeSigner,
-      verifier, challenger == null ? List::of : challenger::intruders);
+      verifier, challenger == null ? List::of : challenger::intruders, intake);
     BudgetCounters budgets = new BudgetCounters(vertx,
       clusterManager == null ? null : clusterManager.getHazelcastInstance());
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), nodeSigner, verifier, budgets);
@@ -411,6 +414,9 @@ public final class HubNode {
       gatewayDeployments.forEach(id -> gateways.add(vertx.undeploy(id)));
       return Future.join(gateways);
     }).transform(ignored -> {
+      if (intake != null) {
+        intake.close();
+      }
       List<Future<Void>> agents = new ArrayList<>();
       placerDeployments.forEach(id -> agents.add(vertx.undeploy(id)));
       return Future.join(agents);

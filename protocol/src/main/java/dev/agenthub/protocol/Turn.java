@@ -58,19 +58,20 @@ public final class Turn {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
-    public Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth,
-                   int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream) {
-      this(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream, null);
+    /** A turn of {@code text} in {@code session}: interactive, no key, no client; see {@link Builder}. */
+    public static Builder of(String session, String text) {
+      return new Builder(session, text);
     }
 
-    public Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth) {
-      this(session, text, idempotencyKey, priority, hint, depth, 0, List.of(), null, null, null);
+    /** A builder holding this turn, to change some of it. */
+    public Builder toBuilder() {
+      return new Builder(session, text).idempotencyKey(idempotencyKey).priority(priority).hint(hint).depth(depth)
+        .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client);
     }
 
     /** The same turn on behalf of {@code client}. */
     public Request forClient(String client) {
-      return new Request(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream,
-        client);
+      return toBuilder().client(client).build();
     }
 
     /**
@@ -91,13 +92,9 @@ public final class Turn {
       return idempotencyKey != null && !idempotencyKey.startsWith(GATEWAY_KEY_PREFIX);
     }
 
-    public Request(String session, String text, String idempotencyKey, Priority priority) {
-      this(session, text, idempotencyKey, priority, null, 0);
-    }
-
     /** The same turn with another idempotency key. */
     public Request withIdempotencyKey(String key) {
-      return new Request(session, text, key, priority, hint, depth, maxTokens, stop, conversation, stream, client);
+      return toBuilder().idempotencyKey(key).build();
     }
 
     /** A stateless turn keeps nothing: no transcript, no session history. */
@@ -134,12 +131,93 @@ public final class Turn {
 
     public static Request fromJson(JsonObject json) {
       JsonObject stream = json.getJsonObject("stream");
-      return new Request(json.getString("session"), json.getString("text"),
-        json.getString("idempotency_key"), Priority.of(json.getString("priority", "interactive")), json.getString("hint"),
-        json.getInteger("depth", 0), json.getInteger("max_tokens", 0),
-        json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList(),
-        json.getJsonArray("conversation"), stream == null ? null : ModelCall.Stream.fromJson(stream),
-        json.getString("client"));
+      return of(json.getString("session"), json.getString("text")).idempotencyKey(json.getString("idempotency_key"))
+        .priority(Priority.of(json.getString("priority", "interactive"))).hint(json.getString("hint"))
+        .depth(json.getInteger("depth", 0)).maxTokens(json.getInteger("max_tokens", 0))
+        .stop(json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList())
+        .conversation(json.getJsonArray("conversation"))
+        .stream(stream == null ? null : ModelCall.Stream.fromJson(stream)).client(json.getString("client")).build();
+    }
+  }
+
+  /**
+   * Builds a {@link Request} by name, not by position: {@code Turn.Request.of(session, text)
+   * .priority(Priority.BATCH).client(client).build()}. Unset: interactive, no idempotency key, no
+   * hint, depth 0, no output cap or stop sequences, a session kept (no conversation), no stream, no client.
+   */
+  public static final class Builder {
+    private final String session;
+    private final String text;
+    private String idempotencyKey;
+    private Priority priority = Priority.INTERACTIVE;
+    private String hint;
+    private int depth;
+    private int maxTokens;
+    private List<String> stop = List.of();
+    private JsonArray conversation;
+    private ModelCall.Stream stream;
+    private String client;
+
+    private Builder(String session, String text) {
+      this.session = session;
+      this.text = text;
+    }
+
+    /** The client's key for retries (the gateway makes one up when there is none). */
+    public Builder idempotencyKey(String key) {
+      this.idempotencyKey = key;
+      return this;
+    }
+
+    public Builder priority(Priority priority) {
+      this.priority = priority;
+      return this;
+    }
+
+    /** The model the caller asks for ({@code routine}, {@code complex}), or null for the router's choice. */
+    public Builder hint(String hint) {
+      this.hint = hint;
+      return this;
+    }
+
+    /** How many delegations deep this turn is (0: a client's own). */
+    public Builder depth(int depth) {
+      this.depth = depth;
+      return this;
+    }
+
+    /** The output cap of the turn's model calls (0: the agent's own). */
+    public Builder maxTokens(int maxTokens) {
+      this.maxTokens = maxTokens;
+      return this;
+    }
+
+    public Builder stop(List<String> stop) {
+      this.stop = stop;
+      return this;
+    }
+
+    /** A stateless turn: the whole conversation comes with it and nothing is kept. */
+    public Builder conversation(JsonArray conversation) {
+      this.conversation = conversation;
+      return this;
+    }
+
+    /** Where the answer's deltas go as they are generated, or null. */
+    public Builder stream(ModelCall.Stream stream) {
+      this.stream = stream;
+      return this;
+    }
+
+    /** The API client the turn is on behalf of, or null without clients. */
+    public Builder client(String client) {
+      this.client = client;
+      return this;
+    }
+
+    public Request build() {
+      return new Request(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream,
+        client);
     }
   }
 

@@ -37,15 +37,15 @@ final class ChatCompletions {
   private static final int MAX_STOP = 4;
 
   private final GatewayContext gw;
-  private final TurnDispatcher dispatcher;
+  private final TurnIntake intake;
   private final ClientAuth auth;
   private final StreamRelay relay;
   private final long created = System.currentTimeMillis() / 1000;
 
-  ChatCompletions(GatewayContext gw, TurnDispatcher dispatcher, ClientAuth auth, StreamRelay relay) {
+  ChatCompletions(GatewayContext gw, StreamRelay relay) {
     this.gw = gw;
-    this.dispatcher = dispatcher;
-    this.auth = auth;
+    this.intake = gw.intake();
+    this.auth = gw.intake().auth();
     this.relay = relay;
   }
 
@@ -95,12 +95,8 @@ final class ChatCompletions {
     }
     String model = Requests.requiredString(json, "model");
     String agent = model.startsWith("agent:") ? model.substring("agent:".length()) : model;
-    if (gw.config().agent(agent).isEmpty()) {
-      gw.metrics().refused("unknown_agent");
-      throw new Failure(Failure.Kind.MODEL_NOT_FOUND, "unknown agent '" + agent
-        + "' (the model field names the agent)", "model", null);
-    }
-    auth.checkAgent(ctx.request().getHeader("Authorization"), agent);
+    String client = intake.admit(ctx.request().getHeader("Authorization"), agent, () -> new Failure(
+      Failure.Kind.MODEL_NOT_FOUND, "unknown agent '" + agent + "' (the model field names the agent)", "model", null));
     checkTypesAndRanges(json);
     refuseUnsupported(json);
     JsonArray messages = messages(json.getValue("messages"));
@@ -139,9 +135,8 @@ final class ChatCompletions {
     if (text.isBlank()) {
       throw Failure.badParam("messages", "the last user message must not be empty");
     }
-    String client = auth.clientId(ctx.request().getHeader("Authorization"));
-    Turn.Request request = new Turn.Request(session, text, null, Priority.INTERACTIVE, null, 0,
-      maxTokens, stop, conversation, null, client).withGatewayKey();
+    Turn.Request request = Turn.Request.of(session, text).maxTokens(maxTokens).stop(stop).conversation(conversation)
+      .client(client).build().withGatewayKey();
     String sessionId = stateless ? null : session;
     String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;
@@ -150,13 +145,12 @@ final class ChatCompletions {
     }
     if (streaming) {
       TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model));
-      Turn.Request streamed = new Turn.Request(session, text, request.idempotencyKey(), Priority.INTERACTIVE, null, 0,
-        maxTokens, stop, conversation, stream.stream(), client);
-      stream.onClientGone(() -> dispatcher.cancel(streamed));
-      stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
+      Turn.Request streamed = request.toBuilder().stream(stream.stream()).build();
+      stream.onClientGone(() -> intake.cancel(streamed));
+      stream.follow(intake.dispatch(agent, streamed), gw, agent, started);
       return;
     }
-    dispatcher.dispatch(agent, request)
+    intake.dispatch(agent, request)
       .onSuccess(body -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
         Replies.json(ctx, 200, completion(id, created, model, Turn.Reply.fromJson(body)));

@@ -25,14 +25,6 @@ final class ClientGate {
 
   private static final Logger LOG = Logger.getLogger(ClientGate.class.getName());
 
-  // a bucket per authenticated client (their number is the config's), and per address for requests
-  // that prove no client; shared by this node's gateway instances and both doors. Addresses are
-  // bounded (least recently seen leave first), so a flood of them costs memory once and resets no
-  // client's limit.
-  private static final ConcurrentHashMap<String, TokenBucket> CLIENTS = new ConcurrentHashMap<>();
-  private static final Cache<String, TokenBucket> ADDRESSES = Caffeine.newBuilder().maximumSize(100_000)
-    .expireAfterAccess(Duration.ofMinutes(10)).build();
-
   private final GatewayContext gw;
   private final ClientAuth auth;
 
@@ -73,28 +65,8 @@ final class ClientGate {
       return;
     }
     String host = host(ctx.request().remoteAddress());
-    checkRate(gw, auth.clientId(ctx.request().getHeader("Authorization")), host == null ? "?" : host);
+    gw.intake().checkRate(auth.clientId(ctx.request().getHeader("Authorization")), host);
     ctx.next();
-  }
-
-  /**
-   * Takes one request from the bucket of {@code clientId} (else of {@code address}): 429 when it is
-   * empty. Both doors (HTTP, event bus) share the buckets of a node.
-   */
-  static void checkRate(GatewayContext gw, String clientId, String address) {
-    int rps = gw.config().node().http().clientRps();
-    if (rps <= 0) {
-      return;
-    }
-    String key = gw.config().node().name() + "|" + (clientId != null ? "c:" + clientId : "a:" + address);
-    Function<String, TokenBucket> make = k -> new TokenBucket(2.0 * rps, rps, System.nanoTime());
-    TokenBucket bucket = clientId != null ? CLIENTS.computeIfAbsent(key, make) : ADDRESSES.get(key, make);
-    long now = System.nanoTime();
-    if (!bucket.tryTake(1, now)) {
-      gw.metrics().refused("client_rate");
-      long wait = Math.max(1, (bucket.nanosUntil(1, now) + 999_999_999) / 1_000_000_000);
-      throw new Failure(Failure.Kind.RATE_LIMITED, "too many requests from this client (limit " + rps + "/s)", wait);
-    }
   }
 
   /** The contract's error object for every failure; refused authentication is counted and audited. */

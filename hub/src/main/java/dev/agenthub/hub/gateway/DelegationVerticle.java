@@ -38,9 +38,6 @@ public final class DelegationVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(),
-      gw.signer());
-    vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
     consumer = vertx.eventBus().localConsumer(Turn.DELEGATE_ADDRESS, (Message<JsonObject> m) -> {
       if (!(((Message<?>) m).body() instanceof JsonObject body) || !(body.getValue("text") instanceof String)
         || !(body.getValue("session") instanceof String)) {
@@ -74,9 +71,9 @@ public final class DelegationVerticle extends VerticleBase {
         refuse(m, from, agent, "client '" + client + "' may not use agent '" + agent + "'");
         return;
       }
-      Turn.Request request = new Turn.Request(body.getString("session"), body.getString("text"), null, Priority.INTERACTIVE,
-        null, body.getInteger("depth", 1)).forClient(client);
-      dispatcher.dispatch(agent, request).onSuccess(m::reply)
+      Turn.Request request = Turn.Request.of(body.getString("session"), body.getString("text"))
+        .depth(body.getInteger("depth", 1)).client(client).build();
+      gw.intake().dispatch(agent, request).onSuccess(m::reply)
         .onFailure(err -> Failure.reply(m, Failure.from(err, Failure.Kind.MODEL_ERROR, "delegation failed")));
     });
     return consumer.completion();

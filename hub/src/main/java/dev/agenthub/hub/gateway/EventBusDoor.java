@@ -31,10 +31,8 @@ public final class EventBusDoor extends VerticleBase {
 
   private final GatewayContext gw;
   private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
-  private TurnDispatcher dispatcher;
-  private ClientAuth auth;
+  private TurnIntake intake;
   private StreamRelay relay;
-  private long orphanTimer = -1;
 
   public EventBusDoor(GatewayContext gw) {
     this.gw = gw;
@@ -42,9 +40,7 @@ public final class EventBusDoor extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    dispatcher = new TurnDispatcher(vertx, gw.view(), gw.config().node().http().requestTimeoutMs(), gw.signer());
-    orphanTimer = vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
-    auth = new ClientAuth(gw.config().clients());
+    intake = gw.intake();
     relay = new StreamRelay(vertx, gw.config().node().name());
     List<Future<Void>> ready = new ArrayList<>();
     ready.add(relay.ready());
@@ -58,7 +54,6 @@ public final class EventBusDoor extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    vertx.cancelTimer(orphanTimer);
     List<Future<Void>> gone = new ArrayList<>();
     consumers.forEach(c -> gone.add(c.unregister()));
     return Future.join(gone);
@@ -68,10 +63,9 @@ public final class EventBusDoor extends VerticleBase {
     long started = System.nanoTime();
     try {
       String authorization = m.headers().get(EventBusApi.AUTHORIZATION);
-      auth.checkAgent(authorization, agent);
-      String client = auth.clientId(authorization);
+      String client = intake.admit(authorization, agent);
       if (client != null) {
-        ClientGate.checkRate(gw, client, null);
+        intake.checkRate(client, null);
       }
       Requests.AgentMessage msg = Requests.AgentMessage.parse(body(m.body()));
       if (msg.text().length() > gw.config().node().http().maxBodyBytes()) {
@@ -86,9 +80,8 @@ public final class EventBusDoor extends VerticleBase {
         throw Failure.badParam("stream", "on the event bus, name the address for the deltas in the '"
           + EventBusApi.STREAM_TO + "' header");
       }
-      Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), msg.priority())
-        .forClient(client);
-      long timeout = msg.batch() ? MessageRoutes.BATCH_TIMEOUT_MS : gw.config().node().http().requestTimeoutMs();
+      Turn.Request request = TurnIntake.turn(msg, client);
+      long timeout = intake.timeoutMs(request.priority());
       String streamTo = m.headers().get(EventBusApi.STREAM_TO);
       if (streamTo != null && !EventBusApi.isStreamAddressOf(EventBusApi.bearerToken(authorization), streamTo)) {
         // deltas go only where this caller may receive them: never onto an internal or another's address
@@ -99,7 +92,7 @@ public final class EventBusDoor extends VerticleBase {
         stream(agent, m, request, streamTo, started);
         return;
       }
-      dispatcher.dispatch(agent, request, timeout).onComplete(ar -> answer(agent, m, ar, started));
+      intake.dispatch(agent, request, timeout).onComplete(ar -> answer(agent, m, ar, started));
     } catch (Failure e) {
       fail(agent, m, e, started);
     }
@@ -125,9 +118,8 @@ public final class EventBusDoor extends VerticleBase {
         sent[0] += unsent.length();
       }
     });
-    Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
-      request.priority(), null, 0, 0, List.of(), null, opened[0], request.client());
-    dispatcher.dispatch(agent, streamed).onComplete(ar -> {
+    Turn.Request streamed = request.toBuilder().stream(opened[0]).build();
+    intake.dispatch(agent, streamed).onComplete(ar -> {
       relay.close(opened[0]);
       if (ar.succeeded()) {
         String answer = ar.result().getString("reply", "");

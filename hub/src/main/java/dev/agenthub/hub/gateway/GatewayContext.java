@@ -26,9 +26,11 @@ import java.util.function.Supplier;
  *                     of the same address on this node is refused too)
  * @param intruders    the members of the cluster that did not prove they hold its secret ({@code
  *                     host:port} each), for {@code /v1/cluster}
+ * @param intake       the node's one intake of turns, shared by every door
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
                              PrometheusMeterRegistry registry, Map<String, BooleanSupplier> ready,
                              Supplier<JsonObject> memoryWriter, MessageAuth.Signer signer,
-                             MessageAuth.Verifier verifier, Supplier<List<String>> intruders) {
+                             MessageAuth.Verifier verifier, Supplier<List<String>> intruders,
+                             TurnIntake intake) {
 }

@@ -45,13 +45,11 @@ public final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     long timeoutMs = gw.config().node().http().requestTimeoutMs();
-    TurnDispatcher dispatcher = new TurnDispatcher(vertx, gw.view(), timeoutMs, gw.signer());
-    vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
-    ClientAuth auth = new ClientAuth(gw.config().clients());
+    ClientAuth auth = gw.intake().auth();
     StreamRelay relay = new StreamRelay(vertx, gw.config().node().name());
     ClientGate gate = new ClientGate(gw, auth);
-    MessageRoutes messages = new MessageRoutes(gw, auth, dispatcher, relay, WebClient.create(vertx));
-    ChatCompletions chat = new ChatCompletions(gw, dispatcher, auth, relay);
+    MessageRoutes messages = new MessageRoutes(gw, relay, WebClient.create(vertx));
+    ChatCompletions chat = new ChatCompletions(gw, relay);
     MemoryApi memory = new MemoryApi(new MemoryClient(vertx, gw.signer(), timeoutMs), auth);
     Dashboard dashboard = new Dashboard(vertx, gw);
     AdminRoutes admin = new AdminRoutes(vertx, gw, auth, dashboard);

@@ -30,15 +30,13 @@ final class MessageRoutes {
   private static final long CALLBACK_TIMEOUT_MS = 10_000;
 
   private final GatewayContext gw;
-  private final ClientAuth auth;
-  private final TurnDispatcher dispatcher;
+  private final TurnIntake intake;
   private final StreamRelay relay;
   private final WebClient web;
 
-  MessageRoutes(GatewayContext gw, ClientAuth auth, TurnDispatcher dispatcher, StreamRelay relay, WebClient web) {
+  MessageRoutes(GatewayContext gw, StreamRelay relay, WebClient web) {
     this.gw = gw;
-    this.auth = auth;
-    this.dispatcher = dispatcher;
+    this.intake = gw.intake();
     this.relay = relay;
     this.web = web;
   }
@@ -48,15 +46,7 @@ final class MessageRoutes {
    * makes the node buffer a body.
    */
   void admit(RoutingContext ctx) {
-    String agent = ctx.pathParam("agent");
-    String authorization = ctx.request().getHeader("Authorization");
-    auth.checkAgent(authorization, null);
-    AgentSpec spec = gw.config().agent(agent).orElse(null);
-    if (spec == null) {
-      gw.metrics().refused("unknown_agent");
-      throw new Failure(Failure.Kind.NOT_FOUND, "unknown agent '" + agent + "'");
-    }
-    auth.checkAgent(authorization, agent);
+    intake.admit(ctx.request().getHeader("Authorization"), ctx.pathParam("agent"));
     ctx.next();
   }
 
@@ -71,22 +61,19 @@ final class MessageRoutes {
     if (callback != null) {
       checkCallback(callback);
     }
-    String client = auth.clientId(authorization);
+    Turn.Request request = TurnIntake.turn(msg, intake.auth().clientId(authorization));
     if (msg.batch()) {
-      batch(ctx, agent, new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), Priority.BATCH).forClient(client),
-        callback, started);
+      batch(ctx, agent, request, callback, started);
       return;
     }
     if (callback != null) {
       throw Failure.of(Failure.Kind.BAD_REQUEST, "'callback_url' is for batch messages");
     }
-    Turn.Request request = new Turn.Request(msg.session(), msg.text(), msg.idempotencyKey(), Priority.INTERACTIVE)
-      .forClient(client);
     if (msg.stream()) {
       stream(ctx, agent, request, started);
       return;
     }
-    dispatcher.dispatch(agent, request)
+    intake.dispatch(agent, request)
       .onSuccess(reply -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
         Replies.json(ctx, 200, reply);
@@ -118,10 +105,9 @@ final class MessageRoutes {
         return "event: error\ndata: " + error.toJson().encode() + "\n\n";
       }
     });
-    Turn.Request streamed = new Turn.Request(request.session(), request.text(), request.idempotencyKey(),
-      request.priority(), null, 0, 0, List.of(), null, stream.stream(), request.client()).withGatewayKey();
-    stream.onClientGone(() -> dispatcher.cancel(streamed));
-    stream.follow(dispatcher.dispatch(agent, streamed), gw, agent, started);
+    Turn.Request streamed = request.toBuilder().stream(stream.stream()).build().withGatewayKey();
+    stream.onClientGone(() -> intake.cancel(streamed));
+    stream.follow(intake.dispatch(agent, streamed), gw, agent, started);
   }
 
   /**
@@ -132,7 +118,7 @@ final class MessageRoutes {
     String batchId = "batch-" + UUID.randomUUID();
     Replies.json(ctx, 202, new JsonObject().put("batch_id", batchId).put("agent", agent)
       .put("session", request.session()));
-    dispatcher.dispatch(agent, request, BATCH_TIMEOUT_MS).onComplete(ar -> {
+    intake.dispatch(agent, request, intake.timeoutMs(request.priority())).onComplete(ar -> {
       gw.metrics().message(agent, ar.succeeded() ? "ok" : Replies.outcome(ar.cause()), System.nanoTime() - started);
       if (callback == null) {
         return;

@@ -7,6 +7,7 @@ import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Turn;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -16,20 +17,23 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
- * Sends a turn to the instance that owns its session (rendezvous hash over the live instances,
+ * The node's one dispatcher (held by {@link TurnIntake}, called from every door's context): sends a
+ * turn to the instance that owns its session (rendezvous hash over the live instances,
  * anywhere in the cluster). An instance that has no consumer (its node is leaving, or not yet
  * deployed) is skipped for the next one in the session's ranking. A turn whose node leaves the
  * cluster while it runs is sent again, with the same idempotency key, to the session's new owner:
- * an accepted message is answered even if the node that ran it dies.
+ * an accepted message is answered even if the node that ran it dies. A turn's sends and answers run
+ * on the context that dispatched it; only the look for orphans runs elsewhere, and hands each
+ * orphan back to its own context.
  */
 final class TurnDispatcher {
 
@@ -40,22 +44,25 @@ final class TurnDispatcher {
     final String agent;
     final Turn.Request request;
     final long timeoutMs;
+    final Context context;
     final Promise<JsonObject> promise = Promise.promise();
-    String node;
-    String instance;
-    int resends;
+    // written on the turn's context, read by the look for orphans
+    volatile String node;
+    volatile String instance;
+    volatile int resends;
     int waits;
 
-    Pending(String agent, Turn.Request request, long timeoutMs) {
+    Pending(String agent, Turn.Request request, long timeoutMs, Context context) {
       this.agent = agent;
       this.request = request;
       this.timeoutMs = timeoutMs;
+      this.context = context;
     }
   }
 
-  private final Set<Pending> pending = new HashSet<>();
+  private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
   // the same turns by session|idempotency key, to cancel one
-  private final Map<String, Pending> byKey = new HashMap<>();
+  private final Map<String, Pending> byKey = new ConcurrentHashMap<>();
   private static final long WAIT_MS = 250;
   private static final int MAX_WAITS = 20;
 
@@ -83,7 +90,7 @@ final class TurnDispatcher {
   Future<JsonObject> dispatch(String agent, Turn.Request request, long timeoutMs) {
     // every turn carries an idempotency key, so that sending it again can never make a second turn
     Turn.Request keyed = request.withGatewayKey();
-    Pending p = new Pending(agent, keyed, timeoutMs);
+    Pending p = new Pending(agent, keyed, timeoutMs, vertx.getOrCreateContext());
     pending.add(p);
     String key = keyed.sessionKey() + "|" + keyed.idempotencyKey();
     byKey.put(key, p);
@@ -114,7 +121,8 @@ final class TurnDispatcher {
 
   // sends of one turn after its session moved under it, before the client is told (409)
   private static final int MAX_MOVES = 3;
-  // the cluster view (an immutable snapshot, replaced on every change) at the last look for orphans
+  // the cluster view (an immutable snapshot, replaced on every change) at the last look for orphans;
+  // the look runs on one timer's context
   private ClusterView lastView;
 
   /** Sends again the turns whose node is no longer in the cluster. Call periodically. */
@@ -130,10 +138,15 @@ final class TurnDispatcher {
     Set<String> live = new HashSet<>();
     now.nodes().forEach(n -> live.add(n.name()));
     for (Pending p : new ArrayList<>(pending)) {
-      if (p.node != null && !live.contains(p.node) && p.resends < 5) {
-        p.resends++;
-        LOG.info("turn of " + p.agent + "/" + p.request.session() + " lost node " + p.node + ": sending it again");
-        send(p, true);
+      String lost = p.node;
+      if (lost != null && !live.contains(lost) && p.resends < 5) {
+        p.context.runOnContext(v -> {
+          if (lost.equals(p.node) && !p.promise.future().isComplete()) { // not sent elsewhere meanwhile
+            p.resends++;
+            LOG.info("turn of " + p.agent + "/" + p.request.session() + " lost node " + lost + ": sending it again");
+            send(p, true);
+          }
+        });
       }
     }
   }

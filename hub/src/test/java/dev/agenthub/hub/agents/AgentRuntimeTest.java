@@ -182,8 +182,8 @@ class AgentRuntimeTest {
     assertThat(r.getString("reply")).contains("Tool result:").contains("is the web tier up?");
     // a turn that is already three hops deep may not delegate again
     String address = Turn.address("support", "support-0@rt1");
-    JsonObject turn = new Turn.Request("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}", null,
-      Priority.INTERACTIVE, null, 3).toJson();
+    JsonObject turn = Turn.Request.of("deleg-2", "/tool agent.delegate {\"agent\":\"ops\",\"text\":\"again\"}")
+      .depth(3).build().toJson();
     Message<JsonObject> deep = node.vertx().eventBus().<JsonObject>request(address, turn,
       asNode().sign(address, turn, null)).await(30, TimeUnit.SECONDS);
     assertThat(deep.body().getString("reply")).contains("delegation deeper than 3");
@@ -193,7 +193,7 @@ class AgentRuntimeTest {
   void aTurnNotSignedByANodeIsRefused() {
     // a peer on the event bus cannot run turns past client authentication, nor can an agent's own key
     String address = Turn.address("support", "support-0@rt1");
-    JsonObject turn = new Turn.Request("intruder", "hi", null, Priority.INTERACTIVE).toJson();
+    JsonObject turn = Turn.Request.of("intruder", "hi").build().toJson();
     String otherSecret = MessageAuth.Signer.of("another-secret".getBytes(StandardCharsets.UTF_8),
       MessageAuth.nodePrincipal("rt1")).header(address, turn);
     for (String header : new String[]{null, "forged", otherSecret, node.signer("support").header(address, turn),
@@ -310,7 +310,7 @@ class AgentRuntimeTest {
 
   private static Future<Message<JsonObject>> turnAt(String instance, String session, String text) {
     String address = Turn.address("twin", instance);
-    JsonObject turn = new Turn.Request(session, text, null, Priority.INTERACTIVE).toJson();
+    JsonObject turn = Turn.Request.of(session, text).build().toJson();
     return node.vertx().eventBus().request(address, turn, asNode().sign(address, turn, null));
   }
 

@@ -73,7 +73,7 @@ class InternalTrustTest {
         .append("agents/support/trust.md", "support", "the real entry").await(60, TimeUnit.SECONDS);
       NodeEntry.Placement onT1 = sender.view().on("t1").get(0);
       String instance = Turn.address(onT1.agent(), onT1.id());
-      JsonObject turn = new Turn.Request("trust-1", "hello", null, Priority.INTERACTIVE).toJson();
+      JsonObject turn = Turn.Request.of("trust-1", "hello").build().toJson();
       sender.vertx().eventBus().request(instance, turn,
         sender.signer(MessageAuth.nodePrincipal("t2")).sign(instance, turn, null)).await(60, TimeUnit.SECONDS);
       Fixtures.await("both messages seen leaving t2", Duration.ofSeconds(30),
@@ -108,7 +108,7 @@ class InternalTrustTest {
       assertThat(status(attacker.request(MemoryAddresses.WRITE, forged, stranger.sign(MemoryAddresses.WRITE, forged,
         null)))).as("another secret").isEqualTo(403);
       // an agent's key cannot start a turn (only a node's dispatcher can), nor enable a key, nor post figures
-      JsonObject turn2 = new Turn.Request("trust-2", "hi", null, Priority.INTERACTIVE).toJson();
+      JsonObject turn2 = Turn.Request.of("trust-2", "hi").build().toJson();
       assertThat(status(attacker.request(instance, turn2, writer.signer("support").sign(instance, turn2, null))))
         .as("a turn signed by an agent").isEqualTo(403);
       JsonObject enable = new JsonObject().put("provider", "sim").put("key", "a");

@@ -37,10 +37,10 @@ class NodeBehaviourTest {
       MessageAuth.Signer asNode = node.signer(MessageAuth.nodePrincipal("order1"));
       List<Future<Message<JsonObject>>> replies = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
-        JsonObject turn = new Turn.Request("ordered", "m" + i, null, Priority.INTERACTIVE).toJson();
+        JsonObject turn = Turn.Request.of("ordered", "m" + i).build().toJson();
         replies.add(node.vertx().eventBus().request(address, turn, asNode.sign(address, turn, null)));
         // another session interleaved, so the instance really runs turns concurrently
-        JsonObject other = new Turn.Request("other-" + i, "x" + i, null, Priority.INTERACTIVE).toJson();
+        JsonObject other = Turn.Request.of("other-" + i, "x" + i).build().toJson();
         replies.add(node.vertx().eventBus().request(address, other, asNode.sign(address, other, null)));
       }
       Future.all(replies).await(1, TimeUnit.MINUTES);

@@ -57,7 +57,7 @@ class TurnDispatcherTest {
     vertx.eventBus().<JsonObject>consumer(Turn.address("ops", order.get(1).id()), m -> m.reply(answer(m, "second")));
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
       SIGNER);
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s1", "hi", null, Priority.INTERACTIVE))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", Turn.Request.of("s1", "hi").build())
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by second");
         assertThat(reply.getBoolean("resend")).isFalse();
@@ -88,7 +88,7 @@ class TurnDispatcherTest {
       keys.add(m.body().getString("idempotency_key"));
       m.reply(answer(m, "the new owner"));
     });
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s2", "hello", null, Priority.INTERACTIVE))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", Turn.Request.of("s2", "hello").build())
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the new owner");
         assertThat(reply.getBoolean("resend")).as("marked as sent again").isTrue();
@@ -114,7 +114,7 @@ class TurnDispatcherTest {
     });
     TurnDispatcher dispatcher = new TurnDispatcher(vertx, () -> new ClusterView(List.of(N1, N2), INSTANCES), 10_000,
       SIGNER);
-    vertx.runOnContext(v -> dispatcher.dispatch("ops", new Turn.Request("s3", "again", null, Priority.INTERACTIVE))
+    vertx.runOnContext(v -> dispatcher.dispatch("ops", Turn.Request.of("s3", "again").build())
       .onComplete(test.succeeding(reply -> test.verify(() -> {
         assertThat(reply.getString("reply")).isEqualTo("answered by the owner");
         assertThat(resends).containsExactly(false, true);
