@@ -1,18 +1,12 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.governor.TokenBucket;
 import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.protocol.Failure;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
 
-import java.time.Duration;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 

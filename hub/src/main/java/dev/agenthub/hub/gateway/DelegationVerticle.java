@@ -1,7 +1,6 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.protocol.Failure;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;

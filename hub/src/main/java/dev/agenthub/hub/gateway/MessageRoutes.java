@@ -1,9 +1,7 @@
 package dev.agenthub.hub.gateway;
 
-import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.LogFields;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.json.JsonObject;
