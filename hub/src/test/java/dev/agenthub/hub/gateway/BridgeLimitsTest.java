@@ -1,4 +1,4 @@
-package dev.agenthub.hub.door;
+package dev.agenthub.hub.gateway;
 
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;

@@ -1,9 +1,8 @@
-package dev.agenthub.hub.governor;
+package dev.agenthub.hub;
 
 import dev.agenthub.devtools.mock.MockLlm;
 import dev.agenthub.devtools.mock.MockOpenAi;
 import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.HubYaml;
 

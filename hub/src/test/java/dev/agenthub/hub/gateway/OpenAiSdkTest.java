@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The official OpenAI Java library, unchanged, against /v1/chat/completions. */
-class OpenAiClientTest {
+class OpenAiSdkTest {
 
   private static HubNode node;
   private static OpenAIClient client;

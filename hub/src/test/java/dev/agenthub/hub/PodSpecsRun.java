@@ -1,4 +1,4 @@
-package dev.agenthub.hub.deploy;
+package dev.agenthub.hub;
 
 import dev.agenthub.config.Secrets;
 

@@ -1,6 +1,5 @@
-package dev.agenthub.hub.attack;
+package dev.agenthub.hub;
 
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.Hashes;
 import dev.agenthub.testing.Fixtures;
 

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.attack;
+package dev.agenthub.hub;
 
 import dev.agenthub.client.LiteMember;
 import dev.agenthub.protocol.EventBusApi;

@@ -1,10 +1,9 @@
-package dev.agenthub.hub.ledger;
+package dev.agenthub.hub;
 
 import dev.agenthub.config.ConfigException;
 import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.governor.ledger.BudgetScope;
 import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.HubYaml;
 

@@ -1,8 +1,7 @@
-package dev.agenthub.hub.ledger;
+package dev.agenthub.hub;
 
 import dev.agenthub.governor.ledger.Spend;
 import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.HubYaml;
 

@@ -1,4 +1,4 @@
-package dev.agenthub.hub.door;
+package dev.agenthub.hub.gateway;
 
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.AgentHubException;

@@ -1,7 +1,6 @@
-package dev.agenthub.hub.agents;
+package dev.agenthub.hub;
 
 import dev.agenthub.hub.HubNode;
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
