@@ -19,7 +19,9 @@ final class AccessConfig {
   private AccessConfig() {
   }
 
-  static HubConfig.Budgets budgets(Fields f) {
+  /** {@code budgets:} of the config's root. */
+  static HubConfig.Budgets budgets(Fields root) {
+    Fields f = root.section("budgets", Set.of("monthly-usd", "daily-usd", "alerts", "on-exceed", "webhook", "time-zone"));
     f.rejectUnknown();
     List<Double> alerts = new ArrayList<>();
     List<Object> raw = f.has("alerts") ? f.list("alerts") : List.of(0.5, 0.8, 1.0);
@@ -86,7 +88,10 @@ final class AccessConfig {
   }
 
   /** {@code telemetry:}, and the journals' retention in {@code ledger:} and {@code audit:}. */
-  static HubConfig.Operations operations(Fields ledger, Fields audit, Fields telemetry) {
+  static HubConfig.Operations operations(Fields root) {
+    Fields ledger = ledger(root);
+    Fields audit = audit(root);
+    Fields telemetry = root.section("telemetry", Set.of("otlp-endpoint", "tracing", "sample-ratio", "log-format"));
     ledger.rejectUnknown();
     audit.rejectUnknown();
     telemetry.rejectUnknown();
@@ -109,8 +114,27 @@ final class AccessConfig {
       ledger.integer("retention-months", 13, 0, 1200), audit.integer("retention-months", 13, 0, 1200));
   }
 
+  private static Fields ledger(Fields root) {
+    return root.section("ledger", Set.of("dir", "retention-months"));
+  }
+
+  private static Fields audit(Fields root) {
+    return root.section("audit", Set.of("dir", "retention-months"));
+  }
+
+  /** {@code ledger.dir}. */
+  static String ledgerDir(Fields root) {
+    return ledger(root).string("dir", "data/ledger");
+  }
+
+  /** {@code audit.dir}. */
+  static String auditDir(Fields root) {
+    return audit(root).string("dir", "data/audit");
+  }
+
   /** {@code batch:} the hosts batch answers may be POSTed to. */
-  static HubConfig.Batch batch(Fields batch) {
+  static HubConfig.Batch batch(Fields root) {
+    Fields batch = root.section("batch", Set.of("callback-hosts"));
     batch.rejectUnknown();
     List<String> callbackHosts = batch.strings("callback-hosts", List.of());
     for (String host : callbackHosts) {

@@ -220,11 +220,9 @@ public final class ConfigLoader {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
       "budgets", "clients", "ledger", "audit", "batch", "telemetry"));
     root.rejectUnknown();
-    HubConfig.Node node = NodeConfig.node(root.section("node", Set.of("name", "roles", "http", "bridge")));
-    HubConfig.Cluster cluster = NodeConfig.cluster(root.section("cluster",
-      Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls", "loopback-only")));
-    Fields mem = root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
-      "sensitive-readable", "replicas"));
+    HubConfig.Node node = NodeConfig.node(root);
+    HubConfig.Cluster cluster = NodeConfig.cluster(root);
+    Fields mem = NodeConfig.memorySection(root);
     HubConfig.Memory memory = NodeConfig.memory(mem);
     if (memory.replicas() > 1 && !cluster.enabled()) {
       throw new ConfigException(mem.field("replicas"), "above 1 needs a cluster (cluster.enabled or --cluster): "
@@ -243,7 +241,7 @@ public final class ConfigLoader {
     }
     List<AgentSpec> agents = AgentConfig.agents(root, models);
     AgentConfig.checkTrust(agents, models, providers, mem.strings("sensitive-readable", List.of()));
-    HubConfig.Budgets budgets = AccessConfig.budgets(root.section("budgets", Set.of("monthly-usd", "daily-usd", "alerts", "on-exceed", "webhook", "time-zone")));
+    HubConfig.Budgets budgets = AccessConfig.budgets(root);
     List<HubConfig.Client> clients = AccessConfig.clients(root, agents);
     if (node.http().clientRps() < 0) {
       // by default only a hub with API clients (one open beyond loopback) bounds each client's rate
@@ -252,13 +250,10 @@ public final class ConfigLoader {
         h.requestTimeoutMs(), clients.isEmpty() ? 0 : 100, h.idleTimeoutMs(), h.headerTimeoutMs(), h.bodyTimeoutMs()),
       node.bridge());
     }
-    Fields ledger = root.section("ledger", Set.of("dir", "retention-months"));
-    Fields audit = root.section("audit", Set.of("dir", "retention-months"));
-    HubConfig.Operations operations = AccessConfig.operations(ledger, audit,
-      root.section("telemetry", Set.of("otlp-endpoint", "tracing", "sample-ratio", "log-format")));
-    HubConfig.Batch batch = AccessConfig.batch(root.section("batch", Set.of("callback-hosts")));
+    HubConfig.Operations operations = AccessConfig.operations(root);
+    HubConfig.Batch batch = AccessConfig.batch(root);
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
-      ledger.string("dir", "data/ledger"), audit.string("dir", "data/audit"), source, batch, operations);
+      AccessConfig.ledgerDir(root), AccessConfig.auditDir(root), source, batch, operations);
   }
 
   public static long durationMs(String field, String text) {

@@ -18,7 +18,9 @@ final class NodeConfig {
   private NodeConfig() {
   }
 
-  static HubConfig.Node node(Fields f) {
+  /** {@code node:} of the config's root. */
+  static HubConfig.Node node(Fields root) {
+    Fields f = root.section("node", Set.of("name", "roles", "http", "bridge"));
     f.rejectUnknown();
     String name = f.string("name", "n1");
     if (!ConfigLoader.NAME.matcher(name).matches()) {
@@ -91,7 +93,10 @@ final class NodeConfig {
     return new HubConfig.Bridge(host, port, tls);
   }
 
-  static HubConfig.Cluster cluster(Fields f) {
+  /** {@code cluster:} of the config's root. */
+  static HubConfig.Cluster cluster(Fields root) {
+    Fields f = root.section("cluster", Set.of("enabled", "name", "host", "port", "members", "kubernetes", "tls",
+      "loopback-only"));
     f.rejectUnknown();
     String host = f.string("host", "127.0.0.1");
     if (host.isBlank() || host.contains(" ") || host.equals("0.0.0.0")) {
@@ -138,6 +143,12 @@ final class NodeConfig {
   }
 
   /** A duration as the config writes it ({@code 500ms}, {@code 30m}, {@code 1h}, {@code 0} = off), in ms. */
+  /** {@code memory:} of the config's root, with every key it may hold. */
+  static Fields memorySection(Fields root) {
+    return root.section("memory", Set.of("dir", "fsync", "max-entry", "max-file", "transcript-max", "writer",
+      "sensitive-readable", "replicas"));
+  }
+
   /** {@code memory:} the directory and the bounds of entries, files and transcripts. */
   static HubConfig.Memory memory(Fields mem) {
     mem.rejectUnknown();

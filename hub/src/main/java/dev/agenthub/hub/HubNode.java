@@ -366,7 +366,7 @@ public final class HubNode {
   private SharedMemoryVerticle memoryVerticle(HubMetrics metrics) {
     HubConfig.Memory m = config.memory();
     MarkdownStore.Options options = new MarkdownStore.Options(m.fsync(), m.maxEntryBytes(), m.maxFileBytes(),
-      16L * 1024 * 1024, m.transcriptMaxBytes());
+      MarkdownStore.Options.JOURNAL_SEGMENT_BYTES, m.transcriptMaxBytes());
     Map<String, MemoryPolicy.Access> access = new LinkedHashMap<>();
     config.agents().forEach(a -> access.put(a.id(), new MemoryPolicy.Access(a.memoryRead(), a.memoryWrite())));
     SharedMemoryVerticle.Listener listener = new SharedMemoryVerticle.Listener() {

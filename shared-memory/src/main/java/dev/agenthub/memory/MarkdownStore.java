@@ -61,8 +61,11 @@ public final class MarkdownStore implements AutoCloseable {
    */
   public record Options(boolean fsync, int maxEntryBytes, long maxFileBytes, long journalSegmentBytes,
                         long transcriptMaxBytes) {
+    /** The journal's size that triggers a checkpoint, unless a node says otherwise. */
+    public static final long JOURNAL_SEGMENT_BYTES = 16L * 1024 * 1024;
+
     public static Options defaults() {
-      return new Options(true, 64 * 1024, 8L * 1024 * 1024, 16L * 1024 * 1024, 256 * 1024);
+      return new Options(true, 64 * 1024, 8L * 1024 * 1024, JOURNAL_SEGMENT_BYTES, 256 * 1024);
     }
   }
 
