@@ -1,6 +1,5 @@
 package dev.agenthub.agents;
 
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import org.junit.jupiter.api.Test;

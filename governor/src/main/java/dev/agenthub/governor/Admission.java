@@ -7,7 +7,6 @@ import dev.agenthub.governor.ledger.BudgetCounters;
 import dev.agenthub.governor.ledger.BudgetScope;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.ModelCall;
-import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

@@ -11,7 +11,6 @@ import dev.agenthub.protocol.LogFields;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
-import dev.agenthub.protocol.Turn;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;

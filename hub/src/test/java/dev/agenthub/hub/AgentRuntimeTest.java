@@ -3,7 +3,6 @@ package dev.agenthub.hub;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 import dev.agenthub.testing.Fixtures;
 

@@ -145,4 +145,23 @@ class SourceRulesTest {
     }
     assertThat(found).as("what crosses Hazelcast members is a named class with a Compact serializer").isEmpty();
   }
+
+  /** Every import is used: a file names what it needs, nothing left over from code that moved. */
+  @Test
+  void everyImportIsUsed() throws IOException {
+    Pattern importLine = Pattern.compile("^import (?:static )?([\\w.]+);$", Pattern.MULTILINE);
+    List<String> found = new ArrayList<>();
+    for (Path file : sources(MODULES.keySet().toArray(String[]::new))) {
+      String text = Files.readString(file);
+      String body = importLine.matcher(text).replaceAll("");
+      Matcher m = importLine.matcher(text);
+      while (m.find()) {
+        String name = m.group(1).substring(m.group(1).lastIndexOf('.') + 1);
+        if (!Pattern.compile("\\b" + Pattern.quote(name) + "\\b").matcher(body).find()) {
+          found.add(ROOT.relativize(file) + ": " + m.group());
+        }
+      }
+    }
+    assertThat(found).as("unused imports").isEmpty();
+  }
 }

@@ -5,7 +5,6 @@ import dev.agenthub.hub.TestHub;
 import dev.agenthub.memory.MemoryAddresses;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.MessageAuth;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.HubYaml;

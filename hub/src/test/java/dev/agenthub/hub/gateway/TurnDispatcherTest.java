@@ -5,7 +5,6 @@ import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Vertx;

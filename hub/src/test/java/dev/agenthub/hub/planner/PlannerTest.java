@@ -2,7 +2,6 @@ package dev.agenthub.hub.planner;
 
 import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.config.HubConfig;
-import dev.agenthub.hub.TestHub;
 import dev.agenthub.testing.Fixtures;
 
 import io.vertx.core.json.JsonObject;
