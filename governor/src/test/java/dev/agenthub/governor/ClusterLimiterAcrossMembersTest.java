@@ -40,8 +40,8 @@ class ClusterLimiterAcrossMembersTest {
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
     members = new LoopbackMembers();
+    vertx = members.vertx();
     caller = members.node();
     owner = members.node();
     app = members.liteApp();
@@ -50,9 +50,6 @@ class ClusterLimiterAcrossMembersTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (vertx != null) {
-      vertx.close().await(1, TimeUnit.MINUTES);
-    }
     members.close();
   }
 

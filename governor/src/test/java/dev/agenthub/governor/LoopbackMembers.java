@@ -7,11 +7,13 @@ import com.hazelcast.config.JoinConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.partition.Partition;
+import io.vertx.core.Vertx;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Real Hazelcast members in this JVM, on 127.0.0.1 only: TCP-IP join over a random port range,
@@ -25,6 +27,12 @@ public final class LoopbackMembers implements AutoCloseable {
   private final String cluster = "compact-" + UUID.randomUUID();
   private final int port = Fixtures.randomBasePort();
   private final List<HazelcastInstance> started = new ArrayList<>();
+  private final Vertx vertx = Vertx.vertx();
+
+  /** A Vert.x of the test's own, for the contexts the governor's parts complete on (closed with the members). */
+  public Vertx vertx() {
+    return vertx;
+  }
 
   /** A data member registered as a node's ({@link GovernorSerializers#register}). */
   public HazelcastInstance node() {
@@ -63,7 +71,8 @@ public final class LoopbackMembers implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public void close() throws Exception {
+    vertx.close().await(1, TimeUnit.MINUTES);
     started.forEach(HazelcastInstance::shutdown);
   }
 

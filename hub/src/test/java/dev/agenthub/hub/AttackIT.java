@@ -2,6 +2,7 @@ package dev.agenthub.hub;
 
 import dev.agenthub.protocol.Hashes;
 import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.HubYaml;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -68,16 +69,13 @@ class AttackIT {
     int base = Fixtures.randomBasePort();
     Path[] pem = Fixtures.certificate("agenthub");
     Path conf = work.resolve("hub.yaml");
-    Files.writeString(conf, """
+    Files.writeString(conf, ("""
       node: { http: { max-body: 64KiB }, bridge: { host: 127.0.0.1 } }
       cluster: { enabled: true, name: %s, host: 127.0.0.1, port: %d, members: ["127.0.0.1:%d-%d"]%s }
       memory: { replicas: 3 }
       ledger: { dir: "%s" }
       audit: { dir: "%s" }
-      providers: { sim: { type: sim, latency-ms: 0 } }
-      models:
-        sim-large: { provider: sim, input: 2.50, output: 10.00 }
-        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+      """ + HubYaml.simModels(0) + """
       agents:
         - { id: support, instances: 2, models: { routine: sim-small, complex: sim-large },
             skills: [memory.read, memory.append, time.now] }
@@ -86,7 +84,7 @@ class AttackIT {
       clients:
         - { id: alice, token-sha256: %s, agents: [support] }
         - { id: ops-team, token-sha256: %s, agents: "*", admin: true }
-      """.formatted(cluster, base, base, base + 2, !tls ? "" : ",\n  tls: { cert: \"%s\", key: \"%s\", ca: \"%s\" }"
+      """).formatted(cluster, base, base, base + 2, !tls ? "" : ",\n  tls: { cert: \"%s\", key: \"%s\", ca: \"%s\" }"
         .formatted(pem[0].toAbsolutePath(), pem[1].toAbsolutePath(), pem[0].toAbsolutePath()), work.resolve("ledger").toAbsolutePath(), work.resolve("audit").toAbsolutePath(),
       Hashes.sha256Hex(TOKEN), Hashes.sha256Hex(ADMIN)));
     String secret = UUID.randomUUID() + "-" + UUID.randomUUID();
@@ -163,14 +161,7 @@ class AttackIT {
   }
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(Fixtures.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
-    command.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
-      .redirectOutput(work.resolve(name + ".out").toFile())
-      .redirectError(work.resolve(name + ".err").toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
-    pb.environment().putAll(env);
-    Process p = pb.start();
+    Process p = TestHub.launch(work, name, env, args);
     processes.add(p);
     return p;
   }

@@ -25,19 +25,16 @@ import static org.assertj.core.api.Assertions.offset;
 class LedgerTest {
 
   private static String yaml(Path memory, Path ledger, String budgets, String supportBudget, String webhook) {
-    return HubYaml.node("led1", "general") + """
+    return HubYaml.node("led1", "general") + ("""
       memory: { dir: "%s" }
       ledger: { dir: "%s" }
       audit: { dir: "%s" }
-      providers: { sim: { type: sim, latency-ms: 0 } }
-      models:
-        sim-large: { provider: sim, input: 2.50, output: 10.00 }
-        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+      """ + HubYaml.simModels(0) + """
       agents:
         - { id: support, models: { routine: sim-small, complex: sim-large }, cache: true %s }
         - { id: ops, models: { routine: sim-small, complex: sim-large } }
       budgets: { %s, alerts: [0.5, 0.8, 1.0], webhook: "%s" }
-      """.formatted(memory, ledger, Fixtures.freshDir(), supportBudget, budgets, webhook);
+      """).formatted(memory, ledger, Fixtures.freshDir(), supportBudget, budgets, webhook);
   }
 
   private static JsonObject send(HubNode node, String agent, String session, String text) throws Exception {

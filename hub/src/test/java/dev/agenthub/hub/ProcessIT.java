@@ -59,16 +59,7 @@ class ProcessIT {
   }
 
   private Process launch(String name, Map<String, String> env, String... args) throws IOException {
-    Files.createDirectories(work);
-    List<String> command = new ArrayList<>(List.of(Fixtures.javaBin(), "-Xmx256m", "-jar", TestHub.productJar(), "run"));
-    command.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
-      .redirectErrorStream(false)
-      .redirectOutput(work.resolve(name + ".out").toFile())
-      .redirectError(work.resolve(name + ".err").toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
-    pb.environment().putAll(env);
-    Process p = pb.start();
+    Process p = TestHub.launch(work, name, env, args);
     processes.add(p);
     return p;
   }

@@ -4,6 +4,7 @@ import dev.agenthub.client.LiteMember;
 import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.config.Secrets;
+import dev.agenthub.testing.Fixtures;
 
 import com.hazelcast.config.Config;
 import io.vertx.core.Vertx;
@@ -28,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -175,4 +177,31 @@ public final class TestHub {
     return new File(jar).getAbsolutePath();
   }
 
+
+  /**
+   * Starts the product jar as its own JVM ({@code run} and {@code args}) in {@code work}, with
+   * {@code env} instead of the test's own {@code AGENTHUB_*} variables; its output goes to
+   * {@code <work>/<name>.out} and {@code .err}. The caller kills it.
+   */
+  public static Process launch(Path work, String name, Map<String, String> env, String... args) throws IOException {
+    Files.createDirectories(work);
+    List<String> command = new ArrayList<>(List.of(Fixtures.javaBin(), "-Xmx256m", "-jar", productJar(), "run"));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
+      .redirectOutput(work.resolve(name + ".out").toFile())
+      .redirectError(work.resolve(name + ".err").toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("AGENTHUB_"));
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
+  /** Closes what a test class started: an application's Vert.x, then a node (either may be null). */
+  public static void close(Vertx app, HubNode node) throws Exception {
+    if (app != null) {
+      app.close().await(1, TimeUnit.MINUTES);
+    }
+    if (node != null) {
+      node.close().await(2, TimeUnit.MINUTES);
+    }
+  }
 }

@@ -23,17 +23,23 @@ public final class HubYaml {
     String memory = extra.contains("memory:") ? "" : memoryYaml(Fixtures.freshDir());
     String ledger = extra.contains("ledger:") ? "" : "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\n"
       + "audit: { dir: \"" + Fixtures.freshDir() + "\" }\n";
-    return nodeLine + memory + ledger + """
-      providers: { sim: { type: sim, latency-ms: %d } }
-      models:
-        sim-large: { provider: sim, input: 2.50, output: 10.00 }
-        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+    return nodeLine + memory + ledger + simModels(latencyMs) + """
       agents:
         - { id: support, instances: 2, models: { routine: sim-small, complex: sim-large },
             skills: [memory.read, memory.append, time.now, agent.delegate] }
         - { id: ops, models: { routine: sim-small, complex: sim-large } }
         - { id: assistant, trust: sensitive, models: { routine: sim-small, complex: sim-large } }
-      """.formatted(latencyMs) + extra;
+      """ + extra;
+  }
+
+  /** The built-in sim provider ({@code latency-ms}) and its two models, {@code sim-large} and {@code sim-small}. */
+  public static String simModels(int latencyMs) {
+    return """
+      providers: { sim: { type: sim, latency-ms: %d } }
+      models:
+        sim-large: { provider: sim, input: 2.50, output: 10.00 }
+        sim-small: { provider: sim, input: 0.15, output: 0.60 }
+      """.formatted(latencyMs);
   }
 
   /** A cluster section with a unique name and a random port range, so parallel runs never merge. */

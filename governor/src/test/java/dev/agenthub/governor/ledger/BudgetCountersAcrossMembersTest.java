@@ -30,8 +30,8 @@ class BudgetCountersAcrossMembersTest {
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
     members = new LoopbackMembers();
+    vertx = members.vertx();
     caller = members.node();
     owner = members.node();
     members.awaitCluster(2);
@@ -39,9 +39,6 @@ class BudgetCountersAcrossMembersTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (vertx != null) {
-      vertx.close().await(1, TimeUnit.MINUTES);
-    }
     members.close();
   }
 

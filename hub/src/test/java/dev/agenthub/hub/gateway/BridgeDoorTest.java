@@ -73,12 +73,7 @@ class BridgeDoorTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (app != null) {
-      app.close().await(1, TimeUnit.MINUTES);
-    }
-    if (node != null) {
-      node.close().await(2, TimeUnit.MINUTES);
-    }
+    TestHub.close(app, node);
   }
 
   /** A raw bridge connection: frames out, frames in (a queue), as an attacker's own program would. */

@@ -44,12 +44,7 @@ class BridgeLimitsTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (app != null) {
-      app.close().await(1, TimeUnit.MINUTES);
-    }
-    if (node != null) {
-      node.close().await(2, TimeUnit.MINUTES);
-    }
+    TestHub.close(app, node);
   }
 
   /** A plain connection: raw bytes out, frames in. */
