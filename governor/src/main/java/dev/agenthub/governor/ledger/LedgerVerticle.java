@@ -20,7 +20,6 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.logging.Level;
@@ -53,10 +52,9 @@ public final class LedgerVerticle extends VerticleBase {
   private final BudgetCounters counters;
   private final Map<String, JsonObject> own = new HashMap<>();
   private AsyncMap<String, JsonObject> rows;
-  private AsyncMap<String, Long> alerts;
+  private BudgetAlerts budgetAlerts;
   private LedgerJournal journal;
   private MemoryClient memory;
-  private WebClient web;
 
   /**
    * @param signer   this node's signer (its monthly report into memory)
@@ -79,7 +77,6 @@ public final class LedgerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     memory = new MemoryClient(vertx, signer, 10_000);
-    web = WebClient.create(vertx);
     journal = new LedgerJournal(Path.of(config.ledgerDir()), node, config.operations().ledgerRetentionMonths());
     Map<String, JsonObject> others = new HashMap<>();
     return vertx.executeBlocking(() -> journal.read(BudgetScope.month(now())))
@@ -98,7 +95,7 @@ public final class LedgerVerticle extends VerticleBase {
       })
       .compose(v -> vertx.sharedData().<String, Long>getAsyncMap("agenthub.budget-alerts"))
       .compose(map -> {
-        alerts = map;
+        budgetAlerts = new BudgetAlerts(map, metrics, memory, WebClient.create(vertx), config.budgets().webhook());
         return compute();
       })
       .compose(spend -> {
@@ -217,51 +214,14 @@ public final class LedgerVerticle extends VerticleBase {
   private Future<Void> measure() {
     return compute().compose(spend -> {
       metrics.budgets(spend.budgets());
-      List<Future<Void>> raised = new ArrayList<>();
-      for (Spend.Budget b : spend.budgets()) {
-        for (double threshold : b.alertsRaised()) {
-          String key = BudgetScope.key(b.period(), b.scope()) + "|" + threshold;
-          raised.add(alerts.putIfAbsent(key, System.currentTimeMillis())
-            .compose(previous -> previous == null ? alert(b.period(), b, threshold) : Future.succeededFuture()));
-        }
-      }
-      return Future.join(raised).<Void>mapEmpty();
+      return budgetAlerts.raise(spend);
     }).otherwise((Void) null);
-  }
-
-  private Future<Void> alert(String period, Spend.Budget b, double threshold) {
-    String text = String.format(Locale.ROOT, "budget %s reached %.0f%% of $%.2f in %s ($%.4f spent)%s",
-      b.scope(), threshold * 100, b.limitUsd(), period, b.usedUsd(),
-      threshold >= 1.0 ? ": " + b.state() : "");
-    LOG.warning("budget alert: " + text);
-    metrics.budgetAlert(b.scope(), threshold);
-    Future<?> note = memory.append("spend/alerts.md", "ledger", text).otherwise((JsonObject) null);
-    String webhook = config.budgets().webhook();
-    if (webhook != null && !webhook.isBlank()) {
-      JsonObject payload = new JsonObject().put("period", period).put("scope", b.scope()).put("threshold", threshold)
-        .put("limit_usd", b.limitUsd()).put("used_usd", b.usedUsd()).put("state", b.state()).put("text", text);
-      web.postAbs(webhook).timeout(10_000).sendJsonObject(payload)
-        .onFailure(err -> LOG.warning("budget alert webhook failed: " + err.getMessage()));
-    }
-    return note.mapEmpty();
   }
 
   private void report() {
     vertx.sharedData().getLockWithTimeout("agenthub.ledger.report", 10).onSuccess(lock ->
-      compute().compose(spend -> memory.replace("spend/" + spend.month() + ".md", markdown(spend)))
+      compute().compose(spend -> memory.replace("spend/" + spend.month() + ".md", spend.markdown()))
         .onComplete(ar -> lock.release()));
   }
 
-  static String markdown(Spend spend) {
-    StringBuilder sb = new StringBuilder("# Spend " + spend.month() + "\n\n");
-    sb.append(String.format(Locale.ROOT, "Month to date: $%.4f%n%n", spend.total()));
-    sb.append("| agent | USD |\n|---|---|\n");
-    spend.byAgent().forEach((a, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", a, usd)));
-    sb.append("\n| model | USD |\n|---|---|\n");
-    spend.byModel().forEach((m, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", m, usd)));
-    sb.append("\n| budget | limit | used | state |\n|---|---|---|---|\n");
-    spend.budgets().forEach(b -> sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s |%n",
-      b.scope(), b.limitUsd(), b.usedUsd(), b.state())));
-    return sb.toString();
-  }
 }

@@ -9,6 +9,7 @@ import java.time.YearMonth;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -174,5 +175,19 @@ public final class Spend {
     JsonObject out = new JsonObject();
     new TreeMap<>(map).forEach(out::put);
     return out;
+  }
+
+  /** The month's report as {@code spend/<month>.md} holds it: the total, by agent, by model, the budgets. */
+  String markdown() {
+    StringBuilder sb = new StringBuilder("# Spend " + month() + "\n\n");
+    sb.append(String.format(Locale.ROOT, "Month to date: $%.4f%n%n", total()));
+    sb.append("| agent | USD |\n|---|---|\n");
+    byAgent().forEach((a, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", a, usd)));
+    sb.append("\n| model | USD |\n|---|---|\n");
+    byModel().forEach((m, usd) -> sb.append(String.format(Locale.ROOT, "| %s | %.4f |%n", m, usd)));
+    sb.append("\n| budget | limit | used | state |\n|---|---|---|---|\n");
+    budgets().forEach(b -> sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s |%n",
+      b.scope(), b.limitUsd(), b.usedUsd(), b.state())));
+    return sb.toString();
   }
 }
