@@ -1,5 +1,7 @@
 package dev.agenthub.governor;
 
+import dev.agenthub.governor.ledger.Compact;
+
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
 import com.hazelcast.nio.serialization.compact.CompactSerializer;
@@ -101,7 +103,7 @@ final class ClusterLimiter implements Limiter {
   /** The Compact serializers of the entry and the processors: names on the wire never change. */
   static List<CompactSerializer<?>> serializers() {
     return List.of(
-      GovernorSerializers.compact("agenthub.limiter.state", State.class, in -> {
+      Compact.of("agenthub.limiter.state", State.class, in -> {
         State s = new State();
         s.requests = in.readFloat64("requests");
         s.tokens = in.readFloat64("tokens");
@@ -112,7 +114,7 @@ final class ClusterLimiter implements Limiter {
         out.writeFloat64("tokens", s.tokens);
         out.writeInt64("lastMillis", s.lastMillis);
       }),
-      GovernorSerializers.compact("agenthub.limiter.take", Take.class,
+      Compact.of("agenthub.limiter.take", Take.class,
         in -> new Take(new double[] {in.readFloat64("rps"), in.readFloat64("tps"), in.readFloat64("rcap"),
           in.readFloat64("tcap")}, in.readInt64("n")),
         (out, t) -> {
@@ -122,7 +124,7 @@ final class ClusterLimiter implements Limiter {
           out.writeFloat64("tcap", t.tcap);
           out.writeInt64("n", t.n);
         }),
-      GovernorSerializers.compact("agenthub.limiter.settle", Settle.class,
+      Compact.of("agenthub.limiter.settle", Settle.class,
         in -> new Settle(in.readFloat64("tcap"), in.readInt64("delta")),
         (out, s) -> {
           out.writeFloat64("tcap", s.tcap);

@@ -5,14 +5,10 @@ import dev.agenthub.governor.ledger.BudgetCounters;
 import com.hazelcast.config.ClassFilter;
 import com.hazelcast.config.JavaSerializationFilterConfig;
 import com.hazelcast.config.SerializationConfig;
-import com.hazelcast.nio.serialization.compact.CompactReader;
 import com.hazelcast.nio.serialization.compact.CompactSerializer;
-import com.hazelcast.nio.serialization.compact.CompactWriter;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 
 /**
  * How what the governor keeps in the cluster crosses between Hazelcast members: the entries of the
@@ -53,31 +49,5 @@ public final class GovernorSerializers {
     config.setJavaSerializationFilterConfig(new JavaSerializationFilterConfig().setDefaultsDisabled(true)
       .setBlacklist(new ClassFilter().addPrefixes(OUR_CLASSES)));
     return config;
-  }
-
-  /** A Compact serializer of {@code type} under the stable name {@code typeName}. */
-  public static <T> CompactSerializer<T> compact(String typeName, Class<T> type, Function<CompactReader, T> read,
-                                                 BiConsumer<CompactWriter, T> write) {
-    return new CompactSerializer<>() {
-      @Override
-      public T read(CompactReader reader) {
-        return read.apply(reader);
-      }
-
-      @Override
-      public void write(CompactWriter writer, T object) {
-        write.accept(writer, object);
-      }
-
-      @Override
-      public String getTypeName() {
-        return typeName;
-      }
-
-      @Override
-      public Class<T> getCompactClass() {
-        return type;
-      }
-    };
   }
 }

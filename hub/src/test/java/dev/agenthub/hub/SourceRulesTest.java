@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -163,5 +165,48 @@ class SourceRulesTest {
       }
     }
     assertThat(found).as("unused imports").isEmpty();
+  }
+
+  /** No two packages of the product import each other, however roundabout (main sources only). */
+  @Test
+  void packagesFormNoCycle() throws IOException {
+    Pattern packageLine = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
+    Pattern ourImport = Pattern.compile("^import (?:static )?((?:dev\\.agenthub\\.)(?:[a-z]\\w*\\.)*[a-z]\\w*)\\.[A-Z]",
+      Pattern.MULTILINE);
+    Map<String, Set<String>> imports = new TreeMap<>();
+    for (Path file : sources(MODULES.keySet().toArray(String[]::new))) {
+      if (!file.toString().contains("/src/main/")) {
+        continue;
+      }
+      String text = Files.readString(file);
+      Matcher p = packageLine.matcher(text);
+      if (!p.find()) {
+        continue;
+      }
+      Set<String> to = imports.computeIfAbsent(p.group(1), k -> new TreeSet<>());
+      Matcher m = ourImport.matcher(text);
+      while (m.find()) {
+        if (!m.group(1).equals(p.group(1))) {
+          to.add(m.group(1));
+        }
+      }
+    }
+    List<String> cycles = new ArrayList<>();
+    for (String start : imports.keySet()) {
+      // a package that reaches itself through the others is in a cycle
+      Set<String> seen = new TreeSet<>();
+      List<String> todo = new ArrayList<>(imports.getOrDefault(start, Set.of()));
+      while (!todo.isEmpty()) {
+        String next = todo.remove(todo.size() - 1);
+        if (next.equals(start)) {
+          cycles.add(start);
+          break;
+        }
+        if (seen.add(next)) {
+          todo.addAll(imports.getOrDefault(next, Set.of()));
+        }
+      }
+    }
+    assertThat(cycles).as("packages in an import cycle").isEmpty();
   }
 }

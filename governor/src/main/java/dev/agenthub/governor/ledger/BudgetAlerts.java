@@ -1,6 +1,5 @@
 package dev.agenthub.governor.ledger;
 
-import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.memory.MemoryClient;
 
 import io.vertx.core.Future;
@@ -23,12 +22,12 @@ final class BudgetAlerts {
   private static final Logger LOG = Logger.getLogger(BudgetAlerts.class.getName());
 
   private final AsyncMap<String, Long> raised;
-  private final GovernorEvents metrics;
+  private final LedgerEvents metrics;
   private final MemoryClient memory;
   private final WebClient web;
   private final String webhook;
 
-  BudgetAlerts(AsyncMap<String, Long> raised, GovernorEvents metrics, MemoryClient memory, WebClient web,
+  BudgetAlerts(AsyncMap<String, Long> raised, LedgerEvents metrics, MemoryClient memory, WebClient web,
                String webhook) {
     this.raised = raised;
     this.metrics = metrics;

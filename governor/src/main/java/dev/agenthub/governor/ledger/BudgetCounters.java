@@ -1,6 +1,5 @@
 package dev.agenthub.governor.ledger;
 
-import dev.agenthub.governor.GovernorSerializers;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.EntryProcessor;
@@ -177,7 +176,7 @@ public final class BudgetCounters {
   /** The Compact serializers of the counter and the processors: names on the wire never change. */
   public static List<CompactSerializer<?>> serializers() {
     return List.of(
-      GovernorSerializers.compact("agenthub.budget.counter", Counter.class, in -> {
+      Compact.of("agenthub.budget.counter", Counter.class, in -> {
         Counter c = new Counter();
         c.used = in.readFloat64("used");
         c.refusals = in.readInt64("refusals");
@@ -188,7 +187,7 @@ public final class BudgetCounters {
         out.writeInt64("refusals", c.refusals);
         writeMap(out, "holders", "heldUsd", c.held);
       }),
-      GovernorSerializers.compact("agenthub.budget.hold", Hold.class,
+      Compact.of("agenthub.budget.hold", Hold.class,
         in -> new Hold(in.readString("holder"), in.readFloat64("usd"), readMap(in, "keys", "limitUsd"),
           in.readBoolean("force")),
         (out, h) -> {
@@ -197,19 +196,19 @@ public final class BudgetCounters {
           writeMap(out, "keys", "limitUsd", h.limits);
           out.writeBoolean("force", h.force);
         }),
-      GovernorSerializers.compact("agenthub.budget.settle", Settle.class,
+      Compact.of("agenthub.budget.settle", Settle.class,
         in -> new Settle(in.readString("holder"), in.readFloat64("heldUsd"), in.readFloat64("costUsd")),
         (out, s) -> {
           out.writeString("holder", s.holder);
           out.writeFloat64("heldUsd", s.heldUsd);
           out.writeFloat64("costUsd", s.costUsd);
         }),
-      GovernorSerializers.compact("agenthub.budget.seed", Seed.class,
+      Compact.of("agenthub.budget.seed", Seed.class,
         in -> new Seed(readMap(in, "keys", "usedUsd")),
         (out, s) -> writeMap(out, "keys", "usedUsd", s.used)),
-      GovernorSerializers.compact("agenthub.budget.read", Read.class, in -> new Read(), (out, r) -> {
+      Compact.of("agenthub.budget.read", Read.class, in -> new Read(), (out, r) -> {
       }),
-      GovernorSerializers.compact("agenthub.budget.sweep", Sweep.class,
+      Compact.of("agenthub.budget.sweep", Sweep.class,
         in -> new Sweep(Set.of(in.readArrayOfString("live")), Set.of(in.readArrayOfString("periods"))),
         (out, s) -> {
           out.writeArrayOfString("live", s.live.toArray(String[]::new));

@@ -1,7 +1,6 @@
 package dev.agenthub.governor.ledger;
 
 import dev.agenthub.config.HubConfig;
-import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
@@ -45,7 +44,7 @@ public final class LedgerVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(LedgerVerticle.class.getName());
 
   private final HubConfig config;
-  private final GovernorEvents metrics;
+  private final LedgerEvents metrics;
   private final String node;
   private final MessageAuth.Signer signer;
   private final MessageAuth.Verifier verifier;
@@ -60,7 +59,7 @@ public final class LedgerVerticle extends VerticleBase {
    * @param signer   this node's signer (its monthly report into memory)
    * @param verifier checks that records and spend requests come from a node ({@link MessageAuth})
    */
-  public LedgerVerticle(HubConfig config, GovernorEvents metrics, String node, MessageAuth.Signer signer,
+  public LedgerVerticle(HubConfig config, LedgerEvents metrics, String node, MessageAuth.Signer signer,
                         MessageAuth.Verifier verifier, BudgetCounters counters) {
     this.config = config;
     this.metrics = metrics;

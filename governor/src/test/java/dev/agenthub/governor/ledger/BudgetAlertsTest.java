@@ -2,13 +2,10 @@ package dev.agenthub.governor.ledger;
 
 import dev.agenthub.config.ConfigLoader;
 import dev.agenthub.config.HubConfig;
-import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.testing.HubYaml;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -36,7 +33,7 @@ class BudgetAlertsTest {
   private static final ZonedDateTime NOON = ZonedDateTime.of(2026, 12, 5, 12, 0, 0, 0, ZoneId.of("UTC"));
 
   /** Counts alerts; the rest is not this test's business. */
-  private static final class Alerts implements GovernorEvents {
+  private static final class Alerts implements LedgerEvents {
     final List<String> raised = new CopyOnWriteArrayList<>();
 
     @Override
@@ -48,34 +45,15 @@ class BudgetAlertsTest {
     public void audit(String type, JsonObject detail) {
     }
 
-    @Override
-    public MeterRegistry registry() {
-      return new SimpleMeterRegistry();
-    }
 
     @Override
     public void refused(String reason) {
     }
 
-    @Override
-    public void rateLimitWait(String key, long nanos) {
-    }
 
-    @Override
-    public void cacheHit(String model) {
-    }
 
-    @Override
-    public void fallback(String model, String fallback) {
-    }
 
-    @Override
-    public void modelCall(String agent, String model, String provider, String outcome, long nanos) {
-    }
 
-    @Override
-    public void usage(String agent, String model, long input, long output, double usd) {
-    }
 
     @Override
     public void budgets(List<Spend.Budget> budgets) {
@@ -118,7 +96,7 @@ class BudgetAlertsTest {
     })));
   }
 
-  private static BudgetAlerts raiser(Vertx vertx, AsyncMap<String, Long> map, GovernorEvents metrics,
+  private static BudgetAlerts raiser(Vertx vertx, AsyncMap<String, Long> map, LedgerEvents metrics,
                                      MemoryClient memory, HubConfig config) {
     return new BudgetAlerts(map, metrics, memory, WebClient.create(vertx), config.budgets().webhook());
   }
