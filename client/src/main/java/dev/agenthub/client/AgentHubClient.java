@@ -209,7 +209,7 @@ public final class AgentHubClient {
     void attempt() {
       long left = (deadline - System.nanoTime()) / 1_000_000;
       if (left <= 0) {
-        promise.tryFail(new AgentHubException(504, "timeout", "agent '" + agent + "' did not answer in time", null, null));
+        promise.tryFail(AgentHubException.timedOut(agent));
         return;
       }
       int mine = ++attempt;

@@ -1,6 +1,7 @@
 package dev.agenthub.client;
 
 import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -88,7 +89,7 @@ final class BridgeLink {
     Promise<JsonObject> promise = Promise.promise();
     context.runOnContext(v -> {
       if (closed) {
-        promise.fail(new AgentHubException(503, "unavailable", "the client is closed", null, null));
+        promise.fail(new AgentHubException(Failure.Kind.UNAVAILABLE, "the client is closed"));
         return;
       }
       String reply = "agenthub.reply." + UUID.randomUUID();
@@ -107,9 +108,9 @@ final class BridgeLink {
         Pending p = pending.remove(reply);
         if (p != null) {
           p.promise.tryFail(socket == null && lastConnectError != null
-            ? new AgentHubException(503, "unavailable", "no bridge could be reached (" + bridges + "): "
-              + lastConnectError, null, null)
-            : new AgentHubException(504, "timeout", "agent '" + agent + "' did not answer in time", null, null));
+            ? new AgentHubException(Failure.Kind.UNAVAILABLE, "no bridge could be reached (" + bridges + "): "
+              + lastConnectError)
+            : AgentHubException.timedOut(agent));
         }
       });
       pending.put(reply, new Pending(agent, frame, promise, timer));
@@ -129,7 +130,7 @@ final class BridgeLink {
       vertx.cancelTimer(pinger);
       new ArrayList<>(pending.values()).forEach(p -> {
         vertx.cancelTimer(p.timer);
-        p.promise.tryFail(new AgentHubException(503, "unavailable", "the client was closed", null, null));
+        p.promise.tryFail(new AgentHubException(Failure.Kind.UNAVAILABLE, "the client was closed"));
       });
       pending.clear();
       NetSocket s = socket;
@@ -278,7 +279,7 @@ final class BridgeLink {
       try {
         p.promise.tryComplete(body instanceof JsonObject json ? json : new JsonObject(String.valueOf(body)));
       } catch (RuntimeException e) {
-        p.promise.tryFail(new AgentHubException(502, "bad_reply", "the hub's reply is not a JSON object", null, null));
+        p.promise.tryFail(new AgentHubException(Failure.Kind.INTERNAL, "the hub's reply is not a JSON object"));
       }
     } else {
       p.promise.tryFail(failure(p.agent, frame));
@@ -287,21 +288,13 @@ final class BridgeLink {
 
   /** An err frame as the API's failure: its code is the HTTP status, its message the error object. */
   static AgentHubException failure(String agent, JsonObject frame) {
-    String failureType = frame.getString("failureType", "");
+    if ("TIMEOUT".equals(frame.getString("failureType", ""))) {
+      return AgentHubException.timedOut(agent);
+    }
     int code = frame.getValue("failureCode") instanceof Number n ? n.intValue() : -1;
-    String message = frame.getValue("message") instanceof String m ? m : "";
-    if ("TIMEOUT".equals(failureType)) {
-      return new AgentHubException(504, "timeout", "agent '" + agent + "' did not answer in time", null, null);
-    }
-    try {
-      JsonObject json = new JsonObject(message);
-      JsonObject error = json.getValue("error") instanceof JsonObject e ? e : json;
-      return new AgentHubException(code > 0 ? code : 500, error.getString("type"), error.getString("message"),
-        error.getString("code"), error.getString("param"));
-    } catch (RuntimeException notJson) {
-      return new AgentHubException(code > 0 ? code : 500, "error", message, null, null);
-    }
+    return AgentHubException.answered(code, frame.getValue("message") instanceof String m ? m : "");
   }
+
 
   private static void write(NetSocket s, JsonObject frame) {
     byte[] bytes = frame.encode().getBytes(StandardCharsets.UTF_8);

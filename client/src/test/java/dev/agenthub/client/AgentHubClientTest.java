@@ -1,6 +1,7 @@
 package dev.agenthub.client;
 
 import dev.agenthub.protocol.EventBusApi;
+import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -46,13 +47,14 @@ class AgentHubClientTest {
   @Test
   void aRefusalIsAnExceptionWithTheHttpStatusAndType(Vertx vertx, VertxTestContext test) {
     vertx.eventBus().<Object>consumer(EventBusApi.address("ops"), m -> m.fail(403, new JsonObject().put("error",
-      new JsonObject().put("type", "permission_denied").put("message", "this token may not use agent 'ops'")).encode()));
+      new JsonObject().put("type", "permission_error").put("message", "this token may not use agent 'ops'")).encode()));
     AgentHubClient hub = AgentHubClient.create(vertx, new AgentHubClient.Options().setToken("t0k"));
     hub.send("ops", "s1", "hi").onComplete(test.failing(err -> test.verify(() -> {
       assertThat(err).isInstanceOf(AgentHubException.class);
       AgentHubException e = (AgentHubException) err;
       assertThat(e.status()).isEqualTo(403);
-      assertThat(e.type()).isEqualTo("permission_denied");
+      assertThat(e.type()).isEqualTo("permission_error");
+      assertThat(e.kind()).isEqualTo(Failure.Kind.FORBIDDEN);
       assertThat(e.getMessage()).contains("may not use agent 'ops'");
       assertThat(e.retryable()).isFalse();
       test.completeNow();

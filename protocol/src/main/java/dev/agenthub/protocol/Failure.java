@@ -9,6 +9,7 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The one shape of a failure, everywhere in the hub: a {@link Kind} (which fixes its HTTP status,
@@ -110,6 +111,27 @@ public final class Failure extends ReplyException {
       return null;
     }
 
+    /**
+     * The kind of an error object as the edges answer it (its status, {@code type} and {@code code}):
+     * the one that matches all three, else status and type, else the first of the status.
+     */
+    public static Kind of(int status, String type, String code) {
+      Kind byType = null;
+      for (Kind k : values()) {
+        if (k.status != status || !k.type.equals(type)) {
+          continue;
+        }
+        if (Objects.equals(k.code, code)) {
+          return k;
+        }
+        if (byType == null && k.code == null) {
+          byType = k; // a finer code than the kind's own (bad_request with decimal_below_min_value)
+        }
+      }
+      return byType != null ? byType : ofStatus(status);
+    }
+
+
     /** The first kind with an HTTP status (a failure from outside the hub), else {@link #INTERNAL}. */
     public static Kind ofStatus(int status) {
       for (Kind k : values()) {
@@ -143,7 +165,8 @@ public final class Failure extends ReplyException {
     this(kind, message, param, retryAfterSeconds, null);
   }
 
-  private Failure(Kind kind, String message, String param, Long retryAfterSeconds, String code) {
+  /** A failure with a finer {@code code} than its kind's (null: the kind's), as an error object may carry one. */
+  public Failure(Kind kind, String message, String param, Long retryAfterSeconds, String code) {
     super(ReplyFailure.RECIPIENT_FAILURE, kind.status, message == null ? kind.type : message, true);
     this.kind = kind;
     this.param = param;

@@ -45,6 +45,21 @@ class FailureTest {
     assertThat(Failure.Kind.ofId(kind.id())).isEqualTo(kind);
   }
 
+  @ParameterizedTest
+  @EnumSource(Failure.Kind.class)
+  void everyKindIsReadBackFromItsErrorObject(Failure.Kind kind) {
+    // what an application sees of it (the bridge's err frame, the event-bus API's failure)
+    var error = new Failure(kind, "m").toJson().getJsonObject("error");
+    assertThat(Failure.Kind.of(kind.status(), error.getString("type"), error.getString("code"))).isEqualTo(kind);
+  }
+
+  @Test
+  void aFinerCodeKeepsItsKind() {
+    assertThat(Failure.Kind.of(400, "invalid_request_error", "decimal_below_min_value"))
+      .isEqualTo(Failure.Kind.BAD_REQUEST);
+    assertThat(Failure.Kind.of(418, "teapot", null)).isEqualTo(Failure.Kind.INTERNAL);
+  }
+
   @Test
   void kindsThatShareAStatusAreToldApartByTypeOrCode() {
     Set<String> seen = new HashSet<>();
