@@ -8,7 +8,6 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.nio.serialization.genericrecord.GenericRecord;
 import com.hazelcast.nio.serialization.genericrecord.GenericRecordBuilder;
-import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,12 +35,10 @@ class ClusterLimiterAcrossMembersTest {
   private static HazelcastInstance caller;
   private static HazelcastInstance owner;
   private static HazelcastInstance app;
-  private static Vertx vertx;
 
   @BeforeAll
   static void start() throws Exception {
     members = new LoopbackMembers();
-    vertx = members.vertx();
     caller = members.node();
     owner = members.node();
     app = members.liteApp();
@@ -54,7 +51,7 @@ class ClusterLimiterAcrossMembersTest {
   }
 
   private static ClusterLimiter limiter(String key) {
-    return new ClusterLimiter(caller.getMap(ClusterLimiter.MAP), key, LIMITS, vertx.getOrCreateContext());
+    return new ClusterLimiter(caller.getMap(ClusterLimiter.MAP), key, LIMITS, members.vertx().getOrCreateContext());
   }
 
   @Test
@@ -105,7 +102,7 @@ class ClusterLimiterAcrossMembersTest {
     // serialization (EntryProcessor is Serializable): the owner refuses it. So the processors that
     // work in the other tests crossed as Compact.
     String key = LoopbackMembers.keyOwnedBy(owner, "java-take-");
-    ClusterLimiter fromApp = new ClusterLimiter(app.getMap(ClusterLimiter.MAP), key, LIMITS, vertx.getOrCreateContext());
+    ClusterLimiter fromApp = new ClusterLimiter(app.getMap(ClusterLimiter.MAP), key, LIMITS, members.vertx().getOrCreateContext());
     assertThatThrownBy(() -> fromApp.take(1).await(1, TimeUnit.MINUTES)).hasRootCauseInstanceOf(SecurityException.class);
   }
 

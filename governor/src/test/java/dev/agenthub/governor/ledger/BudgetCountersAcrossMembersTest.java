@@ -4,7 +4,6 @@ import dev.agenthub.governor.LoopbackMembers;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.nio.serialization.genericrecord.GenericRecordBuilder;
-import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,12 +25,10 @@ class BudgetCountersAcrossMembersTest {
   private static LoopbackMembers members;
   private static HazelcastInstance caller;
   private static HazelcastInstance owner;
-  private static Vertx vertx;
 
   @BeforeAll
   static void start() throws Exception {
     members = new LoopbackMembers();
-    vertx = members.vertx();
     caller = members.node();
     owner = members.node();
     members.awaitCluster(2);
@@ -59,7 +56,7 @@ class BudgetCountersAcrossMembersTest {
 
   @Test
   void holdsSettleSeedAndReadOnTheMemberThatOwnsTheCounters() throws Exception {
-    BudgetCounters counters = new BudgetCounters(vertx, caller);
+    BudgetCounters counters = new BudgetCounters(members.vertx(), caller);
     BudgetScope client = ownedScope("client:c", "2026-12", 0.2);
     BudgetScope agent = ownedScope("agent:a", "2026-12", 1.0);
     List<BudgetScope> scopes = List.of(agent, client);
@@ -83,7 +80,7 @@ class BudgetCountersAcrossMembersTest {
 
   @Test
   void aSweepDropsTheHoldsOfMembersGoneAndTheCountersOfEndedPeriods() throws Exception {
-    BudgetCounters counters = new BudgetCounters(vertx, caller);
+    BudgetCounters counters = new BudgetCounters(members.vertx(), caller);
     BudgetScope current = ownedScope("agent:s", "2026-12", 1.0);
     BudgetScope ended = ownedScope("agent:s", "2026-11", 1.0);
     counters.hold(List.of(current), 0.3, false).await(1, TimeUnit.MINUTES);
@@ -109,6 +106,6 @@ class BudgetCountersAcrossMembersTest {
       .compact("agenthub.budget.counter").setFloat64("used", 0.5).setInt64("refusals", 2)
       .setArrayOfString("holders", new String[] {"h1", "h2"}).setArrayOfFloat64("heldUsd", new double[] {0.125, 0.25})
       .build());
-    assertThat(read(new BudgetCounters(vertx, caller), scope).get(scope.key())).containsExactly(0.5, 0.375, 2);
+    assertThat(read(new BudgetCounters(members.vertx(), caller), scope).get(scope.key())).containsExactly(0.5, 0.375, 2);
   }
 }

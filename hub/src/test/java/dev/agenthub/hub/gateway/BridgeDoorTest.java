@@ -15,7 +15,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClientOptions;
-import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import org.junit.jupiter.api.AfterAll;
@@ -30,9 +29,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -77,51 +74,15 @@ class BridgeDoorTest {
   }
 
   /** A raw bridge connection: frames out, frames in (a queue), as an attacker's own program would. */
-  static final class Raw {
-    final LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
-    final AtomicBoolean closed = new AtomicBoolean();
-    final NetSocket socket;
-    private Buffer pending = Buffer.buffer();
+  static final class Raw extends BridgeSocket {
 
     Raw(NetClientOptions options, int port) throws Exception {
-      socket = app.createNetClient(options).connect(port, "127.0.0.1").await(1, TimeUnit.MINUTES);
-      socket.handler(this::bytes);
-      socket.closeHandler(v -> closed.set(true));
+      super(app, options, port);
     }
 
     static Raw tls(int port) throws Exception {
       return new Raw(new NetClientOptions().setSsl(true).setTrustOptions(new PemTrustOptions()
         .addCertPath(cert[0].toString())).setHostnameVerificationAlgorithm("HTTPS"), port);
-    }
-
-    private synchronized void bytes(Buffer b) {
-      pending.appendBuffer(b);
-      while (pending.length() >= 4 && pending.length() >= 4 + pending.getInt(0)) {
-        int length = pending.getInt(0);
-        frames.add(new JsonObject(pending.getString(4, 4 + length)));
-        pending = pending.getBuffer(4 + length, pending.length());
-      }
-    }
-
-    void write(JsonObject frame) throws Exception {
-      byte[] bytes = frame.encode().getBytes(StandardCharsets.UTF_8);
-      socket.write(Buffer.buffer().appendInt(bytes.length).appendBytes(bytes)).await(1, TimeUnit.MINUTES);
-    }
-
-    JsonObject next() throws InterruptedException {
-      JsonObject frame = frames.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-      assertThat(frame).as("a frame from the bridge").isNotNull();
-      return frame;
-    }
-
-    /** The next frame addressed to {@code address} (pongs and unaddressed err frames skipped). */
-    JsonObject nextTo(String address) throws InterruptedException {
-      while (true) {
-        JsonObject frame = next();
-        if (address.equals(frame.getString("address"))) {
-          return frame;
-        }
-      }
     }
 
     /** Sends a request and answers the frame that answers it. */

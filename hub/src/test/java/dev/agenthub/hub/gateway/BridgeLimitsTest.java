@@ -8,16 +8,12 @@ import dev.agenthub.testing.HubYaml;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.NetClientOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -47,51 +43,9 @@ class BridgeLimitsTest {
     TestHub.close(app, node);
   }
 
-  /** A plain connection: raw bytes out, frames in. */
-  private static final class Raw {
-    final LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
-    final AtomicBoolean closed = new AtomicBoolean();
-    final NetSocket socket;
-    private Buffer pending = Buffer.buffer();
-
-    Raw() throws Exception {
-      socket = app.createNetClient().connect(bridgePort, "127.0.0.1").await(1, TimeUnit.MINUTES);
-      socket.handler(this::bytes);
-      socket.closeHandler(v -> closed.set(true));
-    }
-
-    private synchronized void bytes(Buffer b) {
-      pending.appendBuffer(b);
-      while (pending.length() >= 4 && pending.length() >= 4 + pending.getInt(0)) {
-        int length = pending.getInt(0);
-        frames.add(new JsonObject(pending.getString(4, 4 + length)));
-        pending = pending.getBuffer(4 + length, pending.length());
-      }
-    }
-
-    void bytes(Buffer raw, boolean prefixed) throws Exception {
-      Buffer out = prefixed ? Buffer.buffer().appendInt(raw.length()).appendBuffer(raw) : raw;
-      socket.write(out).await(1, TimeUnit.MINUTES);
-    }
-
-    void write(JsonObject frame) throws Exception {
-      bytes(Buffer.buffer(frame.encode().getBytes(StandardCharsets.UTF_8)), true);
-    }
-
-    JsonObject next() throws InterruptedException {
-      JsonObject frame = frames.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-      assertThat(frame).as("a frame from the bridge").isNotNull();
-      return frame;
-    }
-
-    void pingPong() throws Exception {
-      write(new JsonObject().put("type", "ping"));
-      assertThat(next().getString("type")).isEqualTo("pong");
-    }
-
-    void awaitClosed(String what) throws InterruptedException {
-      Fixtures.await(what, WAIT, closed::get);
-    }
+  /** A plain connection to the node's bridge. */
+  private static BridgeSocket connect() throws Exception {
+    return new BridgeSocket(app, new NetClientOptions(), bridgePort);
   }
 
   private static int failureCode(JsonObject frame) {
@@ -101,7 +55,7 @@ class BridgeLimitsTest {
 
   @Test
   void aFrameAnnouncingMoreThanTheLimitIsRefusedBeforeItsBodyIsRead() throws Exception {
-    Raw raw = new Raw();
+    BridgeSocket raw = connect();
     try {
       // 100 MiB announced, a few bytes sent: the node answers and hangs up without waiting for the rest
       raw.bytes(Buffer.buffer().appendInt(100 * 1024 * 1024).appendString("{\"type\":"), false);
@@ -111,7 +65,7 @@ class BridgeLimitsTest {
         .isEqualTo("request_too_large");
       raw.awaitClosed("the connection that announced 100 MiB is closed");
       // a negative length (0x80000000 and above) too
-      Raw negative = new Raw();
+      BridgeSocket negative = connect();
       negative.bytes(Buffer.buffer().appendInt(0xFFFFFFF0), false);
       assertThat(failureCode(negative.next())).isEqualTo(413);
       negative.awaitClosed("the connection that announced a negative length is closed");
@@ -122,18 +76,18 @@ class BridgeLimitsTest {
 
   @Test
   void aConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout() throws Exception {
-    Raw silent = new Raw();
+    BridgeSocket silent = connect();
     silent.awaitClosed("the silent connection is closed");
     assertThat(failureCode(silent.next())).isEqualTo(408);
     // half a length is no frame either
-    Raw halting = new Raw();
+    BridgeSocket halting = connect();
     halting.bytes(Buffer.buffer().appendShort((short) 0), false);
     halting.awaitClosed("the connection that sent half a length is closed");
   }
 
   @Test
   void aFrameBegunMustArriveWholeButAConnectionThatSentOneMayWaitForItsNext() throws Exception {
-    Raw raw = new Raw();
+    BridgeSocket raw = connect();
     try {
       raw.pingPong();
       // well past the first-frame deadline (1 s): a connection that sent a frame is not closed for it
@@ -151,8 +105,8 @@ class BridgeLimitsTest {
 
   @Test
   void badFramesAreAnsweredAndBreakNothing() throws Exception {
-    Raw bad = new Raw();
-    Raw good = new Raw();
+    BridgeSocket bad = connect();
+    BridgeSocket good = connect();
     try {
       good.pingPong();
       bad.bytes(Buffer.buffer("{not json"), true);
