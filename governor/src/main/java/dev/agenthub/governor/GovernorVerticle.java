@@ -112,8 +112,7 @@ public final class GovernorVerticle extends VerticleBase {
     Map<String, Limiter> clientTpm = new HashMap<>();
     for (HubConfig.Client c : config.clients()) {
       if (c.tpm() > 0) {
-        // a minute's tokens as burst, refilled evenly; requests are not limited here (client-rps is)
-        double[] limits = {1_000_000, c.tpm() / 60.0, 1_000_000, c.tpm()};
+        double[] limits = Admission.clientLimits(c.tpm());
         clientTpm.put(c.id(), buckets == null ? new LocalLimiter(limits)
           : new ClusterLimiter(buckets, "client:" + c.id(), limits, context));
       }
