@@ -47,6 +47,14 @@ final class Admission {
     this.clientTpm = clientTpm;
   }
 
+  /**
+   * The limits of a client's tokens-per-minute {@link Limiter}: a minute's tokens as burst, refilled
+   * evenly; requests are not limited here ({@code client-rps} is).
+   */
+  static double[] clientLimits(int tpm) {
+    return new double[]{1_000_000, tpm / 60.0, 1_000_000, tpm};
+  }
+
   /** Takes the client's tokens, then holds the budgets; fails with a {@link Failure} when one says no. */
   Future<Ticket> admit(ModelCall.Request request, AgentSpec agent, HubConfig.Model model) {
     ZonedDateTime now = ZonedDateTime.now(config.budgets().zone());
