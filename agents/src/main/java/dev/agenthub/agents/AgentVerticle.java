@@ -174,7 +174,7 @@ public final class AgentVerticle extends VerticleBase {
     }
     LogFields.put(spec.id(), request.sessionKey(), request.idempotencyKey());
     Future<Turn.Reply> reply;
-    String key = request.idempotencyKey() == null ? null : request.sessionKey() + "|" + request.idempotencyKey();
+    String key = request.turnKey();
     if (key != null && answered.containsKey(key)) {
       reply = answered.get(key);
     } else {
@@ -234,8 +234,7 @@ public final class AgentVerticle extends VerticleBase {
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
   private void cancel(Message<JsonObject> message) {
     JsonObject body = message.body();
-    String key = body == null ? null : Turn.sessionKey(body.getString("client"), body.getString("session")) + "|"
-      + body.getString("idempotency_key");
+    String key = body == null ? null : Turn.Request.fromJson(body).turnKey();
     TurnControl control = key == null ? null : controls.get(key);
     if (control == null) {
       message.reply(new JsonObject().put("cancelled", false));

@@ -81,6 +81,15 @@ public final class Turn {
       return Turn.sessionKey(client, session);
     }
 
+    /**
+     * The turn as the hub keys it, {@code <session key>|<idempotency key>}, or null without an
+     * idempotency key: the gateway finds a turn on its way by it, an instance the turn it runs (to
+     * cancel it) and its first answer (for a retry).
+     */
+    public String turnKey() {
+      return idempotencyKey == null ? null : sessionKey() + "|" + idempotencyKey;
+    }
+
     /** The same turn with a key the gateway made up, unless it has one: every turn can be sent again. */
     public Request withGatewayKey() {
       return idempotencyKey != null ? this : withIdempotencyKey(GATEWAY_KEY_PREFIX + UUID.randomUUID());

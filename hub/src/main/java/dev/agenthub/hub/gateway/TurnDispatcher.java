@@ -85,7 +85,7 @@ final class TurnDispatcher {
     Turn.Request keyed = request.withGatewayKey();
     Pending p = new Pending(agent, keyed, timeoutMs);
     pending.add(p);
-    String key = keyed.sessionKey() + "|" + keyed.idempotencyKey();
+    String key = keyed.turnKey();
     byKey.put(key, p);
     p.promise.future().onComplete(ar -> {
       pending.remove(p);
@@ -100,7 +100,7 @@ final class TurnDispatcher {
    * model call short. The turn's own future then fails or completes as the instance answers.
    */
   void cancel(Turn.Request request) {
-    Pending p = byKey.get(request.sessionKey() + "|" + request.idempotencyKey());
+    Pending p = byKey.get(request.turnKey());
     if (p == null || p.instance == null) {
       return;
     }
