@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Hashes;
@@ -20,7 +21,6 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.logging.Logger;
 
@@ -200,21 +200,13 @@ final class Skills {
     });
   }
 
-  /** A bare file name means the agent's own folder. */
   /**
    * In a turn on behalf of client C, transcripts are C's alone: no path into another client's
    * sessions (nor the sessions of a hub without clients) is readable.
    */
   static boolean visible(String path, Call call) {
-    if (call.client() == null) {
-      return true;
-    }
-    String[] parts = path.split("/");
-    int sessions = Arrays.asList(parts).indexOf("sessions");
-    if (parts.length < 2 || !parts[0].equals("agents") || sessions != 2) {
-      return true;
-    }
-    return parts.length > 4 && parts[3].equals(call.client());
+    return call.client() == null || !MemoryLayout.inSessions(path)
+      || call.client().equals(MemoryLayout.sessionClient(path));
   }
 
   private static JsonObject visibleHits(JsonObject json, Call call) {
@@ -229,7 +221,7 @@ final class Skills {
   }
 
   private String own(String path) {
-    return path.contains("/") ? path : "agents/" + spec.id() + "/" + path;
+    return MemoryLayout.ownPath(spec.id(), path);
   }
 
   private static String hits(JsonObject json) {

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.Priority;
@@ -70,6 +71,8 @@ class SkillsTest {
     assertThat(Skills.visible("agents/support/sessions/limited/s1.md", web)).isFalse();
     assertThat(Skills.visible("agents/support/sessions/s1.md", web)).as("a session of no client").isFalse();
     assertThat(Skills.visible("agents/support/sessions/archive/s1.1.md", web)).isFalse();
+    assertThat(Skills.visible("agents/support/sessions/web/archive/s1.1.md", web)).isTrue();
+    assertThat(Skills.visible("agents/sessions/sessions/limited/s1.md", web)).as("an agent named sessions").isFalse();
     assertThat(Skills.visible("agents/support/MEMORY.md", web)).isTrue();
     assertThat(Skills.visible("shared/notes.md", web)).isTrue();
     // without clients (one tenant, loopback only) nothing is hidden
@@ -82,7 +85,7 @@ class SkillsTest {
     Turn.Request a = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("web");
     Turn.Request b = new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).forClient("limited");
     assertThat(a.sessionKey()).isEqualTo("web/s1").isNotEqualTo(b.sessionKey());
-    assertThat(Transcript.path("support", a.sessionKey())).isEqualTo("agents/support/sessions/web/s1.md");
+    assertThat(MemoryLayout.transcript("support", a.sessionKey())).isEqualTo("agents/support/sessions/web/s1.md");
     assertThat(new Turn.Request("s1", "hi", null, Priority.INTERACTIVE).sessionKey()).isEqualTo("s1");
     assertThat(Turn.Request.fromJson(a.toJson()).client()).isEqualTo("web");
   }
