@@ -15,7 +15,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
@@ -23,7 +22,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -220,7 +218,7 @@ public final class AgentVerticle extends VerticleBase {
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
       } else {
-        Failure.reply(message, failureOf(ar.cause()));
+        Failure.reply(message, TurnFailures.of(ar.cause()));
       }
     });
   }
@@ -265,35 +263,6 @@ public final class AgentVerticle extends VerticleBase {
     if (key != null && answers != null) {
       answers.put(spec.id() + "|" + key, reply.toJson(), ANSWER_TTL_MS);
     }
-  }
-
-  /** What a failed turn answers: the failure its cause stands for, as the caller must act on it. */
-  static Failure failureOf(Throwable cause) {
-    if (cause instanceof SessionMailboxes.QueueFullException) {
-      return new Failure(Failure.Kind.QUEUE_FULL, cause.getMessage());
-    }
-    if (cause instanceof TurnRunner.TurnTimeout) {
-      return new Failure(Failure.Kind.TIMEOUT, cause.getMessage());
-    }
-    if (cause instanceof TurnRunner.Cancelled) {
-      return new Failure(Failure.Kind.CANCELLED, cause.getMessage());
-    }
-    if (cause instanceof Failure f) {
-      return switch (f.kind()) {
-        // the memory fenced the turn's write: another instance owns the session now (the gateway resends)
-        case FENCED -> new Failure(Failure.Kind.SESSION_MOVED,
-          "the session moved to another instance while this turn ran; send it again");
-        // claims and replication are the writer's business: to the caller, the memory could not answer
-        case STALE_CLAIM, STALE_WRITER, OUT_OF_ORDER, INTERNAL ->
-          new Failure(Failure.Kind.UNAVAILABLE, "memory unavailable: " + f.getMessage());
-        default -> f;
-      };
-    }
-    if (cause instanceof ReplyException) {
-      return Failure.from(cause, Failure.Kind.UNAVAILABLE, "the governor did not answer");
-    }
-    LOG.log(Level.WARNING, "turn failed unexpectedly", cause);
-    return new Failure(Failure.Kind.MODEL_ERROR, "model call failed");
   }
 
   /** Turns waiting or running in this instance (for the queue-depth gauge; read from any thread). */
