@@ -18,7 +18,6 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
@@ -45,7 +44,7 @@ public final class AgentVerticle extends VerticleBase {
   private final String node;
   private final AgentEvents events;
   private final MessageAuth.Signer signer;
-  private SessionMailboxes mailboxes;
+  private final SessionMailboxes mailboxes;
   private TurnRunner runner;
   private ContextSource context;
   private Heartbeat heartbeat;
@@ -57,11 +56,9 @@ public final class AgentVerticle extends VerticleBase {
   };
   private final Function<String, TokenCounter> counters;
   private final MessageAuth.Verifier turns;
-  // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
-  private final Map<String, TurnControl> controls = new HashMap<>();
+  private final RunningTurns running = new RunningTurns();
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> changes;
-  private volatile int depth;
 
   /**
    * @param spec     the agent's configuration
@@ -97,6 +94,7 @@ public final class AgentVerticle extends VerticleBase {
     this.instance = instance;
     this.node = node;
     this.events = events;
+    this.mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
   }
 
   /** The address this instance consumes. */
@@ -108,7 +106,6 @@ public final class AgentVerticle extends VerticleBase {
   public Future<?> start() {
     LocalJson.register(vertx);
     MemoryClient memory = new MemoryClient(vertx, signer, MEMORY_TIMEOUT_MS);
-    mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
     runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, signer), context,
       new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, signer, counters);
@@ -140,7 +137,7 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private Future<Void> drained(long until) {
-    if (mailboxes.running() + mailboxes.waiting() == 0 || System.currentTimeMillis() > until) {
+    if (mailboxes.depth() == 0 || System.currentTimeMillis() > until) {
       return Future.succeededFuture();
     }
     Promise<Void> later = Promise.promise();
@@ -184,16 +181,9 @@ public final class AgentVerticle extends VerticleBase {
         if (found != null) {
           return Future.succeededFuture(found);
         }
-        TurnControl control = new TurnControl();
-        if (key != null) {
-          controls.put(key, control);
-        }
         boolean resent = message.headers().contains("resend");
-        Future<Turn.Reply> turn = mailboxes.submit(request.sessionKey(), () -> runner.run(request, control, resent));
-        if (key != null) {
-          turn.onComplete(ar -> controls.remove(key, control));
-        }
-        depth = mailboxes.waiting() + mailboxes.running();
+        Future<Turn.Reply> turn = running.run(key, control ->
+          mailboxes.submit(request.sessionKey(), () -> runner.run(request, control, resent)));
         return turn.onSuccess(r -> {
           if (clientKey) {
             remember(key, r);
@@ -212,9 +202,7 @@ public final class AgentVerticle extends VerticleBase {
         });
       }
     }
-    depth = mailboxes.waiting() + mailboxes.running();
     reply.onComplete(ar -> {
-      depth = mailboxes.waiting() + mailboxes.running();
       if (ar.succeeded()) {
         message.reply(ar.result().toJson());
       } else {
@@ -233,17 +221,12 @@ public final class AgentVerticle extends VerticleBase {
   private void cancel(Message<JsonObject> message) {
     JsonObject body = message.body();
     String key = body == null ? null : Turn.Request.fromJson(body).turnKey();
-    TurnControl control = key == null ? null : controls.get(key);
-    if (control == null) {
-      message.reply(new JsonObject().put("cancelled", false));
-      return;
-    }
-    String call = control.cancel();
-    if (call != null) {
-      JsonObject cancel = new JsonObject().put("call_id", call);
+    RunningTurns.Cancellation cancelled = running.cancel(key);
+    if (cancelled.callInFlight() != null) {
+      JsonObject cancel = new JsonObject().put("call_id", cancelled.callInFlight());
       vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, cancel, signer.sign(ModelCall.CANCEL_ADDRESS, cancel, null));
     }
-    message.reply(new JsonObject().put("cancelled", true));
+    message.reply(new JsonObject().put("cancelled", cancelled.found()));
   }
 
   /**
@@ -267,6 +250,6 @@ public final class AgentVerticle extends VerticleBase {
 
   /** Turns waiting or running in this instance (for the queue-depth gauge; read from any thread). */
   public int queueDepth() {
-    return depth;
+    return mailboxes.depth();
   }
 }
