@@ -3,8 +3,10 @@ package dev.agenthub.agents;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * One agent's validated configuration (an entry of {@code agents:} in hub.yaml).
@@ -54,9 +56,19 @@ public record AgentSpec(String id, Trust trust, int instances, List<String> role
       return name().toLowerCase(Locale.ROOT);
     }
 
-    /** The trust a config or JSON names; null and unknown names are an error. */
+    /**
+     * The trust a config or JSON names by its {@link #id()}.
+     *
+     * @throws IllegalArgumentException for null or any other name, saying which names there are
+     */
     public static Trust of(String id) {
-      return valueOf(id.toUpperCase(Locale.ROOT));
+      for (Trust trust : values()) {
+        if (trust.id().equals(id)) {
+          return trust;
+        }
+      }
+      throw new IllegalArgumentException("must be " + Arrays.stream(values()).map(Trust::id)
+        .collect(Collectors.joining(" or ")) + ", got '" + id + "'");
     }
   }
 

@@ -15,55 +15,43 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * One instance of one agent: an actor on {@code agent.<id>.<instance>}. Turns of a session run one
  * at a time in arrival order; sessions run concurrently up to the agent's limits. A retried message
  * (same idempotency key) gets the first answer. Idle sessions leave RAM; their state is the
- * transcript in shared memory. See {@link TurnRunner} for what a turn does and {@link Heartbeat}.
+ * transcript in shared memory. The verticle wires its parts: {@link IncomingTurns} reads what a message
+ * asks, {@link FirstAnswers} answers retries, {@link RunningTurns} cancels, {@link SessionMailboxes}
+ * queues, {@link TurnRunner} runs a turn (see there what a turn does), {@link TurnFailures} says what
+ * a failed one answers; and {@link Heartbeat}.
  */
 public final class AgentVerticle extends VerticleBase {
 
-  private static final Logger LOG = Logger.getLogger(AgentVerticle.class.getName());
   private static final int HISTORY_SESSIONS = 2_000;
   private static final int HISTORY_MESSAGES = 40;
   private static final int IDEMPOTENCY_KEYS = 10_000;
   private static final long MEMORY_TIMEOUT_MS = 15_000;
   private static final long ANSWER_TTL_MS = 3_600_000;
-  private AsyncMap<String, JsonObject> answers;
 
   private final AgentSpec spec;
   private final String instance;
   private final String node;
   private final AgentEvents events;
   private final MessageAuth.Signer signer;
-  private SessionMailboxes mailboxes;
+  private final Function<String, TokenCounter> counters;
+  private final IncomingTurns intake;
+  private final SessionMailboxes mailboxes;
+  private final RunningTurns running = new RunningTurns();
+  private FirstAnswers answers;
   private TurnRunner runner;
   private ContextSource context;
   private Heartbeat heartbeat;
-  private final Map<String, Future<Turn.Reply>> answered = new LinkedHashMap<>(256, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Future<Turn.Reply>> eldest) {
-      return size() > IDEMPOTENCY_KEYS;
-    }
-  };
-  private final Function<String, TokenCounter> counters;
-  private final MessageAuth.Verifier turns;
-  // running and waiting turns by session|idempotency key, so a client that goes away can cancel its turn
-  private final Map<String, TurnControl> controls = new HashMap<>();
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> changes;
-  private volatile int depth;
 
   /**
    * @param spec     the agent's configuration
@@ -92,13 +80,14 @@ public final class AgentVerticle extends VerticleBase {
    */
   public AgentVerticle(AgentSpec spec, String instance, String node, AgentEvents events, MessageAuth.Signer signer,
                        Function<String, TokenCounter> counters, MessageAuth.Verifier turns) {
-    this.turns = turns;
     this.counters = counters;
     this.signer = signer;
     this.spec = spec;
     this.instance = instance;
     this.node = node;
     this.events = events;
+    this.intake = new IncomingTurns(spec.id(), turns, events);
+    this.mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
   }
 
   /** The address this instance consumes. */
@@ -110,20 +99,20 @@ public final class AgentVerticle extends VerticleBase {
   public Future<?> start() {
     LocalJson.register(vertx);
     MemoryClient memory = new MemoryClient(vertx, signer, MEMORY_TIMEOUT_MS);
-    mailboxes = new SessionMailboxes(spec.limits().maxConcurrent(), spec.limits().maxQueue());
     context = new ContextSource(spec, memory);
     runner = new TurnRunner(vertx, spec, instance, node, memory, new Skills(vertx, spec, memory, events, signer), context,
       new SessionHistory(HISTORY_SESSIONS, HISTORY_MESSAGES), events, signer, counters);
     heartbeat = new Heartbeat(vertx, spec, memory, events, signer);
-    changes = vertx.eventBus().consumer(MemoryAddresses.CHANGED, m -> context.changed(m.body().getString("path")));
-    consumer = vertx.eventBus().consumer(address(), this::onTurn);
-    heartbeat.start();
     // a sensitive agent's answers never enter a cluster-wide map (they would cross the network unencrypted):
     // its retries find their first answer on its own node
-    var answersMap = spec.sensitive() ? vertx.sharedData().<String, JsonObject>getLocalAsyncMap("agenthub.answers.local")
-      : vertx.sharedData().<String, JsonObject>getAsyncMap("agenthub.answers");
-    return answersMap.compose(map -> {
-      answers = map;
+    Future<AsyncMap<String, JsonObject>> kept = spec.sensitive()
+      ? vertx.sharedData().getLocalAsyncMap("agenthub.answers.local")
+      : vertx.sharedData().getAsyncMap("agenthub.answers");
+    return kept.compose(map -> {
+      answers = new FirstAnswers(spec.id(), map, IDEMPOTENCY_KEYS, ANSWER_TTL_MS);
+      changes = vertx.eventBus().consumer(MemoryAddresses.CHANGED, m -> context.changed(m.body().getString("path")));
+      consumer = vertx.eventBus().consumer(address(), this::onTurn);
+      heartbeat.start();
       return Future.all(consumer.completion(), changes.completion());
     });
   }
@@ -142,7 +131,7 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private Future<Void> drained(long until) {
-    if (mailboxes.running() + mailboxes.waiting() == 0 || System.currentTimeMillis() > until) {
+    if (mailboxes.depth() == 0 || System.currentTimeMillis() > until) {
       return Future.succeededFuture();
     }
     Promise<Void> later = Promise.promise();
@@ -151,154 +140,41 @@ public final class AgentVerticle extends VerticleBase {
   }
 
   private void onTurn(Message<JsonObject> message) {
-    if (turns != null && !fromNode(message)) {
-      LOG.warning("agent " + spec.id() + ": refused a turn not signed by a node (unsigned, forged, replayed or stale)");
-      events.refused(spec.id(), "identity");
-      Failure.reply(message, new Failure(Failure.Kind.FORBIDDEN, "turns on agent addresses must be signed by a hub node"));
-      return;
+    IncomingTurns.Ask ask = intake.read(message);
+    if (ask instanceof IncomingTurns.Refused refused) {
+      Failure.reply(message, refused.failure());
+    } else if (ask instanceof IncomingTurns.Cancel cancel) {
+      cancel(message, cancel.turnKey());
+    } else if (ask instanceof IncomingTurns.Run run) {
+      run(message, run.request(), run.resent());
     }
-    if (message.headers().contains(Turn.CANCEL_HEADER)) {
-      cancel(message);
-      return;
-    }
-    Turn.Request request;
-    try {
-      request = Turn.Request.fromJson(message.body());
-    } catch (RuntimeException e) {
-      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "malformed turn"));
-      return;
-    }
-    if (request.session() == null || request.text() == null) {
-      Failure.reply(message, new Failure(Failure.Kind.BAD_REQUEST, "session and text are required"));
-      return;
-    }
-    LogFields.put(spec.id(), request.sessionKey(), request.idempotencyKey());
-    Future<Turn.Reply> reply;
-    String key = request.idempotencyKey() == null ? null : request.sessionKey() + "|" + request.idempotencyKey();
-    if (key != null && answered.containsKey(key)) {
-      reply = answered.get(key);
-    } else {
-      // a client's own key, or a turn sent again after a node died: it may have been answered already
-      boolean mayBeAnswered = key != null && (request.clientKey() || message.headers().contains("resend"));
-      Future<Turn.Reply> known = mayBeAnswered ? lookup(key) : Future.succeededFuture(null);
-      boolean clientKey = request.clientKey();
-      reply = known.compose(found -> {
-        if (found != null) {
-          return Future.succeededFuture(found);
-        }
-        TurnControl control = new TurnControl();
-        if (key != null) {
-          controls.put(key, control);
-        }
-        boolean resent = message.headers().contains("resend");
-        Future<Turn.Reply> turn = mailboxes.submit(request.sessionKey(), () -> runner.run(request, control, resent));
-        if (key != null) {
-          turn.onComplete(ar -> controls.remove(key, control));
-        }
-        depth = mailboxes.waiting() + mailboxes.running();
-        return turn.onSuccess(r -> {
-          if (clientKey) {
-            remember(key, r);
-          }
-        });
-      });
-      if (key != null) {
-        Future<Turn.Reply> mine = reply;
-        answered.put(key, mine);
-        // a failed first attempt must not answer its retries: they get a turn of their own; and a
-        // key the gateway made up only matters while the turn runs (a resend after a node death)
-        mine.onComplete(ar -> {
-          if (ar.failed() || !clientKey) {
-            answered.remove(key, mine);
-          }
-        });
-      }
-    }
-    depth = mailboxes.waiting() + mailboxes.running();
-    reply.onComplete(ar -> {
-      depth = mailboxes.waiting() + mailboxes.running();
-      if (ar.succeeded()) {
-        message.reply(ar.result().toJson());
-      } else {
-        Failure.reply(message, failureOf(ar.cause()));
-      }
-    });
   }
 
-  /** Turns come from a node's dispatcher only: an agent's own key cannot start a turn past client checks. */
-  private boolean fromNode(Message<?> message) {
-    String principal = turns.verify(message);
-    return principal != null && principal.startsWith(MessageAuth.nodePrincipal(""));
+  private void run(Message<JsonObject> message, Turn.Request request, boolean resent) {
+    LogFields.put(spec.id(), request.sessionKey(), request.idempotencyKey());
+    answers.answer(request, resent, () -> running.run(request.turnKey(), control ->
+        mailboxes.submit(request.sessionKey(), () -> runner.run(request, control, resent))))
+      .onComplete(ar -> {
+        if (ar.succeeded()) {
+          message.reply(ar.result().toJson());
+        } else {
+          Failure.reply(message, TurnFailures.of(ar.cause()));
+        }
+      });
   }
 
   /** A streaming client went away: its turn stops, and its model call in flight is cut short. */
-  private void cancel(Message<JsonObject> message) {
-    JsonObject body = message.body();
-    String key = body == null ? null : Turn.sessionKey(body.getString("client"), body.getString("session")) + "|"
-      + body.getString("idempotency_key");
-    TurnControl control = key == null ? null : controls.get(key);
-    if (control == null) {
-      message.reply(new JsonObject().put("cancelled", false));
-      return;
-    }
-    String call = control.cancel();
-    if (call != null) {
-      JsonObject cancel = new JsonObject().put("call_id", call);
+  private void cancel(Message<JsonObject> message, String turnKey) {
+    RunningTurns.Cancellation cancelled = running.cancel(turnKey);
+    if (cancelled.callInFlight() != null) {
+      JsonObject cancel = new JsonObject().put("call_id", cancelled.callInFlight());
       vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, cancel, signer.sign(ModelCall.CANCEL_ADDRESS, cancel, null));
     }
-    message.reply(new JsonObject().put("cancelled", true));
-  }
-
-  /**
-   * Answers to clients' own idempotency keys, kept cluster-wide for an hour, so a retry on any
-   * instance gets the first answer. (Keys the gateway makes up are not kept: only a turn in flight
-   * can be sent again, and then the running turn is found in {@code answered}.)
-   */
-  private Future<Turn.Reply> lookup(String key) {
-    if (answers == null) {
-      return Future.succeededFuture(null);
-    }
-    return answers.get(spec.id() + "|" + key).map(json -> json == null ? null : Turn.Reply.fromJson(json))
-      .otherwise((Turn.Reply) null);
-  }
-
-  private void remember(String key, Turn.Reply reply) {
-    if (key != null && answers != null) {
-      answers.put(spec.id() + "|" + key, reply.toJson(), ANSWER_TTL_MS);
-    }
-  }
-
-  /** What a failed turn answers: the failure its cause stands for, as the caller must act on it. */
-  static Failure failureOf(Throwable cause) {
-    if (cause instanceof SessionMailboxes.QueueFullException) {
-      return new Failure(Failure.Kind.QUEUE_FULL, cause.getMessage());
-    }
-    if (cause instanceof TurnRunner.TurnTimeout) {
-      return new Failure(Failure.Kind.TIMEOUT, cause.getMessage());
-    }
-    if (cause instanceof TurnRunner.Cancelled) {
-      return new Failure(Failure.Kind.CANCELLED, cause.getMessage());
-    }
-    if (cause instanceof Failure f) {
-      return switch (f.kind()) {
-        // the memory fenced the turn's write: another instance owns the session now (the gateway resends)
-        case FENCED -> new Failure(Failure.Kind.SESSION_MOVED,
-          "the session moved to another instance while this turn ran; send it again");
-        // claims and replication are the writer's business: to the caller, the memory could not answer
-        case STALE_CLAIM, STALE_WRITER, OUT_OF_ORDER, INTERNAL ->
-          new Failure(Failure.Kind.UNAVAILABLE, "memory unavailable: " + f.getMessage());
-        default -> f;
-      };
-    }
-    if (cause instanceof ReplyException) {
-      return Failure.from(cause, Failure.Kind.UNAVAILABLE, "the governor did not answer");
-    }
-    LOG.log(Level.WARNING, "turn failed unexpectedly", cause);
-    return new Failure(Failure.Kind.MODEL_ERROR, "model call failed");
+    message.reply(new JsonObject().put("cancelled", cancelled.found()));
   }
 
   /** Turns waiting or running in this instance (for the queue-depth gauge; read from any thread). */
   public int queueDepth() {
-    return depth;
+    return mailboxes.depth();
   }
 }

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.Failure;
 
 import io.vertx.core.Future;
@@ -36,10 +37,10 @@ final class ContextSource {
 
   /** Drops the cached prompt if {@code path} is one of its sources. */
   void changed(String path) {
-    if (path == null || path.contains("/sessions/")) {
+    if (path == null || MemoryLayout.inSessions(path)) {
       return;
     }
-    if (path.startsWith("agents/" + spec.id() + "/") || spec.memoryRead().stream().anyMatch(p -> path.startsWith(p + "/"))
+    if (path.startsWith(MemoryLayout.agentDir(spec.id()) + "/") || spec.memoryRead().stream().anyMatch(p -> path.startsWith(p + "/"))
       || spec.memoryWrite().stream().anyMatch(p -> path.startsWith(p + "/"))) {
       cached = null;
     }
@@ -54,10 +55,10 @@ final class ContextSource {
   }
 
   private Future<String> build() {
-    String own = "agents/" + spec.id() + "/";
+    String notes = MemoryLayout.notes(spec.id());
     List<Future<String>> parts = new ArrayList<>();
-    parts.add(section("Your long-term notes (" + own + "MEMORY.md)", memory.read(own + "MEMORY.md"), false));
-    parts.add(skillInstructions(own));
+    parts.add(section("Your long-term notes (" + notes + ")", memory.read(notes), false));
+    parts.add(skillInstructions());
     for (String prefix : spec.memoryRead()) {
       parts.add(memory.list(prefix + "/").compose(list -> {
         JsonArray files = list.getJsonArray("files");
@@ -69,9 +70,8 @@ final class ContextSource {
         return Future.join(reads).transform(ar -> Future.succeededFuture(join(reads)));
       }).otherwise(""));
     }
-    String today = LocalDate.now(ZoneOffset.UTC).toString();
-    parts.add(section("Today's log (" + own + "daily/" + today + ".md)", memory.read(own + "daily/" + today + ".md"),
-      true));
+    String today = MemoryLayout.dailyLog(spec.id(), LocalDate.now(ZoneOffset.UTC));
+    parts.add(section("Today's log (" + today + ")", memory.read(today), true));
     return Future.join(parts).transform(ar -> {
       StringBuilder sb = new StringBuilder(spec.persona());
       String files = join(parts);
@@ -83,13 +83,13 @@ final class ContextSource {
     });
   }
 
-  private Future<String> skillInstructions(String own) {
-    return memory.list(own + "skills/").compose(list -> {
+  private Future<String> skillInstructions() {
+    return memory.list(MemoryLayout.skillsDir(spec.id())).compose(list -> {
       JsonArray files = list.getJsonArray("files");
       List<Future<String>> reads = new ArrayList<>();
       for (int i = 0; i < files.size(); i++) {
         String path = files.getJsonObject(i).getString("path");
-        if (path.endsWith("/SKILL.md")) {
+        if (MemoryLayout.isSkillInstructions(path)) {
           reads.add(memory.read(path).map(ContextSource::skill));
         }
       }

@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
@@ -96,8 +97,7 @@ final class Heartbeat {
   }
 
   Future<Void> beat() {
-    String own = "agents/" + spec.id() + "/";
-    return memory.read(own + "HEARTBEAT.md").otherwise("").compose(checklist -> {
+    return memory.read(MemoryLayout.heartbeatChecklist(spec.id())).otherwise("").compose(checklist -> {
       if (!hasTasks(checklist)) {
         events.heartbeat(spec.id(), "skipped");
         return Future.succeededFuture();
@@ -120,8 +120,8 @@ final class Heartbeat {
             return Future.succeededFuture();
           }
           events.heartbeat(spec.id(), "ran");
-          String daily = own + "daily/" + LocalDate.now(ZoneOffset.UTC) + ".md";
-          return memory.append(daily, "heartbeat", reply).mapEmpty();
+          return memory.append(MemoryLayout.dailyLog(spec.id(), LocalDate.now(ZoneOffset.UTC)), "heartbeat", reply)
+            .mapEmpty();
         });
     });
   }

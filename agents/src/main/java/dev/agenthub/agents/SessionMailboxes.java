@@ -36,6 +36,8 @@ final class SessionMailboxes {
   private final ArrayDeque<String> ready = new ArrayDeque<>();
   private int running;
   private int waiting;
+  // running + waiting, for a gauge on another thread
+  private volatile int depth;
 
   SessionMailboxes(int maxConcurrent, int maxQueue) {
     this.maxConcurrent = maxConcurrent;
@@ -51,6 +53,7 @@ final class SessionMailboxes {
     boolean idle = queue.isEmpty();
     queue.addLast(new Pending<>(work, promise, Vertx.currentContext()));
     waiting++;
+    depth = running + waiting;
     if (idle) {
       ready.addLast(session);
       drain();
@@ -64,6 +67,11 @@ final class SessionMailboxes {
 
   int waiting() {
     return waiting;
+  }
+
+  /** Turns waiting or running; read from any thread (the queue-depth gauge). */
+  int depth() {
+    return depth;
   }
 
   int activeSessions() {
@@ -99,6 +107,7 @@ final class SessionMailboxes {
     }
     result.onComplete(ar -> {
       running--;
+      depth = running + waiting;
       queue.pollFirst();
       if (queue.isEmpty()) {
         sessions.remove(session);

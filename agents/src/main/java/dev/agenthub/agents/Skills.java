@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Hashes;
@@ -20,7 +21,6 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.logging.Logger;
 
@@ -85,7 +85,8 @@ final class Skills {
    * agent runs only sensitive-safe skills, whatever its configuration says.
    */
   Future<String> run(String name, JsonObject args, Call call) {
-    if (!spec.skills().contains(name) || spec.sensitive() && !Skill.of(name).map(Skill::sensitiveSafe).orElse(false)) {
+    Skill skill = Skill.of(name).orElse(null);
+    if (!spec.skills().contains(name) || spec.sensitive() && (skill == null || !skill.sensitiveSafe())) {
       events.skill(spec.id(), String.valueOf(name), "refused");
       LOG.warning("agent " + spec.id() + ": refused skill '" + name + "' (not in its allowlist), session "
         + call.session());
@@ -93,17 +94,8 @@ final class Skills {
     }
     Future<String> result;
     try {
-      result = switch (name) {
-        case "memory.read" -> read(args, call);
-        case "memory.append" -> memory.append(own(str(args, "path")), spec.id(), str(args, "text"))
-          .map(r -> "appended to " + r.getString("path") + " (" + r.getLong("bytes") + " bytes)");
-        case "memory.search" -> memory.search(str(args, "query"), false, args.getString("prefix"))
-          .map(json -> hits(visibleHits(json, call)));
-        case "time.now" -> Future.succeededFuture(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " (UTC)");
-        case "agent.delegate" -> delegate(args, call);
-        case "http.fetch" -> fetch(str(args, "url"), call);
-        default -> Future.failedFuture(new IllegalArgumentException("unknown skill"));
-      };
+      result = skill == null ? Future.failedFuture(new IllegalArgumentException("unknown skill"))
+        : run(skill, args, call);
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
@@ -114,6 +106,19 @@ final class Skills {
       events.skill(spec.id(), name, "error");
       return Future.succeededFuture(toolError(err));
     });
+  }
+
+  private Future<String> run(Skill skill, JsonObject args, Call call) {
+    return switch (skill) {
+      case MEMORY_READ -> read(args, call);
+      case MEMORY_APPEND -> memory.append(own(str(args, "path")), spec.id(), str(args, "text"))
+        .map(r -> "appended to " + r.getString("path") + " (" + r.getLong("bytes") + " bytes)");
+      case MEMORY_SEARCH -> memory.search(str(args, "query"), false, args.getString("prefix"))
+        .map(json -> hits(visibleHits(json, call)));
+      case TIME_NOW -> Future.succeededFuture(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " (UTC)");
+      case AGENT_DELEGATE -> delegate(args, call);
+      case HTTP_FETCH -> fetch(str(args, "url"), call);
+    };
   }
 
   /**
@@ -128,7 +133,7 @@ final class Skills {
   private Future<String> read(JsonObject args, Call call) {
     String path = own(str(args, "path"));
     if (!visible(path, call)) {
-      events.skill(spec.id(), "memory.read", "refused");
+      events.skill(spec.id(), Skill.MEMORY_READ.id(), "refused");
       return Future.failedFuture(new IllegalStateException("another client's session transcript is not readable here"));
     }
     String section = args.getString("section");
@@ -171,7 +176,7 @@ final class Skills {
       return Future.failedFuture(new IllegalArgumentException("only http and https URLs"));
     }
     if (spec.httpHosts().stream().noneMatch(h -> h.equalsIgnoreCase(host))) {
-      events.skill(spec.id(), "http.fetch", "refused");
+      events.skill(spec.id(), Skill.HTTP_FETCH.id(), "refused");
       return Future.failedFuture(new IllegalArgumentException("host '" + host + "' is not one this agent may reach"));
     }
     if (http == null) {
@@ -195,21 +200,13 @@ final class Skills {
     });
   }
 
-  /** A bare file name means the agent's own folder. */
   /**
    * In a turn on behalf of client C, transcripts are C's alone: no path into another client's
    * sessions (nor the sessions of a hub without clients) is readable.
    */
   static boolean visible(String path, Call call) {
-    if (call.client() == null) {
-      return true;
-    }
-    String[] parts = path.split("/");
-    int sessions = Arrays.asList(parts).indexOf("sessions");
-    if (parts.length < 2 || !parts[0].equals("agents") || sessions != 2) {
-      return true;
-    }
-    return parts.length > 4 && parts[3].equals(call.client());
+    return call.client() == null || !MemoryLayout.inSessions(path)
+      || call.client().equals(MemoryLayout.sessionClient(path));
   }
 
   private static JsonObject visibleHits(JsonObject json, Call call) {
@@ -224,7 +221,7 @@ final class Skills {
   }
 
   private String own(String path) {
-    return path.contains("/") ? path : "agents/" + spec.id() + "/" + path;
+    return MemoryLayout.ownPath(spec.id(), path);
   }
 
   private static String hits(JsonObject json) {

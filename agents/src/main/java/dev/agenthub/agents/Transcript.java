@@ -1,5 +1,7 @@
 package dev.agenthub.agents;
 
+import dev.agenthub.memory.MemoryLayout;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -7,7 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A session transcript in shared memory: {@code agents/<id>/sessions/<session>.md}, one
+ * A session transcript in shared memory ({@link MemoryLayout#transcript} says where), one
  * {@code ## <ISO time> user|assistant|tool} entry per step. Parsed back into chat history when a
  * session comes back into RAM.
  */
@@ -16,11 +18,6 @@ final class Transcript {
   private static final Pattern ENTRY = Pattern.compile("(?m)^## \\S+ (user|assistant|tool)\\n\\n");
 
   private Transcript() {
-  }
-
-  /** {@code sessionKey}: the session id, or {@code <client>/<session>} on a hub with clients. */
-  static String path(String agent, String sessionKey) {
-    return "agents/" + agent + "/sessions/" + sessionKey + ".md";
   }
 
   /** User and assistant messages, oldest first; tool steps stay in the file, not in the history. */

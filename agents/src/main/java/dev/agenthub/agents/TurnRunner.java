@@ -1,6 +1,7 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.memory.MemoryClient;
+import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
@@ -132,7 +133,7 @@ final class TurnRunner {
     int maxTokens = request.maxTokens() > 0 ? Math.min(request.maxTokens(), spec.limits().outputTokens())
       : spec.limits().outputTokens();
     String session = request.sessionKey();
-    String transcript = request.stateless() ? null : Transcript.path(spec.id(), session);
+    String transcript = request.stateless() ? null : MemoryLayout.transcript(spec.id(), session);
     // the user entry must be durable before any later entry of the turn, not before the model starts:
     // a first turn writes it while the model works; a resent one waits (it may continue a dangling turn)
     Promise<Void> userWritten = Promise.promise();

@@ -64,6 +64,23 @@ class SessionMailboxesTest {
   }
 
   @Test
+  void theDepthCountsEveryTurnWaitingOrRunning() {
+    SessionMailboxes boxes = new SessionMailboxes(1, 2);
+    Gate gate = new Gate();
+    boxes.submit("a", gate.work("a1"));
+    boxes.submit("a", gate.work("a2"));
+    boxes.submit("b", gate.work("b1"));
+    assertThat(boxes.depth()).isEqualTo(3);
+    boxes.submit("c", gate.work("c1"));
+    assertThat(boxes.depth()).as("a refused turn is not counted").isEqualTo(3);
+    gate.finish("a1");
+    assertThat(boxes.depth()).isEqualTo(2);
+    gate.finish(gate.started.get(1));
+    gate.finish(gate.started.get(2));
+    assertThat(boxes.depth()).isZero();
+  }
+
+  @Test
   void aFullQueueRefusesInsteadOfDropping() {
     SessionMailboxes boxes = new SessionMailboxes(1, 2);
     Gate gate = new Gate();

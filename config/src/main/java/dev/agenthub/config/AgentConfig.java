@@ -35,9 +35,11 @@ final class AgentConfig {
       if (!ids.add(id)) {
         throw new ConfigException(a.field("id"), "duplicate agent id '" + id + "'");
       }
-      String trust = a.string("trust", "standard");
-      if (!trust.equals("standard") && !trust.equals("sensitive")) {
-        throw new ConfigException(a.field("trust"), "must be standard or sensitive, got '" + trust + "'");
+      AgentSpec.Trust trust;
+      try {
+        trust = AgentSpec.Trust.of(a.string("trust", AgentSpec.Trust.STANDARD.id()));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(a.field("trust"), e.getMessage());
       }
       if (!a.has("models")) {
         throw new ConfigException(a.field("models"), "is required");
@@ -79,11 +81,11 @@ final class AgentConfig {
         throw new ConfigException(lim.field("turn-timeout"), "must be at least 100ms");
       }
       List<String> httpHosts = a.strings("http-hosts", List.of());
-      if (skills.contains("http.fetch") && httpHosts.isEmpty()) {
+      if (skills.contains(Skill.HTTP_FETCH.id()) && httpHosts.isEmpty()) {
         throw new ConfigException(a.field("http-hosts"), "http.fetch needs the hosts it may reach (none listed)");
       }
       String persona = a.string("persona", "You are the " + id + " agent of agenthub. Answer briefly and helpfully.");
-      out.add(new AgentSpec(id, AgentSpec.Trust.of(trust), a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
+      out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
         hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), a.optionalNumber("daily-usd", 0), httpHosts, a.bool("cache", true),
         a.integer("weight", 1, 1, 100), hb.bool("batch", false)));

@@ -210,6 +210,7 @@ class ConfigLoaderTest {
     "agents: [ { id: x } ]                                        | agents[0].models: is required",
     "agents: [ { id: x, models: { routine: m }, skills: [fly] } ] | agents[0].skills: unknown skill 'fly'",
     "agents: [ { id: x, models: { routine: m }, trust: high } ]   | agents[0].trust: must be standard or sensitive",
+    "agents: [ { id: x, models: { routine: m }, trust: Sensitive } ] | agents[0].trust: must be standard or sensitive, got 'Sensitive'",
     "agents: [ { id: x, models: { routine: m }, heartbeat: { every: 5 } } ] | agents[0].heartbeat.every: needs a unit",
     "agents: [ { id: x, models: { routine: m } }, { id: x, models: { routine: m } } ] | agents[1].id: duplicate agent id",
     "models: { m: { provider: ghost } }                           | models.m.provider: unknown provider 'ghost'",

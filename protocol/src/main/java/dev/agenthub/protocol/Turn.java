@@ -24,6 +24,8 @@ public final class Turn {
    * Header of a message to an instance's address that cancels a turn instead of starting one; the
    * body names the turn: {@code {"session","idempotency_key"}}.
    */
+  /** Header of a turn sent again (its node left, or its session moved): the instance continues what it wrote. */
+  public static final String RESEND_HEADER = "resend";
   public static final String CANCEL_HEADER = "cancel";
 
   /** Idempotency keys the gateway makes up for turns that came without one. */
@@ -80,6 +82,15 @@ public final class Turn {
      */
     public String sessionKey() {
       return Turn.sessionKey(client, session);
+    }
+
+    /**
+     * The turn as the hub keys it, {@code <session key>|<idempotency key>}, or null without an
+     * idempotency key: the gateway finds a turn on its way by it, an instance the turn it runs (to
+     * cancel it) and its first answer (for a retry).
+     */
+    public String turnKey() {
+      return idempotencyKey == null ? null : sessionKey() + "|" + idempotencyKey;
     }
 
     /** The same turn with a key the gateway made up, unless it has one: every turn can be sent again. */

@@ -38,7 +38,7 @@ public final class DirectoryLock implements AutoCloseable {
 
   /** Takes the lock if it is free; {@code holder} describes this process for others to read. */
   public static Optional<DirectoryLock> tryAcquire(Path dir, String holder) throws IOException {
-    Path state = dir.resolve(MarkdownStore.STATE_DIR);
+    Path state = dir.resolve(MemoryLayout.STATE_DIR);
     Files.createDirectories(state);
     Path lockFile = state.resolve("writer.lock").toAbsolutePath().normalize();
     if (!HELD.add(lockFile)) {
@@ -73,7 +73,7 @@ public final class DirectoryLock implements AutoCloseable {
   /** Who holds (or last held) the lock of {@code dir}, as it described itself. */
   public static String holder(Path dir) {
     try {
-      return Files.readString(dir.resolve(MarkdownStore.STATE_DIR).resolve("writer.holder")).trim();
+      return Files.readString(dir.resolve(MemoryLayout.STATE_DIR).resolve("writer.holder")).trim();
     } catch (IOException e) {
       return "an unknown process";
     }

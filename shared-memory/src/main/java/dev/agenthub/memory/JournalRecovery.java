@@ -147,7 +147,7 @@ final class JournalRecovery {
       + ",\"data_base64\":\"" + Base64.getEncoder().encodeToString(r.data()) + "\"}\n";
     MarkdownStore.writeAtomically(dir.resolve(name), json.getBytes(StandardCharsets.UTF_8), true);
     log.accept("memory: quarantined a journal record for " + r.path() + " that could not be applied ("
-      + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "): " + MarkdownStore.STATE_DIR + "/quarantine/" + name);
+      + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "): " + MemoryLayout.STATE_DIR + "/quarantine/" + name);
   }
 
   private static String quote(String s) {

@@ -32,7 +32,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -44,8 +43,6 @@ import java.util.regex.Pattern;
  */
 public final class MarkdownStore implements AutoCloseable {
 
-  /** Directory of the store's own state; hidden, so no memory path can reach it. */
-  public static final String STATE_DIR = ".agenthub";
   /**
    * The largest file the store keeps: a whole file is one journal record when it is replaced, so it
    * must fit the journal's record, with room for the record's path and header.
@@ -126,8 +123,6 @@ public final class MarkdownStore implements AutoCloseable {
   private static final int IDLE_FORCES = 64;
   private static final int MAX_WRITE_IDS = 200_000;
   private static final Pattern AUTHOR = Pattern.compile("[A-Za-z0-9_.@:-][A-Za-z0-9 _.@:-]{0,63}");
-  // agents/<id>/sessions/<session>.md, or agents/<id>/sessions/<client>/<session>.md on a hub with clients
-  private static final Pattern TRANSCRIPT = Pattern.compile("(agents/[^/]+/sessions(?:/[^/]+)?)/([^/]+)\\.md");
   private static final Pattern HEADING_LINE = Pattern.compile("(?m)^(#{1,2} )");
 
   private final Path root;
@@ -180,7 +175,7 @@ public final class MarkdownStore implements AutoCloseable {
     this.reads = new MarkdownReads(root);
     this.options = options;
     this.log = log;
-    Path state = root.resolve(STATE_DIR);
+    Path state = root.resolve(MemoryLayout.STATE_DIR);
     Files.createDirectories(state);
     this.epochFile = state.resolve("epoch");
     long previous = readEpoch(epochFile);
@@ -485,7 +480,7 @@ public final class MarkdownStore implements AutoCloseable {
       }
       accepted.get(i).result().complete(result);
       if (r.op() == Journal.APPEND && options.transcriptMaxBytes() > 0 && bytes > options.transcriptMaxBytes()
-        && TRANSCRIPT.matcher(r.path()).matches()) {
+        && MemoryLayout.transcriptAt(r.path()) != null) {
         oversize.add(r.path());
       }
     }
@@ -578,18 +573,17 @@ public final class MarkdownStore implements AutoCloseable {
   }
 
   /**
-   * Moves the older turns of a transcript into {@code archive/<session>.<n>.md} beside it
-   * ({@code sessions/archive/} or {@code sessions/<client>/archive/}) and leaves
-   * the newest ones (half the limit) under a short header. Runs on the committer thread, between
+   * Moves the older turns of a transcript into its next archive beside it
+   * ({@link MemoryLayout.TranscriptFile#archive}) and leaves the newest ones (half the limit) under
+   * a short header. Runs on the committer thread, between
    * batches, so no append can slip in between the read and the two replaces.
    */
   private void compact(String path) throws IOException {
-    Matcher m = TRANSCRIPT.matcher(path);
-    if (!m.matches()) {
+    MemoryLayout.TranscriptFile transcript = MemoryLayout.transcriptAt(path);
+    if (transcript == null) {
       return;
     }
-    String dirPath = m.group(1);
-    String session = m.group(2);
+    String session = transcript.session();
     closeChannel(path);
     String text = Files.readString(root.resolve(path), StandardCharsets.UTF_8);
     List<String> entries = new ArrayList<>();
@@ -619,14 +613,14 @@ public final class MarkdownStore implements AutoCloseable {
       return; // nothing old enough to archive
     }
     int n = 1;
-    while (Files.exists(root.resolve(dirPath + "/archive/" + session + "." + n + ".md"))) {
+    while (Files.exists(root.resolve(transcript.archive(n)))) {
       n++;
     }
-    String archivePath = dirPath + "/archive/" + session + "." + n + ".md";
+    String archivePath = transcript.archive(n);
     StringBuilder archive = new StringBuilder("# Session " + session + ", archive " + n + "\n\n");
     entries.subList(0, keepFrom).forEach(archive::append);
-    StringBuilder rest = new StringBuilder("# Session " + session + "\n\nOlder turns: archive/" + session + ".1.md"
-      + (n > 1 ? " to archive/" + session + "." + n + ".md" : "") + "\n\n");
+    StringBuilder rest = new StringBuilder("# Session " + session + "\n\nOlder turns: " + transcript.archiveLink(1)
+      + (n > 1 ? " to " + transcript.archiveLink(n) : "") + "\n\n");
     entries.subList(keepFrom, entries.size()).forEach(rest::append);
     resolveForWrite(MemoryPath.of(archivePath));
     List<Journal.Record> records = List.of(
@@ -1017,7 +1011,7 @@ public final class MarkdownStore implements AutoCloseable {
     List<Path> all = new ArrayList<>();
     try (DirectoryStream<Path> top = Files.newDirectoryStream(root)) {
       for (Path entry : top) {
-        if (!entry.getFileName().toString().equals(STATE_DIR)) {
+        if (!entry.getFileName().toString().equals(MemoryLayout.STATE_DIR)) {
           try (var walk = Files.walk(entry)) {
             walk.forEach(all::add);
           }

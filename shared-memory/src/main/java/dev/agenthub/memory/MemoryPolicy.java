@@ -41,7 +41,7 @@ public record MemoryPolicy(Map<String, Access> agents) {
     if (!agents.containsKey(agent)) {
       return false;
     }
-    return path.isUnder("agents/" + agent) || allowed(agent, path, true);
+    return path.isUnder(MemoryLayout.agentDir(agent)) || allowed(agent, path, true);
   }
 
   /** The prefixes {@code agent} may read (for search and list). */
@@ -55,7 +55,7 @@ public record MemoryPolicy(Map<String, Access> agents) {
     }
     ArrayList<String> out = new ArrayList<>(access.read());
     out.addAll(access.write());
-    out.add("agents/" + agent);
+    out.add(MemoryLayout.agentDir(agent));
     return out;
   }
 

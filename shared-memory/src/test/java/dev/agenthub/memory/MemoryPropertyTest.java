@@ -127,7 +127,7 @@ class MemoryPropertyTest {
   }
 
   private static void tearJournal(Path root, Random r) throws Exception {
-    Path journal = root.resolve(MarkdownStore.STATE_DIR).resolve("journal.cur");
+    Path journal = root.resolve(MemoryLayout.STATE_DIR).resolve("journal.cur");
     if (Files.exists(journal)) {
       byte[] garbage = new byte[1 + r.nextInt(40)];
       r.nextBytes(garbage);
@@ -140,7 +140,7 @@ class MemoryPropertyTest {
    * left the page cache (what the journal no longer holds was forced to disk before it let it go).
    */
   private static void loseUnflushedBytes(Path root, Random r) throws Exception {
-    Path state = root.resolve(MarkdownStore.STATE_DIR);
+    Path state = root.resolve(MemoryLayout.STATE_DIR);
     List<Journal.Record> records = new ArrayList<>(Journal.readAndRepair(state.resolve("journal.prev"), l -> { }));
     records.addAll(Journal.readAndRepair(state.resolve("journal.cur"), l -> { }));
     Map<String, Journal.Record> last = new HashMap<>();
@@ -162,7 +162,7 @@ class MemoryPropertyTest {
     try (Stream<Path> files = Files.walk(root)) {
       for (Path f : files.filter(Files::isRegularFile).toList()) {
         String rel = root.relativize(f).toString();
-        if (!rel.startsWith(MarkdownStore.STATE_DIR)) {
+        if (!rel.startsWith(MemoryLayout.STATE_DIR)) {
           contents.put(rel, Files.readString(f, StandardCharsets.UTF_8));
         }
       }
@@ -225,7 +225,7 @@ class MemoryPropertyTest {
     again.append("shared/ok.md", "a", "and more", null).get(30, TimeUnit.SECONDS);
     again.close();
     assertThat(log).anyMatch(l -> l.contains("quarantined a journal record for shared/later.md"));
-    try (Stream<Path> q = Files.list(dir.resolve(MarkdownStore.STATE_DIR).resolve("quarantine"))) {
+    try (Stream<Path> q = Files.list(dir.resolve(MemoryLayout.STATE_DIR).resolve("quarantine"))) {
       List<Path> kept = q.toList();
       assertThat(kept).hasSize(1);
       assertThat(Files.readString(kept.get(0))).contains("\"path\":\"shared/later.md\"").contains("data_base64");

@@ -92,7 +92,7 @@ final class TurnDispatcher {
     Turn.Request keyed = request.withGatewayKey();
     Pending p = new Pending(agent, keyed, timeoutMs, vertx.getOrCreateContext());
     pending.add(p);
-    String key = keyed.sessionKey() + "|" + keyed.idempotencyKey();
+    String key = keyed.turnKey();
     byKey.put(key, p);
     p.promise.future().onComplete(ar -> {
       pending.remove(p);
@@ -107,7 +107,7 @@ final class TurnDispatcher {
    * model call short. The turn's own future then fails or completes as the instance answers.
    */
   void cancel(Turn.Request request) {
-    Pending p = byKey.get(request.sessionKey() + "|" + request.idempotencyKey());
+    Pending p = byKey.get(request.turnKey());
     if (p == null || p.instance == null) {
       return;
     }
@@ -187,7 +187,7 @@ final class TurnDispatcher {
     // a little longer than the agent's own model timeout, so the agent's 504 wins over ours
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(p.timeoutMs + 2_000);
     if (resend) {
-      options.addHeader("resend", "true");
+      options.addHeader(Turn.RESEND_HEADER, "true");
     }
     String address = Turn.address(p.agent, target.id());
     JsonObject body = p.request.toJson();
