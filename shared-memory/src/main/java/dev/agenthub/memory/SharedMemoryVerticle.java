@@ -87,6 +87,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final MessageAuth.Verifier identities;
   private final ReplicaAuth replicaAuth;
   private MemoryRequests requests;
+  private ElectionStore cluster;
 
   /**
    * @param secret the cluster secret that requests' signatures ({@link MessageAuth}) are checked with,
@@ -142,6 +143,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   public Future<?> start() {
     requests = new MemoryRequests(vertx, context, node, policy, identities, listener, () -> store,
       () -> follower != null && follower.installing());
+    cluster = ElectionStore.cluster(vertx);
     if (replicas > 1) {
       return startReplica();
     }
@@ -211,9 +213,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return;
     }
     acquiring = true;
-    Future<Lock> cluster = clusterLock != null ? Future.succeededFuture(clusterLock)
-      : vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS);
-    cluster.compose(lock -> {
+    Future<Lock> locked = clusterLock != null ? Future.succeededFuture(clusterLock)
+      : cluster.lock(CLUSTER_LOCK, STANDBY_RETRY_MS);
+    locked.compose(lock -> {
       clusterLock = lock;
       return takeOsLock();
     }).compose(lock -> {
@@ -229,8 +231,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
         return Future.succeededFuture();
       }
       osLock = lock.lock().get();
-      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
-        .compose(this::becomeWriter);
+      return cluster.addAndGet(EPOCH_COUNTER, 1).compose(this::becomeWriter);
     }).onComplete(ar -> {
       acquiring = false;
       if (ar.failed() && !(ar.cause() instanceof VertxException && clusterLock == null)) {
@@ -338,7 +339,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   // ---------------------------------------------------------------- replicated
 
   private Future<?> startReplica() {
-    isrStore = InSyncRecord.Store.cluster(vertx, replicaAuth);
+    isrStore = InSyncRecord.Store.cluster(cluster, replicaAuth);
     return takeOsLock().compose(lock -> {
       if (lock.lock().isEmpty()) {
         return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
@@ -351,7 +352,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       LOG.info("memory: node " + node + " keeps replica " + opened.root() + " of " + replicas + ", at batch "
         + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
       follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, this::knownMemoryNode,
-        () -> vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.get()));
+        () -> cluster.counter(EPOCH_COUNTER));
       readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
         requests::readAny));
       return Future.all(follower.start(), readAny.completion());
@@ -383,7 +384,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return;
     }
     acquiring = true;
-    vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS).compose(lock -> {
+    cluster.lock(CLUSTER_LOCK, STANDBY_RETRY_MS).compose(lock -> {
       clusterLock = lock;
       return isrStore.get();
     }).map(record -> {
@@ -436,8 +437,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (atLeast >= ReplicaFollower.MAX_EPOCH) {
       return Future.failedFuture(new Refusal("an epoch of " + atLeast + " was promised: no real epoch is that high"));
     }
-    return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet()
-      .compose(e -> e > atLeast ? Future.succeededFuture(e) : c.addAndGet(atLeast + 1 - e)))
+    return cluster.addAndGet(EPOCH_COUNTER, 1)
+      .compose(e -> e > atLeast ? Future.succeededFuture(e) : cluster.addAndGet(EPOCH_COUNTER, atLeast + 1 - e))
       .compose(e -> e < ReplicaFollower.MAX_EPOCH ? Future.succeededFuture(e)
         // the counter is a plain cluster structure: refuse to take an absurd epoch from it, and say so
         : Future.failedFuture(new Refusal("the cluster's epoch counter reads " + e + ", beyond any real epoch "
@@ -491,7 +492,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private Future<Long> bootstrapCheck(long epoch) {
-    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.entries()).compose(all -> {
+    return cluster.entries(NODES_MAP).compose(all -> {
       List<String> nodes = all.entrySet().stream()
         .filter(e -> replicaAuth.openReplica(e.getKey(), e.getValue()) != null).map(Map.Entry::getKey).toList();
       List<Future<JsonObject>> answers = askToPromise(nodes, epoch, 2_000);
@@ -678,8 +679,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       return;
     }
     String position = s.position().epoch() + "|" + s.position().seq();
-    vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP)
-      .compose(m -> m.put(node, replicaAuth.sealReplica(node, position), NODES_TTL_MS));
+    cluster.put(NODES_MAP, node, replicaAuth.sealReplica(node, position), NODES_TTL_MS);
   }
 
   /**
@@ -690,13 +690,12 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (other == null || other.isEmpty()) {
       return Future.succeededFuture(false);
     }
-    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.get(other))
-      .map(sealed -> {
-        if (sealed != null && replicaAuth.openReplica(other, sealed) == null) {
-          ReplicaAuth.refused("the entry of " + other + " in " + NODES_MAP, null);
-        }
-        return sealed != null && replicaAuth.openReplica(other, sealed) != null;
-      });
+    return cluster.get(NODES_MAP, other).map(sealed -> {
+      if (sealed != null && replicaAuth.openReplica(other, sealed) == null) {
+        ReplicaAuth.refused("the entry of " + other + " in " + NODES_MAP, null);
+      }
+      return sealed != null && replicaAuth.openReplica(other, sealed) != null;
+    });
   }
 
   private static void storeLog(String line) {
