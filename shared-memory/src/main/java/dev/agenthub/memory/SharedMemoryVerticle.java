@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -43,9 +42,6 @@ public final class SharedMemoryVerticle extends VerticleBase {
   static final String CLUSTER_LOCK = "agenthub.memory.writer";
   private static final String EPOCH_COUNTER = "agenthub.memory.epoch";
   private static final long STANDBY_RETRY_MS = 1_000;
-  /** The replicas alive in the cluster, each under its node name (entries expire with their node). */
-  private static final String NODES_MAP = "agenthub.memory.replicas";
-  private static final long NODES_TTL_MS = 5_000;
   private static final Logger LOG = Logger.getLogger(SharedMemoryVerticle.class.getName());
 
   /** Hooks for metrics; all no-ops by default. */
@@ -72,6 +68,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private volatile ReplicaFollower follower;
   private volatile ReplicaSet replicaSet;
   private InSyncRecord.Store isrStore;
+  private MemoryNodes memoryNodes;
   private MessageConsumer<JsonObject> readAny;
   private long replicaTimer = -1;
   private String lastRefusal;
@@ -340,6 +337,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   private Future<?> startReplica() {
     isrStore = InSyncRecord.Store.cluster(cluster, replicaAuth);
+    memoryNodes = new MemoryNodes(cluster, replicaAuth, node);
     return takeOsLock().compose(lock -> {
       if (lock.lock().isEmpty()) {
         return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
@@ -351,13 +349,16 @@ public final class SharedMemoryVerticle extends VerticleBase {
       store = opened;
       LOG.info("memory: node " + node + " keeps replica " + opened.root() + " of " + replicas + ", at batch "
         + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
-      follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, this::knownMemoryNode,
+      follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, memoryNodes::known,
         () -> cluster.counter(EPOCH_COUNTER));
       readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
         requests::readAny));
       return Future.all(follower.start(), readAny.completion());
     }).onSuccess(v -> replicaTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> {
-      publishSelf();
+      MarkdownStore s = store;
+      if (s != null) {
+        memoryNodes.publish(s.position());
+      }
       if (!acquiring && replicaSet != null && store != null && !store.leading()) {
         stepDown("its store no longer writes (a newer writer is known)");
       } else if (replicaSet == null) {
@@ -492,9 +493,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   }
 
   private Future<Long> bootstrapCheck(long epoch) {
-    return cluster.entries(NODES_MAP).compose(all -> {
-      List<String> nodes = all.entrySet().stream()
-        .filter(e -> replicaAuth.openReplica(e.getKey(), e.getValue()) != null).map(Map.Entry::getKey).toList();
+    return memoryNodes.all().compose(nodes -> {
       List<Future<JsonObject>> answers = askToPromise(nodes, epoch, 2_000);
       return Future.join(answers).transform(ignored -> {
         for (JsonObject a : succeeded(answers)) {
@@ -567,7 +566,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (node.equals(asker)) {
       throw new Failure(Failure.Kind.BAD_REQUEST, "a writer does not follow itself");
     }
-    knownMemoryNode(asker).onComplete(ar -> {
+    memoryNodes.known(asker).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) {
         try {
           answerFetch(m, asker);
@@ -620,7 +619,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
       ReplicaAuth.refused("a snapshot request", asker);
       throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
     }
-    knownMemoryNode(asker).onComplete(ar -> {
+    memoryNodes.known(asker).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) {
         try {
           answerSnapshot(m, asker);
@@ -671,31 +670,6 @@ public final class SharedMemoryVerticle extends VerticleBase {
     m.reply(body, replicaAuth.sign(ReplicaFollower.fetchAnswerSubject(status, node, epoch), body,
       new DeliveryOptions().addHeader("status", status).addHeader("writer", node)
         .addHeader("epoch", Long.toString(epoch))));
-  }
-
-  private void publishSelf() {
-    MarkdownStore s = store;
-    if (s == null) {
-      return;
-    }
-    String position = s.position().epoch() + "|" + s.position().seq();
-    cluster.put(NODES_MAP, node, replicaAuth.sealReplica(node, position), NODES_TTL_MS);
-  }
-
-  /**
-   * True when {@code other} is a memory node of this cluster: its entry in {@value #NODES_MAP} is
-   * there and was signed for its name under the secret (a member without it cannot write one).
-   */
-  private Future<Boolean> knownMemoryNode(String other) {
-    if (other == null || other.isEmpty()) {
-      return Future.succeededFuture(false);
-    }
-    return cluster.get(NODES_MAP, other).map(sealed -> {
-      if (sealed != null && replicaAuth.openReplica(other, sealed) == null) {
-        ReplicaAuth.refused("the entry of " + other + " in " + NODES_MAP, null);
-      }
-      return sealed != null && replicaAuth.openReplica(other, sealed) != null;
-    });
   }
 
   private static void storeLog(String line) {
