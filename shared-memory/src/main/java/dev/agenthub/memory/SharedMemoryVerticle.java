@@ -6,10 +6,7 @@ import dev.agenthub.protocol.MessageAuth;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxException;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.Lock;
 
@@ -20,8 +17,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -63,16 +58,14 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final boolean clustered;
   private final Listener listener;
   private final int replicas;
-  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
   // replicated mode
   private volatile ReplicaFollower follower;
   private volatile ReplicaSet replicaSet;
   private InSyncRecord.Store isrStore;
   private MemoryNodes memoryNodes;
-  private MessageConsumer<JsonObject> readAny;
+  private ReplicaFeed feed;
   private long replicaTimer = -1;
   private String lastRefusal;
-  private String lastUnknownAsker;
   private volatile MarkdownStore store;
   private DirectoryLock osLock;
   private Lock clusterLock;
@@ -84,6 +77,9 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final MessageAuth.Verifier identities;
   private final ReplicaAuth replicaAuth;
   private MemoryRequests requests;
+  // the writer's addresses; with replicas, the one every copy serves
+  private MemoryConsumers writing;
+  private MemoryConsumers copy;
   private ElectionStore cluster;
 
   /**
@@ -138,6 +134,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    writing = new MemoryConsumers(vertx);
+    copy = new MemoryConsumers(vertx);
     requests = new MemoryRequests(vertx, context, node, policy, identities, listener, () -> store,
       () -> follower != null && follower.installing());
     cluster = ElectionStore.cluster(vertx);
@@ -170,11 +168,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     if (replicaSet != null) {
       replicaSet.stop();
     }
-    List<Future<Void>> unregistered = new ArrayList<>();
-    consumers.forEach(c -> unregistered.add(c.unregister()));
-    if (readAny != null) {
-      unregistered.add(readAny.unregister());
-    }
+    List<Future<Void>> unregistered = new ArrayList<>(List.of(writing.drop(), copy.drop()));
     if (follower != null) {
       unregistered.add(follower.stop());
     }
@@ -247,8 +241,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     DirectoryLock os = osLock;
     store = null;
     osLock = null;
-    consumers.forEach(MessageConsumer::unregister);
-    consumers.clear();
+    writing.drop();
     vertx.executeBlocking(() -> {
       if (opened != null) {
         opened.close();
@@ -284,7 +277,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, SharedMemoryVerticle::storeLog))
       .compose(opened -> {
         store = opened;
-        register(MemoryAddresses.READ_ANY, requests::readAny);
+        writing.serve(MemoryAddresses.READ_ANY, requests::readAny);
         registerPing();
         return serveWrites();
       });
@@ -293,13 +286,11 @@ public final class SharedMemoryVerticle extends VerticleBase {
   /** Registers the writer's addresses; completes once the cluster knows them. */
   private Future<Void> serveWrites() {
     requests.forgetClaims();
-    register(MemoryAddresses.READ, requests::read);
-    register(MemoryAddresses.WRITE, requests::write);
-    register(MemoryAddresses.LIST, requests::list);
-    register(MemoryAddresses.SEARCH, requests::search);
-    List<Future<Void>> ready = new ArrayList<>();
-    consumers.forEach(c -> ready.add(c.completion()));
-    return Future.all(ready).map(v -> {
+    writing.serve(MemoryAddresses.READ, requests::read);
+    writing.serve(MemoryAddresses.WRITE, requests::write);
+    writing.serve(MemoryAddresses.LIST, requests::list);
+    writing.serve(MemoryAddresses.SEARCH, requests::search);
+    return writing.ready().map(v -> {
       LOG.info("memory: node " + node + " is the writer of " + store.root() + " (epoch " + store.epoch() + ")");
       listener.becameWriter(store.epoch());
       return null;
@@ -312,7 +303,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * still waits for followers, so that a node can say why writes wait.
    */
   private void registerPing() {
-    register(MemoryAddresses.PING, m -> {
+    writing.serve(MemoryAddresses.PING, m -> {
       requests.caller(m, "ping");
       MarkdownStore s = store;
       ReplicaSet set = replicaSet;
@@ -338,6 +329,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private Future<?> startReplica() {
     isrStore = InSyncRecord.Store.cluster(cluster, replicaAuth);
     memoryNodes = new MemoryNodes(cluster, replicaAuth, node);
+    feed = new ReplicaFeed(vertx, context, node, replicaAuth, memoryNodes, () -> store, () -> replicaSet);
     return takeOsLock().compose(lock -> {
       if (lock.lock().isEmpty()) {
         return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
@@ -351,9 +343,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
         + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
       follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, memoryNodes::known,
         () -> cluster.counter(EPOCH_COUNTER));
-      readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
-        requests::readAny));
-      return Future.all(follower.start(), readAny.completion());
+      copy.serve(MemoryAddresses.READ_ANY, requests::readAny);
+      return Future.all(follower.start(), copy.ready());
     }).onSuccess(v -> replicaTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> {
       MarkdownStore s = store;
       if (s != null) {
@@ -515,8 +506,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
     replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore, replicaAuth,
       () -> stepDown("a newer writer took over"));
     replicaSet.start();
-    registerReplying(ReplicaAddresses.FETCH, this::fetch);
-    registerReplying(ReplicaAddresses.SNAPSHOT, this::snapshot);
+    writing.serveReplying(ReplicaAddresses.FETCH, feed::fetch);
+    writing.serveReplying(ReplicaAddresses.SNAPSHOT, feed::snapshot);
     registerPing();
     LOG.info("memory: node " + node + " takes over as writer (epoch " + record.epoch() + ", in sync: "
       + (record.members().isEmpty() ? "none yet" : String.join(", ", record.members())) + "); waits for "
@@ -534,8 +525,7 @@ public final class SharedMemoryVerticle extends VerticleBase {
     LOG.warning("memory: node " + node + " stops writing: " + why);
     replicaSet.stop();
     replicaSet = null;
-    consumers.forEach(MessageConsumer::unregister);
-    consumers.clear();
+    writing.drop();
     if (clusterLock != null) {
       clusterLock.release();
       clusterLock = null;
@@ -556,122 +546,6 @@ public final class SharedMemoryVerticle extends VerticleBase {
     });
   }
 
-  /** A follower asks for what it lacks: batches, a snapshot order, or "following". */
-  private void fetch(Message<JsonObject> m) {
-    String asker = m.body().getString("node");
-    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body())) {
-      ReplicaAuth.refused("a fetch", asker);
-      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
-    }
-    if (node.equals(asker)) {
-      throw new Failure(Failure.Kind.BAD_REQUEST, "a writer does not follow itself");
-    }
-    memoryNodes.known(asker).onComplete(ar -> {
-      if (ar.succeeded() && ar.result()) {
-        try {
-          answerFetch(m, asker);
-        } catch (Failure e) {
-          Failure.reply(m, e);
-        }
-      } else {
-        if (!asker.equals(lastUnknownAsker)) {
-          lastUnknownAsker = asker; // once per asker: a node not yet published asks again a moment later
-          LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this "
-            + "cluster (yet)");
-        }
-        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
-      }
-    });
-  }
-
-  private void answerFetch(Message<JsonObject> m, String asker) {
-    MarkdownStore.Position at = new MarkdownStore.Position(m.body().getLong("epoch"), m.body().getLong("seq"));
-    MarkdownStore s = store;
-    ReplicaSet set = replicaSet;
-    if (s == null || set == null) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
-    }
-    MarkdownStore.Position last = s.position();
-    if (last.equals(MarkdownStore.Position.NONE)) {
-      replyBuffer(m, "wait", null); // its first batch is not written yet
-      return;
-    }
-    // a replica with no batch at all may hold files from anywhere: only a snapshot makes it a copy
-    Optional<byte[]> tail = at.equals(MarkdownStore.Position.NONE) ? Optional.empty()
-      : at.equals(last) ? Optional.of(new byte[0]) : s.tail(at.epoch(), at.seq(), ReplicaFollower.TAIL_BYTES);
-    if (tail.isEmpty()) {
-      set.catchingUp(asker, at.seq());
-      replyBuffer(m, "snapshot", null);
-      return;
-    }
-    if (tail.get().length > 0) {
-      set.catchingUp(asker, at.seq());
-      replyBuffer(m, "tail", tail.get());
-      return;
-    }
-    set.caughtUp(asker, at, last).onComplete(ar -> replyBuffer(m, ar.succeeded() && ar.result() ? "following"
-      : set.standby(asker) ? "standby" : "wait", null));
-  }
-
-  private void snapshot(Message<JsonObject> m) {
-    String asker = m.body().getString("node");
-    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body()) || node.equals(asker)) {
-      ReplicaAuth.refused("a snapshot request", asker);
-      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
-    }
-    memoryNodes.known(asker).onComplete(ar -> {
-      if (ar.succeeded() && ar.result()) {
-        try {
-          answerSnapshot(m, asker);
-        } catch (Failure e) {
-          Failure.reply(m, e);
-        }
-      } else {
-        LOG.warning("memory: writer " + node + " refuses a snapshot to " + asker + ": not a memory node of this "
-          + "cluster");
-        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
-      }
-    });
-  }
-
-  private void answerSnapshot(Message<JsonObject> m, String asker) {
-    String cursor = m.body().getString("cursor", "");
-    MarkdownStore s = store;
-    ReplicaSet set = replicaSet;
-    if (s == null || set == null) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
-    }
-    if (s.applied().equals(MarkdownStore.Position.NONE)) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
-    }
-    set.catchingUp(asker, 0);
-    long epoch = set.record().epoch();
-    vertx.executeBlocking(() -> s.snapshot(cursor, ReplicaFollower.SNAPSHOT_BYTES), false)
-      .compose(cf -> Future.fromCompletionStage(cf, context))
-      .onSuccess(part -> {
-        String fromEpoch = Long.toString(part.from().epoch());
-        String fromSeq = Long.toString(part.from().seq());
-        DeliveryOptions headers = new DeliveryOptions().addHeader("epoch", fromEpoch).addHeader("seq", fromSeq);
-        if (part.next() != null) {
-          headers.addHeader("next", part.next());
-        }
-        Buffer body = Buffer.buffer(part.frames());
-        m.reply(body, replicaAuth.sign(ReplicaFollower.snapshotAnswerSubject(node, epoch, fromEpoch, fromSeq,
-          part.next()), body, headers));
-      })
-      .onFailure(err -> Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "snapshot failed: " + err.getMessage())));
-  }
-
-  /** The writer's answer to a fetch, signed with its status, its name and its epoch. */
-  private void replyBuffer(Message<JsonObject> m, String status, byte[] frames) {
-    ReplicaSet set = replicaSet;
-    long epoch = set == null ? 0 : set.record().epoch();
-    Buffer body = Buffer.buffer(frames == null ? new byte[0] : frames);
-    m.reply(body, replicaAuth.sign(ReplicaFollower.fetchAnswerSubject(status, node, epoch), body,
-      new DeliveryOptions().addHeader("status", status).addHeader("writer", node)
-        .addHeader("epoch", Long.toString(epoch))));
-  }
-
   private static void storeLog(String line) {
     if (line.contains("repaired ") && !line.contains(" 0 repaired") || line.contains("torn")
       || line.contains("failed") || line.contains("replaced")) {
@@ -679,44 +553,5 @@ public final class SharedMemoryVerticle extends VerticleBase {
     } else {
       LOG.info(line);
     }
-  }
-
-  private void register(String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
-    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> answer(m, address, handler)));
-  }
-
-  /** A consumer that replies itself (buffers with headers); a refusal it throws is answered as a failure. */
-  private void registerReplying(String address, Consumer<Message<JsonObject>> handler) {
-    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
-      try {
-        handler.accept(m);
-      } catch (Failure e) {
-        Failure.reply(m, e);
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-        Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
-      }
-    }));
-  }
-
-  private void answer(Message<JsonObject> m, String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
-    Future<JsonObject> result;
-    try {
-      result = handler.apply(m);
-    } catch (Failure e) {
-      result = Future.failedFuture(e);
-    } catch (RuntimeException e) {
-      // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
-      LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-      result = Future.failedFuture(new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
-    }
-    result.onSuccess(m::reply).onFailure(err -> {
-      if (err instanceof Failure me) {
-        Failure.reply(m, me);
-      } else {
-        LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
-        Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "memory operation failed"));
-      }
-    });
   }
 }
