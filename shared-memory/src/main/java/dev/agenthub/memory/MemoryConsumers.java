@@ -36,7 +36,7 @@ final class MemoryConsumers {
     consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> answer(m, address, handler)));
   }
 
-  /** Serves {@code address} with a handler that replies itself (buffers with headers); a refusal it throws is answered. */
+  /** Serves {@code address} with a handler that replies itself (buffers, headers); a refusal it throws is answered. */
   void serveReplying(String address, Consumer<Message<JsonObject>> handler) {
     consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
       try {
