@@ -64,7 +64,10 @@ final class WriterElection {
     return writing;
   }
 
-  /** Standalone: writes, in an epoch from the clock, or fails naming who holds the directory. */
+  /**
+   * Standalone: writes, in an epoch from the clock, or fails naming who holds the directory; a failure
+   * to open comes once the directory is given back.
+   */
   Future<Void> alone() {
     return vertx.executeBlocking(() -> DirectoryLock.attempt(dir, node)).compose(attempt -> {
       if (attempt.lock().isEmpty()) {
@@ -72,7 +75,7 @@ final class WriterElection {
           + " is in use by " + attempt.holder() + "; point this node at another memory.dir or stop that one"));
       }
       osLock = attempt.lock().get();
-      return take(System.currentTimeMillis()).onFailure(err -> giveBack());
+      return take(System.currentTimeMillis()).recover(err -> giveBack().compose(v -> Future.failedFuture(err)));
     });
   }
 
