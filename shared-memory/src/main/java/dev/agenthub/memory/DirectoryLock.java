@@ -70,6 +70,17 @@ public final class DirectoryLock implements AutoCloseable {
     }
   }
 
+  /** What a try gave: the lock, or (read at once) who holds it. */
+  record Attempt(Optional<DirectoryLock> lock, String holder) {
+  }
+
+  /** Tries the lock of {@code dir} for node {@code node} of this process; blocks, off the event loop. */
+  static Attempt attempt(Path dir, String node) throws IOException {
+    String holder = "node " + node + " (pid " + ProcessHandle.current().pid() + ")";
+    Optional<DirectoryLock> lock = tryAcquire(dir, holder);
+    return new Attempt(lock, lock.isPresent() ? holder : holder(dir));
+  }
+
   /** Who holds (or last held) the lock of {@code dir}, as it described itself. */
   public static String holder(Path dir) {
     try {

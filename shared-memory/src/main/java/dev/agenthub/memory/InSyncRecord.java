@@ -1,8 +1,6 @@
 package dev.agenthub.memory;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import io.vertx.core.shareddata.AsyncMap;
 
 import java.util.Arrays;
 import java.util.Set;
@@ -52,24 +50,23 @@ record InSyncRecord(long epoch, String writer, Set<String> members) {
 
   /** Where the record lives: one entry of a cluster-wide map. */
   interface Store {
+    /** The cluster map the record is kept in, under one key. */
+    String MAP = "agenthub.memory.in-sync";
+
     Future<InSyncRecord> get();
 
     /** Sets {@code next} if the record is still {@code expected} (null: there is none); true if it did. */
     Future<Boolean> replace(InSyncRecord expected, InSyncRecord next);
 
     /**
-     * The record in the cluster map {@code agenthub.memory.in-sync}, signed ({@link ReplicaAuth}):
-     * a value whose signature fails is foreign (written by a member without the secret), read as
-     * no record at all, logged, and replaced by the next compare-and-set, whatever it expected.
+     * The record in the cluster map {@value #MAP}, signed ({@link ReplicaAuth}): a value whose
+     * signature fails is foreign (written by a member without the secret), read as no record at all,
+     * logged, and replaced by the next compare-and-set, whatever it expected.
      */
-    static Store cluster(Vertx vertx, ReplicaAuth auth) {
+    static Store cluster(ElectionStore cluster, ReplicaAuth auth) {
       return new Store() {
         private static final String KEY = "memory";
         private String lastForeign;
-
-        private Future<AsyncMap<String, String>> map() {
-          return vertx.sharedData().getClusterWideMap("agenthub.memory.in-sync");
-        }
 
         private InSyncRecord open(String sealed) {
           if (sealed == null) {
@@ -93,28 +90,28 @@ record InSyncRecord(long epoch, String writer, Set<String> members) {
 
         @Override
         public Future<InSyncRecord> get() {
-          return map().compose(m -> m.get(KEY)).map(this::open);
+          return cluster.get(MAP, KEY).map(this::open);
         }
 
         @Override
         public Future<Boolean> replace(InSyncRecord expected, InSyncRecord next) {
           String sealed = auth.sealRecord(next.encode());
-          return map().compose(m -> (expected == null ? m.putIfAbsent(KEY, sealed).map(previous -> previous == null)
-            : m.replaceIfPresent(KEY, auth.sealRecord(expected.encode()), sealed)).compose(done -> {
+          return (expected == null ? cluster.putIfAbsent(MAP, KEY, sealed)
+            : cluster.replaceIfPresent(MAP, KEY, auth.sealRecord(expected.encode()), sealed)).compose(done -> {
               if (done) {
                 return Future.succeededFuture(true);
               }
               // not as expected: a newer writer's record stands; a foreign or missing one does not
-              return m.get(KEY).compose(current -> {
+              return cluster.get(MAP, KEY).compose(current -> {
                 if (current == null) {
-                  return m.putIfAbsent(KEY, sealed).map(previous -> previous == null);
+                  return cluster.putIfAbsent(MAP, KEY, sealed);
                 }
                 InSyncRecord standing = open(current);
                 // foreign, or an older record written back (a signature does not stop a replay)
-                return standing == null || standing.epoch() < next.epoch() ? m.replaceIfPresent(KEY, current, sealed)
-                  : Future.succeededFuture(false);
+                return standing == null || standing.epoch() < next.epoch()
+                  ? cluster.replaceIfPresent(MAP, KEY, current, sealed) : Future.succeededFuture(false);
               });
-            }));
+            });
         }
       };
     }

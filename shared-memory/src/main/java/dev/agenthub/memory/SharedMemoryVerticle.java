@@ -5,47 +5,24 @@ import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.VertxException;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.shareddata.Lock;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The one writer of the memory directory. Standalone, it takes the directory's OS lock at start or
- * refuses to start, naming the holder. Clustered, every memory node runs one and all but one stand
- * by: the writer holds the cluster lock {@value #CLUSTER_LOCK} and the OS lock, and serves
- * {@code memory.*}; when it leaves or dies, a standby takes both locks, takes a higher fencing epoch,
- * repairs what the crash left (journal replay) and serves from then on.
+ * The one writer of the memory directory: its lifecycle and wiring. Standalone, it writes its
+ * directory or refuses to start, naming the holder; clustered, every memory node runs one and one of
+ * them writes, chosen by {@link WriterElection} (one shared directory) or {@link ReplicaElection}
+ * (replicated); while it writes it serves {@code memory.*} ({@link MemoryRequests}).
  *
  * <p>Replicated ({@code replicas >= 2}), each memory node has its own directory and keeps it a copy
- * of the writer's: the standbys follow ({@link ReplicaFollower}), the writer answers a write once
- * its in-sync followers have it on disk ({@link ReplicaSet}), and only an in-sync follower may take
- * over ({@link InSyncRecord}).
+ * of the writer's: the standbys follow ({@link ReplicaFollower}) and answer {@code memory.read.any};
+ * the writer answers a write once its in-sync followers have it on disk ({@link ReplicaSet}) and
+ * feeds the followers that catch up ({@link ReplicaFeed}).
  */
 public final class SharedMemoryVerticle extends VerticleBase {
 
-  static final String CLUSTER_LOCK = "agenthub.memory.writer";
-  private static final String EPOCH_COUNTER = "agenthub.memory.epoch";
-  private static final long STANDBY_RETRY_MS = 1_000;
-  /** The replicas alive in the cluster, each under its node name (entries expire with their node). */
-  private static final String NODES_MAP = "agenthub.memory.replicas";
-  private static final long NODES_TTL_MS = 5_000;
   private static final Logger LOG = Logger.getLogger(SharedMemoryVerticle.class.getName());
 
   /** Hooks for metrics; all no-ops by default. */
@@ -67,26 +44,17 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private final boolean clustered;
   private final Listener listener;
   private final int replicas;
-  private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
-  // replicated mode
-  private volatile ReplicaFollower follower;
-  private volatile ReplicaSet replicaSet;
-  private InSyncRecord.Store isrStore;
-  private MessageConsumer<JsonObject> readAny;
-  private long replicaTimer = -1;
-  private String lastRefusal;
-  private String lastUnknownAsker;
-  private volatile MarkdownStore store;
-  private DirectoryLock osLock;
-  private Lock clusterLock;
-  private long standbyTimer = -1;
-  private boolean acquiring;
-  private boolean stopping;
-  private String lastWait;
-
   private final MessageAuth.Verifier identities;
   private final ReplicaAuth replicaAuth;
   private MemoryRequests requests;
+  private MemoryConsumers writerAddresses;
+  // one directory: its store while this node writes it
+  private volatile MarkdownStore store;
+  private WriterElection election;
+  // replicated
+  private volatile ReplicaCopy replica;
+  private ReplicaElection replicaElection;
+  private MemoryConsumers copyAddresses;
 
   /**
    * @param secret the cluster secret that requests' signatures ({@link MessageAuth}) are checked with,
@@ -123,7 +91,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
 
   /** True while this instance is the active writer. */
   public boolean active() {
-    return replicas > 1 ? replicaSet != null && store != null && store.leading() : store != null;
+    ReplicaCopy r = replica;
+    return r != null ? r.writing() : store != null;
   }
 
   /**
@@ -131,70 +100,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * stands by in sync; false while it catches up or has no writer to follow. Always true otherwise.
    */
   public boolean inSync() {
-    if (replicas <= 1) {
-      return true;
-    }
-    ReplicaFollower f = follower;
-    return active() || f != null && f.state().inSync();
-  }
-
-  @Override
-  public Future<?> start() {
-    requests = new MemoryRequests(vertx, context, node, policy, identities, listener, () -> store,
-      () -> follower != null && follower.installing());
-    if (replicas > 1) {
-      return startReplica();
-    }
-    if (!clustered) {
-      return takeOsLock().compose(lock -> {
-        if (lock.lock().isEmpty()) {
-          return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
-            + " is in use by " + lock.holder() + "; point this node at another memory.dir or stop that one"));
-        }
-        osLock = lock.lock().get();
-        return becomeWriter(System.currentTimeMillis()).onFailure(err -> releaseAll());
-      });
-    }
-    standbyTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> tryTakeOver());
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<?> stop() {
-    stopping = true;
-    if (standbyTimer >= 0) {
-      vertx.cancelTimer(standbyTimer);
-    }
-    if (replicaTimer >= 0) {
-      vertx.cancelTimer(replicaTimer);
-    }
-    if (replicaSet != null) {
-      replicaSet.stop();
-    }
-    List<Future<Void>> unregistered = new ArrayList<>();
-    consumers.forEach(c -> unregistered.add(c.unregister()));
-    if (readAny != null) {
-      unregistered.add(readAny.unregister());
-    }
-    if (follower != null) {
-      unregistered.add(follower.stop());
-    }
-    return Future.join(unregistered).transform(ignored -> vertx.executeBlocking(() -> {
-      if (store != null) {
-        store.close();
-        store = null;
-      }
-      if (osLock != null) {
-        osLock.close();
-        osLock = null;
-      }
-      return null;
-    })).onComplete(ignored -> {
-      if (clusterLock != null) {
-        clusterLock.release();
-        clusterLock = null;
-      }
-    });
+    ReplicaCopy r = replica;
+    return replicas <= 1 || r != null && r.inSync();
   }
 
   /**
@@ -202,108 +109,65 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * enough in-sync copies. Only the writer knows; {@code memory.ping} carries it to every node.
    */
   public boolean writesHeld() {
-    ReplicaSet set = replicaSet;
-    return set != null && set.writesHeld();
+    ReplicaCopy r = replica;
+    return r != null && r.writesHeld();
   }
 
-  private void tryTakeOver() {
-    if (acquiring || store != null || stopping) {
-      return;
+  @Override
+  public Future<?> start() {
+    requests = new MemoryRequests(vertx, context, node, policy, identities, listener, this::store,
+      () -> replica != null && replica.installing());
+    writerAddresses = new MemoryConsumers(vertx);
+    if (replicas > 1) {
+      return startReplica();
     }
-    acquiring = true;
-    Future<Lock> cluster = clusterLock != null ? Future.succeededFuture(clusterLock)
-      : vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS);
-    cluster.compose(lock -> {
-      clusterLock = lock;
-      return takeOsLock();
-    }).compose(lock -> {
-      if (lock.lock().isEmpty()) {
-        // the cluster lock is ours but the directory is still held: its holder is dying, or is
-        // a process outside this cluster; keep the cluster lock and try again
-        String wait = "memory: node " + node + " is next writer of " + dir.toAbsolutePath() + " but "
-          + lock.holder() + " still holds it";
-        if (!wait.equals(lastWait)) {
-          LOG.warning(wait);
-          lastWait = wait;
-        }
-        return Future.succeededFuture();
-      }
-      osLock = lock.lock().get();
-      return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet())
-        .compose(this::becomeWriter);
-    }).onComplete(ar -> {
-      acquiring = false;
-      if (ar.failed() && !(ar.cause() instanceof VertxException && clusterLock == null)) {
-        if (clusterLock != null) {
-          LOG.log(Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
-        }
-        // whatever failed, no lock stays taken: another standby (or this one, next time) must be able to try
-        releaseAll();
-      }
-    });
+    election = new WriterElection(vertx, clustered ? ElectionStore.cluster(vertx) : null, dir, node,
+      this::becomeWriter, this::stopWriting);
+    if (!clustered) {
+      return election.alone();
+    }
+    election.standBy();
+    return Future.succeededFuture();
   }
 
-  /** Gives back whatever a failed takeover took: the store, the OS lock, the cluster lock. */
-  private void releaseAll() {
-    MarkdownStore opened = store;
-    DirectoryLock os = osLock;
-    store = null;
-    osLock = null;
-    consumers.forEach(MessageConsumer::unregister);
-    consumers.clear();
-    vertx.executeBlocking(() -> {
-      if (opened != null) {
-        opened.close();
-      }
-      if (os != null) {
-        os.close();
-      }
-      return null;
-    }).onComplete(ar -> {
-      if (ar.failed()) {
-        LOG.log(Level.WARNING, "memory: releasing the directory lock failed", ar.cause());
-      }
-      if (clusterLock != null) {
-        clusterLock.release();
-        clusterLock = null;
-      }
-    });
+  @Override
+  public Future<?> stop() {
+    return replicaElection != null ? replicaElection.stop() : election.stop();
   }
 
-  /** The OS lock if it could be taken, and who holds it (read off the event loop with it). */
-  private record OsLock(Optional<DirectoryLock> lock, String holder) {
-  }
-
-  private Future<OsLock> takeOsLock() {
-    String holder = "node " + node + " (pid " + ProcessHandle.current().pid() + ")";
-    return vertx.executeBlocking(() -> {
-      Optional<DirectoryLock> lock = DirectoryLock.tryAcquire(dir, holder);
-      return new OsLock(lock, lock.isPresent() ? holder : DirectoryLock.holder(dir));
-    });
-  }
-
+  /** The store opened as the writer in {@code epoch} (or above, as the directory says), then its addresses. */
   private Future<Void> becomeWriter(long epoch) {
     return vertx.executeBlocking(() -> MarkdownStore.open(dir, epoch, options, SharedMemoryVerticle::storeLog))
       .compose(opened -> {
         store = opened;
-        register(MemoryAddresses.READ_ANY, requests::readAny);
-        registerPing();
+        writerAddresses.serve(MemoryAddresses.READ_ANY, requests::readAny);
+        servePing();
         return serveWrites();
       });
   }
 
-  /** Registers the writer's addresses; completes once the cluster knows them. */
+  private Future<Void> stopWriting() {
+    MarkdownStore opened = store;
+    store = null;
+    return writerAddresses.drop().transform(ignored -> vertx.executeBlocking(() -> {
+      if (opened != null) {
+        opened.close();
+      }
+      return null;
+    }));
+  }
+
+  /** Serves the writer's addresses; completes once the cluster knows them. */
   private Future<Void> serveWrites() {
     requests.forgetClaims();
-    register(MemoryAddresses.READ, requests::read);
-    register(MemoryAddresses.WRITE, requests::write);
-    register(MemoryAddresses.LIST, requests::list);
-    register(MemoryAddresses.SEARCH, requests::search);
-    List<Future<Void>> ready = new ArrayList<>();
-    consumers.forEach(c -> ready.add(c.completion()));
-    return Future.all(ready).map(v -> {
-      LOG.info("memory: node " + node + " is the writer of " + store.root() + " (epoch " + store.epoch() + ")");
-      listener.becameWriter(store.epoch());
+    writerAddresses.serve(MemoryAddresses.READ, requests::read);
+    writerAddresses.serve(MemoryAddresses.WRITE, requests::write);
+    writerAddresses.serve(MemoryAddresses.LIST, requests::list);
+    writerAddresses.serve(MemoryAddresses.SEARCH, requests::search);
+    return writerAddresses.ready().map(v -> {
+      MarkdownStore s = store();
+      LOG.info("memory: node " + node + " is the writer of " + s.root() + " (epoch " + s.epoch() + ")");
+      listener.becameWriter(s.epoch());
       return null;
     });
   }
@@ -313,390 +177,66 @@ public final class SharedMemoryVerticle extends VerticleBase {
    * ok|held}). A replicated writer answers it from the moment it takes over, while its first batch
    * still waits for followers, so that a node can say why writes wait.
    */
-  private void registerPing() {
-    register(MemoryAddresses.PING, m -> {
+  private void servePing() {
+    writerAddresses.serve(MemoryAddresses.PING, m -> {
       requests.caller(m, "ping");
-      MarkdownStore s = store;
-      ReplicaSet set = replicaSet;
+      MarkdownStore s = store();
+      ReplicaSet set = replica != null ? replica.replicaSet() : null;
       if (s == null) {
-        return Future.failedFuture(new Failure(Failure.Kind.UNAVAILABLE, "node " + node
-          + " no longer writes"));
+        throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
       }
-      JsonObject pong = new JsonObject().put("writer", node)
-        .put("epoch", set != null ? set.record().epoch() : s.epoch());
-      if (set != null) {
-        boolean held = set.writesHeld() || !s.leading();
-        pong.put("writes", held ? "held" : "ok").put("replicas", set.view(s.applied().seq()))
-          .put("replicas_wanted", replicas);
-      } else {
-        pong.put("writes", "ok");
+      JsonObject pong = new JsonObject().put("writer", node);
+      if (set == null) {
+        return Future.succeededFuture(pong.put("epoch", s.epoch()).put("writes", "ok"));
       }
-      return Future.succeededFuture(pong);
+      boolean held = set.writesHeld() || !s.leading();
+      return Future.succeededFuture(pong.put("epoch", set.record().epoch()).put("writes", held ? "held" : "ok")
+        .put("replicas", set.view(s.applied().seq())).put("replicas_wanted", replicas));
     });
   }
-
-  // ---------------------------------------------------------------- replicated
 
   private Future<?> startReplica() {
-    isrStore = InSyncRecord.Store.cluster(vertx, replicaAuth);
-    return takeOsLock().compose(lock -> {
-      if (lock.lock().isEmpty()) {
-        return Future.failedFuture(new IllegalStateException("memory directory " + dir.toAbsolutePath()
-          + " is in use by " + lock.holder() + "; with memory.replicas each memory node needs its own memory.dir"));
-      }
-      osLock = lock.lock().get();
-      return vertx.executeBlocking(() -> MarkdownStore.openReplica(dir, options, SharedMemoryVerticle::storeLog));
-    }).compose(opened -> {
-      store = opened;
-      LOG.info("memory: node " + node + " keeps replica " + opened.root() + " of " + replicas + ", at batch "
-        + opened.position().seq() + " (epoch " + opened.position().epoch() + ")");
-      follower = new ReplicaFollower(vertx, context, node, () -> store, replicaAuth, this::knownMemoryNode,
-        () -> vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.get()));
-      readAny = vertx.eventBus().consumer(MemoryAddresses.READ_ANY, m -> answer(m, MemoryAddresses.READ_ANY,
-        requests::readAny));
-      return Future.all(follower.start(), readAny.completion());
-    }).onSuccess(v -> replicaTimer = vertx.setPeriodic(0, STANDBY_RETRY_MS, id -> {
-      publishSelf();
-      if (!acquiring && replicaSet != null && store != null && !store.leading()) {
-        stepDown("its store no longer writes (a newer writer is known)");
-      } else if (replicaSet == null) {
-        tryLead();
-      }
-    })).onFailure(err -> {
-      if (osLock != null) {
-        vertx.executeBlocking(() -> {
-          osLock.close();
-          return null;
-        });
-      }
-    });
-  }
-
-  /**
-   * A takeover, tried once a second while no writer holds the cluster lock: only the last writer or
-   * a member of its in-sync set may take over (they hold every acknowledged batch). With no record
-   * at all (a new cluster, or one that lost every member at once), the replicas that answer must be
-   * enough to include one that saw every acknowledged batch, and this one must be as far as any.
-   */
-  private void tryLead() {
-    if (acquiring || stopping || store == null) {
-      return;
-    }
-    acquiring = true;
-    vertx.sharedData().getLockWithTimeout(CLUSTER_LOCK, STANDBY_RETRY_MS).compose(lock -> {
-      clusterLock = lock;
-      return isrStore.get();
-    }).map(record -> {
-      if (record != null && record.epoch() < store.promised()) {
-        // signed, but older than an epoch this copy promised: an old value written back; not trusted
-        ReplicaAuth.refused("an in-sync record of epoch " + record.epoch() + " (this copy promised epoch "
-          + store.promised() + ")", "an old record written back");
-        return null;
-      }
-      return record;
-    }).compose(record -> {
-      Optional<String> refused = record == null ? Optional.empty()
-        : TakeoverRules.byRecord(record, node, store.position());
-      if (refused.isPresent()) {
-        return Future.failedFuture(new Refusal(refused.get()));
-      }
-      return nextEpoch(store.promised())
-        .compose(epoch -> vertx.executeBlocking(() -> store.promise(epoch), false).map(p -> epoch))
-        .compose(epoch -> record != null ? furthestCheck(epoch, record) : bootstrapCheck(epoch))
-        .compose(epoch -> {
-          InSyncRecord next = new InSyncRecord(epoch, node, record == null ? Set.of()
-            : record.without(node).members());
-          return isrStore.replace(record, next).compose(done -> done ? lead(next)
-            : Future.failedFuture(new Refusal("another node changed the in-sync record first")));
-        });
-    }).onComplete(ar -> {
-      acquiring = false;
-      if (ar.failed()) {
-        if (ar.cause() instanceof Refusal r) {
-          if (!r.getMessage().equals(lastRefusal)) {
-            LOG.info("memory: node " + node + " does not take over as writer: " + r.getMessage());
-            lastRefusal = r.getMessage();
-          }
-        } else if (clusterLock != null) {
-          LOG.log(Level.WARNING, "memory: node " + node + " could not take over as writer", ar.cause());
+    ElectionStore cluster = ElectionStore.cluster(vertx);
+    replica = new ReplicaCopy(vertx, context, dir, options, node, replicas, replicaAuth, cluster,
+      SharedMemoryVerticle::storeLog);
+    copyAddresses = new MemoryConsumers(vertx);
+    replicaElection = new ReplicaElection(vertx, cluster, replica.records(), replica.nodes(), replicaAuth, node,
+      replicas, new ReplicaElection.Seat() {
+        @Override
+        public MarkdownStore copy() {
+          return replica.store();
         }
-        if (replicaSet == null && clusterLock != null) {
-          clusterLock.release();
-          clusterLock = null;
+
+        @Override
+        public Future<Void> lead(InSyncRecord record) {
+          Future<Void> led = replica.lead(record, () -> replicaElection.stepDown("a newer writer took over"));
+          writerAddresses.serveReplying(ReplicaAddresses.FETCH, replica.feed()::fetch);
+          writerAddresses.serveReplying(ReplicaAddresses.SNAPSHOT, replica.feed()::snapshot);
+          servePing();
+          return led.compose(v -> serveWrites());
         }
-      }
-    });
-  }
 
-  /**
-   * The next epoch from the cluster's counter, and above {@code atLeast}: the counter starts again
-   * at 0 when the whole cluster restarts, the epochs the replicas promised do not.
-   */
-  private Future<Long> nextEpoch(long atLeast) {
-    if (atLeast >= ReplicaFollower.MAX_EPOCH) {
-      return Future.failedFuture(new Refusal("an epoch of " + atLeast + " was promised: no real epoch is that high"));
-    }
-    return vertx.sharedData().getCounter(EPOCH_COUNTER).compose(c -> c.incrementAndGet()
-      .compose(e -> e > atLeast ? Future.succeededFuture(e) : c.addAndGet(atLeast + 1 - e)))
-      .compose(e -> e < ReplicaFollower.MAX_EPOCH ? Future.succeededFuture(e)
-        // the counter is a plain cluster structure: refuse to take an absurd epoch from it, and say so
-        : Future.failedFuture(new Refusal("the cluster's epoch counter reads " + e + ", beyond any real epoch "
-          + "(was it tampered with?)")));
-  }
-
-  /** A takeover this node may not make now; said once in the log, tried again later. */
-  private static final class Refusal extends VertxException {
-    Refusal(String message) {
-      super(message, true);
-    }
-  }
-
-  /**
-   * Before taking over from a record: the other copies it names are asked to promise the new epoch
-   * (so they take no more batches from the old writer) and say where they are; if one is further
-   * (this copy was restored from an old backup, say), it should write instead.
-   */
-  private Future<Long> furthestCheck(long epoch, InSyncRecord record) {
-    Set<String> others = new TreeSet<>(record.members());
-    others.add(record.writer());
-    List<Future<JsonObject>> answers = askToPromise(others, epoch, 1_000);
-    return Future.join(answers).transform(ignored -> TakeoverRules.byAnswers(succeeded(answers), store.position(), 0)
-      .<Future<Long>>map(why -> Future.failedFuture(new Refusal(why))).orElse(Future.succeededFuture(epoch)));
-  }
-
-  /** Asks every other copy in {@code nodes} to promise {@code epoch}; each answers where it is. */
-  private List<Future<JsonObject>> askToPromise(Collection<String> nodes, long epoch, long timeoutMs) {
-    List<Future<JsonObject>> answers = new ArrayList<>();
-    for (String other : nodes) {
-      if (!other.equals(node)) {
-        String address = ReplicaAddresses.promise(other);
-        JsonObject ask = new JsonObject().put("epoch", epoch);
-        answers.add(vertx.eventBus().<JsonObject>request(address, ask,
-          replicaAuth.sign(address, ask, new DeliveryOptions().setSendTimeout(timeoutMs))).compose(reply -> {
-            // an answer counts only from the copy asked: one that says it is further decides who writes
-            if (!replicaAuth.signedBy(other, address + "#answer", reply.headers(), reply.body())
-              || !other.equals(reply.body().getString("node"))) {
-              ReplicaAuth.refused("an answer to a promise", other);
-              return Future.failedFuture("an answer not signed by " + other);
-            }
-            return Future.succeededFuture(reply.body());
-          }));
-      }
-    }
-    return answers;
-  }
-
-  private static List<JsonObject> succeeded(List<Future<JsonObject>> answers) {
-    return answers.stream().filter(Future::succeeded).map(Future::result).toList();
-  }
-
-  private Future<Long> bootstrapCheck(long epoch) {
-    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.entries()).compose(all -> {
-      List<String> nodes = all.entrySet().stream()
-        .filter(e -> replicaAuth.openReplica(e.getKey(), e.getValue()) != null).map(Map.Entry::getKey).toList();
-      List<Future<JsonObject>> answers = askToPromise(nodes, epoch, 2_000);
-      return Future.join(answers).transform(ignored -> {
-        for (JsonObject a : succeeded(answers)) {
-          if (a.getLong("promised", 0L) > epoch) {
-            // a replica follows a later epoch than the counter gave (the cluster restarted): next time above it
-            long promised = a.getLong("promised");
-            return nextEpoch(promised).compose(e -> Future.failedFuture(new Refusal("replica " + a.getString("node")
-              + " promised epoch " + promised + "; trying again above it")));
-          }
+        @Override
+        public void follow() {
+          writerAddresses.drop();
+          replica.follow();
         }
-        return TakeoverRules.byAnswers(succeeded(answers), store.position(), TakeoverRules.neededWithoutRecord(replicas))
-          .<Future<Long>>map(why -> Future.failedFuture(new Refusal(why))).orElse(Future.succeededFuture(epoch));
+
+        @Override
+        public Future<Void> close() {
+          return Future.join(writerAddresses.drop(), copyAddresses.drop()).transform(ignored -> replica.close());
+        }
       });
-    });
+    return replica.open().compose(v -> {
+      copyAddresses.serve(MemoryAddresses.READ_ANY, requests::readAny);
+      return copyAddresses.ready();
+    }).onSuccess(v -> replicaElection.standBy()).onFailure(err -> replica.close());
   }
 
-  private Future<Void> lead(InSyncRecord record) {
-    follower.pause();
-    replicaSet = new ReplicaSet(vertx, context, node, replicas, record, isrStore, replicaAuth,
-      () -> stepDown("a newer writer took over"));
-    replicaSet.start();
-    registerReplying(ReplicaAddresses.FETCH, this::fetch);
-    registerReplying(ReplicaAddresses.SNAPSHOT, this::snapshot);
-    registerPing();
-    LOG.info("memory: node " + node + " takes over as writer (epoch " + record.epoch() + ", in sync: "
-      + (record.members().isEmpty() ? "none yet" : String.join(", ", record.members())) + "); waits for "
-      + ReplicaSet.followersNeeded(replicas) + " follower(s) to hold its batches");
-    return Future.fromCompletionStage(store.lead(record.epoch(), replicaSet), context)
-      .compose(p -> serveWrites())
-      .onFailure(err -> stepDown("its takeover failed: " + err.getMessage()));
-  }
-
-  /** Stops writing and goes back to following: a newer writer exists, or the takeover failed. */
-  private void stepDown(String why) {
-    if (replicaSet == null) {
-      return;
-    }
-    LOG.warning("memory: node " + node + " stops writing: " + why);
-    replicaSet.stop();
-    replicaSet = null;
-    consumers.forEach(MessageConsumer::unregister);
-    consumers.clear();
-    if (clusterLock != null) {
-      clusterLock.release();
-      clusterLock = null;
-    }
-    MarkdownStore old = store;
-    store = null;
-    // reopened as a replica: what it wrote but never got acknowledged is repaired away by catching up
-    vertx.executeBlocking(() -> {
-      old.close();
-      return MarkdownStore.openReplica(dir, options, SharedMemoryVerticle::storeLog);
-    }).onComplete(ar -> {
-      if (ar.succeeded()) {
-        store = ar.result();
-        follower.reset();
-      } else {
-        LOG.log(Level.SEVERE, "memory: node " + node + " could not reopen its replica", ar.cause());
-      }
-    });
-  }
-
-  /** A follower asks for what it lacks: batches, a snapshot order, or "following". */
-  private void fetch(Message<JsonObject> m) {
-    String asker = m.body().getString("node");
-    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body())) {
-      ReplicaAuth.refused("a fetch", asker);
-      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
-    }
-    if (node.equals(asker)) {
-      throw new Failure(Failure.Kind.BAD_REQUEST, "a writer does not follow itself");
-    }
-    knownMemoryNode(asker).onComplete(ar -> {
-      if (ar.succeeded() && ar.result()) {
-        try {
-          answerFetch(m, asker);
-        } catch (Failure e) {
-          Failure.reply(m, e);
-        }
-      } else {
-        if (!asker.equals(lastUnknownAsker)) {
-          lastUnknownAsker = asker; // once per asker: a node not yet published asks again a moment later
-          LOG.warning("memory: writer " + node + " refuses a fetch from " + asker + ": not a memory node of this "
-            + "cluster (yet)");
-        }
-        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
-      }
-    });
-  }
-
-  private void answerFetch(Message<JsonObject> m, String asker) {
-    MarkdownStore.Position at = new MarkdownStore.Position(m.body().getLong("epoch"), m.body().getLong("seq"));
-    MarkdownStore s = store;
-    ReplicaSet set = replicaSet;
-    if (s == null || set == null) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
-    }
-    MarkdownStore.Position last = s.position();
-    if (last.equals(MarkdownStore.Position.NONE)) {
-      replyBuffer(m, "wait", null); // its first batch is not written yet
-      return;
-    }
-    // a replica with no batch at all may hold files from anywhere: only a snapshot makes it a copy
-    Optional<byte[]> tail = at.equals(MarkdownStore.Position.NONE) ? Optional.empty()
-      : at.equals(last) ? Optional.of(new byte[0]) : s.tail(at.epoch(), at.seq(), ReplicaFollower.TAIL_BYTES);
-    if (tail.isEmpty()) {
-      set.catchingUp(asker, at.seq());
-      replyBuffer(m, "snapshot", null);
-      return;
-    }
-    if (tail.get().length > 0) {
-      set.catchingUp(asker, at.seq());
-      replyBuffer(m, "tail", tail.get());
-      return;
-    }
-    set.caughtUp(asker, at, last).onComplete(ar -> replyBuffer(m, ar.succeeded() && ar.result() ? "following"
-      : set.standby(asker) ? "standby" : "wait", null));
-  }
-
-  private void snapshot(Message<JsonObject> m) {
-    String asker = m.body().getString("node");
-    if (!replicaAuth.signedBy(asker, m.address(), m.headers(), m.body()) || node.equals(asker)) {
-      ReplicaAuth.refused("a snapshot request", asker);
-      throw new Failure(Failure.Kind.FORBIDDEN, "not signed by a memory node");
-    }
-    knownMemoryNode(asker).onComplete(ar -> {
-      if (ar.succeeded() && ar.result()) {
-        try {
-          answerSnapshot(m, asker);
-        } catch (Failure e) {
-          Failure.reply(m, e);
-        }
-      } else {
-        LOG.warning("memory: writer " + node + " refuses a snapshot to " + asker + ": not a memory node of this "
-          + "cluster");
-        Failure.reply(m, new Failure(Failure.Kind.FORBIDDEN, asker + " is not a memory node of this cluster"));
-      }
-    });
-  }
-
-  private void answerSnapshot(Message<JsonObject> m, String asker) {
-    String cursor = m.body().getString("cursor", "");
-    MarkdownStore s = store;
-    ReplicaSet set = replicaSet;
-    if (s == null || set == null) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "node " + node + " no longer writes");
-    }
-    if (s.applied().equals(MarkdownStore.Position.NONE)) {
-      throw new Failure(Failure.Kind.UNAVAILABLE, "the writer has not written its first batch yet");
-    }
-    set.catchingUp(asker, 0);
-    long epoch = set.record().epoch();
-    vertx.executeBlocking(() -> s.snapshot(cursor, ReplicaFollower.SNAPSHOT_BYTES), false)
-      .compose(cf -> Future.fromCompletionStage(cf, context))
-      .onSuccess(part -> {
-        String fromEpoch = Long.toString(part.from().epoch());
-        String fromSeq = Long.toString(part.from().seq());
-        DeliveryOptions headers = new DeliveryOptions().addHeader("epoch", fromEpoch).addHeader("seq", fromSeq);
-        if (part.next() != null) {
-          headers.addHeader("next", part.next());
-        }
-        Buffer body = Buffer.buffer(part.frames());
-        m.reply(body, replicaAuth.sign(ReplicaFollower.snapshotAnswerSubject(node, epoch, fromEpoch, fromSeq,
-          part.next()), body, headers));
-      })
-      .onFailure(err -> Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "snapshot failed: " + err.getMessage())));
-  }
-
-  /** The writer's answer to a fetch, signed with its status, its name and its epoch. */
-  private void replyBuffer(Message<JsonObject> m, String status, byte[] frames) {
-    ReplicaSet set = replicaSet;
-    long epoch = set == null ? 0 : set.record().epoch();
-    Buffer body = Buffer.buffer(frames == null ? new byte[0] : frames);
-    m.reply(body, replicaAuth.sign(ReplicaFollower.fetchAnswerSubject(status, node, epoch), body,
-      new DeliveryOptions().addHeader("status", status).addHeader("writer", node)
-        .addHeader("epoch", Long.toString(epoch))));
-  }
-
-  private void publishSelf() {
-    MarkdownStore s = store;
-    if (s == null) {
-      return;
-    }
-    String position = s.position().epoch() + "|" + s.position().seq();
-    vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP)
-      .compose(m -> m.put(node, replicaAuth.sealReplica(node, position), NODES_TTL_MS));
-  }
-
-  /**
-   * True when {@code other} is a memory node of this cluster: its entry in {@value #NODES_MAP} is
-   * there and was signed for its name under the secret (a member without it cannot write one).
-   */
-  private Future<Boolean> knownMemoryNode(String other) {
-    if (other == null || other.isEmpty()) {
-      return Future.succeededFuture(false);
-    }
-    return vertx.sharedData().<String, String>getClusterWideMap(NODES_MAP).compose(m -> m.get(other))
-      .map(sealed -> {
-        if (sealed != null && replicaAuth.openReplica(other, sealed) == null) {
-          ReplicaAuth.refused("the entry of " + other + " in " + NODES_MAP, null);
-        }
-        return sealed != null && replicaAuth.openReplica(other, sealed) != null;
-      });
+  /** The store requests go to: this copy's, or (one directory) the writer's; null while there is none. */
+  private MarkdownStore store() {
+    ReplicaCopy r = replica;
+    return r != null ? r.store() : store;
   }
 
   private static void storeLog(String line) {
@@ -706,44 +246,5 @@ public final class SharedMemoryVerticle extends VerticleBase {
     } else {
       LOG.info(line);
     }
-  }
-
-  private void register(String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
-    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> answer(m, address, handler)));
-  }
-
-  /** A consumer that replies itself (buffers with headers); a refusal it throws is answered as a failure. */
-  private void registerReplying(String address, Consumer<Message<JsonObject>> handler) {
-    consumers.add(vertx.eventBus().consumer(address, (Message<JsonObject> m) -> {
-      try {
-        handler.accept(m);
-      } catch (Failure e) {
-        Failure.reply(m, e);
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-        Failure.reply(m, new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
-      }
-    }));
-  }
-
-  private void answer(Message<JsonObject> m, String address, Function<Message<JsonObject>, Future<JsonObject>> handler) {
-    Future<JsonObject> result;
-    try {
-      result = handler.apply(m);
-    } catch (Failure e) {
-      result = Future.failedFuture(e);
-    } catch (RuntimeException e) {
-      // unexpected: a field of the wrong type, or a bug; said once, with its cause, then answered
-      LOG.log(Level.WARNING, "memory: malformed request on " + address, e);
-      result = Future.failedFuture(new Failure(Failure.Kind.BAD_REQUEST, "malformed memory request"));
-    }
-    result.onSuccess(m::reply).onFailure(err -> {
-      if (err instanceof Failure me) {
-        Failure.reply(m, me);
-      } else {
-        LOG.log(Level.WARNING, "memory: " + address + " failed unexpectedly", err);
-        Failure.reply(m, new Failure(Failure.Kind.INTERNAL, "memory operation failed"));
-      }
-    });
   }
 }
