@@ -74,7 +74,7 @@ final class IncomingTurns {
   }
 
   private boolean fromNode(Message<?> message) {
-    String principal = nodes.verify(message);
+    String principal = nodes.verifyLocal(message);
     return principal != null && principal.startsWith(MessageAuth.nodePrincipal(""));
   }
 }

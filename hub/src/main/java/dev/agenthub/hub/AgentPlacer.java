@@ -37,7 +37,7 @@ final class AgentPlacer extends VerticleBase {
   private final HubConfig config;
   private final Supplier<ClusterView> view;
   private final AgentEvents events;
-  private final byte[] secret;
+  private final Function<String, MessageAuth.Signer> signers;
   private final MessageAuth.Verifier verifier;
   private final Map<String, String> deployments = new HashMap<>();
   private final Map<String, AgentVerticle> running = new ConcurrentHashMap<>();
@@ -47,14 +47,14 @@ final class AgentPlacer extends VerticleBase {
   private final Function<String, TokenCounter> counters;
 
   /**
-   * @param secret   the cluster secret: each instance gets a signer holding its own agent's key only
+   * @param signers  the node's signers: each instance gets one holding its own agent's key only
    * @param verifier this node's verifier, which checks that turns come from a node
    */
-  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, byte[] secret,
+  AgentPlacer(HubConfig config, Supplier<ClusterView> view, AgentEvents events, Function<String, MessageAuth.Signer> signers,
               MessageAuth.Verifier verifier, Function<String, TokenCounter> counters) {
     this.verifier = verifier;
     this.counters = counters;
-    this.secret = secret;
+    this.signers = signers;
     this.config = config;
     this.view = view;
     this.events = events;
@@ -106,7 +106,7 @@ final class AgentPlacer extends VerticleBase {
         continue;
       }
       AgentSpec spec = config.agent(p.agent()).orElseThrow();
-      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events, MessageAuth.Signer.of(secret, spec.id()),
+      AgentVerticle v = new AgentVerticle(spec, p.id(), node, events, signers.apply(spec.id()),
         counters, verifier);
       deployments.put(p.instance(), "pending");
       changes.add(vertx.deployVerticle(v).onSuccess(id -> {

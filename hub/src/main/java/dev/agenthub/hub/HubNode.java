@@ -89,6 +89,8 @@ public final class HubNode {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, String> secrets;
   private final byte[] clusterSecret;
+  // binds this node's local signatures (signLocal) to this node: its signers and its verifiers only
+  private final byte[] localKey = MessageAuth.newLocalKey();
   private final Tracing tracing;
   private final MembershipWatch membership;
   private long membershipTimer = -1;
@@ -136,7 +138,7 @@ public final class HubNode {
 
   /** A signer of {@code principal} in this node's cluster (for tools and tests that act as it). */
   public MessageAuth.Signer signer(String principal) {
-    return MessageAuth.Signer.of(clusterSecret, principal);
+    return MessageAuth.Signer.of(clusterSecret, principal, localKey);
   }
 
   /** Starts a node with the API key secrets of the process environment. */
@@ -261,8 +263,8 @@ public final class HubNode {
     ready.put("agents", agentsReady::get);
     ready.put("http", httpReady::get);
     // this node's own requests are signed as the node; one verifier checks every signed request here
-    MessageAuth.Signer nodeSigner = MessageAuth.Signer.of(clusterSecret, MessageAuth.nodePrincipal(config.node().name()));
-    MessageAuth.Verifier verifier = new MessageAuth.Verifier(clusterSecret);
+    MessageAuth.Signer nodeSigner = signer(MessageAuth.nodePrincipal(config.node().name()));
+    MessageAuth.Verifier verifier = new MessageAuth.Verifier(clusterSecret, localKey);
     MemoryProbe probe = new MemoryProbe(registry, nodeSigner);
     ready.put("memory", probe::reachable);
     intake = new TurnIntake(vertx, config, directory::view, metrics, nodeSigner);
@@ -298,7 +300,7 @@ public final class HubNode {
         clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, counters, verifier, nodeSigner)))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
-        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, clusterSecret, verifier, counters);
+        AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, this::signer, verifier, counters);
         for (AgentSpec spec : local) {
           Gauge.builder("agenthub_queue_depth", placer, p -> p.queueDepth(spec.id())).tag("agent", spec.id())
             .description("Turns waiting or running in this node's instances").register(registry);
@@ -382,7 +384,7 @@ public final class HubNode {
       }
     };
     return new SharedMemoryVerticle(Path.of(m.dir()), options, new MemoryPolicy(access), config.node().name(),
-      clusterManager != null, listener, clusterSecret, clusterManager == null ? 1 : m.replicas());
+      clusterManager != null, listener, clusterSecret, clusterManager == null ? 1 : m.replicas(), localKey);
   }
 
   private Future<Void> checkUniqueName() {

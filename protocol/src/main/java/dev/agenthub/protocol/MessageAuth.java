@@ -73,6 +73,18 @@ public final class MessageAuth {
   }
 
   /** The principal a node signs its own requests as (replication, dashboard figures, admin calls). */
+  /**
+   * A node's local key: random, never sent, given to the node's signers and its verifier. A
+   * {@link Signer#signLocal} signature is a MAC over it in place of the body's digest, so it is
+   * accepted by the node that made it and by no other, even in the same process (tests run nodes
+   * side by side) or if such a signature were ever seen outside it.
+   */
+  public static byte[] newLocalKey() {
+    byte[] key = new byte[32];
+    RANDOM.nextBytes(key);
+    return key;
+  }
+
   public static String nodePrincipal(String node) {
     return "node:" + node;
   }
@@ -152,7 +164,8 @@ public final class MessageAuth {
   }
 
   // what a local signature has in place of the body's digest
-  private static final byte[] NO_BODY = new byte[32];
+  // the local key of signers and verifiers not given one: this process's own
+  private static final byte[] PROCESS_LOCAL_KEY = newLocalKey();
 
   private static String mac(KeyedMac key, String version, String address, String principal, String boot, long seq,
                             long millis, byte[] digest, MultiMap headers) {
@@ -199,6 +212,7 @@ public final class MessageAuth {
     private final String boot;
     private final AtomicLong seq = new AtomicLong();
     private final LongSupplier clock;
+    private final byte[] localKey;
 
     public Signer(String principal, byte[] key) {
       this(principal, key, System::currentTimeMillis);
@@ -206,12 +220,21 @@ public final class MessageAuth {
 
     /** With a clock of the caller's (tests move time). */
     public Signer(String principal, byte[] key, LongSupplier clock) {
+      this(principal, key, clock, PROCESS_LOCAL_KEY);
+    }
+
+    /**
+     * @param localKey the node's local key ({@link #newLocalKey}): what its {@link #signLocal}
+     *                 signatures are bound to, so that only the node's own {@link Verifier} accepts them
+     */
+    public Signer(String principal, byte[] key, LongSupplier clock, byte[] localKey) {
       if (principal.isEmpty() || principal.contains(" ")) {
         throw new IllegalArgumentException("principal must be non-empty without spaces");
       }
       this.principal = principal;
       this.key = new KeyedMac(key);
       this.clock = clock;
+      this.localKey = localKey.clone();
       byte[] b = new byte[8];
       RANDOM.nextBytes(b);
       this.boot = HexFormat.of().formatHex(b);
@@ -220,6 +243,11 @@ public final class MessageAuth {
     /** The signer of {@code principal} in the cluster whose secret is {@code secret}. */
     public static Signer of(byte[] secret, String principal) {
       return new Signer(principal, key(secret, principal));
+    }
+
+    /** The signer of {@code principal} on the node whose local key is {@code localKey}. */
+    public static Signer of(byte[] secret, String principal, byte[] localKey) {
+      return new Signer(principal, key(secret, principal), System::currentTimeMillis, localKey);
     }
 
     public String principal() {
@@ -239,15 +267,17 @@ public final class MessageAuth {
     }
 
     /**
-     * {@code options} signed for a consumer on this node's {@code localConsumer} (none other can
-     * receive it: a local consumer is not registered in the cluster, so nothing from the wire
-     * reaches it): the signature names the principal, the address, the time and the sequence
-     * number, but not the body, so a large body handed over by reference (a model call's context)
-     * is not encoded to be signed. Only {@link Verifier#verifyLocal} accepts it.
+     * {@code options} signed for a handler in this process, and set to be delivered to this
+     * process's handlers only ({@code localOnly}): such a message never reaches the wire, so its
+     * body cannot be changed on the way and its signature cannot be seen by another process. The
+     * signature names the principal, the address, the time and the sequence number, but not the
+     * body, so the body (a model call's context handed over by reference, a turn) is not encoded to
+     * be signed. Only {@link Verifier#verifyLocal} accepts it.
      */
     public DeliveryOptions signLocal(String address, DeliveryOptions options) {
       DeliveryOptions out = options == null ? new DeliveryOptions() : options;
-      return out.addHeader(HEADER, header(V1_LOCAL, address, NO_BODY, out.getHeaders()));
+      out.setLocalOnly(true);
+      return out.addHeader(HEADER, header(V1_LOCAL, address, localKey, out.getHeaders()));
     }
 
     /**
@@ -264,6 +294,7 @@ public final class MessageAuth {
   public static final class Verifier {
     private static final int MAX_KEYS = 1024;
     private final byte[] secret;
+    private final byte[] localKey;
     private final LongSupplier clock;
     private final ConcurrentHashMap<String, KeyedMac> keys = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, SeqWindow> windows = new ConcurrentHashMap<>();
@@ -275,6 +306,16 @@ public final class MessageAuth {
 
     /** With a clock of the caller's (tests move time). */
     public Verifier(byte[] secret, LongSupplier clock) {
+      this(secret, clock, PROCESS_LOCAL_KEY);
+    }
+
+    /** The verifier of the node whose local key ({@link #newLocalKey}) is {@code localKey}. */
+    public Verifier(byte[] secret, byte[] localKey) {
+      this(secret, System::currentTimeMillis, localKey);
+    }
+
+    public Verifier(byte[] secret, LongSupplier clock, byte[] localKey) {
+      this.localKey = localKey.clone();
       this.secret = secret.clone();
       this.clock = clock;
       this.lastSweep = clock.getAsLong();
@@ -286,8 +327,9 @@ public final class MessageAuth {
     }
 
     /**
-     * As {@link #verify(Message)}, also accepting {@link Signer#signLocal} signatures: for local
-     * consumers only, which nothing outside this process can reach.
+     * As {@link #verify(Message)}, also accepting {@link Signer#signLocal} signatures, which only a
+     * holder of the principal's key makes and which never leave the process that made them (they
+     * are delivered to its own handlers only); a process that never saw one cannot replay it.
      */
     public String verifyLocal(Message<?> message) {
       return verify(message.address(), message.headers(), message.body(), true);
@@ -326,7 +368,7 @@ public final class MessageAuth {
       if (!known) {
         key = new KeyedMac(key(secret, principal));
       }
-      byte[] digest = parts[0].equals(V1) ? bodyDigest(body) : NO_BODY;
+      byte[] digest = parts[0].equals(V1) ? bodyDigest(body) : localKey;
       String want = mac(key, parts[0], address, principal, boot, seq, millis, digest, headers);
       if (!MessageDigest.isEqual(want.getBytes(StandardCharsets.UTF_8), parts[5].getBytes(StandardCharsets.UTF_8))) {
         return null;

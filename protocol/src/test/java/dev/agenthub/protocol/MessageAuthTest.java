@@ -109,6 +109,8 @@ class MessageAuthTest {
     JsonObject body = new JsonObject().put("messages", new JsonArray().add("a"));
     String header = agent.signLocal("governor.complete", null).getHeaders().get(MessageAuth.HEADER);
     assertThat(header).startsWith("v1L support ");
+    // delivered to this process's handlers only: such a signature never reaches the wire
+    assertThat(agent.signLocal("governor.complete", null).isLocalOnly()).isTrue();
     Message<Object> onCluster = message("governor.complete", header, body);
     assertThat(verifier.verify(onCluster)).as("a cluster-wide consumer").isNull();
     assertThat(verifier.verifyLocal(message("governor.cancel", header, body))).as("another address").isNull();

@@ -137,27 +137,39 @@ public final class MemoryClient {
     }
     long deadline = System.nanoTime() + timeoutMs * 1_000_000;
     Promise<JsonObject> promise = Promise.promise();
-    attempt(address, body, retry, deadline, RETRY_MIN_MS, promise);
+    attempt(address, body, retry, deadline, RETRY_MIN_MS, signer != null, promise);
     return promise.future();
   }
 
-  private void attempt(String address, JsonObject body, boolean retry, long deadline, long backoff,
+  /**
+   * One attempt. The first goes to this node's own handler if it has one (the writer, or for a read
+   * any copy, is often here): signed without the body's digest and delivered to local handlers only
+   * ({@link MessageAuth.Signer#signLocal}), so the request is not encoded to be signed. With no handler
+   * here it goes to the cluster at once, signed over its body.
+   */
+  private void attempt(String address, JsonObject body, boolean retry, long deadline, long backoff, boolean local,
                        Promise<JsonObject> promise) {
     long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
     long timeout = retry ? Math.min(left, ATTEMPT_TIMEOUT_MS) : left;
     DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeout);
-    if (signer != null) {
+    if (local) {
+      signer.signLocal(address, options);
+    } else if (signer != null) {
       // signed per attempt: a retry is a new message, and the writer refuses a message it has seen
       signer.sign(address, body, options);
     }
     vertx.eventBus().<JsonObject>request(address, body, options)
       .onSuccess(m -> promise.complete(m.body()))
       .onFailure(err -> {
+        if (local && err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+          attempt(address, body, retry, deadline, backoff, false, promise); // served elsewhere in the cluster
+          return;
+        }
         Failure e = failureOf(err);
         long remaining = (deadline - System.nanoTime()) / 1_000_000;
         if (retry && e.kind() == Failure.Kind.UNAVAILABLE && remaining > backoff) {
           vertx.setTimer(backoff, id -> attempt(address, body, true, deadline,
-            Math.min(RETRY_MAX_MS, backoff * 2), promise));
+            Math.min(RETRY_MAX_MS, backoff * 2), signer != null, promise));
         } else {
           promise.fail(e);
         }

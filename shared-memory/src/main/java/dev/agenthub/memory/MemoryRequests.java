@@ -91,7 +91,7 @@ final class MemoryRequests {
   String caller(Message<JsonObject> m, String op) {
     String agent;
     if (identities != null) {
-      String principal = identities.verify(m);
+      String principal = identities.verifyLocal(m);
       if (principal == null) {
         listener.refused("?", "identity");
         throw new Failure(Failure.Kind.FORBIDDEN, "the request is not signed by a member of this cluster "

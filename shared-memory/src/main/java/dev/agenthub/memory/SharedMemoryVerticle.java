@@ -56,21 +56,20 @@ public final class SharedMemoryVerticle extends VerticleBase {
   private ReplicaElection replicaElection;
   private MemoryConsumers copyAddresses;
 
-  /**
-   * @param secret the cluster secret that requests' signatures ({@link MessageAuth}) are checked with,
-   *               or null to trust the {@code agent} field as given
-   */
+  /** @param secret the secret requests' signatures are checked with, or null to trust their {@code agent} */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
                               boolean clustered, Listener listener, byte[] secret) {
-    this(dir, options, policy, node, clustered, listener, secret, 1);
+    this(dir, options, policy, node, clustered, listener, secret, 1, null);
   }
 
   /**
    * @param replicas {@code memory.replicas}: 1 = one directory (shared storage when clustered); 2 or
    *                 more = this node's own directory, replicated (needs a cluster)
+   * @param localKey the node's local key ({@link MessageAuth#newLocalKey}), whose local signatures
+   *                 its own requests carry; null: this process's
    */
   public SharedMemoryVerticle(Path dir, MarkdownStore.Options options, MemoryPolicy policy, String node,
-                              boolean clustered, Listener listener, byte[] secret, int replicas) {
+                              boolean clustered, Listener listener, byte[] secret, int replicas, byte[] localKey) {
     if (replicas > 1 && !clustered) {
       throw new IllegalArgumentException("memory.replicas above 1 needs a cluster");
     }
@@ -80,7 +79,8 @@ public final class SharedMemoryVerticle extends VerticleBase {
     }
     this.replicaAuth = replicas > 1 ? new ReplicaAuth(secret, node) : null;
     this.replicas = replicas;
-    this.identities = secret == null ? null : new MessageAuth.Verifier(secret);
+    this.identities = secret == null ? null
+      : localKey == null ? new MessageAuth.Verifier(secret) : new MessageAuth.Verifier(secret, localKey);
     this.dir = dir;
     this.options = options;
     this.policy = policy;
