@@ -1,7 +1,6 @@
 package dev.agenthub.agents;
 
 import dev.agenthub.protocol.ModelCall;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;

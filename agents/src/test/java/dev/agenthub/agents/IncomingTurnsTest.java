@@ -3,7 +3,6 @@ package dev.agenthub.agents;
 import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
-import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
