@@ -72,7 +72,6 @@ public final class MessageAuth {
   private MessageAuth() {
   }
 
-  /** The principal a node signs its own requests as (replication, dashboard figures, admin calls). */
   /**
    * A node's local key: random, never sent, given to the node's signers and its verifier. A
    * {@link Signer#signLocal} signature is a MAC over it in place of the body's digest, so it is
@@ -85,6 +84,7 @@ public final class MessageAuth {
     return key;
   }
 
+  /** The principal a node signs its own requests as (replication, dashboard figures, admin calls). */
   public static String nodePrincipal(String node) {
     return "node:" + node;
   }
@@ -163,7 +163,6 @@ public final class MessageAuth {
     }
   }
 
-  // what a local signature has in place of the body's digest
   // the local key of signers and verifiers not given one: this process's own
   private static final byte[] PROCESS_LOCAL_KEY = newLocalKey();
 

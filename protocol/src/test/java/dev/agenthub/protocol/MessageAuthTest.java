@@ -1,6 +1,5 @@
 package dev.agenthub.protocol;
 
-import dev.agenthub.protocol.MessageAuth;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -172,5 +171,28 @@ class MessageAuthTest {
     assertThat(MessageAuth.verify(key, "7|m1|m2,m3", sig)).isTrue();
     assertThat(MessageAuth.verify(key, "8|m1|m2,m3", sig)).isFalse();
     assertThat(MessageAuth.verify(key, "7|m1|m2,m3", null)).isFalse();
+  }
+
+  @Test
+  void aLocalSignatureCountsOnlyOnTheNodeThatMadeItAndCannotBeRelabelled() {
+    byte[] secret = "local-signature-test-secret".getBytes(StandardCharsets.UTF_8);
+    byte[] mine = MessageAuth.newLocalKey();
+    MessageAuth.Signer signer = MessageAuth.Signer.of(secret, "support", mine);
+    JsonObject body = new JsonObject().put("session", "s1");
+    String header = signer.signLocal("memory.write", null).getHeaders().get(MessageAuth.HEADER);
+    // another node (another local key), even in this process, refuses it
+    assertThat(new MessageAuth.Verifier(secret, MessageAuth.newLocalKey())
+      .verifyLocal(message("memory.write", header, body))).isNull();
+    // relabelled as a full signature, it is refused everywhere; and a full one relabelled local too
+    assertThat(new MessageAuth.Verifier(secret, mine).verifyLocal(message("memory.write",
+      header.replaceFirst("^v1L ", "v1 "), body))).isNull();
+    String full = signer.sign("memory.write", body, null).getHeaders().get(MessageAuth.HEADER);
+    assertThat(new MessageAuth.Verifier(secret, mine).verifyLocal(message("memory.write",
+      full.replaceFirst("^v1 ", "v1L "), body))).isNull();
+    // on its own node, once
+    MessageAuth.Verifier own = new MessageAuth.Verifier(secret, mine);
+    assertThat(own.verifyLocal(message("memory.write", header, body))).isEqualTo("support");
+    assertThat(own.verifyLocal(message("memory.write", header, body))).as("replayed").isNull();
+    assertThat(own.verify(message("memory.write", header, body))).as("a strict verify takes none").isNull();
   }
 }
