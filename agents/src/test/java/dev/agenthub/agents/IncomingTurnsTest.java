@@ -32,7 +32,7 @@ class IncomingTurnsTest {
   private static final String ADDRESS = Turn.address("support", "i1");
   private static final MessageAuth.Signer NODE = MessageAuth.Signer.of(SECRET, MessageAuth.nodePrincipal("n1"));
   private static final MessageAuth.Signer AGENT = MessageAuth.Signer.of(SECRET, "support");
-  private static final Turn.Request TURN = Turn.Request.of("s1", "hi").idempotencyKey("k1").build().forClient("web");
+  private static final Turn.Request TURN = Turn.Request.of("s1", "hi").idempotencyKey("k1").client("web").build();
 
   private final List<String> refusals = new ArrayList<>();
   private final AgentEvents events = new AgentEvents() {

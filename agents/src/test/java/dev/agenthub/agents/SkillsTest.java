@@ -81,8 +81,8 @@ class SkillsTest {
 
   @Test
   void aClientsSessionKeyAndTranscriptAreItsOwn() {
-    Turn.Request a = Turn.Request.of("s1", "hi").build().forClient("web");
-    Turn.Request b = Turn.Request.of("s1", "hi").build().forClient("limited");
+    Turn.Request a = Turn.Request.of("s1", "hi").client("web").build();
+    Turn.Request b = Turn.Request.of("s1", "hi").client("limited").build();
     assertThat(a.sessionKey()).isEqualTo("web/s1").isNotEqualTo(b.sessionKey());
     assertThat(MemoryLayout.transcript("support", a.sessionKey())).isEqualTo("agents/support/sessions/web/s1.md");
     assertThat(Turn.Request.of("s1", "hi").build().sessionKey()).isEqualTo("s1");

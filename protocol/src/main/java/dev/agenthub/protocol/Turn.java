@@ -71,11 +71,6 @@ public final class Turn {
         .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client);
     }
 
-    /** The same turn on behalf of {@code client}. */
-    public Request forClient(String client) {
-      return toBuilder().client(client).build();
-    }
-
     /**
      * The session as the hub keys it: with clients, the same session id from two clients is two
      * sessions ({@code <client>/<session>}), routed, kept and written apart.

@@ -11,7 +11,7 @@ class TurnTest {
   void aTurnIsKeyedByItsSessionKeyAndItsIdempotencyKey() {
     Turn.Request turn = Turn.Request.of("s1", "hi").idempotencyKey("k1").build();
     assertThat(turn.turnKey()).isEqualTo("s1|k1");
-    assertThat(turn.forClient("web").turnKey()).as("a client's session is its own").isEqualTo("web/s1|k1");
+    assertThat(turn.toBuilder().client("web").build().turnKey()).as("a client's session is its own").isEqualTo("web/s1|k1");
     assertThat(Turn.Request.of("s1", "hi").build().turnKey()).as("no key, no turn key").isNull();
     assertThat(turn.withGatewayKey().turnKey()).as("a turn's own key is kept").isEqualTo("s1|k1");
   }
@@ -21,6 +21,6 @@ class TurnTest {
     // the body a door sends to cancel a turn: no text, only what names the turn
     JsonObject cancel = new JsonObject().put("session", "s1").put("idempotency_key", "k1").put("client", "web");
     assertThat(Turn.Request.fromJson(cancel).turnKey())
-      .isEqualTo(Turn.Request.of("s1", "hi").idempotencyKey("k1").priority(Priority.BATCH).build().forClient("web").turnKey());
+      .isEqualTo(Turn.Request.of("s1", "hi").idempotencyKey("k1").priority(Priority.BATCH).client("web").build().turnKey());
   }
 }
