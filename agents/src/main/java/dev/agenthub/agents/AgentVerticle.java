@@ -8,6 +8,7 @@ import dev.agenthub.protocol.LogFields;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.ToolCall;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
@@ -167,8 +168,11 @@ public final class AgentVerticle extends VerticleBase {
   private void cancel(Message<JsonObject> message, String turnKey) {
     RunningTurns.Cancellation cancelled = running.cancel(turnKey);
     if (cancelled.callInFlight() != null) {
+      // the call in flight is a model call (the governor's) or a tool call (the tool door's)
+      String to = cancelled.callInFlight().startsWith(ToolCall.ID_PREFIX) ? ToolCall.CANCEL_ADDRESS
+        : ModelCall.CANCEL_ADDRESS;
       JsonObject cancel = new JsonObject().put("call_id", cancelled.callInFlight());
-      vertx.eventBus().send(ModelCall.CANCEL_ADDRESS, cancel, signer.sign(ModelCall.CANCEL_ADDRESS, cancel, null));
+      vertx.eventBus().send(to, cancel, signer.sign(to, cancel, null));
     }
     message.reply(new JsonObject().put("cancelled", cancelled.found()));
   }

@@ -6,6 +6,7 @@ import dev.agenthub.protocol.AgentEvents;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.Hashes;
 import dev.agenthub.protocol.MessageAuth;
+import dev.agenthub.protocol.ToolCall;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
@@ -32,6 +33,8 @@ import java.util.logging.Logger;
 final class Skills {
 
   static final int MAX_DELEGATION_DEPTH = 3;
+  /** How long listing the MCP tools may take before a step goes on without them. */
+  static final long MCP_LIST_TIMEOUT_MS = 30_000;
   private static final int MAX_RESULT_CHARS = 8_000;
   private static final int MAX_FETCH_BYTES = 32 * 1024;
   private static final Logger LOG = Logger.getLogger(Skills.class.getName());
@@ -41,9 +44,13 @@ final class Skills {
    *
    * @param client the API client the turn runs for (null without clients): its transcripts only
    */
-  record Call(String session, int depth, long deadlineNanos, String client) {
+  record Call(String session, int depth, long deadlineNanos, String client, TurnControl control) {
     Call(String session, int depth, long deadlineNanos) {
-      this(session, depth, deadlineNanos, null);
+      this(session, depth, deadlineNanos, null, null);
+    }
+
+    Call(String session, int depth, long deadlineNanos, String client) {
+      this(session, depth, deadlineNanos, client, null);
     }
 
     long remainingMs() {
@@ -68,23 +75,46 @@ final class Skills {
     this.events = events;
   }
 
-  /** The tools this agent offers the model, its allowlisted skills: built once (callers never change it). */
-  JsonArray tools() {
+  /**
+   * The tools this agent offers the model: its allowlisted built-in skills (built once; callers never
+   * change the array), then the MCP tools its {@code skills} name, as the node's tool door lists them
+   * now (a server's tools may change between turns).
+   */
+  Future<JsonArray> tools() {
     if (tools == null) {
       JsonArray built = new JsonArray();
       spec.skills().stream().sorted().forEach(s -> Skill.of(s).ifPresent(skill -> built.add(skill.schema())));
       tools = built;
+      usesMcp = spec.skills().stream().anyMatch(ToolCall::isMcp);
     }
-    return tools;
+    if (!usesMcp) {
+      return Future.succeededFuture(tools);
+    }
+    JsonObject ask = new JsonObject().put("agent", spec.id());
+    return vertx.eventBus().<JsonObject>request(ToolCall.TOOLS_ADDRESS, ask,
+        signer.signLocal(ToolCall.TOOLS_ADDRESS, new DeliveryOptions().setSendTimeout(MCP_LIST_TIMEOUT_MS)))
+      .map(reply -> {
+        JsonArray all = tools.copy();
+        ToolCall.tools(reply.body()).forEach(all::add);
+        return all;
+      })
+      .recover(err -> {
+        LOG.warning("agent " + spec.id() + ": no MCP tools this step (" + err.getMessage() + ")");
+        return Future.succeededFuture(tools);
+      });
   }
 
   private JsonArray tools;
+  private boolean usesMcp;
 
   /**
    * Runs one tool call; never fails: errors and refusals are results the model reads. A sensitive
    * agent runs only sensitive-safe skills, whatever its configuration says.
    */
   Future<String> run(String name, JsonObject args, Call call) {
+    if (ToolCall.isMcp(name)) {
+      return mcp(name, args, call);
+    }
     Skill skill = Skill.of(name).orElse(null);
     if (!spec.skills().contains(name) || spec.sensitive() && (skill == null || !skill.sensitiveSafe())) {
       events.skill(spec.id(), String.valueOf(name), "refused");
@@ -106,6 +136,42 @@ final class Skills {
       events.skill(spec.id(), name, "error");
       return Future.succeededFuture(toolError(err));
     });
+  }
+
+  /**
+   * An MCP tool, run by the node's tool door, which checks again that this agent may call it; a
+   * tool not in this agent's list never leaves here. The call's id goes to {@code control} so a
+   * cancelled turn cuts it short.
+   */
+  private Future<String> mcp(String name, JsonObject args, Call call) {
+    if (!ToolCall.allowed(spec.skills(), name)) {
+      events.skill(spec.id(), name, "refused");
+      LOG.warning("agent " + spec.id() + ": refused tool '" + name + "' (not in its skills), session " + call.session());
+      return Future.succeededFuture("error: tool '" + name + "' is not allowed for this agent");
+    }
+    String callId = ToolCall.newCallId();
+    if (call.control() != null) {
+      call.control().calling(callId);
+    }
+    long timeout = call.remainingMs();
+    JsonObject body = new ToolCall.Request(spec.id(), call.client(), call.session(), name, args, callId).toJson();
+    return vertx.eventBus().<JsonObject>request(ToolCall.ADDRESS, body,
+        signer.signLocal(ToolCall.ADDRESS, new DeliveryOptions().setSendTimeout(timeout)
+          .addHeader("timeout", Long.toString(timeout))))
+      .map(reply -> {
+        ToolCall.Reply r = ToolCall.Reply.fromJson(reply.body());
+        events.skill(spec.id(), name, r.error() ? "error" : "ok");
+        return r.text();
+      })
+      .recover(err -> {
+        events.skill(spec.id(), name, "error");
+        return Future.succeededFuture(toolError(err));
+      })
+      .onComplete(ar -> {
+        if (call.control() != null) {
+          call.control().calling(null);
+        }
+      });
   }
 
   private Future<String> run(Skill skill, JsonObject args, Call call) {

@@ -137,7 +137,7 @@ final class TurnRunner {
     // the user entry must be durable before any later entry of the turn, not before the model starts:
     // a first turn writes it while the model works; a resent one waits (it may continue a dangling turn)
     Promise<Void> userWritten = Promise.promise();
-    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client()),
+    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client(), control),
       control, maxTokens, transcript, userWritten.future(), new String[1]);
     Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
@@ -310,8 +310,8 @@ final class TurnRunner {
 
   private Future<Void> converse(JsonArray messages, ModelRouter.Route route, Progress progress, Call call, int step) {
     boolean toolsLeft = step < spec.limits().toolSteps() && !call.control().cancelled();
-    JsonArray tools = toolsLeft ? skills.tools() : new JsonArray();
-    return model(messages, tools, route, call, progress, step == 0).compose(result -> {
+    Future<JsonArray> offered = toolsLeft ? skills.tools() : Future.succeededFuture(new JsonArray());
+    return offered.compose(tools -> model(messages, tools, route, call, progress, step == 0)).compose(result -> {
       ModelCall.Reply reply = result.reply();
       progress.add(reply);
       String text = reply.content() == null ? "" : reply.content();

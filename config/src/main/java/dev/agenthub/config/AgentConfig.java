@@ -57,9 +57,10 @@ final class AgentConfig {
       List<String> skills = a.strings("skills", List.of(Skill.MEMORY_READ.id(), Skill.MEMORY_APPEND.id(),
         Skill.TIME_NOW.id()));
       for (String skill : skills) {
-        if (!ConfigLoader.SKILLS.contains(skill)) {
+        if (!ConfigLoader.SKILLS.contains(skill) && !McpConfig.isMcpSkill(skill)) {
           throw new ConfigException(a.field("skills"), "unknown skill '" + skill + "' (built in: "
-            + String.join(", ", ConfigLoader.SKILLS.stream().sorted().toList()) + ")");
+            + String.join(", ", ConfigLoader.SKILLS.stream().sorted().toList()) + "; MCP tools: mcp.<server>.<tool> "
+            + "or mcp.<server>.*)");
         }
       }
       Fields mem = a.section("memory", Set.of("read", "write"));
@@ -118,7 +119,8 @@ final class AgentConfig {
         m.fallbacks().stream().filter(fb -> !chain.contains(fb)).forEach(chain::add);
       }
       for (String skill : a.skills()) {
-        if (!SENSITIVE_SKILLS.contains(skill)) {
+        // MCP skills are checked against their servers (McpConfig): local ones only
+        if (!SENSITIVE_SKILLS.contains(skill) && !McpConfig.isMcpSkill(skill)) {
           throw new ConfigException(field + ".skills", "sensitive agent '" + a.id() + "' may not have '" + skill
             + "' (allowed: " + String.join(", ", SENSITIVE_SKILLS.stream().sorted().toList()) + ")");
         }

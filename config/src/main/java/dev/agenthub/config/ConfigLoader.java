@@ -218,7 +218,7 @@ public final class ConfigLoader {
 
   private static HubConfig validate(Map<String, Object> map, String source) {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
-      "budgets", "clients", "ledger", "audit", "batch", "telemetry"));
+      "budgets", "clients", "ledger", "audit", "batch", "telemetry", "mcp"));
     root.rejectUnknown();
     HubConfig.Node node = NodeConfig.node(root);
     HubConfig.Cluster cluster = NodeConfig.cluster(root);
@@ -241,6 +241,8 @@ public final class ConfigLoader {
     }
     List<AgentSpec> agents = AgentConfig.agents(root, models);
     AgentConfig.checkTrust(agents, models, providers, mem.strings("sensitive-readable", List.of()));
+    HubConfig.Mcp mcp = McpConfig.mcp(root);
+    McpConfig.checkSkills(agents, mcp);
     HubConfig.Budgets budgets = AccessConfig.budgets(root);
     List<HubConfig.Client> clients = AccessConfig.clients(root, agents);
     if (node.http().clientRps() < 0) {
@@ -253,7 +255,7 @@ public final class ConfigLoader {
     HubConfig.Operations operations = AccessConfig.operations(root);
     HubConfig.Batch batch = AccessConfig.batch(root);
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
-      AccessConfig.ledgerDir(root), AccessConfig.auditDir(root), source, batch, operations);
+      AccessConfig.ledgerDir(root), AccessConfig.auditDir(root), source, batch, operations, mcp);
   }
 
   public static long durationMs(String field, String text) {

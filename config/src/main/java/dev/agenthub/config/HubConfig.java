@@ -16,10 +16,11 @@ import java.util.Optional;
 public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
                         Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
                         List<Client> clients, String ledgerDir, String auditDir, String source, Batch batch,
-                        Operations operations) {
+                        Operations operations, Mcp mcp) {
 
   public HubConfig {
     operations = operations == null ? Operations.DEFAULT : operations;
+    mcp = mcp == null ? Mcp.NONE : mcp;
     providers = Map.copyOf(providers);
     models = Map.copyOf(models);
     agents = List.copyOf(agents);
@@ -31,7 +32,69 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
                    List<AgentSpec> agents, Budgets budgets, List<Client> clients, String ledgerDir, String auditDir,
                    String source) {
     this(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir, source, Batch.NONE,
-      Operations.DEFAULT);
+      Operations.DEFAULT, Mcp.NONE);
+  }
+
+  /** {@code mcp:}, the MCP servers whose tools agents may list in {@code skills}. */
+  public record Mcp(Map<String, McpServer> servers) {
+    public static final Mcp NONE = new Mcp(Map.of());
+
+    public Mcp {
+      servers = Map.copyOf(servers);
+    }
+  }
+
+  /**
+   * One MCP server: a child process on each node that uses it ({@code command}, {@code env}) or a
+   * Streamable HTTP endpoint ({@code url}, {@code headers}).
+   *
+   * @param local          whether it keeps data on the hub's side (only such servers serve sensitive agents)
+   * @param timeoutMs      the longest one call may take
+   * @param maxConcurrent  calls in flight to it from one node; more wait for a free place within their timeout
+   * @param maxResultChars the longest result the model reads (the rest is cut with a note)
+   * @param approve        tool names that wait for a person's approval; {@code approveAll}: every tool
+   */
+  public record McpServer(String name, List<String> command, Map<String, Value> env, String url,
+                          Map<String, Value> headers, boolean local, long timeoutMs, int maxConcurrent,
+                          int maxResultChars, List<String> approve, boolean approveAll, long approvalTimeoutMs) {
+    public McpServer {
+      command = command == null ? List.of() : List.copyOf(command);
+      env = env == null ? Map.of() : Map.copyOf(env);
+      headers = headers == null ? Map.of() : Map.copyOf(headers);
+      approve = approve == null ? List.of() : List.copyOf(approve);
+    }
+
+    public boolean stdio() {
+      return !command.isEmpty();
+    }
+
+    /** Whether a call of {@code tool} (its bare name) waits for approval. */
+    public boolean needsApproval(String tool) {
+      return approveAll || approve.contains(tool);
+    }
+  }
+
+  /**
+   * A value in the config that is either written there ({@code plain}) or read from an environment
+   * variable at start ({@code secretEnv}), so secrets never sit in the file.
+   */
+  public record Value(String plain, String secretEnv) {
+    /** The value; a secret whose variable is unset stops the node naming {@code field}, never the value. */
+    public String resolve(String field, Map<String, String> env) {
+      if (secretEnv == null) {
+        return plain;
+      }
+      String v = env.get(secretEnv);
+      if (v == null || v.isEmpty()) {
+        throw new ConfigException(field + ".secret-env", "environment variable " + secretEnv + " is not set");
+      }
+      return v;
+    }
+
+    @Override
+    public String toString() {
+      return secretEnv == null ? plain : "{secret-env: " + secretEnv + "}";
+    }
   }
 
   /**

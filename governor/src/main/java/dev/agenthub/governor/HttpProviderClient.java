@@ -2,6 +2,7 @@ package dev.agenthub.governor;
 
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.SseReader;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;

@@ -37,7 +37,7 @@ public final class SimProvider {
     }
   }
 
-  private static final Pattern TOOL_LINE = Pattern.compile("(?m)^/tool\\s+([A-Za-z0-9_.]+)\\s*(\\{.*})?\\s*$");
+  private static final Pattern TOOL_LINE = Pattern.compile("(?m)^/tool\\s+([A-Za-z0-9_.-]+)\\s*(\\{.*})?\\s*$");
   private static final Pattern REMEMBER = Pattern.compile("(?i)\\bremember that\\s+(.+)");
   private static final Pattern FAIL = Pattern.compile("(?m)^/fail\\s+(\\S+)\\s*$");
 

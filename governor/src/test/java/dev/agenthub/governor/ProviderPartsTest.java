@@ -1,8 +1,8 @@
 package dev.agenthub.governor;
 
-
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.SseReader;
 import dev.agenthub.protocol.TokenCounter;
 
 import io.vertx.core.json.JsonArray;

@@ -24,6 +24,7 @@ import dev.agenthub.hub.memory.MemoryProbe;
 import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.hub.telemetry.Tracing;
+import dev.agenthub.mcp.McpVerticle;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryPolicy;
 import dev.agenthub.memory.SharedMemoryVerticle;
@@ -298,6 +299,7 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(ledger))
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
         clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, counters, verifier, nodeSigner)))
+      .compose(id -> vertx.deployVerticle(new McpVerticle(config, verifier, metrics, System.getenv())))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, this::signer, verifier, counters);

@@ -71,17 +71,18 @@ class SourceRulesTest {
    * of "Modules" in docs/ARCHITECTURE.md. Tests may also import test-support, and the hub's tests the
    * devtools.
    */
-  private static final Map<String, Set<String>> MODULES = Map.of(
-    "protocol", Set.of("protocol"),
-    "test-support", Set.of("testing"),
-    "shared-memory", Set.of("protocol", "memory"),
-    "agents", Set.of("protocol", "memory", "agents"),
-    "config", Set.of("protocol", "memory", "agents", "config"),
-    "governor", Set.of("protocol", "memory", "agents", "config", "governor"),
-    "client", Set.of("protocol", "client"),
-    "devtools", Set.of("protocol", "memory", "governor", "client", "devtools"),
-    "hub", Set.of("protocol", "memory", "agents", "config", "governor", "client", "hub"),
-    "examples/eventbus-app", Set.of("protocol", "client", "examples"));
+  private static final Map<String, Set<String>> MODULES = Map.ofEntries(
+    Map.entry("protocol", Set.of("protocol")),
+    Map.entry("test-support", Set.of("testing")),
+    Map.entry("shared-memory", Set.of("protocol", "memory")),
+    Map.entry("agents", Set.of("protocol", "memory", "agents")),
+    Map.entry("config", Set.of("protocol", "memory", "agents", "config")),
+    Map.entry("governor", Set.of("protocol", "memory", "agents", "config", "governor")),
+    Map.entry("mcp", Set.of("protocol", "memory", "agents", "config", "mcp")),
+    Map.entry("client", Set.of("protocol", "client")),
+    Map.entry("devtools", Set.of("protocol", "memory", "governor", "client", "devtools")),
+    Map.entry("hub", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "client", "hub")),
+    Map.entry("examples/eventbus-app", Set.of("protocol", "client", "examples")));
 
   private static final Pattern OUR_IMPORT = Pattern.compile("^import (?:static )?dev\\.agenthub\\.(\\w+)", Pattern.MULTILINE);
 

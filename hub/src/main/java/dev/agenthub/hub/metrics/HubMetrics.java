@@ -2,6 +2,7 @@ package dev.agenthub.hub.metrics;
 
 import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.governor.ledger.Spend;
+import dev.agenthub.mcp.McpEvents;
 import dev.agenthub.protocol.AgentEvents;
 
 import io.micrometer.core.instrument.Counter;
@@ -19,7 +20,7 @@ import java.util.function.Supplier;
  * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
  * reports into). Micrometer caches meters by name and tags, so these builders are cheap lookups.
  */
-public final class HubMetrics implements AgentEvents, GovernorEvents {
+public final class HubMetrics implements AgentEvents, GovernorEvents, McpEvents {
 
   private final MeterRegistry registry;
   private final AuditLog audit;
@@ -70,6 +71,28 @@ public final class HubMetrics implements AgentEvents, GovernorEvents {
     Counter turns = meter("route\u0000" + agent + "\u0000" + route, () -> Counter.builder("agenthub_route")
       .description("Turns by model route").tags("agent", agent, "route", route).register(registry));
     turns.increment();
+  }
+
+  @Override
+  public void toolCall(String agent, String client, String server, String tool, long nanos, String outcome,
+                       String argumentsSha256) {
+    Counter.builder("agenthub_tool_calls").description("MCP tool calls by server, tool and outcome")
+      .tags("server", server, "tool", tool, "outcome", outcome).register(registry).increment();
+    Timer.builder("agenthub_tool_call_seconds").description("MCP tool calls' time, as the hub saw it")
+      .tags("server", server, "tool", tool).publishPercentileHistogram().register(registry)
+      .record(Duration.ofNanos(nanos));
+    JsonObject line = new JsonObject().put("agent", agent).put("server", server).put("tool", tool)
+      .put("duration_ms", nanos / 1_000_000).put("outcome", outcome).put("arguments_sha256", argumentsSha256);
+    if (client != null) {
+      line.put("client", client);
+    }
+    audit("tool_call", line);
+  }
+
+  @Override
+  public void server(String server, String what) {
+    Counter.builder("agenthub_mcp_server_events").description("MCP servers started, failed to start, died")
+      .tags("server", server, "event", what).register(registry).increment();
   }
 
   @Override

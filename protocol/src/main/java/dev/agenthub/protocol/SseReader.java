@@ -1,19 +1,19 @@
-package dev.agenthub.governor;
+package dev.agenthub.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.BiConsumer;
 
 /**
- * Reads a server-sent event stream as it arrives, in pieces cut anywhere (even inside a UTF-8
+ * Reads a server-sent event stream (a provider's streamed answer, an MCP server's Streamable HTTP) as it arrives, in pieces cut anywhere (even inside a UTF-8
  * character): each complete event goes to the handler as {@code (event name or null, data)}, the
  * data lines of one event joined by newlines. Comments ({@code :ping}) and ids are skipped. Bounded:
  * an event larger than {@code maxEventBytes} is an error, not an ever-growing buffer.
  */
-final class SseReader {
+public final class SseReader {
 
   /** The stream broke the format or the size bound. */
-  static final class Malformed extends RuntimeException {
+  public static final class Malformed extends RuntimeException {
     Malformed(String message) {
       super(message, null, false, false);
     }
@@ -28,12 +28,12 @@ final class SseReader {
   private StringBuilder data;
   private int eventBytes;
 
-  SseReader(int maxEventBytes, BiConsumer<String, String> handler) {
+  public SseReader(int maxEventBytes, BiConsumer<String, String> handler) {
     this.maxEventBytes = maxEventBytes;
     this.handler = handler;
   }
 
-  void feed(byte[] bytes) {
+  public void feed(byte[] bytes) {
     for (byte b : bytes) {
       if (b == '\n' && lastWasCr) {
         lastWasCr = false; // the LF of a CRLF: the line already ended at the CR
@@ -55,7 +55,7 @@ final class SseReader {
   }
 
   /** The stream ended: an event without its blank line still counts (some servers omit it). */
-  void end() {
+  public void end() {
     if (lineLength > 0) {
       endLine();
     }
