@@ -1,0 +1,145 @@
+package dev.agenthub.hub;
+
+import dev.agenthub.config.ConfigException;
+import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.NpmPeers;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * MCP tools on a real node: a standard agent on the sim model calls the reference
+ * {@code server-everything} and {@code server-filesystem} (from npm, over stdio) through the HTTP
+ * API; every call is a transcript entry, a metric and an audit line; a sensitive agent never gets a
+ * non-local server's tools, and the config says so at load.
+ */
+class McpToolsTest {
+
+  private static HubNode node;
+  private static Path memory;
+  private static Path audit;
+  private static Path shared;
+
+  @BeforeAll
+  static void start() throws Exception {
+    memory = Fixtures.freshDir();
+    audit = Fixtures.freshDir();
+    shared = Fixtures.freshDir();
+    Files.writeString(shared.resolve("plan.md"), "ship the tools module on Monday\n");
+    String everything = NpmPeers.script("@modelcontextprotocol/server-everything", "dist/index.js").toString();
+    String filesystem = NpmPeers.script("@modelcontextprotocol/server-filesystem", "dist/index.js").toString();
+    node = TestHub.start("""
+      node: { name: mcp1, roles: [general], http: { port: 0, request-timeout: 30s } }
+      memory: { dir: "%s" }
+      ledger: { dir: "%s" }
+      audit: { dir: "%s" }
+      providers: { sim: { type: sim, latency-ms: 0 } }
+      models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
+      mcp:
+        servers:
+          every: { command: [node, "%s", stdio], local: false, timeout: 20s }
+          files: { command: [node, "%s", "%s"], local: true }
+      agents:
+        - { id: support, models: { routine: sim-small }, skills: [time.now, mcp.every.*, mcp.files.read_text_file] }
+        - { id: vault, trust: sensitive, models: { routine: sim-small }, skills: [memory.read, mcp.files.*] }
+      """.formatted(memory, Fixtures.freshDir(), audit, everything, filesystem, shared));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close().await(1, TimeUnit.MINUTES);
+  }
+
+  private static JsonObject ask(String agent, String session, String text) throws Exception {
+    HttpResponse<String> r = TestHub.post(node.url() + "/v1/agents/" + agent + "/messages",
+      new JsonObject().put("session", session).put("text", text).encode());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new JsonObject(r.body());
+  }
+
+  @Test
+  void anAgentCallsAnMcpToolThroughTheSimModelAndTheCallIsRecorded() throws Exception {
+    JsonObject reply = ask("support", "m1", "/tool mcp.every.echo {\"message\": \"hello from the hub\"}");
+    assertThat(reply.getString("reply")).contains("Echo: hello from the hub");
+    String transcript = Files.readString(memory.resolve("agents/support/sessions/m1.md"));
+    assertThat(transcript).containsPattern("(?m)^## \\S+ tool$").contains("mcp.every.echo")
+      .contains("Echo: hello from the hub");
+    String metrics = TestHub.get(node.url() + "/metrics").body();
+    assertThat(metrics).containsPattern(
+      "agenthub_tool_calls_total\\{[^}]*outcome=\"ok\"[^}]*server=\"every\"[^}]*tool=\"echo\"[^}]*} 1\\.0");
+    Fixtures.await("the audit line of the call", Duration.ofSeconds(30), () -> auditText().contains(
+      "\"tool_call\""));
+    String lines = auditText();
+    assertThat(lines).contains("\"server\":\"every\"").contains("\"tool\":\"echo\"").contains("arguments_sha256")
+      .doesNotContain("hello from the hub");
+  }
+
+  @Test
+  void badArgumentsAndUnknownToolsGoBackToTheModelNotAFailedTurn() throws Exception {
+    JsonObject bad = ask("support", "m2", "/tool mcp.every.get-sum {\"a\": \"one\", \"b\": 2}");
+    assertThat(bad.getString("reply")).contains("do not fit the tool's input schema");
+    JsonObject unlisted = ask("support", "m3", "/tool mcp.files.write_file {\"path\": \"" + shared.resolve("w.md")
+      + "\", \"content\": \"x\"}");
+    assertThat(unlisted.getString("reply")).contains("not allowed for this agent");
+    assertThat(shared.resolve("w.md")).doesNotExist();
+  }
+
+  @Test
+  void aSensitiveAgentUsesItsLocalServerAndIsRefusedTheOther() throws Exception {
+    JsonObject local = ask("vault", "v1", "/tool mcp.files.read_text_file {\"path\": \"" + shared.resolve("plan.md")
+      + "\"}");
+    assertThat(local.getString("reply")).contains("ship the tools module on Monday");
+    JsonObject remote = ask("vault", "v2", "/tool mcp.every.echo {\"message\": \"out\"}");
+    assertThat(remote.getString("reply")).contains("not allowed for this agent").doesNotContain("Echo: out");
+  }
+
+  @Test
+  void theConfigRefusesASensitiveAgentOnANonLocalServerAndUnknownServers() {
+    String base = """
+      node: { name: c1 }
+      providers: { sim: { type: sim } }
+      models: { sim-small: { provider: sim } }
+      mcp: { servers: { crm: { url: "https://crm.example/mcp", headers: { Authorization: { secret-env: CRM_TOKEN } } } } }
+      """;
+    assertThatThrownBy(() -> ConfigLoader.parse(base + """
+      agents: [ { id: vault, trust: sensitive, models: { routine: sim-small }, skills: [mcp.crm.*] } ]
+      """)).isInstanceOf(ConfigException.class).hasMessageContaining("agents[0].skills")
+      .hasMessageContaining("sensitive agent 'vault' may not use MCP server 'crm'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + """
+      agents: [ { id: ops, models: { routine: sim-small }, skills: [mcp.nope.*] } ]
+      """)).isInstanceOf(ConfigException.class).hasMessageContaining("MCP server 'nope'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base.replace("url: \"https://crm.example/mcp\", ", "") + """
+      agents: [ { id: ops, models: { routine: sim-small } } ]
+      """)).isInstanceOf(ConfigException.class).hasMessageContaining("exactly one of command");
+    var ok = ConfigLoader.parse(base + """
+      agents: [ { id: ops, models: { routine: sim-small }, skills: [mcp.crm.list_contacts] } ]
+      """);
+    assertThat(ok.mcp().servers().get("crm").headers().get("Authorization").toString())
+      .isEqualTo("{secret-env: CRM_TOKEN}");
+  }
+
+  private static String auditText() {
+    try (Stream<Path> files = Files.walk(audit)) {
+      StringBuilder all = new StringBuilder();
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        all.append(Files.readString(f));
+      }
+      return all.toString();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
