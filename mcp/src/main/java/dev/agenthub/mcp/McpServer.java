@@ -194,7 +194,13 @@ final class McpServer {
     }
     if (starting == null) {
       used = true;
-      McpSession s = new McpSession(vertx, config.name(), transports.get(), this::toolsChanged);
+      McpTransport transport;
+      try {
+        transport = transports.get();
+      } catch (RuntimeException e) {
+        return Future.failedFuture(e);
+      }
+      McpSession s = new McpSession(vertx, config.name(), transport, this::toolsChanged);
       Future<McpSession> started = s.start(config.timeoutMs(), this::ended);
       starting = started;
       started.onComplete(ar -> {

@@ -61,6 +61,12 @@ public final class McpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Failure.register(vertx.eventBus());
+    try {
+      // every secret now: a missing one stops the node naming the field, not a call later
+      config.mcp().servers().values().forEach(this::secrets);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
     for (HubConfig.McpServer s : config.mcp().servers().values()) {
       servers.put(s.name(), new McpServer(vertx, s, () -> transport(s), events));
     }
@@ -78,17 +84,19 @@ public final class McpVerticle extends VerticleBase {
     return Future.join(closing);
   }
 
-  /** The transport of one server, its secrets read from the environment now (they are never kept in the config). */
+  /** The transport of one server, its secrets read from the environment (they are never kept in the config). */
   private McpTransport transport(HubConfig.McpServer s) {
-    String field = "mcp.servers." + s.name();
-    if (s.stdio()) {
-      Map<String, String> childEnv = new LinkedHashMap<>();
-      s.env().forEach((k, v) -> childEnv.put(k, v.resolve(field + ".env." + k, env)));
-      return new StdioTransport(vertx, s.name(), s.command(), childEnv);
-    }
-    Map<String, String> headers = new LinkedHashMap<>();
-    s.headers().forEach((k, v) -> headers.put(k, v.resolve(field + ".headers." + k, env)));
-    return new HttpTransport(vertx, s.name(), s.url(), headers, s.timeoutMs(), s.maxConcurrent());
+    Map<String, String> values = secrets(s);
+    return s.stdio() ? new StdioTransport(vertx, s.name(), s.command(), values)
+      : new HttpTransport(vertx, s.name(), s.url(), values, s.timeoutMs(), s.maxConcurrent());
+  }
+
+  /** A server's {@code env} (stdio) or {@code headers} (HTTP), each secret read from the environment. */
+  private Map<String, String> secrets(HubConfig.McpServer s) {
+    String field = "mcp.servers." + s.name() + (s.stdio() ? ".env." : ".headers.");
+    Map<String, String> values = new LinkedHashMap<>();
+    (s.stdio() ? s.env() : s.headers()).forEach((k, v) -> values.put(k, v.resolve(field + k, env)));
+    return values;
   }
 
   /** The agent that signed the message, when it is the agent the body names and it exists; else refused. */
