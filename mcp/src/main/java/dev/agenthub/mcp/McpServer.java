@@ -12,6 +12,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
@@ -25,6 +27,8 @@ import java.util.logging.Logger;
 final class McpServer {
 
   static final long FIRST_BACKOFF_MS = 250;
+  /** The longest a session may take to start and list its tools (a Node.js server takes seconds on a busy node). */
+  static final long START_TIMEOUT_MS = 60_000;
   static final long MAX_BACKOFF_MS = 30_000;
   /** A session that stayed up this long resets the backoff. */
   static final long STABLE_MS = 30_000;
@@ -79,7 +83,7 @@ final class McpServer {
   /** The tools it lists by name (starting it if need be). */
   Future<Map<String, ToolSchema>> tools() {
     if (tools == null) {
-      Future<Map<String, ToolSchema>> listing = session().compose(s -> s.listTools(config.timeoutMs())).map(listed -> {
+      Future<Map<String, ToolSchema>> listing = session().compose(s -> s.listTools(Math.max(config.timeoutMs(), START_TIMEOUT_MS))).map(listed -> {
         Map<String, ToolSchema> byName = new LinkedHashMap<>();
         for (JsonObject t : listed) {
           ToolSchema tool = ToolSchema.of(t);
@@ -106,7 +110,8 @@ final class McpServer {
   Future<Result> call(String tool, JsonObject arguments, String callId, long timeoutMs) {
     long budget = Math.min(timeoutMs, config.timeoutMs());
     long deadline = System.nanoTime() + budget * 1_000_000;
-    return tools().compose(listed -> {
+    // the call's own budget bounds a server that is still starting, too
+    return tools().timeout(budget, TimeUnit.MILLISECONDS).compose(listed -> {
       ToolSchema schema = listed.get(tool) != null ? listed.get(tool) : listed.get(tool.replace(".", "__"));
       if (schema == null) {
         return Future.succeededFuture(new Result("error: server '" + config.name() + "' has no tool '" + tool + "'",
@@ -144,6 +149,9 @@ final class McpServer {
   }
 
   private static Result failed(Throwable err) {
+    if (err instanceof TimeoutException) {
+      return new Result("error: the tool's server did not start in time", Outcome.TIMEOUT);
+    }
     if (err instanceof McpSession.Timeout) {
       return new Result("error: the tool did not answer in time (" + err.getMessage() + ")", Outcome.TIMEOUT);
     }
@@ -201,7 +209,7 @@ final class McpServer {
         return Future.failedFuture(e);
       }
       McpSession s = new McpSession(vertx, config.name(), transport, this::toolsChanged);
-      Future<McpSession> started = s.start(config.timeoutMs(), this::ended);
+      Future<McpSession> started = s.start(Math.max(config.timeoutMs(), START_TIMEOUT_MS), this::ended);
       starting = started;
       started.onComplete(ar -> {
         starting = null;

@@ -200,6 +200,9 @@ class McpVerticleTest {
     deploy(config(stdioEverything(", timeout: 1s"), """
         - { id: support, models: { routine: sim-small }, skills: [mcp.every.*] }
       """), Map.of());
+    // started first (a Node.js server's start is not bounded by the call timeout, only by the call's own budget)
+    Fixtures.await("the server started", Duration.ofSeconds(60), () -> !quietly(() -> call("support", "mcp.every.echo",
+      new JsonObject().put("message", "warm"))).error());
     ToolCall.Reply slow = call("support", "mcp.every.trigger-long-running-operation",
       new JsonObject().put("duration", 20).put("steps", 2));
     assertThat(slow.error()).isTrue();
