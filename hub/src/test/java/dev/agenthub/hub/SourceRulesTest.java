@@ -80,7 +80,8 @@ class SourceRulesTest {
     Map.entry("governor", Set.of("protocol", "memory", "agents", "config", "governor")),
     Map.entry("mcp", Set.of("protocol", "memory", "agents", "config", "mcp")),
     Map.entry("client", Set.of("protocol", "client")),
-    Map.entry("devtools", Set.of("protocol", "memory", "governor", "client", "devtools")),
+    Map.entry("devtools", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "client", "testing",
+      "devtools")),
     Map.entry("hub", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "client", "hub")),
     Map.entry("examples/eventbus-app", Set.of("protocol", "client", "examples")));
 

@@ -87,12 +87,13 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "all" -> scenario = args[i];
+        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "tools", "all" ->
+          scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
         case "--replicas" -> replicas = Integer.parseInt(args[++i]);
         case "--hub-jar" -> hubJar = Path.of(args[++i]).toAbsolutePath();
         default -> {
-          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|all] [--messages N]"
+          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|tools|all] [--messages N]"
             + " [--concurrency C]"
             + " [--per-session N] [--replicas N (memory: only the three-node rows with N replicas)]");
           return 2;
@@ -107,6 +108,9 @@ public final class MessageBench {
     }
     if (scenario.equals("telemetry") || scenario.equals("all")) {
       telemetry(out, messages, concurrency);
+    }
+    if (scenario.equals("tools") || scenario.equals("all")) {
+      ToolsBench.run(out, Math.min(messages, 10_000));
     }
     if (scenario.equals("eventbus") || scenario.equals("all")) {
       EventBusBench.run(out, messages, concurrency);
