@@ -112,8 +112,16 @@ final class Skills {
    * agent runs only sensitive-safe skills, whatever its configuration says.
    */
   Future<String> run(String name, JsonObject args, Call call) {
+    return run(name, args, call, false);
+  }
+
+  /**
+   * @param approved a person approved this very call (its turn paused for it); otherwise a tool under
+   *                 {@code approve} is not called and the future fails with {@link ApprovalRequired}
+   */
+  Future<String> run(String name, JsonObject args, Call call, boolean approved) {
     if (ToolCall.isMcp(name)) {
-      return mcp(name, args, call);
+      return mcp(name, args, call, approved);
     }
     Skill skill = Skill.of(name).orElse(null);
     if (!spec.skills().contains(name) || spec.sensitive() && (skill == null || !skill.sensitiveSafe())) {
@@ -143,7 +151,7 @@ final class Skills {
    * tool not in this agent's list never leaves here. The call's id goes to {@code control} so a
    * cancelled turn cuts it short.
    */
-  private Future<String> mcp(String name, JsonObject args, Call call) {
+  private Future<String> mcp(String name, JsonObject args, Call call, boolean approved) {
     if (!ToolCall.allowed(spec.skills(), name)) {
       events.skill(spec.id(), name, "refused");
       LOG.warning("agent " + spec.id() + ": refused tool '" + name + "' (not in its skills), session " + call.session());
@@ -154,16 +162,23 @@ final class Skills {
       call.control().calling(callId);
     }
     long timeout = call.remainingMs();
-    JsonObject body = new ToolCall.Request(spec.id(), call.client(), call.session(), name, args, callId).toJson();
+    JsonObject body = new ToolCall.Request(spec.id(), call.client(), call.session(), name, args, callId, approved)
+      .toJson();
     return vertx.eventBus().<JsonObject>request(ToolCall.ADDRESS, body,
         signer.signLocal(ToolCall.ADDRESS, new DeliveryOptions().setSendTimeout(timeout)
           .addHeader("timeout", Long.toString(timeout))))
-      .map(reply -> {
+      .compose(reply -> {
         ToolCall.Reply r = ToolCall.Reply.fromJson(reply.body());
+        if (r.approval()) {
+          return Future.failedFuture(new ApprovalRequired(r.approvalTimeoutMs()));
+        }
         events.skill(spec.id(), name, r.error() ? "error" : "ok");
-        return r.text();
+        return Future.succeededFuture(r.text());
       })
       .recover(err -> {
+        if (err instanceof ApprovalRequired) {
+          return Future.failedFuture(err);
+        }
         events.skill(spec.id(), name, "error");
         return Future.succeededFuture(toolError(err));
       })
@@ -172,6 +187,16 @@ final class Skills {
           call.control().calling(null);
         }
       });
+  }
+
+  /** The tool door did not make the call: its tool waits for a person's approval. */
+  static final class ApprovalRequired extends RuntimeException {
+    final long timeoutMs;
+
+    ApprovalRequired(long timeoutMs) {
+      super("the call waits for approval", null, false, false);
+      this.timeoutMs = timeoutMs;
+    }
   }
 
   private Future<String> run(Skill skill, JsonObject args, Call call) {

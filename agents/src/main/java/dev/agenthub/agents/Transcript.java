@@ -10,12 +10,12 @@ import java.util.regex.Pattern;
 
 /**
  * A session transcript in shared memory ({@link MemoryLayout#transcript} says where), one
- * {@code ## <ISO time> user|assistant|tool} entry per step. Parsed back into chat history when a
+ * {@code ## <ISO time> user|assistant|tool|approval} entry per step. Parsed back into chat history when a
  * session comes back into RAM.
  */
 final class Transcript {
 
-  private static final Pattern ENTRY = Pattern.compile("(?m)^## \\S+ (user|assistant|tool)\\n\\n");
+  private static final Pattern ENTRY = Pattern.compile("(?m)^## \\S+ (user|assistant|tool|approval)\\n\\n");
 
   private Transcript() {
   }
@@ -40,7 +40,7 @@ final class Transcript {
   }
 
   private static void add(JsonArray out, String role, String body) {
-    if (role.equals("tool")) {
+    if (role.equals("tool") || role.equals("approval")) {
       return;
     }
     // the store escaped headings inside entries with a backslash

@@ -3,6 +3,7 @@ package dev.agenthub.agents;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryLayout;
 import dev.agenthub.protocol.AgentEvents;
+import dev.agenthub.protocol.Approval;
 import dev.agenthub.protocol.Failure;
 import dev.agenthub.protocol.MessageAuth;
 import dev.agenthub.protocol.ModelCall;
@@ -72,6 +73,7 @@ final class TurnRunner {
   private final AgentEvents events;
   private final MessageAuth.Signer signer;
   private final Function<String, TokenCounter> counters;
+  private final Approvals approvals;
 
   TurnRunner(Vertx vertx, AgentSpec spec, String instance, String node, MemoryClient memory, Skills skills,
              ContextSource context, SessionHistory history, AgentEvents events, MessageAuth.Signer signer,
@@ -87,6 +89,7 @@ final class TurnRunner {
     this.history = history;
     this.events = events;
     this.counters = counters;
+    this.approvals = new Approvals(vertx, spec);
   }
 
   /** What one turn accumulates over its model calls. */
@@ -125,6 +128,9 @@ final class TurnRunner {
   Future<Turn.Reply> run(Turn.Request request, TurnControl control, boolean resent) {
     if (control.cancelled()) {
       return Future.failedFuture(new Cancelled());
+    }
+    if (request.resume() != null) {
+      return resume(request, control);
     }
     // a batch turn waits for the provider's batch window, not for a user
     long timeout = request.priority() == Priority.BATCH ? Math.max(spec.limits().turnTimeoutMs(), BATCH_TIMEOUT_MS)
@@ -190,10 +196,13 @@ final class TurnRunner {
       .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(),
         progress.model, progress.usage, progress.cost, progress.usage.input() > 0 && progress.cached,
         progress.finishReason))
-      .recover(err -> err instanceof AlreadyAnswered done
-        ? Future.succeededFuture(new Turn.Reply(spec.id(), request.session(), instance, node, done.answer,
-          null, ModelCall.Usage.NONE, 0, false, "stop"))
-        : Future.failedFuture(err));
+      .recover(err -> {
+        if (err instanceof AlreadyAnswered done) {
+          return Future.succeededFuture(new Turn.Reply(spec.id(), request.session(), instance, node, done.answer,
+            null, ModelCall.Usage.NONE, 0, false, "stop"));
+        }
+        return err instanceof Approvals.Paused paused ? pause(call, paused, route, progress) : Future.failedFuture(err);
+      });
   }
 
   /**
@@ -340,7 +349,7 @@ final class TurnRunner {
       TokenCounter counter = counters.apply(reply.model() == null ? spec.routineModel() : reply.model());
       progress.promptTokens += counter.countMessage(assistant);
       int before = messages.size();
-      return runTools(reply.toolCalls(), 0, messages, call)
+      return runTools(reply.toolCalls(), 0, messages, call, step)
         .onSuccess(v -> {
           for (int i = before; i < messages.size(); i++) {
             progress.promptTokens += counter.countMessage(messages.getJsonObject(i));
@@ -350,22 +359,101 @@ final class TurnRunner {
     });
   }
 
-  private Future<Void> runTools(JsonArray toolCalls, int i, JsonArray messages, Call call) {
+  private Future<Void> runTools(JsonArray toolCalls, int i, JsonArray messages, Call call, int step) {
     if (i >= toolCalls.size()) {
       return Future.succeededFuture();
     }
     JsonObject c = toolCalls.getJsonObject(i);
     String name = c.getString("name");
     JsonObject args = args(c);
-    return skills.run(name, args, call.skills()).compose(result -> {
-      messages.add(new JsonObject().put("role", "tool").put("tool_call_id", c.getString("id")).put("content", result));
-      if (call.transcript() == null) {
-        return Future.<Void>succeededFuture();
+    return skills.run(name, args, call.skills()).recover(err -> {
+      if (err instanceof Skills.ApprovalRequired waits) {
+        // the turn stops here until a person decides: this call and the step's later ones wait with it
+        JsonArray later = new JsonArray();
+        for (int j = i + 1; j < toolCalls.size(); j++) {
+          later.add(toolCalls.getJsonObject(j));
+        }
+        return Future.failedFuture(new Approvals.Paused(c, later, messages, waits.timeoutMs, step));
       }
-      String step = name + " " + args.encode() + "\n\n" + result;
-      return call.userWritten().compose(w -> append(call, "tool", step,
-        writeId(call.request(), "tool-" + c.getString("id")))).<Void>mapEmpty();
-    }).compose(v -> runTools(toolCalls, i + 1, messages, call));
+      return Future.failedFuture(err);
+    }).compose(result -> toolResult(c, name, args, result, messages, call))
+      .compose(v -> runTools(toolCalls, i + 1, messages, call, step));
+  }
+
+  /** A tool's result into the conversation and, for a session, the transcript. */
+  private Future<Void> toolResult(JsonObject c, String name, JsonObject args, String result, JsonArray messages,
+                                  Call call) {
+    messages.add(new JsonObject().put("role", "tool").put("tool_call_id", c.getString("id")).put("content", result));
+    if (call.transcript() == null) {
+      return Future.succeededFuture();
+    }
+    String step = name + " " + args.encode() + "\n\n" + result;
+    return call.userWritten().compose(w -> append(call, "tool", step,
+      writeId(call.request(), "tool-" + c.getString("id")))).mapEmpty();
+  }
+
+  /**
+   * The turn paused before a call that waits for approval: the pause is kept (map and transcript)
+   * and the turn answers with what waits.
+   */
+  private Future<Turn.Reply> pause(Call call, Approvals.Paused paused, ModelRouter.Route route, Progress progress) {
+    Turn.Request request = call.request();
+    return approvals.keep(request, paused, route.name(), args(paused.toolCall)).compose(pending -> {
+      JsonObject shown = Approval.shown(pending);
+      Future<Void> written = call.transcript() == null ? Future.succeededFuture()
+        : call.userWritten().compose(w -> append(call, "approval", "waiting: " + shown.encode(),
+          writeId(request, "approval-" + paused.toolCall.getString("id")))).<Void>mapEmpty();
+      return written.map(v -> {
+        events.skill(spec.id(), paused.toolCall.getString("name"), "approval_required");
+        if (call.transcript() != null) {
+          history.add(request.sessionKey(), "user", request.text());
+        }
+        return new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(), progress.model,
+          progress.usage, progress.cost, false, Approval.FINISH, shown);
+      });
+    });
+  }
+
+  /**
+   * A paused turn goes on with a person's decision: the waiting call is made (or answered as denied),
+   * then the step's later calls, then the conversation as before; the answer is the turn's answer.
+   */
+  private Future<Turn.Reply> resume(Turn.Request request, TurnControl control) {
+    JsonObject pending = request.resume();
+    long deadline = System.nanoTime() + spec.limits().turnTimeoutMs() * 1_000_000;
+    boolean stateless = pending.getBoolean("stateless", false);
+    String transcript = stateless ? null : MemoryLayout.transcript(spec.id(), request.sessionKey());
+    Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client(), control),
+      control, spec.limits().outputTokens(), transcript, Future.succeededFuture(), new String[1]);
+    Progress progress = new Progress();
+    JsonArray messages = pending.getJsonArray("messages", new JsonArray()).copy();
+    JsonObject c = new JsonObject().put("id", pending.getString("tool_call_id")).put("name", pending.getString("tool"))
+      .put("arguments", pending.getJsonObject("arguments", new JsonObject()));
+    String instead = Approvals.instead(pending.getString("decision", Approval.DENY));
+    ModelRouter.Route route = ModelRouter.Route.valueOf(pending.getString("route", ModelRouter.Route.ROUTINE.name()));
+    int step = pending.getInteger("step", 0);
+    Future<Void> claimed = transcript == null ? Future.succeededFuture() : loadHistory(call);
+    return claimed
+      .compose(v -> instead != null ? Future.succeededFuture(instead)
+        : skills.run(c.getString("name"), args(c), call.skills(), true))
+      .compose(result -> toolResult(c, c.getString("name"), args(c), result, messages, call))
+      .compose(v -> runTools(pending.getJsonArray("later", new JsonArray()), 0, messages, call, step))
+      .compose(v -> converse(messages, route, progress, call, step + 1))
+      .compose(v -> {
+        String answer = progress.answer.toString();
+        if (transcript == null) {
+          return Future.succeededFuture(answer);
+        }
+        return append(call, "assistant", answer.isBlank() ? "(no answer)" : answer,
+          writeId(request, "assistant")).map(w -> {
+            history.add(request.sessionKey(), "assistant", answer);
+            return answer;
+          });
+      })
+      .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, answer, progress.model,
+        progress.usage, progress.cost, false, progress.finishReason))
+      .recover(err -> err instanceof Approvals.Paused again ? pause(call, again, route, progress)
+        : Future.failedFuture(err));
   }
 
   private record Routed(ModelCall.Reply reply, ModelRouter.Route route) {

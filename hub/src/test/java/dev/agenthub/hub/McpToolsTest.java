@@ -50,7 +50,7 @@ class McpToolsTest {
       models: { sim-small: { provider: sim, input: 0.15, output: 0.60 } }
       mcp:
         servers:
-          every: { command: [node, "%s", stdio], local: false, timeout: 20s }
+          every: { command: [node, "%s", stdio], local: false, timeout: 20s, approve: [get-sum] }
           files: { command: [node, "%s", "%s"], local: true }
       agents:
         - { id: support, models: { routine: sim-small }, skills: [time.now, mcp.every.*, mcp.files.read_text_file] }
@@ -89,7 +89,7 @@ class McpToolsTest {
 
   @Test
   void badArgumentsAndUnknownToolsGoBackToTheModelNotAFailedTurn() throws Exception {
-    JsonObject bad = ask("support", "m2", "/tool mcp.every.get-sum {\"a\": \"one\", \"b\": 2}");
+    JsonObject bad = ask("support", "m2", "/tool mcp.every.echo {\"message\": 7}");
     assertThat(bad.getString("reply")).contains("do not fit the tool's input schema");
     JsonObject unlisted = ask("support", "m3", "/tool mcp.files.write_file {\"path\": \"" + shared.resolve("w.md")
       + "\", \"content\": \"x\"}");
@@ -104,6 +104,47 @@ class McpToolsTest {
     assertThat(local.getString("reply")).contains("ship the tools module on Monday");
     JsonObject remote = ask("vault", "v2", "/tool mcp.every.echo {\"message\": \"out\"}");
     assertThat(remote.getString("reply")).contains("not allowed for this agent").doesNotContain("Echo: out");
+  }
+
+  @Test
+  void aToolUnderApproveWaitsForAPersonAndGoesOnWithTheDecision() throws Exception {
+    HttpResponse<String> paused = TestHub.post(node.url() + "/v1/agents/support/messages",
+      new JsonObject().put("session", "ap1").put("text", "/tool mcp.every.get-sum {\"a\": 2, \"b\": 3}").encode());
+    assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+    JsonObject waiting = new JsonObject(paused.body());
+    assertThat(waiting.getString("status")).isEqualTo("approval_required");
+    JsonObject approval = waiting.getJsonObject("approval");
+    assertThat(approval.getString("agent")).isEqualTo("support");
+    assertThat(approval.getString("session")).isEqualTo("ap1");
+    assertThat(approval.getString("tool")).isEqualTo("mcp.every.get-sum");
+    assertThat(approval.getJsonObject("arguments")).isEqualTo(new JsonObject().put("a", 2).put("b", 3));
+    String id = approval.getString("id");
+    JsonObject listed = new JsonObject(TestHub.get(node.url() + "/v1/approvals").body());
+    assertThat(listed.getJsonArray("approvals").stream().map(a -> ((JsonObject) a).getString("id"))).contains(id);
+    assertThat(Files.readString(memory.resolve("agents/support/sessions/ap1.md"))).containsPattern(
+      "(?m)^## \\S+ approval$").doesNotContain("The sum of 2 and 3");
+
+    HttpResponse<String> bad = TestHub.post(node.url() + "/v1/approvals/" + id, "{\"decision\":\"maybe\"}");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    HttpResponse<String> approved = TestHub.post(node.url() + "/v1/approvals/" + id, "{\"decision\":\"approve\"}");
+    assertThat(approved.statusCode()).as(approved.body()).isEqualTo(200);
+    assertThat(new JsonObject(approved.body()).getString("reply")).contains("The sum of 2 and 3 is 5");
+    assertThat(TestHub.post(node.url() + "/v1/approvals/" + id, "{\"decision\":\"approve\"}").statusCode())
+      .isEqualTo(404);
+    assertThat(new JsonObject(TestHub.get(node.url() + "/v1/approvals").body()).getJsonArray("approvals").stream()
+      .map(a -> ((JsonObject) a).getString("id"))).doesNotContain(id);
+    String transcript = Files.readString(memory.resolve("agents/support/sessions/ap1.md"));
+    assertThat(transcript).contains("The sum of 2 and 3 is 5").containsPattern("(?m)^## \\S+ assistant$");
+
+    HttpResponse<String> second = TestHub.post(node.url() + "/v1/agents/support/messages",
+      new JsonObject().put("session", "ap2").put("text", "/tool mcp.every.get-sum {\"a\": 40, \"b\": 2}").encode());
+    assertThat(second.statusCode()).isEqualTo(202);
+    String id2 = new JsonObject(second.body()).getJsonObject("approval").getString("id");
+    HttpResponse<String> denied = TestHub.post(node.url() + "/v1/approvals/" + id2, "{\"decision\":\"deny\"}");
+    assertThat(denied.statusCode()).as(denied.body()).isEqualTo(200);
+    assertThat(new JsonObject(denied.body()).getString("reply")).contains("denied").doesNotContain("42");
+    assertThat(TestHub.post(node.url() + "/v1/approvals/apv-no-such", "{\"decision\":\"deny\"}").statusCode())
+      .isEqualTo(404);
   }
 
   @Test

@@ -187,9 +187,10 @@ public final class McpVerticle extends VerticleBase {
       refusal = "no MCP server '" + serverName + "'";
     } else if (spec.sensitive() && !server.config().local()) {
       refusal = "a sensitive agent may not use MCP server '" + serverName + "' (local: false)";
-    } else if (server.config().needsApproval(tool)) {
-      refusal = "tool '" + request.tool() + "' needs a person's approval (approve:), which this hub cannot ask for "
-        + "yet: the call was not made";
+    } else if (server.config().needsApproval(tool) && !request.approved()) {
+      // not made: the agent pauses its turn until a person decides, then calls again with approved
+      message.reply(ToolCall.Reply.approvalRequired(server.config().approvalTimeoutMs()).toJson());
+      return;
     }
     if (refusal != null) {
       LOG.warning("agent " + spec.id() + ": refused tool " + request.tool() + ": " + refusal);
@@ -207,9 +208,9 @@ public final class McpVerticle extends VerticleBase {
     });
   }
 
-  /** A refused tool's metric label: its name when its server lists it (an approval it waits for), else {@value #OTHER}. */
+  /** A refused tool's metric label: the name the model made up counts as {@value #OTHER}. */
   private static String refusedLabel(McpServer server, String tool) {
-    return server != null && server.config().needsApproval(tool) ? tool : OTHER;
+    return OTHER;
   }
 
   private void onCancel(Message<JsonObject> message) {

@@ -64,13 +64,22 @@ public final class ToolCall {
    * @param tool      {@code mcp.<server>.<tool>}
    * @param arguments the model's arguments
    * @param callId    the call's id ({@link #newCallId()}), to cancel it
+   * @param approved  a person approved this very call (its turn was paused for it): a tool under
+   *                  {@code approve} runs only then
    */
   public record Request(String agent, String client, String session, String tool, JsonObject arguments,
-                        String callId) {
+                        String callId, boolean approved) {
+
+    public Request(String agent, String client, String session, String tool, JsonObject arguments, String callId) {
+      this(agent, client, session, tool, arguments, callId, false);
+    }
 
     public JsonObject toJson() {
       JsonObject json = new JsonObject().put("agent", agent).put("tool", tool)
         .put("arguments", arguments == null ? new JsonObject() : arguments).put("call_id", callId);
+      if (approved) {
+        json.put("approved", true);
+      }
       if (client != null) {
         json.put("client", client);
       }
@@ -91,24 +100,40 @@ public final class ToolCall {
         throw new IllegalArgumentException("agent and tool are required");
       }
       return new Request(agent, json.getString("client"), json.getString("session"), tool,
-        args == null ? new JsonObject() : (JsonObject) args, json.getString("call_id"));
+        args == null ? new JsonObject() : (JsonObject) args, json.getString("call_id"), json.getBoolean("approved", false));
     }
   }
 
   /**
    * What the model reads back.
    *
-   * @param text  the result as text (a tool's error, a refusal, a timeout are results too)
-   * @param error whether it reports an error (the model is told so in the text)
+   * @param text     the result as text (a tool's error, a refusal, a timeout are results too)
+   * @param error    whether it reports an error (the model is told so in the text)
+   * @param approval the call was not made: its tool waits for a person's approval ({@code approve})
+   *                 and the turn pauses; {@code approvalTimeoutMs} is how long it may wait
    */
-  public record Reply(String text, boolean error) {
+  public record Reply(String text, boolean error, boolean approval, long approvalTimeoutMs) {
+
+    public Reply(String text, boolean error) {
+      this(text, error, false, 0);
+    }
+
+    /** The answer to a call of a tool that waits for approval. */
+    public static Reply approvalRequired(long timeoutMs) {
+      return new Reply("", false, true, timeoutMs);
+    }
 
     public JsonObject toJson() {
-      return new JsonObject().put("text", text).put("error", error);
+      JsonObject json = new JsonObject().put("text", text).put("error", error);
+      if (approval) {
+        json.put("approval_required", true).put("approval_timeout_ms", approvalTimeoutMs);
+      }
+      return json;
     }
 
     public static Reply fromJson(JsonObject json) {
-      return new Reply(json.getString("text", ""), json.getBoolean("error", false));
+      return new Reply(json.getString("text", ""), json.getBoolean("error", false),
+        json.getBoolean("approval_required", false), json.getLong("approval_timeout_ms", 0L));
     }
   }
 

@@ -51,10 +51,12 @@ public final class Turn {
    * @param stream         where to stream the answer ({@code stream_to} address and stream id), or null
    * @param client         the authenticated API client on whose behalf the turn runs (null on a hub
    *                       without clients): a session belongs to the client that opened it
+   * @param resume         a turn that paused for a person's approval, continued with their decision
+   *                       ({@link Approval#resume}), or null for a new turn
    */
   public record Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth,
                         int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream,
-                        String client) {
+                        String client, JsonObject resume) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
@@ -68,7 +70,7 @@ public final class Turn {
     /** A builder holding this turn, to change some of it. */
     public Builder toBuilder() {
       return new Builder(session, text).idempotencyKey(idempotencyKey).priority(priority).hint(hint).depth(depth)
-        .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client);
+        .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client).resume(resume);
     }
 
     /**
@@ -132,6 +134,9 @@ public final class Turn {
       if (client != null) {
         json.put("client", client);
       }
+      if (resume != null) {
+        json.put("resume", resume);
+      }
       return json;
     }
 
@@ -142,7 +147,8 @@ public final class Turn {
         .depth(json.getInteger("depth", 0)).maxTokens(json.getInteger("max_tokens", 0))
         .stop(json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList())
         .conversation(json.getJsonArray("conversation"))
-        .stream(stream == null ? null : ModelCall.Stream.fromJson(stream)).client(json.getString("client")).build();
+        .stream(stream == null ? null : ModelCall.Stream.fromJson(stream)).client(json.getString("client"))
+        .resume(json.getJsonObject("resume")).build();
     }
   }
 
@@ -163,6 +169,7 @@ public final class Turn {
     private JsonArray conversation;
     private ModelCall.Stream stream;
     private String client;
+    private JsonObject resume;
 
     private Builder(String session, String text) {
       this.session = session;
@@ -221,9 +228,15 @@ public final class Turn {
       return this;
     }
 
+    /** A paused turn continued with a person's decision ({@link Approval#resume}). */
+    public Builder resume(JsonObject resume) {
+      this.resume = resume;
+      return this;
+    }
+
     public Request build() {
       return new Request(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream,
-        client);
+        client, resume);
     }
   }
 
@@ -238,10 +251,23 @@ public final class Turn {
    * The answer, in the shape of the HTTP contract's 200 body.
    *
    * @param finishReason why the answer ended: {@code stop}, {@code length} (the output cap),
-   *                     {@code content_filter}, or {@code cancelled}
+   *                     {@code content_filter}, {@code cancelled}, or {@value Approval#FINISH} (the
+   *                     turn waits for a person's approval: {@code approval} says of what)
+   * @param approval     the approval the turn waits for ({@link Approval#shown}), or null
    */
   public record Reply(String agent, String session, String instance, String node, String reply, String model,
-                      ModelCall.Usage usage, double costUsd, boolean cached, String finishReason) {
+                      ModelCall.Usage usage, double costUsd, boolean cached, String finishReason,
+                      JsonObject approval) {
+
+    public Reply(String agent, String session, String instance, String node, String reply, String model,
+                 ModelCall.Usage usage, double costUsd, boolean cached, String finishReason) {
+      this(agent, session, instance, node, reply, model, usage, costUsd, cached, finishReason, null);
+    }
+
+    /** Whether the turn paused for a person's approval (HTTP 202). */
+    public boolean waiting() {
+      return approval != null;
+    }
 
     public long inputTokens() {
       return usage.input();
@@ -252,18 +278,23 @@ public final class Turn {
     }
 
     public JsonObject toJson() {
-      return new JsonObject()
+      JsonObject json = new JsonObject()
         .put("agent", agent).put("session", session).put("instance", instance).put("node", node)
         .put("reply", reply).put("model", model)
         .put("usage", usage.toJson())
         .put("cost_usd", costUsd).put("cached", cached).put("finish_reason", finishReason);
+      if (approval != null) {
+        json.put("status", Approval.STATUS).put("approval", approval);
+      }
+      return json;
     }
 
     public static Reply fromJson(JsonObject json) {
       return new Reply(json.getString("agent"), json.getString("session"), json.getString("instance"),
         json.getString("node"), json.getString("reply"), json.getString("model"),
         ModelCall.Usage.fromJson(json.getJsonObject("usage")),
-        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getString("finish_reason", "stop"));
+        json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getString("finish_reason", "stop"),
+        json.getJsonObject("approval"));
     }
   }
 }

@@ -152,7 +152,9 @@ final class ChatCompletions {
     intake.dispatch(agent, request)
       .onSuccess(body -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
-        Replies.json(ctx, 200, completion(id, created, model, Turn.Reply.fromJson(body)));
+        // a turn that waits for a person's approval answers 202 with what waits, as the native API does
+        Replies.json(ctx, Replies.status(body), Replies.status(body) == 202 ? body
+          : completion(id, created, model, Turn.Reply.fromJson(body)));
       })
       .onFailure(err -> {
         gw.metrics().message(agent, Replies.outcome(err), System.nanoTime() - started);

@@ -72,6 +72,9 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/v1/memory/*").handler(memory::read);
     withBody(router, HttpMethod.POST, "/v1/memory/*", memory::admit, deadlines, body, memory::append);
     withBody(router, HttpMethod.PUT, "/v1/memory/*", memory::admit, deadlines, body, memory::replace);
+    ApprovalRoutes approvals = new ApprovalRoutes(gw);
+    router.get("/v1/approvals").handler(approvals::list);
+    withBody(router, HttpMethod.POST, "/v1/approvals/:id", approvals::admit, deadlines, body, approvals::decide);
     router.get("/v1/agents").handler(admin::agents);
     router.get("/v1/cluster").handler(admin::cluster);
     router.get("/v1/spend").handler(admin::spend);

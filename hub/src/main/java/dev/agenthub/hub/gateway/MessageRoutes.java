@@ -74,7 +74,7 @@ final class MessageRoutes {
     intake.dispatch(agent, request)
       .onSuccess(reply -> {
         gw.metrics().message(agent, "ok", System.nanoTime() - started);
-        Replies.json(ctx, 200, reply);
+        Replies.json(ctx, Replies.status(reply), reply);
       })
       .onFailure(err -> {
         gw.metrics().message(agent, Replies.outcome(err), System.nanoTime() - started);

@@ -11,6 +11,11 @@ final class Replies {
   private Replies() {
   }
 
+  /** A turn's reply status: 202 while it waits for a person's approval, else 200. */
+  static int status(JsonObject reply) {
+    return reply.containsKey("approval") ? 202 : 200;
+  }
+
   static void json(RoutingContext ctx, int status, JsonObject body) {
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
   }

@@ -41,6 +41,8 @@ public final class TurnIntake {
     .expireAfterAccess(Duration.ofMinutes(10)).build();
   private final Vertx vertx;
   private final long orphanTimer;
+  private final PendingApprovals approvals;
+  private final long approvalTimer;
 
   /**
    * @param signer signs every turn to an instance as this node
@@ -53,6 +55,13 @@ public final class TurnIntake {
     this.auth = new ClientAuth(config.clients());
     this.dispatcher = new TurnDispatcher(vertx, view, config.node().http().requestTimeoutMs(), signer);
     this.orphanTimer = vertx.setPeriodic(250, id -> dispatcher.resendOrphans());
+    this.approvals = new PendingApprovals(vertx, this);
+    this.approvalTimer = vertx.setPeriodic(PendingApprovals.SWEEP_MS, id -> approvals.sweep());
+  }
+
+  /** The tool calls that wait for a person, and their decisions. */
+  PendingApprovals approvals() {
+    return approvals;
   }
 
   /** The clients of the config and what each may reach. */
@@ -128,5 +137,6 @@ public final class TurnIntake {
   /** Stops looking for turns to send again. */
   public void close() {
     vertx.cancelTimer(orphanTimer);
+    vertx.cancelTimer(approvalTimer);
   }
 }
