@@ -330,9 +330,13 @@ final class ChatCompletions {
   }
 
   private static JsonObject agenthub(Turn.Reply reply) {
-    return new JsonObject().put("agent", reply.agent()).put("session", reply.session())
+    JsonObject json = new JsonObject().put("agent", reply.agent()).put("session", reply.session())
       .put("instance", reply.instance()).put("node", reply.node()).put("model", reply.model())
       .put("cost_usd", reply.costUsd()).put("cached", reply.cached());
+    if (reply.approval() != null) {
+      json.put("approval", reply.approval()); // a streamed turn that waits for a person says for what
+    }
+    return json;
   }
 
   /** The hub's finish reasons are already OpenAI's; a cancelled turn never reaches a client. */
