@@ -70,11 +70,12 @@ final class PendingApprovals {
       if (!admin) {
         intake.admit(authorization, pending.getString("agent"));
       }
-      return found.getKey().remove(id).compose(taken -> {
+      AsyncMap<String, JsonObject> map = found.getKey();
+      return map.remove(id).compose(taken -> {
         if (taken == null) {
           return Future.failedFuture(new Failure(Failure.Kind.NOT_FOUND, "no pending approval '" + id + "'"));
         }
-        return resume(taken, decision);
+        return resume(taken, decision).recover(err -> putBack(map, taken, err));
       });
     });
   }
@@ -97,8 +98,9 @@ final class PendingApprovals {
               if (taken != null) {
                 LOG.info("approval " + id + " (agent " + taken.getString("agent") + ", tool " + taken.getString("tool")
                   + ") expired undecided: the turn goes on with the call denied");
-                resume(taken, Approval.EXPIRED).onFailure(err -> LOG.warning("approval " + id
-                  + ": the expired turn could not go on: " + err.getMessage()));
+                resume(taken, Approval.EXPIRED).recover(err -> putBack(map, taken, err))
+                  .onFailure(err -> LOG.warning("approval " + id + ": the expired turn could not go on yet ("
+                    + err.getMessage() + "); tried again at the next sweep"));
               }
             });
           }
@@ -106,6 +108,20 @@ final class PendingApprovals {
         return null;
       })).onFailure(err -> LOG.fine("approvals: sweep failed: " + err.getMessage()));
     }
+  }
+
+  /**
+   * The turn could not start (no live instance of its agent for now, a full queue, the client's rate):
+   * the approval goes back into its map, undecided, so the decision can be made again; the caller
+   * learns why. A turn that may have started (a timeout) is not put back: its call may have been made.
+   */
+  private static Future<JsonObject> putBack(AsyncMap<String, JsonObject> map, JsonObject pending, Throwable err) {
+    Failure failure = Failure.from(err, Failure.Kind.UNAVAILABLE, "the turn could not go on");
+    if (failure.kind() == Failure.Kind.UNAVAILABLE || failure.kind() == Failure.Kind.QUEUE_FULL
+      || failure.kind() == Failure.Kind.RATE_LIMITED || failure.kind() == Failure.Kind.SESSION_MOVED) {
+      return map.putIfAbsent(pending.getString("id"), pending).transform(ar -> Future.failedFuture(failure));
+    }
+    return Future.failedFuture(err);
   }
 
   private String caller(String authorization) {
