@@ -323,6 +323,41 @@ class McpVerticleTest {
     }
   }
 
+  @Test
+  void aFaultyServersPagesHangsDeathsSizesSchemasAndChangesAreHandled() throws Exception {
+    Path script = Path.of(getClass().getResource("/faulty-mcp-server.mjs").toURI());
+    Path cancels = Fixtures.freshDir().resolve("cancels.log");
+    deploy(config("    faulty: { command: [node, \"" + script + "\"], local: true, timeout: 2s, max-result: 1KiB, "
+      + "env: { CANCEL_LOG: \"" + cancels + "\" } }\n", """
+        - { id: support, models: { routine: sim-small }, skills: [mcp.faulty.*] }
+      """), Map.of());
+    // both pages, the line that is not JSON ignored
+    assertThat(names(tools("support"))).containsExactlyInAnyOrder("mcp.faulty.hang", "mcp.faulty.die",
+      "mcp.faulty.big", "mcp.faulty.weird-schema", "mcp.faulty.counter");
+    // a schema that is not one: the arguments are only checked to be an object
+    assertThat(call("support", "mcp.faulty.weird-schema", new JsonObject().put("q", 1)).text()).isEqualTo("weird ok");
+    // a result above max-result is cut with a note
+    String big = call("support", "mcp.faulty.big", new JsonObject()).text();
+    assertThat(big).startsWith("xxxx").contains("[cut: ").hasSizeLessThan(1200);
+    // a hang ends at the timeout as a tool result, and the server is told to stop
+    ToolCall.Reply hung = call("support", "mcp.faulty.hang", new JsonObject());
+    assertThat(hung.error()).isTrue();
+    assertThat(hung.text()).contains("did not answer in time");
+    Fixtures.await("the server was told to stop the call", Duration.ofSeconds(30),
+      () -> Files.exists(cancels) && quietly(() -> Files.readString(cancels)).contains("requestId"));
+    // the list changes: the next listing has the new tool
+    assertThat(call("support", "mcp.faulty.counter", new JsonObject()).text()).isEqualTo("counted");
+    Fixtures.await("the changed list", Duration.ofSeconds(30), () -> names(quietly(() -> tools("support")))
+      .contains("mcp.faulty.fresh"));
+    assertThat(call("support", "mcp.faulty.fresh", new JsonObject()).text()).isEqualTo("fresh ok");
+    // death mid-call: the call fails as a tool result, the server is started again
+    ToolCall.Reply died = call("support", "mcp.faulty.die", new JsonObject());
+    assertThat(died.error()).isTrue();
+    assertThat(died.text()).contains("server");
+    Fixtures.await("a call after the server died", Duration.ofSeconds(60), () -> !quietly(() -> call("support",
+      "mcp.faulty.weird-schema", new JsonObject())).error());
+  }
+
   /** This JVM's child processes running server-everything over stdio. */
   private static List<Long> children() {
     return ProcessHandle.current().children().filter(p -> p.info().commandLine().orElse("").contains("stdio"))
