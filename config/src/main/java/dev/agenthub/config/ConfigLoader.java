@@ -218,7 +218,7 @@ public final class ConfigLoader {
 
   private static HubConfig validate(Map<String, Object> map, String source) {
     Fields root = new Fields("", map, Set.of("node", "cluster", "memory", "providers", "models", "agents",
-      "budgets", "clients", "ledger", "audit", "batch", "telemetry", "mcp"));
+      "budgets", "clients", "ledger", "audit", "batch", "telemetry", "mcp", "channels"));
     root.rejectUnknown();
     HubConfig.Node node = NodeConfig.node(root);
     HubConfig.Cluster cluster = NodeConfig.cluster(root);
@@ -255,7 +255,8 @@ public final class ConfigLoader {
     HubConfig.Operations operations = AccessConfig.operations(root);
     HubConfig.Batch batch = AccessConfig.batch(root);
     return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients,
-      AccessConfig.ledgerDir(root), AccessConfig.auditDir(root), source, batch, operations, mcp);
+      AccessConfig.ledgerDir(root), AccessConfig.auditDir(root), source, batch, operations, mcp,
+      ChannelConfig.channels(root, agents, clients));
   }
 
   public static long durationMs(String field, String text) {

@@ -16,11 +16,12 @@ import java.util.Optional;
 public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, Provider> providers,
                         Map<String, Model> models, List<AgentSpec> agents, Budgets budgets,
                         List<Client> clients, String ledgerDir, String auditDir, String source, Batch batch,
-                        Operations operations, Mcp mcp) {
+                        Operations operations, Mcp mcp, List<Channel> channels) {
 
   public HubConfig {
     operations = operations == null ? Operations.DEFAULT : operations;
     mcp = mcp == null ? Mcp.NONE : mcp;
+    channels = channels == null ? List.of() : List.copyOf(channels);
     providers = Map.copyOf(providers);
     models = Map.copyOf(models);
     agents = List.copyOf(agents);
@@ -32,7 +33,69 @@ public record HubConfig(Node node, Cluster cluster, Memory memory, Map<String, P
                    List<AgentSpec> agents, Budgets budgets, List<Client> clients, String ledgerDir, String auditDir,
                    String source) {
     this(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir, source, Batch.NONE,
-      Operations.DEFAULT, Mcp.NONE);
+      Operations.DEFAULT, Mcp.NONE, List.of());
+  }
+
+  /** The configuration with these MCP servers (tests that bypass the loader's rules). */
+  public HubConfig withMcp(Mcp other) {
+    return new HubConfig(node, cluster, memory, providers, models, agents, budgets, clients, ledgerDir, auditDir,
+      source, batch, operations, other, channels);
+  }
+
+  /** A messaging platform's kind of channel. */
+  public enum ChannelType {
+    TELEGRAM, SLACK;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** A chat, channel or user whose messages go to another agent than the channel's. */
+  public record ChannelRoute(String kind, String id, String agent) {
+  }
+
+  /**
+   * One channel: a bot on a messaging platform bound to an agent, its messages run as {@code client}.
+   *
+   * @param mode          Telegram: {@code webhook} or {@code polling}; Slack: {@code events}
+   * @param secret        Telegram webhook mode: the {@code secret_token} every update must carry
+   * @param signingSecret Slack: the signing secret of the request signatures
+   * @param publicUrl     Telegram webhook mode: the hub's public base URL ({@code /channels/<id>} is added)
+   * @param apiBase       the platform's API root (a stand-in's in tests)
+   * @param allowFrom     the chat, channel or user ids whose messages are answered (empty: all)
+   */
+  public record Channel(String id, ChannelType type, String agent, String client, Value token, String mode,
+                        Value secret, Value signingSecret, String publicUrl, String apiBase, List<String> allowFrom,
+                        List<ChannelRoute> routes) {
+    public Channel {
+      allowFrom = List.copyOf(allowFrom);
+      routes = List.copyOf(routes);
+    }
+
+    /** Whether a message from this chat, channel or user may be answered. */
+    public boolean allows(String... ids) {
+      if (allowFrom.isEmpty()) {
+        return true;
+      }
+      for (String id : ids) {
+        if (id != null && allowFrom.contains(id)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** The agent that answers this chat, channel or user: the first route that matches, else the channel's. */
+    public String agentFor(String chat, String user) {
+      for (ChannelRoute r : routes) {
+        boolean chatKind = r.kind().equals("chat") || r.kind().equals("channel");
+        if (chatKind && r.id().equals(chat) || r.kind().equals("user") && r.id().equals(user)) {
+          return r.agent();
+        }
+      }
+      return agent;
+    }
   }
 
   /** {@code mcp:}, the MCP servers whose tools agents may list in {@code skills}. */

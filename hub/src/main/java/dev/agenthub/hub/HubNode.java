@@ -1,6 +1,7 @@
 package dev.agenthub.hub;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.channels.ChannelsVerticle;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.config.Secrets;
 import dev.agenthub.governor.GovernorVerticle;
@@ -26,6 +27,7 @@ import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.mcp.McpVerticle;
 import dev.agenthub.memory.MarkdownStore;
+import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
 import dev.agenthub.memory.SharedMemoryVerticle;
 import dev.agenthub.protocol.Failure;
@@ -300,6 +302,9 @@ public final class HubNode {
       .compose(id -> vertx.deployVerticle(new GovernorVerticle(config, metrics, secrets,
         clusterManager == null ? null : clusterManager.getHazelcastInstance(), budgets, counters, verifier, nodeSigner)))
       .compose(id -> vertx.deployVerticle(new McpVerticle(config, verifier, metrics, System.getenv())))
+      .compose(id -> config.channels().isEmpty() ? Future.succeededFuture("no channels")
+        : vertx.deployVerticle(new ChannelsVerticle(config, intake.channels(),
+          v -> new MemoryClient(v, signer(MemoryPolicy.ADMIN), 15_000), metrics, System.getenv())))
       .compose(id -> vertx.deployVerticle(new DelegationVerticle(gw)))
       .compose(id -> {
         AgentPlacer placer = new AgentPlacer(config, directory::view, metrics, this::signer, verifier, counters);

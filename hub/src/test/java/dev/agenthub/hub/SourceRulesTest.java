@@ -79,10 +79,12 @@ class SourceRulesTest {
     Map.entry("config", Set.of("protocol", "memory", "agents", "config")),
     Map.entry("governor", Set.of("protocol", "memory", "agents", "config", "governor")),
     Map.entry("mcp", Set.of("protocol", "memory", "agents", "config", "mcp")),
+    Map.entry("channels", Set.of("protocol", "memory", "agents", "config", "governor", "channels")),
     Map.entry("client", Set.of("protocol", "client")),
     Map.entry("devtools", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "client", "testing",
       "devtools")),
-    Map.entry("hub", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "client", "hub")),
+    Map.entry("hub", Set.of("protocol", "memory", "agents", "config", "governor", "mcp", "channels", "client",
+      "hub")),
     Map.entry("examples/eventbus-app", Set.of("protocol", "client", "examples")));
 
   private static final Pattern OUR_IMPORT = Pattern.compile("^import (?:static )?dev\\.agenthub\\.(\\w+)", Pattern.MULTILINE);

@@ -282,9 +282,7 @@ class McpVerticleTest {
     HubConfig.McpServer remote = new HubConfig.McpServer(local.name(), local.command(), local.env(), local.url(),
       local.headers(), false, local.timeoutMs(), local.maxConcurrent(), local.maxResultChars(), local.approve(),
       local.approveAll(), local.approvalTimeoutMs());
-    HubConfig bypassed = new HubConfig(parsed.node(), parsed.cluster(), parsed.memory(), parsed.providers(),
-      parsed.models(), parsed.agents(), parsed.budgets(), parsed.clients(), parsed.ledgerDir(), parsed.auditDir(),
-      parsed.source(), parsed.batch(), parsed.operations(), new HubConfig.Mcp(Map.of("every", remote)));
+    HubConfig bypassed = parsed.withMcp(new HubConfig.Mcp(Map.of("every", remote)));
     deploy(bypassed, Map.of());
     assertThat(tools("vault")).isEmpty();
     ToolCall.Reply refused = call("vault", "mcp.every.echo", new JsonObject().put("message", "leak"));

@@ -72,6 +72,8 @@ public final class GatewayVerticle extends VerticleBase {
     router.get("/v1/memory/*").handler(memory::read);
     withBody(router, HttpMethod.POST, "/v1/memory/*", memory::admit, deadlines, body, memory::append);
     withBody(router, HttpMethod.PUT, "/v1/memory/*", memory::admit, deadlines, body, memory::replace);
+    ChannelRoutes channels = new ChannelRoutes(gw);
+    withBody(router, HttpMethod.POST, ChannelRoutes.PREFIX + ":id", channels::admit, deadlines, body, channels::inbound);
     ApprovalRoutes approvals = new ApprovalRoutes(gw);
     router.get("/v1/approvals").handler(approvals::list);
     withBody(router, HttpMethod.POST, "/v1/approvals/:id", approvals::admit, deadlines, body, approvals::decide);

@@ -1,5 +1,6 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.channels.ChannelIntake;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.governor.TokenBucket;
 import dev.agenthub.hub.cluster.ClusterView;
@@ -86,6 +87,38 @@ public final class TurnIntake {
     }
     auth.checkAgent(authorization, agent);
     return auth.clientId(authorization);
+  }
+
+  /**
+   * A door that speaks for a configured client itself (a channel runs as its {@code client}): the agent
+   * must exist and that client may use it (on a hub without clients, any agent).
+   */
+  void admitClient(String clientId, String agent) {
+    if (config.agent(agent).isEmpty()) {
+      throw new Failure(Failure.Kind.NOT_FOUND, "unknown agent '" + agent + "'");
+    }
+    if (clientId == null) {
+      return;
+    }
+    HubConfig.Client client = config.clients().stream().filter(c -> c.id().equals(clientId)).findFirst()
+      .orElseThrow(() -> new Failure(Failure.Kind.FORBIDDEN, "unknown client '" + clientId + "'"));
+    if (!client.allAgents() && !client.agents().contains(agent)) {
+      metrics.refused("agent_not_allowed");
+      throw new Failure(Failure.Kind.FORBIDDEN, "client '" + clientId + "' may not use agent '" + agent + "'");
+    }
+  }
+
+  /** The channels' way in: a turn as {@code client} on {@code agent}, admitted, rate-limited and dispatched. */
+  public ChannelIntake channels() {
+    return (client, agent, request) -> {
+      try {
+        admitClient(client, agent);
+        checkRate(client, null);
+      } catch (Failure f) {
+        return Future.failedFuture(f);
+      }
+      return dispatch(agent, request);
+    };
   }
 
   /**

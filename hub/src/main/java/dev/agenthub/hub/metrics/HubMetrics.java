@@ -1,5 +1,6 @@
 package dev.agenthub.hub.metrics;
 
+import dev.agenthub.channels.ChannelEvents;
 import dev.agenthub.governor.GovernorEvents;
 import dev.agenthub.governor.ledger.Spend;
 import dev.agenthub.mcp.McpEvents;
@@ -20,7 +21,7 @@ import java.util.function.Supplier;
  * The agenthub_* meters of "Contract: metric names", on the node's one registry (the same one Vert.x
  * reports into). Micrometer caches meters by name and tags, so these builders are cheap lookups.
  */
-public final class HubMetrics implements AgentEvents, GovernorEvents, McpEvents {
+public final class HubMetrics implements AgentEvents, GovernorEvents, McpEvents, ChannelEvents {
 
   private final MeterRegistry registry;
   private final AuditLog audit;
@@ -87,6 +88,19 @@ public final class HubMetrics implements AgentEvents, GovernorEvents, McpEvents 
       line.put("client", client);
     }
     audit("tool_call", line);
+  }
+
+  @Override
+  public void channelMessage(String channel, String direction, String outcome) {
+    Counter.builder("agenthub_channel_messages").description("Channel messages by direction and outcome")
+      .tags("channel", channel, "direction", direction, "outcome", outcome).register(registry).increment();
+  }
+
+  @Override
+  public void channelSend(String channel, long nanos) {
+    Timer.builder("agenthub_channel_send_seconds").description("A channel message from its first try to the "
+      + "platform's answer, pacing included").tags("channel", channel).publishPercentileHistogram()
+      .register(registry).record(Duration.ofNanos(nanos));
   }
 
   @Override
