@@ -18,7 +18,9 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
@@ -56,6 +58,7 @@ public final class ChannelsVerticle extends VerticleBase {
   private final Map<String, String> secrets = new HashMap<>();
   private final Map<String, String> botUsers = new HashMap<>();
   private final String me = UUID.randomUUID().toString();
+  private final List<TelegramPoller> pollers = new ArrayList<>();
   private MemoryClient memory;
   private Outbox outbox;
   private MessageConsumer<JsonObject> consumer;
@@ -96,12 +99,20 @@ public final class ChannelsVerticle extends VerticleBase {
     outbox = new Outbox(vertx, http, events);
     consumer = vertx.eventBus().localConsumer(INBOUND, this::onInbound);
     sweep = vertx.setPeriodic(SWEEP_MS, id -> takeOver());
-    return consumer.completion().compose(v -> Future.join(config.channels().stream().map(this::register).toList()));
+    return consumer.completion().compose(v -> Future.join(config.channels().stream().map(this::register).toList()))
+      .onSuccess(v -> config.channels().stream().filter(c -> c.type() == HubConfig.ChannelType.TELEGRAM
+        && c.mode().equals("polling")).forEach(c -> {
+          TelegramPoller poller = new TelegramPoller(vertx, c, tokens.get(c.id()), outbox, me, config.node().name(),
+            ask -> accept(c, ask), ask -> answerIt(c, ask), events);
+          pollers.add(poller);
+          poller.start();
+        }));
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweep);
+    pollers.forEach(TelegramPoller::stop);
     return consumer.unregister();
   }
 

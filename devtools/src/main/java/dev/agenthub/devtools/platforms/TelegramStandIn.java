@@ -3,6 +3,7 @@ package dev.agenthub.devtools.platforms;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -21,7 +22,8 @@ import java.util.regex.Pattern;
  * {@code secret_token} of 1-256 of {@code A-Z a-z 0-9 _ -}; {@code sendMessage} refuses an empty text or
  * one above 4,096 characters and answers 429 with {@code parameters.retry_after} when a chat gets more
  * than one message a second, a group more than 20 a minute or the bot more than 30 a second;
- * {@code sendChatAction} takes Telegram's actions only. Records every accepted call.
+ * {@code sendChatAction} takes Telegram's actions only; {@code getUpdates} long-polls as Telegram does
+ * (409 while a webhook is set or when a second poller cuts the first short). Records every accepted call.
  */
 public final class TelegramStandIn {
 
@@ -38,6 +40,10 @@ public final class TelegramStandIn {
   private final Map<String, List<Long>> byChat = new HashMap<>();
   private final List<Long> byBot = new ArrayList<>();
   private int tooMany;
+  private int conflicts;
+  private boolean webhookSet;
+  private RoutingContext polling;
+  private final List<JsonObject> updates = new ArrayList<>();
   private HttpServer server;
 
   public TelegramStandIn(Vertx vertx, String token) {
@@ -89,6 +95,13 @@ public final class TelegramStandIn {
         ok(ctx, true);
       }
       case "sendMessage" -> sendMessage(ctx, body);
+      case "deleteWebhook" -> {
+        synchronized (this) {
+          webhookSet = false;
+        }
+        ok(ctx, true);
+      }
+      case "getUpdates" -> getUpdates(ctx, body);
       default -> error(ctx, 404, "Not Found");
     }
   }
@@ -106,8 +119,69 @@ public final class TelegramStandIn {
     }
     synchronized (this) {
       webhooks.add(body);
+      webhookSet = true;
     }
     ok(ctx, true);
+  }
+
+  /** An update for the bot: {@code getUpdates} hands it out until an offset above its id confirms it. */
+  public synchronized void push(JsonObject update) {
+    updates.add(update);
+  }
+
+  /**
+   * Long polling as Telegram does it: 409 while a webhook is set; a second {@code getUpdates} ends the
+   * one in flight with 409 ("terminated by other getUpdates request"); an offset confirms every update
+   * below it; the answer comes as soon as there is an update, or after {@code timeout} seconds.
+   */
+  private void getUpdates(RoutingContext ctx, JsonObject body) {
+    long offset = body.getLong("offset", 0L);
+    int timeout = Math.min(50, body.getInteger("timeout", 0));
+    RoutingContext previous;
+    synchronized (this) {
+      if (webhookSet) {
+        error(ctx, 409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+          + "the webhook first");
+        return;
+      }
+      previous = polling;
+      polling = ctx;
+      if (offset > 0) {
+        updates.removeIf(u -> u.getLong("update_id") < offset);
+      }
+    }
+    if (previous != null && !previous.response().ended()) {
+      synchronized (this) {
+        conflicts++;
+      }
+      error(previous, 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+        + "is running");
+    }
+    long until = System.currentTimeMillis() + timeout * 1000L;
+    answerWhenReady(ctx, offset, until);
+  }
+
+  private void answerWhenReady(RoutingContext ctx, long offset, long until) {
+    JsonArray ready = new JsonArray();
+    synchronized (this) {
+      if (ctx.response().ended() || polling != ctx) {
+        return;
+      }
+      updates.stream().filter(u -> u.getLong("update_id") >= offset).limit(100).forEach(ready::add);
+      if (!ready.isEmpty() || System.currentTimeMillis() >= until) {
+        polling = null;
+      }
+    }
+    if (!ready.isEmpty() || System.currentTimeMillis() >= until) {
+      ok(ctx, ready);
+      return;
+    }
+    vertx.setTimer(50, t -> answerWhenReady(ctx, offset, until));
+  }
+
+  /** How many {@code getUpdates} were cut short by another (two pollers at once). */
+  public synchronized int conflicts() {
+    return conflicts;
   }
 
   private synchronized void sendMessage(RoutingContext ctx, JsonObject body) {
