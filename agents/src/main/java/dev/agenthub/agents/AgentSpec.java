@@ -29,12 +29,23 @@ import java.util.stream.Collectors;
  * @param cache       whether the governor may answer this agent's routine calls from its cache
  * @param weight      its share of a busy key pool against other agents (calls served in a row)
  * @param heartbeatBatch whether heartbeats go through the provider's batch lane (cheaper, slower)
+ * @param description what the agent is for, told to clients that list it (the MCP door's tool
+ *                    description), or null for none; unlike the persona, never sent to a model
  */
 public record AgentSpec(String id, Trust trust, int instances, List<String> roles,
                         String routineModel, String complexModel, List<String> skills,
                         Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
                         long heartbeatMs, Double budgetUsd, Double dailyUsd, List<String> httpHosts, boolean cache, int weight,
-                        boolean heartbeatBatch) {
+                        boolean heartbeatBatch, String description) {
+
+  /** A spec without a description. */
+  public AgentSpec(String id, Trust trust, int instances, List<String> roles, String routineModel, String complexModel,
+                   List<String> skills, Limits limits, String persona, List<String> memoryRead, List<String> memoryWrite,
+                   long heartbeatMs, Double budgetUsd, Double dailyUsd, List<String> httpHosts, boolean cache, int weight,
+                   boolean heartbeatBatch) {
+    this(id, trust, instances, roles, routineModel, complexModel, skills, limits, persona, memoryRead, memoryWrite,
+      heartbeatMs, budgetUsd, dailyUsd, httpHosts, cache, weight, heartbeatBatch, null);
+  }
 
   public AgentSpec {
     roles = List.copyOf(roles);
@@ -113,7 +124,8 @@ public record AgentSpec(String id, Trust trust, int instances, List<String> role
       .put("http_hosts", new JsonArray(httpHosts))
       .put("cache", cache)
       .put("weight", weight)
-      .put("heartbeat_batch", heartbeatBatch);
+      .put("heartbeat_batch", heartbeatBatch)
+      .put("description", description);
   }
 
   @SuppressWarnings("unchecked")
@@ -125,6 +137,7 @@ public record AgentSpec(String id, Trust trust, int instances, List<String> role
       json.getString("persona"), json.getJsonObject("memory").getJsonArray("read").getList(),
       json.getJsonObject("memory").getJsonArray("write").getList(), json.getLong("heartbeat_ms", 0L),
       json.getDouble("budget_usd"), json.getDouble("daily_usd"), json.getJsonArray("http_hosts", new JsonArray()).getList(),
-      json.getBoolean("cache", true), json.getInteger("weight", 1), json.getBoolean("heartbeat_batch", false));
+      json.getBoolean("cache", true), json.getInteger("weight", 1), json.getBoolean("heartbeat_batch", false),
+      json.getString("description"));
   }
 }

@@ -33,5 +33,10 @@ class AgentSpecTest {
     assertThat(spec.toJson().getString("trust")).isEqualTo("sensitive");
     assertThat(AgentSpec.fromJson(spec.toJson())).isEqualTo(spec);
     assertThat(AgentSpec.fromJson(spec.toJson()).sensitive()).isTrue();
+    AgentSpec described = new AgentSpec("vault", AgentSpec.Trust.SENSITIVE, 1, List.of("secure"), "local", "local",
+      List.of("memory.read"), AgentSpec.Limits.defaults(), "p", List.of(), List.of(), 0, null, null, List.of(), true, 1,
+      false, "Keeps secrets.");
+    assertThat(AgentSpec.fromJson(described.toJson())).isEqualTo(described);
+    assertThat(AgentSpec.fromJson(described.toJson()).description()).isEqualTo("Keeps secrets.");
   }
 }

@@ -26,7 +26,7 @@ final class AgentConfig {
     Set<String> ids = new HashSet<>();
     for (int i = 0; i < raw.size(); i++) {
       Fields a = new Fields("agents[" + i + "]", raw.get(i), Set.of("id", "trust", "instances", "roles", "models",
-        "skills", "memory", "heartbeat", "limits", "budget-usd", "daily-usd", "persona", "http-hosts", "cache", "weight"));
+        "skills", "memory", "heartbeat", "limits", "budget-usd", "daily-usd", "persona", "description", "http-hosts", "cache", "weight"));
       a.rejectUnknown();
       String id = a.requiredString("id");
       if (!ConfigLoader.AGENT_ID.matcher(id).matches()) {
@@ -89,10 +89,22 @@ final class AgentConfig {
       out.add(new AgentSpec(id, trust, a.integer("instances", 1, 1, 1000), a.strings("roles", List.of("general")),
         routine, complex, skills, limits, persona, mem.strings("read", List.of()), mem.strings("write", List.of()),
         hb.durationMs("every", 0), a.optionalNumber("budget-usd", 0), a.optionalNumber("daily-usd", 0), httpHosts, a.bool("cache", true),
-        a.integer("weight", 1, 1, 100), hb.bool("batch", false)));
+        a.integer("weight", 1, 1, 100), hb.bool("batch", false), description(a)));
     }
     return out;
   }
+  /** An agent's {@code description}: one line of at most 1,000 characters, or null when not given. */
+  private static String description(Fields a) {
+    String d = a.string("description", null);
+    if (d == null) {
+      return null;
+    }
+    if (d.isBlank() || d.length() > 1000 || d.contains("\n")) {
+      throw new ConfigException(a.field("description"), "must be one line of 1-1000 characters");
+    }
+    return d.strip();
+  }
+
   /** Skills a sensitive agent may have: nothing that reaches outside the hub. */
   public static final Set<String> SENSITIVE_SKILLS = Skill.sensitiveSafeIds();
 

@@ -40,6 +40,21 @@ class ConfigLoaderTest {
     assertThat(config.providers().get("sim").latencyMs()).isEqualTo(40);
     assertThat(config.models().get("sim-small").cost(1_000_000, 1_000_000)).isEqualTo(0.75);
     assertThat(config.clients()).isEmpty();
+    assertThat(config.agent("ops").orElseThrow().description()).startsWith("Operations:");
+  }
+
+  @Test
+  void anAgentsDescriptionIsOneLineOrNone() throws Exception {
+    String yaml = HubYaml.yaml("d1", 0, "");
+    assertThat(parse(yaml).agent("ops").orElseThrow().description()).isNull();
+    String described = yaml.replace("- { id: ops,", "- { id: ops, description: \"  Looks after the systems. \",");
+    assertThat(parse(described).agent("ops").orElseThrow().description()).isEqualTo("Looks after the systems.");
+    assertThat(parse(described).agent("ops").orElseThrow().toJson().getString("description"))
+      .isEqualTo("Looks after the systems.");
+    assertThatThrownBy(() -> parse(yaml.replace("- { id: ops,", "- { id: ops, description: \"two\\nlines\",")))
+      .hasMessageContaining("agents[1].description").hasMessageContaining("one line");
+    assertThatThrownBy(() -> parse(yaml.replace("- { id: ops,", "- { id: ops, description: \" \",")))
+      .hasMessageContaining("agents[1].description");
   }
 
   @Test
