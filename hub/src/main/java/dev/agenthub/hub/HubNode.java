@@ -26,6 +26,7 @@ import dev.agenthub.hub.metrics.AuditLog;
 import dev.agenthub.hub.metrics.HubMetrics;
 import dev.agenthub.hub.telemetry.Tracing;
 import dev.agenthub.mcp.McpVerticle;
+import dev.agenthub.mcp.door.DoorSessions;
 import dev.agenthub.memory.MarkdownStore;
 import dev.agenthub.memory.MemoryClient;
 import dev.agenthub.memory.MemoryPolicy;
@@ -272,7 +273,7 @@ public final class HubNode {
     ready.put("memory", probe::reachable);
     intake = new TurnIntake(vertx, config, directory::view, metrics, nodeSigner);
     GatewayContext gw = new GatewayContext(config, directory::view, metrics, registry, ready, probe::writer, nodeSigner,
-      verifier, challenger == null ? List::of : challenger::intruders, intake);
+      verifier, challenger == null ? List::of : challenger::intruders, intake, new DoorSessions());
     BudgetCounters budgets = new BudgetCounters(vertx,
       clusterManager == null ? null : clusterManager.getHazelcastInstance());
     LedgerVerticle ledger = new LedgerVerticle(config, metrics, config.node().name(), nodeSigner, verifier, budgets);

@@ -3,6 +3,7 @@ package dev.agenthub.hub.gateway;
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.hub.cluster.ClusterView;
 import dev.agenthub.hub.metrics.HubMetrics;
+import dev.agenthub.mcp.door.DoorSessions;
 import dev.agenthub.protocol.MessageAuth;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
 
 /**
  * What a gateway needs from its node: the configuration, the live cluster view, the metrics and
- * the readiness of the node's parts.
+ * the readiness of the node's parts, and what its doors share.
  *
  * @param ready        readiness checks: name to check, all must pass for {@code /health/ready} (a
  *                     {@link ReadinessCheck} also says why it is down)
@@ -27,10 +28,11 @@ import java.util.function.Supplier;
  * @param intruders    the members of the cluster that did not prove they hold its secret ({@code
  *                     host:port} each), for {@code /v1/cluster}
  * @param intake       the node's one intake of turns, shared by every door
+ * @param mcpSessions  the node's MCP sessions ({@code /mcp}), shared by its gateways
  */
 public record GatewayContext(HubConfig config, Supplier<ClusterView> view, HubMetrics metrics,
                              PrometheusMeterRegistry registry, Map<String, BooleanSupplier> ready,
                              Supplier<JsonObject> memoryWriter, MessageAuth.Signer signer,
                              MessageAuth.Verifier verifier, Supplier<List<String>> intruders,
-                             TurnIntake intake) {
+                             TurnIntake intake, DoorSessions mcpSessions) {
 }

@@ -25,8 +25,8 @@ import java.util.concurrent.TimeUnit;
  * its owning instance anywhere in the cluster (see "Contract: HTTP API" in docs/ARCHITECTURE.md).
  * This verticle only assembles the router: the gate every request passes ({@link ClientGate}),
  * the agents' messages ({@link MessageRoutes}), the OpenAI-compatible routes
- * ({@link ChatCompletions}), shared memory ({@link MemoryApi}), and the routes about the hub
- * ({@link AdminRoutes}, {@link Dashboard}).
+ * ({@link ChatCompletions}), the MCP door ({@link McpRoutes}), shared memory ({@link MemoryApi}), and
+ * the routes about the hub ({@link AdminRoutes}, {@link Dashboard}).
  */
 public final class GatewayVerticle extends VerticleBase {
 
@@ -50,6 +50,7 @@ public final class GatewayVerticle extends VerticleBase {
     ClientGate gate = new ClientGate(gw, auth);
     MessageRoutes messages = new MessageRoutes(gw, relay, WebClient.create(vertx));
     ChatCompletions chat = new ChatCompletions(gw, relay);
+    McpRoutes mcp = new McpRoutes(gw, relay);
     MemoryApi memory = new MemoryApi(new MemoryClient(vertx, gw.signer(), timeoutMs), auth);
     Dashboard dashboard = new Dashboard(vertx, gw);
     AdminRoutes admin = new AdminRoutes(vertx, gw, auth, dashboard);
@@ -66,6 +67,9 @@ public final class GatewayVerticle extends VerticleBase {
     router.route().handler(gate::rateLimit);
     withBody(router, HttpMethod.POST, "/v1/agents/:agent/messages", messages::admit, deadlines, body, messages::message);
     withBody(router, HttpMethod.POST, "/v1/chat/completions", chat::admit, deadlines, body, chat::handle);
+    withBody(router, HttpMethod.POST, "/mcp", mcp::admit, deadlines, body, mcp::post);
+    router.delete("/mcp").handler(mcp::admit).handler(mcp::delete);
+    router.get("/mcp").handler(mcp::get);
     router.get("/v1/models").handler(chat::models);
     router.get("/v1/models/:id").handler(chat::model);
     router.get("/v1/memory").handler(memory::list);
