@@ -38,6 +38,7 @@ class McpSdkTest {
   private static final String WEB = "mcp-web-token-0123456789";
   private static final String PRIVATE = "mcp-private-token-0123456789";
   private static final String SCRAPER = "mcp-scraper-token-0123456789";
+  private static final String BROKE = "mcp-broke-token-0123456789";
   private static HubNode node;
   private static Path audit;
 
@@ -46,7 +47,8 @@ class McpSdkTest {
     NpmPeers.installed();
     audit = Fixtures.freshDir();
     // sim latency 300 ms: a streamed answer comes in pieces spread over it, so progress is seen;
-    // the agent slow takes 20 s, so a call of it is surely on its way when it is cancelled
+    // the agent slow takes 20 s, so a call of it is surely on its way when it is cancelled; the client
+    // broke's budget has no room for a turn
     node = TestHub.start(HubYaml.node("mcp1", "general") + HubYaml.memoryYaml(Fixtures.freshDir())
       + "ledger: { dir: \"" + Fixtures.freshDir() + "\" }\naudit: { dir: \"" + audit + "\" }\n" + """
       providers: { sim: { type: sim, latency-ms: 300 }, slow: { type: sim, latency-ms: 20000 } }
@@ -58,11 +60,14 @@ class McpSdkTest {
         - { id: ops, description: "Operations: looks after the servers.", models: { routine: sim-small } }
         - { id: assistant, trust: sensitive, models: { routine: sim-small } }
         - { id: slow, models: { routine: sim-slow } }
+      budgets: { on-exceed: block }
       clients:
         - { id: web, token-sha256: %s, agents: [support, ops, slow] }
         - { id: private, token-sha256: %s, agents: [assistant] }
         - { id: scraper, token-sha256: %s, metrics: true }
-      """.formatted(Hashes.sha256Hex(WEB), Hashes.sha256Hex(PRIVATE), Hashes.sha256Hex(SCRAPER)));
+        - { id: broke, token-sha256: %s, agents: [support], budget-usd: 0.0000001 }
+      """.formatted(Hashes.sha256Hex(WEB), Hashes.sha256Hex(PRIVATE), Hashes.sha256Hex(SCRAPER),
+      Hashes.sha256Hex(BROKE)));
   }
 
   @AfterAll
@@ -233,5 +238,26 @@ class McpSdkTest {
         return false;
       }
     });
+  }
+
+  @Test
+  void aTurnTheClientsBudgetRefusesIsAToolErrorSayingSo() throws Exception {
+    String session = mcp("POST", INITIALIZE, BROKE, null, null).headers().firstValue("Mcp-Session-Id").orElseThrow();
+    JsonObject refused = null;
+    for (int i = 0; i < 5 && refused == null; i++) {
+      String call = new JsonObject().put("jsonrpc", "2.0").put("id", 10 + i).put("method", "tools/call")
+        .put("params", new JsonObject().put("name", "ask_support")
+          .put("arguments", new JsonObject().put("text", "question " + i))).encode();
+      HttpResponse<String> answer = mcp("POST", call, BROKE, session, null);
+      assertThat(answer.statusCode()).isEqualTo(200);
+      JsonObject result = new JsonObject(answer.body()).getJsonObject("result");
+      if (result.getBoolean("isError")) {
+        refused = result;
+      }
+    }
+    assertThat(refused).as("the budget of 0.0000001 USD refuses a turn").isNotNull();
+    assertThat(refused.getJsonArray("content").getJsonObject(0).getString("text")).contains("client:broke")
+      .contains("(budget_exceeded; retry after");
+    assertThat(refused.getJsonObject("_meta").getJsonObject("dev.agenthub/error").getInteger("status")).isEqualTo(429);
   }
 }
