@@ -115,10 +115,7 @@ public final class McpDoor {
 
   /** {@code POST /mcp}: one JSON-RPC message. */
   public void post(Exchange ex) {
-    String version = ex.header(VERSION_HEADER);
-    if (version != null && !SUPPORTED.contains(version.strip())) {
-      reject(ex, 400, null, JsonRpc.BAD_REQUEST, "Bad Request: unsupported " + VERSION_HEADER + " '" + version
-        + "' (supported: " + String.join(", ", SUPPORTED) + ")");
+    if (!supportedVersion(ex)) {
       return;
     }
     Object body;
@@ -172,6 +169,9 @@ public final class McpDoor {
   /** {@code DELETE /mcp}: the client ends its session; its calls on their way are cancelled. */
   public void delete(Exchange ex) {
     String id = ex.header(SESSION_HEADER);
+    if (!supportedVersion(ex)) {
+      return;
+    }
     if (id == null) {
       reject(ex, 400, null, JsonRpc.BAD_REQUEST, "Bad Request: " + SESSION_HEADER + " header is required");
     } else if (!sessions.close(id, DoorSessions.owner(ex.header("Authorization")))) {
@@ -179,6 +179,17 @@ public final class McpDoor {
     } else {
       ex.answer(204, Map.of(), null);
     }
+  }
+
+  /** Whether the request's {@code MCP-Protocol-Version}, if it has one, is a revision of ours; else answered 400. */
+  private static boolean supportedVersion(Exchange ex) {
+    String version = ex.header(VERSION_HEADER);
+    if (version != null && !SUPPORTED.contains(version.strip())) {
+      reject(ex, 400, null, JsonRpc.BAD_REQUEST, "Bad Request: unsupported " + VERSION_HEADER + " '" + version
+        + "' (supported: " + String.join(", ", SUPPORTED) + ")");
+      return false;
+    }
+    return true;
   }
 
   private void initialize(Exchange ex, Object id, Object params) {

@@ -398,6 +398,9 @@ class McpDoorTest {
     Exchange noHeader = new Exchange("", A, null);
     door.delete(noHeader);
     assertThat(noHeader.status).isEqualTo(400);
+    Exchange oldRevision = new Exchange("", A, s).header("MCP-Protocol-Version", "2024-10-07");
+    door.delete(oldRevision);
+    assertThat(oldRevision.status).isEqualTo(400);
     Exchange others = new Exchange("", B, s);
     door.delete(others);
     assertThat(others.status).isEqualTo(404);
