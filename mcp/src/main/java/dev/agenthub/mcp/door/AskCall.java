@@ -109,12 +109,23 @@ final class AskCall {
     }
   }
 
-  /** A turn's answer as a tool's result: the reply as text, the rest of the answer object in {@code _meta}. */
+  /**
+   * A turn's answer as a tool's result: the reply as text, the rest of the answer object in {@code
+   * _meta}. A turn that waits for a person's approval says so after what it said so far: the answer
+   * after the decision goes to whoever decides ({@code POST /v1/approvals/<id>}), not to this call.
+   */
   static JsonObject reply(JsonObject answer) {
     JsonObject rest = answer.copy();
-    Object text = rest.remove("reply");
-    return new JsonObject().put("content", new JsonArray().add(text(text == null ? "" : text.toString())))
-      .put("isError", false).put("_meta", new JsonObject().put(REPLY_META, rest));
+    Object reply = rest.remove("reply");
+    String text = reply == null ? "" : reply.toString();
+    if (rest.getValue("approval") instanceof JsonObject approval) {
+      text = (text.isEmpty() ? "" : text + "\n\n") + "[The agent waits for a person's approval of the tool '"
+        + approval.getString("tool") + "' (approval " + approval.getString("id") + ", POST /v1/approvals/"
+        + approval.getString("id") + "); once decided, the turn goes on in session '" + approval.getString("session")
+        + "' and its answer goes to whoever decided.]";
+    }
+    return new JsonObject().put("content", new JsonArray().add(text(text))).put("isError", false)
+      .put("_meta", new JsonObject().put(REPLY_META, rest));
   }
 
   /**

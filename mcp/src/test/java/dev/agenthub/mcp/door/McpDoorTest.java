@@ -290,6 +290,22 @@ class McpDoorTest {
   }
 
   @Test
+  void aTurnThatWaitsForAnApprovalSaysSoAndWhere() {
+    String s = session(A);
+    Exchange ex = post(call(1, "ask_support", new JsonObject().put("text", "delete bob"), null), A, s);
+    JsonObject approval = new JsonObject().put("id", "ap-1").put("agent", "support").put("session", "mcp-x")
+      .put("tool", "delete_contact").put("arguments", new JsonObject().put("name", "bob"));
+    node.turns.get(0).complete(new JsonObject().put("reply", "Deleting bob.").put("finish_reason", "approval_required")
+      .put("status", "approval_required").put("approval", approval));
+    JsonObject result = ex.response().getJsonObject("result");
+    assertThat(result.getBoolean("isError")).isFalse();
+    assertThat(result.getJsonArray("content").getJsonObject(0).getString("text")).startsWith("Deleting bob.\n\n")
+      .contains("'delete_contact'").contains("POST /v1/approvals/ap-1").contains("session 'mcp-x'");
+    assertThat(result.getJsonObject("_meta").getJsonObject("dev.agenthub/reply").getJsonObject("approval"))
+      .isEqualTo(approval);
+  }
+
+  @Test
   void badArgumentsAndToolsTheTokenHasNotAreInvalidParams() {
     String s = session(A);
     Map<String, String> cases = Map.of(
