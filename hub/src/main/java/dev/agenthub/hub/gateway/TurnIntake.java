@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 
 /**
  * The node's one intake of turns, whatever door they come through (HTTP, the OpenAI-compatible
- * API, the MCP door, the event bus and its bridge, delegation; the channels to come): who calls
+ * API, the MCP door, the event bus and its bridge, delegation, the channels): who calls
  * (the token, its right to the agent, the client's request rate), the turn built from what they
  * sent, and the node's one {@link TurnDispatcher} that sends it to the session's owner. A door
  * parses its own wire format and answers in it; everything between is here, once.
