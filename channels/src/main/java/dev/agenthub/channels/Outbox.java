@@ -118,11 +118,13 @@ final class Outbox {
   private Future<Void> paced(Call call) {
     long now = System.nanoTime();
     long wait = 0;
+    // a bucket of capacity 1 spaces messages evenly: the platforms count in sliding windows, where a
+    // full bucket's burst plus its refill would pass their limit
     for (TokenBucket b : new TokenBucket[] {bucket("chat|" + call.channel().id() + "|" + call.chat(), () ->
       new TokenBucket(1, 1, now)), call.group() && call.channel().type() == HubConfig.ChannelType.TELEGRAM
-      ? bucket("group|" + call.channel().id() + "|" + call.chat(), () -> new TokenBucket(20, 20 / 60.0, now)) : null,
+      ? bucket("group|" + call.channel().id() + "|" + call.chat(), () -> new TokenBucket(1, 19 / 60.0, now)) : null,
       call.channel().type() == HubConfig.ChannelType.TELEGRAM
-        ? bucket("bot|" + call.channel().id(), () -> new TokenBucket(30, 30, now)) : null}) {
+        ? bucket("bot|" + call.channel().id(), () -> new TokenBucket(1, 29, now)) : null}) {
       if (b != null) {
         wait = Math.max(wait, b.nanosUntil(1, now));
       }

@@ -136,7 +136,7 @@ public final class DevTools implements Callable<Integer> {
     description = "Runs the benchmarks and prints their figures (nodes as separate JVMs from the product jar).")
   static final class Bench implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "SCENARIO", defaultValue = "all",
-      description = "messages|memory|sessions|governor|provider|eventbus|telemetry|tools|all (default: ${DEFAULT-VALUE})")
+      description = "messages|memory|sessions|governor|provider|eventbus|telemetry|tools|channels|all (default: ${DEFAULT-VALUE})")
     String scenario;
     @Option(names = "--messages", paramLabel = "N", description = "messages (or appends) per run")
     Integer messages;

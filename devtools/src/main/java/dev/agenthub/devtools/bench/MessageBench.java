@@ -87,13 +87,14 @@ public final class MessageBench {
       switch (args[i]) {
         case "--messages" -> messages = Integer.parseInt(args[++i]);
         case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
-        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "tools", "all" ->
+        case "messages", "memory", "sessions", "governor", "provider", "eventbus", "telemetry", "tools", "channels",
+             "all" ->
           scenario = args[i];
         case "--per-session" -> perSession = Integer.parseInt(args[++i]);
         case "--replicas" -> replicas = Integer.parseInt(args[++i]);
         case "--hub-jar" -> hubJar = Path.of(args[++i]).toAbsolutePath();
         default -> {
-          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|tools|all] [--messages N]"
+          out.println("usage: bench [messages|memory|sessions|governor|provider|eventbus|telemetry|tools|channels|all] [--messages N]"
             + " [--concurrency C]"
             + " [--per-session N] [--replicas N (memory: only the three-node rows with N replicas)]");
           return 2;
@@ -108,6 +109,9 @@ public final class MessageBench {
     }
     if (scenario.equals("telemetry") || scenario.equals("all")) {
       telemetry(out, messages, concurrency);
+    }
+    if (scenario.equals("channels") || scenario.equals("all")) {
+      ChannelsBench.run(out, Math.min(messages, 20_000), concurrency);
     }
     if (scenario.equals("tools") || scenario.equals("all")) {
       ToolsBench.run(out, Math.min(messages, 10_000));
