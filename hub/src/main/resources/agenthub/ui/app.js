@@ -184,6 +184,14 @@
       + esc(st) + '" data-key="' + esc(id + '/' + k) + '" data-state="' + esc(st) + '">' + esc(k) + ': ' + esc(st)
       + '</span>').join(' ') + '</td></tr>').join('')
       || '<tr><td colspan="5" class="muted">no remote providers (sim only)</td></tr>';
+    const n = (c, k) => Math.round((c.counts || {})[k] || 0);
+    $('channels').querySelector('tbody').innerHTML = (s.channels || []).map((c) => '<tr data-channel="' + esc(c.id)
+      + '"><td>' + esc(c.id) + ' <span class="muted">' + esc(c.type) + ', ' + esc(c.mode) + '</span></td><td>' + esc(c.agent)
+      + '</td><td title="accepted / duplicates / ignored / refused">' + n(c, 'in_accepted') + ' <span class="muted">+'
+      + n(c, 'in_duplicate') + ' dup, ' + n(c, 'in_ignored') + ' ignored, ' + n(c, 'in_refused') + ' refused</span></td><td>'
+      + n(c, 'out_sent') + '</td><td class="' + (n(c, 'out_failed') + n(c, 'out_dropped') > 0 ? 'bad' : '') + '">'
+      + (n(c, 'out_failed') + n(c, 'out_dropped')) + '</td></tr>').join('')
+      || '<tr><td colspan="5" class="muted">no channels configured</td></tr>';
     $('refused').innerHTML = Object.entries(s.refused || {}).map(([k, v]) => '<div>' + esc(k) + ': ' + Math.round(v) + '</div>').join('')
       || '<p class="muted">nothing refused</p>';
     const events = $('events');

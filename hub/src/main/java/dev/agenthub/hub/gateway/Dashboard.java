@@ -1,6 +1,7 @@
 package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
+import dev.agenthub.config.HubConfig;
 import dev.agenthub.governor.GovernorVerticle;
 import dev.agenthub.governor.ledger.LedgerVerticle;
 import dev.agenthub.hub.cluster.ClusterView;
@@ -118,9 +119,16 @@ final class Dashboard {
     registry.find("agenthub_key_available").gauges().forEach(g -> keys.put(g.getId().getTag("key"), g.value()));
     JsonObject refused = new JsonObject();
     registry.find("agenthub_refused").counters().forEach(c -> refused.put(c.getId().getTag("reason"), c.count()));
+    // each channel's messages on this node: in (accepted, duplicate, ignored, refused), out (sent, failed, dropped)
+    JsonObject channels = new JsonObject();
+    registry.find("agenthub_channel_messages").counters().forEach(c -> {
+      JsonObject ch = channels.getJsonObject(c.getId().getTag("channel"), new JsonObject());
+      ch.put(c.getId().getTag("direction") + "_" + c.getId().getTag("outcome"), c.count());
+      channels.put(c.getId().getTag("channel"), ch);
+    });
     JsonObject stats = new JsonObject().put("node", gw.config().node().name()).put("messages", messages)
       .put("rate", rate).put("turn_p50_ms", p50).put("turn_p99_ms", p99).put("queues", queues).put("keys", keys)
-      .put("refused", refused).put("at", System.currentTimeMillis());
+      .put("refused", refused).put("channels", channels).put("at", System.currentTimeMillis());
     // the governor's view of each provider: calls in flight and waiting, its circuit, each key's state
     JsonObject ask = new JsonObject();
     vertx.eventBus().<JsonObject>request(GovernorVerticle.STATUS, ask, gw.signer().sign(GovernorVerticle.STATUS, ask, null))
@@ -203,7 +211,16 @@ final class Dashboard {
       s.getJsonObject("refused", new JsonObject()).forEach(e -> refused.put(e.getKey(),
         refused.getDouble(e.getKey(), 0.0) + ((Number) e.getValue()).doubleValue()));
     }
-    return new JsonObject().put("at", now).put("nodes", nodes).put("agents", agents).put("messages_per_s", rate)
+    JsonArray channels = new JsonArray();
+    for (HubConfig.Channel c : gw.config().channels()) {
+      JsonObject counts = new JsonObject();
+      byNode.values().forEach(st -> st.getJsonObject("channels", new JsonObject()).getJsonObject(c.id(), new JsonObject())
+        .forEach(e -> counts.put(e.getKey(), counts.getDouble(e.getKey(), 0.0) + ((Number) e.getValue()).doubleValue())));
+      channels.add(new JsonObject().put("id", c.id()).put("type", c.type().id()).put("agent", c.agent())
+        .put("mode", c.mode()).put("counts", counts));
+    }
+    return new JsonObject().put("at", now).put("nodes", nodes).put("agents", agents).put("channels", channels)
+      .put("messages_per_s", rate)
       .put("messages_total", messages).put("keys", keys).put("refused", refused).put("providers", providers(byNode.values()))
       .put("spend", spend == null ? new JsonObject() : spend)
       .put("memory", gw.memoryWriter().get() == null ? new JsonObject().put("writes", "held")
