@@ -111,13 +111,16 @@ public final class TurnIntake {
   /** The channels' way in: a turn as {@code client} on {@code agent}, admitted, rate-limited and dispatched. */
   public ChannelIntake channels() {
     return (client, agent, request) -> {
+      long started = System.nanoTime();
       try {
         admitClient(client, agent);
         checkRate(client, null);
       } catch (Failure f) {
+        metrics.message(agent, Replies.outcome(f), System.nanoTime() - started);
         return Future.failedFuture(f);
       }
-      return dispatch(agent, request);
+      return dispatch(agent, request).onComplete(ar -> metrics.message(agent, ar.succeeded() ? "ok"
+        : Replies.outcome(ar.cause()), System.nanoTime() - started));
     };
   }
 

@@ -1,15 +1,19 @@
 package dev.agenthub.hub.gateway;
 
+import dev.agenthub.devtools.platforms.SlackStandIn;
 import dev.agenthub.hub.Browser;
 import dev.agenthub.hub.HubNode;
 import dev.agenthub.hub.TestHub;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.HubYaml;
 
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,6 +86,46 @@ class DashboardBrowserTest {
       browser.screenshot(Path.of("target", "dashboard-login.png"));
     } finally {
       node.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void theDashboardShowsALinePerChannel() throws Exception {
+    Assumptions.assumeTrue(Browser.available(), "Debian's chromium is not installed (scripts/test installs it when it can)");
+    Vertx platform = Vertx.vertx();
+    SlackStandIn slack = new SlackStandIn(platform, "xoxb-dash");
+    String base = slack.start().await(30, TimeUnit.SECONDS);
+    HubNode node = TestHub.start(HubYaml.yaml("dash3", 0, """
+      channels:
+        - { id: slack-ops, type: slack, agent: ops, token: "xoxb-dash", signing-secret: "dash-signing", api-base: "%s" }
+      """.formatted(base)));
+    Path profile = Files.createTempDirectory("agenthub-chromium");
+    try (Browser browser = Browser.open(node.url() + "/", profile)) {
+      long now = System.currentTimeMillis() / 1000;
+      for (int i = 0; i < 3; i++) {
+        String event = new JsonObject().put("type", "event_callback").put("event_id", "EvDash" + i).put("event",
+          new JsonObject().put("type", "message").put("channel_type", "im").put("channel", "D" + i).put("user", "U" + i)
+            .put("text", "hello " + i).put("ts", "1700000000.00" + i)).encode();
+        HttpRequest.Builder post = HttpRequest.newBuilder(URI.create(node.url() + "/channels/slack-ops"))
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(event));
+        SlackStandIn.sign("dash-signing", event, now).forEach(post::header);
+        assertThat(TestHub.HTTP.send(post.build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      }
+      HttpRequest.Builder forged = HttpRequest.newBuilder(URI.create(node.url() + "/channels/slack-ops"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}"));
+      SlackStandIn.sign("not-the-secret", "{}", now).forEach(forged::header);
+      assertThat(TestHub.HTTP.send(forged.build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+      Fixtures.await("the channel's line shows three in and three out", Duration.ofMinutes(1), () -> holds(browser,
+        "(() => { const r = document.querySelector('[data-channel=slack-ops]'); if (!r) return false;"
+          + " const c = r.querySelectorAll('td'); return c[2].textContent.startsWith('3 ') && c[3].textContent === '3'"
+          + " && c[2].textContent.includes('1 refused'); })()"));
+      assertThat(browser.eval("window.agenthubDashboard.last().messages_total")).as("channel turns count as messages")
+        .isNotEqualTo(0);
+      browser.eval("document.getElementById('channels').scrollIntoView(); true");
+      browser.screenshot(Path.of("target", "dashboard-channels.png"));
+    } finally {
+      node.close().await(1, TimeUnit.MINUTES);
+      platform.close().await(30, TimeUnit.SECONDS);
     }
   }
 
