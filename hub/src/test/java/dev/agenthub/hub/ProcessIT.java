@@ -3,6 +3,7 @@ package dev.agenthub.hub;
 import dev.agenthub.client.AgentHubClient;
 import dev.agenthub.client.Reply;
 import dev.agenthub.devtools.mock.MockLlm;
+import dev.agenthub.devtools.platforms.TelegramStandIn;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
 import dev.agenthub.testing.Fixtures;
@@ -552,6 +553,59 @@ class ProcessIT {
       }
     } finally {
       app.close().await(1, TimeUnit.MINUTES);
+    }
+  }
+
+  @Test
+  void aChannelsMessagesAreAnsweredOnceWhenTheNodeWorkingOnThemIsKilledMidTurn() throws Exception {
+    Vertx platform = Vertx.vertx();
+    TelegramStandIn telegram = new TelegramStandIn(platform, "77:kill-token");
+    try {
+      String base = telegram.start().await(30, TimeUnit.SECONDS);
+      Map<String, String> env = clusterEnv("memory");
+      Files.createDirectories(work);
+      Path conf = work.resolve("channel-kill.yaml");
+      Files.writeString(conf, """
+        providers: { sim: { type: sim, latency-ms: 3000 } }
+        models: { sim-small: { provider: sim } }
+        agents:
+          - { id: support, instances: 3, models: { routine: sim-small }, cache: false }
+        channels:
+          - { id: tg, type: telegram, agent: support, token: "77:kill-token", mode: webhook, secret: "kill-secret",
+              public-url: "https://hub.example", api-base: "%s" }
+        """.formatted(base));
+      int[] ports = {freePort(), freePort(), freePort()};
+      for (int i = 0; i < 3; i++) {
+        launch("k" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "k" + (i + 1),
+          "--http-port", String.valueOf(ports[i]));
+      }
+      for (int port : ports) {
+        Fixtures.await("node on " + port + " is ready in a 3-node cluster", Duration.ofMinutes(2),
+          () -> nodes(port) == 3 && ready(port));
+      }
+      // 30 chats' messages taken by k1, whose turns run 3 s; k1 dies before any is answered
+      for (int i = 0; i < 30; i++) {
+        JsonObject update = new JsonObject().put("update_id", 500 + i).put("message", new JsonObject()
+          .put("message_id", i + 1).put("from", new JsonObject().put("id", 900 + i).put("is_bot", false))
+          .put("chat", new JsonObject().put("id", 900 + i).put("type", "private")).put("date", 1_700_000_000)
+          .put("text", "question " + i));
+        HttpResponse<String> r = TestHub.HTTP.send(HttpRequest.newBuilder(URI.create(url(ports[0]) + "/channels/tg"))
+          .header("Content-Type", "application/json").header("X-Telegram-Bot-Api-Secret-Token", "kill-secret")
+          .POST(HttpRequest.BodyPublishers.ofString(update.encode())).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+      assertThat(telegram.sent()).as("nothing answered before the kill").isEmpty();
+      processes.get(0).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      Fixtures.await("every chat answered", Duration.ofMinutes(3), () -> telegram.sent().stream()
+        .map(m -> m.getValue("chat_id").toString()).distinct().count() == 30);
+      Thread.sleep(5_000);
+      Map<String, Long> perChat = new HashMap<>();
+      telegram.sent().forEach(m -> perChat.merge(m.getValue("chat_id").toString(), 1L, Long::sum));
+      assertThat(perChat).hasSize(30);
+      assertThat(perChat.values()).as("replies per message").allMatch(n -> n == 1);
+      assertThat(telegram.tooMany()).isZero();
+    } finally {
+      platform.close().await(30, TimeUnit.SECONDS);
     }
   }
 
