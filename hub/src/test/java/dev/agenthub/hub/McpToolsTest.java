@@ -2,9 +2,11 @@ package dev.agenthub.hub;
 
 import dev.agenthub.config.ConfigException;
 import dev.agenthub.config.ConfigLoader;
+import dev.agenthub.protocol.EventBusApi;
 import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.NpmPeers;
 
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -145,6 +147,21 @@ class McpToolsTest {
     assertThat(new JsonObject(denied.body()).getString("reply")).contains("denied").doesNotContain("42");
     assertThat(TestHub.post(node.url() + "/v1/approvals/apv-no-such", "{\"decision\":\"deny\"}").statusCode())
       .isEqualTo(404);
+
+    // the same desk on the event bus
+    HttpResponse<String> third = TestHub.post(node.url() + "/v1/agents/support/messages",
+      new JsonObject().put("session", "ap3").put("text", "/tool mcp.every.get-sum {\"a\": 7, \"b\": 8}").encode());
+    assertThat(third.statusCode()).isEqualTo(202);
+    String id3 = new JsonObject(third.body()).getJsonObject("approval").getString("id");
+    JsonObject onBus = node.vertx().eventBus().<JsonObject>request(EventBusApi.APPROVALS, new JsonObject())
+      .await(30, TimeUnit.SECONDS).body();
+    assertThat(onBus.getJsonArray("approvals").stream().map(a -> ((JsonObject) a).getString("id"))).contains(id3);
+    JsonObject decided = node.vertx().eventBus().<JsonObject>request(EventBusApi.APPROVALS, new JsonObject()
+      .put("id", id3).put("decision", "approve")).await(60, TimeUnit.SECONDS).body();
+    assertThat(decided.getString("reply")).contains("The sum of 7 and 8 is 15");
+    assertThatThrownBy(() -> node.vertx().eventBus().<JsonObject>request(EventBusApi.APPROVALS, new JsonObject()
+      .put("id", id3).put("decision", "approve")).await(30, TimeUnit.SECONDS))
+      .isInstanceOf(ReplyException.class).satisfies(e -> assertThat(((ReplyException) e).failureCode()).isEqualTo(404));
   }
 
   @Test

@@ -14,6 +14,12 @@ public final class EventBusApi {
 
   /** Requests to agent {@code <agent>} go to {@code agenthub.agents.<agent>}; every hub node serves it. */
   public static final String ADDRESS_PREFIX = "agenthub.agents.";
+  /**
+   * The tool calls that wait for a person: {@code {}} lists those the caller may decide
+   * ({@code {"approvals":[...]}}), {@code {"id","decision":"approve"|"deny"}} decides one and answers
+   * with the turn's final reply, as {@code GET /v1/approvals} and {@code POST /v1/approvals/{id}} do.
+   */
+  public static final String APPROVALS = "agenthub.approvals";
   /** {@code Bearer <client token>}: required when the hub has {@code clients:} configured. */
   public static final String AUTHORIZATION = "authorization";
   /** An address that receives the answer's deltas ({@code {"text"}}) before the reply. */

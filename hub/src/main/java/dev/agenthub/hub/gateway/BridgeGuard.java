@@ -74,10 +74,11 @@ final class BridgeGuard {
   private Verdict send(JsonObject frame) {
     String address = frame.getValue("address") instanceof String a ? a : null;
     String agent = EventBusApi.agentOf(address);
-    if (agent == null) {
-      return Verdict.refuse(403, "only agenthub.agents.<agent> can be reached through the bridge");
+    if (agent == null && !EventBusApi.APPROVALS.equals(address)) {
+      return Verdict.refuse(403, "only agenthub.agents.<agent> and agenthub.approvals can be reached through the "
+        + "bridge");
     }
-    if (!agents.contains(agent)) {
+    if (agent != null && !agents.contains(agent)) {
       // answered here, so that a missing handler later means only "this node's door is not there now"
       return Verdict.refuse(404, "no agent '" + agent + "' on this hub");
     }

@@ -49,6 +49,10 @@ public final class EventBusDoor extends VerticleBase {
       consumers.add(c);
       ready.add(c.completion());
     }
+    // local: an application reaches it through its node's bridge, which delivers on that node only
+    MessageConsumer<Object> approvals = vertx.eventBus().localConsumer(EventBusApi.APPROVALS, this::onApprovals);
+    consumers.add(approvals);
+    ready.add(approvals.completion());
     return Future.all(ready);
   }
 
@@ -130,6 +134,30 @@ public final class EventBusDoor extends VerticleBase {
       }
       answer(agent, m, ar, started);
     });
+  }
+
+  /** {@link EventBusApi#APPROVALS}: the same desk as {@code /v1/approvals}, in the event-bus API's answers. */
+  private void onApprovals(Message<Object> m) {
+    try {
+      String authorization = m.headers().get(EventBusApi.AUTHORIZATION);
+      JsonObject body = body(m.body());
+      Future<JsonObject> answer;
+      if (body.getValue("id") == null) {
+        answer = intake.approvals().list(authorization);
+      } else if (!(body.getValue("id") instanceof String id) || !(body.getValue("decision") instanceof String d)) {
+        throw Failure.badParam("decision", "a decision is {\"id\", \"decision\": \"approve\"|\"deny\"}");
+      } else {
+        answer = intake.approvals().decide(authorization, id, d);
+      }
+      answer.onSuccess(r -> m.reply(r, new DeliveryOptions().addHeader(EventBusApi.VERSION_HEADER, EventBusApi.VERSION)))
+        .onFailure(err -> {
+          Failure e = HttpFailures.of(err);
+          m.fail(e.kind().status(), e.toJson().encode());
+        });
+    } catch (RuntimeException err) {
+      Failure e = HttpFailures.of(err);
+      m.fail(e.kind().status(), e.toJson().encode());
+    }
   }
 
   private static DeliveryOptions at(DeliveryOptions base, int offset) {
