@@ -508,7 +508,7 @@ final class TurnRunner {
     }
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
-      request.priority(), request.stop(), stream, inputTokens, request.client());
+      request.priority(), request.stop(), stream, inputTokens, request.client(), null);
     // the local governor gets the context by reference: nothing changes it until the reply; signed
     // for the local consumer (principal, address, time, once), not over the context, which it would encode
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
