@@ -167,10 +167,33 @@ final class SessionHistory {
   }
 
   void add(String session, String role, String content) {
+    add(session, new JsonObject().put("role", role).put("content", content));
+  }
+
+  /** Adds a chat message as it is (an assistant step with tool calls, a tool result). */
+  void add(String session, JsonObject message) {
     ArrayDeque<Entry> messages = bySession.computeIfAbsent(session, s -> new Session());
-    messages.addLast(new Entry(new JsonObject().put("role", role).put("content", content)));
+    messages.addLast(new Entry(message));
     while (messages.size() > maxMessages) {
       messages.pollFirst();
+    }
+  }
+
+  /** The session's messages in RAM, oldest first (empty when it is not here). */
+  JsonArray messages(String session) {
+    JsonArray out = new JsonArray();
+    ArrayDeque<Entry> messages = bySession.get(session);
+    if (messages != null) {
+      messages.forEach(e -> out.add(e.message));
+    }
+    return out;
+  }
+
+  /** Takes the newest {@code n} messages back out (a turn sent again finds what it wrote before). */
+  void dropLast(String session, int n) {
+    ArrayDeque<Entry> messages = bySession.get(session);
+    for (int i = 0; i < n && messages != null && !messages.isEmpty(); i++) {
+      messages.pollLast();
     }
   }
 

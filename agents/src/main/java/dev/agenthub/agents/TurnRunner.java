@@ -10,6 +10,7 @@ import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.TokenCounter;
 import dev.agenthub.protocol.Tokens;
+import dev.agenthub.protocol.ToolChoice;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.Future;
@@ -21,6 +22,9 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -30,7 +34,9 @@ import java.util.function.Function;
  * router picks the model, tool calls run through the skill policy for at most {@code tool-steps}
  * rounds, and the answer goes into the transcript before it is returned. A stateless turn brings its
  * own history and writes nothing. The answer is the text of every round, so a streamed turn's client
- * sees exactly what the transcript keeps. Runs on its agent's context.
+ * sees exactly what the transcript keeps. A step that calls the client's own tools ends the turn with
+ * those calls, and the client's next turn brings their results instead of a user message
+ * ({@link ClientTools}). Runs on its agent's context.
  */
 final class TurnRunner {
 
@@ -41,13 +47,18 @@ final class TurnRunner {
     }
   }
 
-  /** A turn whose answer an earlier owner wrote before it died: the reply is that answer. */
+  /**
+   * A turn whose answer an earlier owner wrote before it died: the reply is that answer (and the
+   * client's tool calls it ended with, or null).
+   */
   private static final class AlreadyAnswered extends RuntimeException {
     final String answer;
+    final JsonArray toolCalls;
 
-    AlreadyAnswered(String answer) {
+    AlreadyAnswered(String answer, JsonArray toolCalls) {
       super("answered already", null, false, false);
       this.answer = answer;
+      this.toolCalls = toolCalls;
     }
   }
 
@@ -102,6 +113,10 @@ final class TurnRunner {
     boolean cached = true;
     String model;
     String finishReason = "stop";
+    /** The step that called the client's tools (the turn ends with it), its client calls and the agent's results. */
+    JsonObject step;
+    JsonArray clientCalls;
+    List<JsonObject> agentResults;
 
     void add(ModelCall.Reply r) {
       usage = usage.plus(r.usage());
@@ -112,9 +127,17 @@ final class TurnRunner {
     }
   }
 
-  /** Everything one turn needs beyond its request; {@code userWritten}: its user entry is durable. */
+  /**
+   * Everything one turn needs beyond its request; {@code userWritten}: its first entries (the user
+   * message, or the client's tool results) are durable; {@code clientTools}: the client's own tools
+   * (null: none), {@code clientNames} their names.
+   */
   private record Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript,
-                      Future<Void> userWritten, String[] claim) {
+                      Future<Void> userWritten, String[] claim, JsonArray clientTools, Set<String> clientNames) {
+    Call(Turn.Request request, Skills.Call skills, TurnControl control, int maxTokens, String transcript,
+         Future<Void> userWritten, String[] claim, JsonArray clientTools) {
+      this(request, skills, control, maxTokens, transcript, userWritten, claim, clientTools, ClientTools.names(clientTools));
+    }
   }
 
   Future<Turn.Reply> run(Turn.Request request, TurnControl control) {
@@ -144,19 +167,25 @@ final class TurnRunner {
     // a first turn writes it while the model works; a resent one waits (it may continue a dangling turn)
     Promise<Void> userWritten = Promise.promise();
     Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client(), control),
-      control, maxTokens, transcript, userWritten.future(), new String[1]);
+      control, maxTokens, transcript, userWritten.future(), new String[1], request.tools());
     Progress progress = new Progress();
     ModelRouter.Route route = ModelRouter.route(request.text(), request.hint());
     TokenCounter counter = counters.apply(route == ModelRouter.Route.COMPLEX ? spec.complexModel() : spec.routineModel());
     // a turn sent again after its node died finds its user entry written already (same write id):
     // it is continued, not asked twice; if its answer was written too, that answer is the reply
     String[] answered = {null};
+    // the client's tools may not take the name of one of the agent's: checked before anything is written
+    Future<Void> checked = request.clientTools()
+      ? skills.tools().map(tools -> ClientTools.offered(request.tools(), tools)).mapEmpty() : Future.succeededFuture();
     Future<Void> before;
     if (request.stateless()) {
       userWritten.complete();
-      before = Future.succeededFuture();
+      before = checked;
+    } else if (request.continuation()) {
+      before = checked.compose(v -> loadHistory(call)).compose(v -> continueWithResults(call, resent, userWritten));
     } else {
-      before = loadHistory(call).compose(v -> {
+      before = checked.compose(v -> loadHistory(call)).compose(v -> {
+        waitingForResults(call, resent);
         Future<Void> written = append(call, "user", request.text(), writeId(request, "user"))
           .map(w -> {
             if (w.getBoolean("duplicate", false)) {
@@ -177,7 +206,7 @@ final class TurnRunner {
         if (answered[0] != null) {
           history.add(session, "user", request.text());
           history.add(session, "assistant", answered[0]);
-          return Future.failedFuture(new AlreadyAnswered(answered[0]));
+          return Future.failedFuture(new AlreadyAnswered(answered[0], null));
         }
         return Future.<Void>succeededFuture();
       })
@@ -187,6 +216,9 @@ final class TurnRunner {
         return converse(messages, route, progress, call, 0);
       })
       .compose(v -> {
+        if (progress.clientCalls != null) {
+          return recordStep(call, progress, true);
+        }
         String answer = progress.answer.toString();
         if (progress.finishReason.equals(ModelCall.CANCELLED)) {
           answer = answer.isEmpty() ? INTERRUPTED : answer + ROUND_SEPARATOR + INTERRUPTED;
@@ -195,25 +227,84 @@ final class TurnRunner {
       })
       .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(),
         progress.model, progress.usage, progress.cost, progress.usage.input() > 0 && progress.cached,
-        progress.finishReason))
+        progress.finishReason, null, progress.clientCalls))
       .recover(err -> {
         if (err instanceof AlreadyAnswered done) {
           return Future.succeededFuture(new Turn.Reply(spec.id(), request.session(), instance, node, done.answer,
-            null, ModelCall.Usage.NONE, 0, false, "stop"));
+            null, ModelCall.Usage.NONE, 0, false, done.toolCalls == null ? "stop" : "tool_calls", null, done.toolCalls));
         }
         return err instanceof Approvals.Paused paused ? pause(call, paused, route, progress) : Future.failedFuture(err);
       });
   }
 
   /**
+   * A turn of a user message in a session that waits for the results of the client's tool calls is
+   * refused (400), unless it is this very turn sent again after its step was written: then the reply
+   * is that step's calls.
+   */
+  private void waitingForResults(Call call, boolean resent) {
+    String session = call.request().sessionKey();
+    JsonArray past = history.messages(session);
+    JsonArray waiting = ClientTools.waiting(past);
+    if (waiting.isEmpty()) {
+      return;
+    }
+    ClientTools.Tail tail = ClientTools.tail(past);
+    boolean repeat = resent || call.request().clientKey();
+    if (repeat && call.request().text().equals(ClientTools.question(past, tail))) {
+      throw new AlreadyAnswered(tail.step().getString("content") == null ? "" : tail.step().getString("content"),
+        waiting);
+    }
+    throw ClientTools.stillWaiting(waiting);
+  }
+
+  /**
+   * A turn of the client's tool results: checked against the calls the session waits for (400 when
+   * they do not answer exactly those), then written; a turn sent again takes back what it wrote before,
+   * and answers with its answer if that was written too.
+   */
+  private Future<Void> continueWithResults(Call call, boolean resent, Promise<Void> written) {
+    String session = call.request().sessionKey();
+    ClientTools.Continuing found = ClientTools.continuing(history.messages(session), call.request().toolResults(),
+      resent || call.request().clientKey());
+    history.dropLast(session, found.written());
+    Future<Void> results = writeResults(call, 0);
+    results.onComplete(written);
+    if (found.answer() != null) {
+      return results.compose(v -> {
+        ClientTools.messages(call.request().toolResults()).forEach(m -> history.add(session, (JsonObject) m));
+        history.add(session, "assistant", found.answer());
+        return Future.failedFuture(new AlreadyAnswered(found.answer(), null));
+      });
+    }
+    return found.written() > 0 ? results : Future.succeededFuture();
+  }
+
+  private Future<Void> writeResults(Call call, int i) {
+    JsonArray results = call.request().toolResults();
+    if (i >= results.size()) {
+      return Future.succeededFuture();
+    }
+    JsonObject r = results.getJsonObject(i);
+    return append(call, ClientTools.RESULT_ENTRY, ClientTools.resultEntry(r),
+      writeId(call.request(), "result-" + r.getString("tool_call_id"))).compose(v -> writeResults(call, i + 1));
+  }
+
+  /**
    * The model's messages: the agent's own system prompt; for a stateless turn its caller's system
    * messages after it, then the caller's history; for a session, its history from the transcript;
-   * the history trimmed from the oldest so the whole fits {@code context-tokens}.
+   * the history trimmed from the oldest so the whole fits {@code context-tokens} (never starting with
+   * tool results whose call was trimmed away); then the user's message, or the client's tool results.
    */
   private JsonArray context(String system, Turn.Request request, TokenCounter counter, Progress progress) {
     JsonArray messages = new JsonArray().add(ContextSource.message("system", system));
     int systemTokens = systemTokens(system, counter);
-    int userTokens = counter.count(request.text()) + 3;
+    JsonArray news = request.continuation() ? ClientTools.messages(request.toolResults())
+      : new JsonArray().add(ContextSource.message("user", request.text()));
+    int userTokens = 0;
+    for (int i = 0; i < news.size(); i++) {
+      userTokens += counter.countMessage(news.getJsonObject(i));
+    }
     int budget = spec.limits().contextTokens() - systemTokens - userTokens - 6;
     int used = systemTokens + userTokens + 3;
     JsonArray past;
@@ -239,8 +330,18 @@ final class TurnRunner {
       past = recent.messages();
       used += recent.tokens();
     }
-    past.forEach(messages::add);
-    messages.add(ContextSource.message("user", request.text()));
+    int orphans = ClientTools.orphans(past);
+    for (int i = 0; i < past.size(); i++) {
+      if (i < orphans) {
+        used -= counter.countMessage(past.getJsonObject(i));
+      } else {
+        messages.add(past.getJsonObject(i));
+      }
+    }
+    if (request.continuation() && !ClientTools.endsWithStep(messages)) {
+      throw Failure.badParam("messages", "the tool calls these results answer do not fit the agent's context-tokens");
+    }
+    news.forEach(messages::add);
     progress.promptTokens = used;
     return messages;
   }
@@ -311,16 +412,58 @@ final class TurnRunner {
     }
     return call.userWritten().compose(w -> append(call, "assistant",
       answer.isBlank() ? "(no answer)" : answer, writeId(call.request(), "assistant"))).map(v -> {
-      history.add(call.request().sessionKey(), "user", call.request().text());
+      addTurnStart(call);
       history.add(call.request().sessionKey(), "assistant", answer);
       return answer;
     });
   }
 
+  /**
+   * A turn that ends with the client's tool calls: the step (the whole answer's text, every call of
+   * the step, the agent's own results) is the turn's answer entry, under the answer's write id.
+   * {@code withStart}: the turn's user message (or results) goes into the history too (a resumed turn's
+   * went in when it paused).
+   */
+  private Future<String> recordStep(Call call, Progress progress, boolean withStart) {
+    String answer = progress.answer.toString();
+    JsonObject step = progress.step.copy();
+    if (answer.isEmpty()) {
+      step.putNull("content");
+    } else {
+      step.put("content", answer);
+    }
+    if (call.transcript() == null) {
+      return Future.succeededFuture(answer);
+    }
+    return call.userWritten().compose(w -> append(call, ClientTools.STEP_ENTRY,
+      ClientTools.stepEntry(step, progress.agentResults), writeId(call.request(), "assistant"))).map(v -> {
+      if (withStart) {
+        addTurnStart(call);
+      }
+      String session = call.request().sessionKey();
+      history.add(session, step);
+      progress.agentResults.forEach(r -> history.add(session, r));
+      return answer;
+    });
+  }
+
+  /** The turn's first messages into the history once its answer is written: the user's, or the client's results. */
+  private void addTurnStart(Call call) {
+    String session = call.request().sessionKey();
+    if (call.request().continuation()) {
+      ClientTools.messages(call.request().toolResults()).forEach(m -> history.add(session, (JsonObject) m));
+    } else {
+      history.add(session, "user", call.request().text());
+    }
+  }
+
   private Future<Void> converse(JsonArray messages, ModelRouter.Route route, Progress progress, Call call, int step) {
     boolean toolsLeft = step < spec.limits().toolSteps() && !call.control().cancelled();
-    Future<JsonArray> offered = toolsLeft ? skills.tools() : Future.succeededFuture(new JsonArray());
-    return offered.compose(tools -> model(messages, tools, route, call, progress, step == 0)).compose(result -> {
+    Future<JsonArray> offered = toolsLeft ? skills.tools().map(t -> ClientTools.offered(call.clientTools(), t))
+      : Future.succeededFuture(new JsonArray());
+    // the client's tool choice binds the turn's first model call; the agent's own tool steps after it are free
+    ToolChoice choice = step == 0 ? call.request().toolChoice() : null;
+    return offered.compose(tools -> model(messages, tools, choice, route, call, progress, step == 0)).compose(result -> {
       ModelCall.Reply reply = result.reply();
       progress.add(reply);
       String text = reply.content() == null ? "" : reply.content();
@@ -333,11 +476,21 @@ final class TurnRunner {
       if (!reply.wantsTools() || !toolsLeft || reply.cancelled()) {
         return Future.succeededFuture();
       }
+      // every call goes into the step; the agent's own run here, the client's end the turn
       JsonArray calls = new JsonArray();
+      JsonArray agentCalls = new JsonArray();
+      JsonArray clientCalls = new JsonArray();
       for (int i = 0; i < reply.toolCalls().size(); i++) {
         JsonObject c = reply.toolCalls().getJsonObject(i);
-        calls.add(new JsonObject().put("id", c.getString("id")).put("type", "function").put("function",
-          new JsonObject().put("name", c.getString("name")).put("arguments", args(c).encode())));
+        String clientTool = ClientTools.clientTool(call.clientNames(), c.getString("name"));
+        JsonObject openAi = ClientTools.call(c.getString("id"), clientTool == null ? c.getString("name") : clientTool,
+          args(c));
+        calls.add(openAi);
+        if (clientTool == null) {
+          agentCalls.add(c);
+        } else {
+          clientCalls.add(openAi);
+        }
       }
       JsonObject assistant = new JsonObject().put("role", "assistant").put("tool_calls", calls);
       if (text.isEmpty()) {
@@ -349,13 +502,28 @@ final class TurnRunner {
       TokenCounter counter = counters.apply(reply.model() == null ? spec.routineModel() : reply.model());
       progress.promptTokens += counter.countMessage(assistant);
       int before = messages.size();
-      return runTools(reply.toolCalls(), 0, messages, call, step)
+      return runTools(agentCalls, 0, messages, call, step)
+        // a pause for approval keeps the client's calls of the step: the resumed turn ends with them
+        .recover(err -> Future.failedFuture(err instanceof Approvals.Paused p && !clientCalls.isEmpty()
+          ? p.withClientCalls(clientCalls) : err))
         .onSuccess(v -> {
           for (int i = before; i < messages.size(); i++) {
             progress.promptTokens += counter.countMessage(messages.getJsonObject(i));
           }
         })
-        .compose(v -> converse(messages, result.route(), progress, call, step + 1));
+        .compose(v -> {
+          if (clientCalls.isEmpty()) {
+            return converse(messages, result.route(), progress, call, step + 1);
+          }
+          progress.step = assistant;
+          progress.clientCalls = clientCalls;
+          progress.agentResults = new ArrayList<>();
+          for (int i = before; i < messages.size(); i++) {
+            progress.agentResults.add(messages.getJsonObject(i));
+          }
+          progress.finishReason = "tool_calls";
+          return Future.succeededFuture();
+        });
     });
   }
 
@@ -398,7 +566,7 @@ final class TurnRunner {
    */
   private Future<Turn.Reply> pause(Call call, Approvals.Paused paused, ModelRouter.Route route, Progress progress) {
     Turn.Request request = call.request();
-    return approvals.keep(request, paused, route.name(), args(paused.toolCall)).compose(pending -> {
+    return approvals.keep(request, paused, route.name(), args(paused.toolCall), call.clientTools()).compose(pending -> {
       JsonObject shown = Approval.shown(pending);
       Future<Void> written = call.transcript() == null ? Future.succeededFuture()
         : call.userWritten().compose(w -> append(call, "approval", "waiting: " + shown.encode(),
@@ -406,7 +574,7 @@ final class TurnRunner {
       return written.map(v -> {
         events.skill(spec.id(), paused.toolCall.getString("name"), "approval_required");
         if (call.transcript() != null) {
-          history.add(request.sessionKey(), "user", request.text());
+          addTurnStart(call);
         }
         return new Turn.Reply(spec.id(), request.session(), instance, node, progress.answer.toString(), progress.model,
           progress.usage, progress.cost, false, Approval.FINISH, shown);
@@ -424,7 +592,8 @@ final class TurnRunner {
     boolean stateless = pending.getBoolean("stateless", false);
     String transcript = stateless ? null : MemoryLayout.transcript(spec.id(), request.sessionKey());
     Call call = new Call(request, new Skills.Call(request.session(), request.depth(), deadline, request.client(), control),
-      control, spec.limits().outputTokens(), transcript, Future.succeededFuture(), new String[1]);
+      control, spec.limits().outputTokens(), transcript, Future.succeededFuture(), new String[1],
+      pending.getJsonArray(Approvals.CLIENT_TOOLS));
     Progress progress = new Progress();
     JsonArray messages = pending.getJsonArray("messages", new JsonArray()).copy();
     JsonObject c = new JsonObject().put("id", pending.getString("tool_call_id")).put("name", pending.getString("tool"))
@@ -438,8 +607,19 @@ final class TurnRunner {
         : skills.run(c.getString("name"), args(c), call.skills(), true))
       .compose(result -> toolResult(c, c.getString("name"), args(c), result, messages, call))
       .compose(v -> runTools(pending.getJsonArray("later", new JsonArray()), 0, messages, call, step))
-      .compose(v -> converse(messages, route, progress, call, step + 1))
       .compose(v -> {
+        JsonArray clientCalls = pending.getJsonArray(Approvals.CLIENT_CALLS);
+        if (clientCalls == null || clientCalls.isEmpty()) {
+          return converse(messages, route, progress, call, step + 1);
+        }
+        // the paused step called the client's tools too: with the agent's own done, the turn ends with them
+        endsWithClientCalls(messages, clientCalls, progress);
+        return Future.succeededFuture();
+      })
+      .compose(v -> {
+        if (progress.clientCalls != null) {
+          return recordStep(call, progress, false);
+        }
         String answer = progress.answer.toString();
         if (transcript == null) {
           return Future.succeededFuture(answer);
@@ -451,29 +631,44 @@ final class TurnRunner {
           });
       })
       .map(answer -> new Turn.Reply(spec.id(), request.session(), instance, node, answer, progress.model,
-        progress.usage, progress.cost, false, progress.finishReason))
+        progress.usage, progress.cost, false, progress.finishReason, null, progress.clientCalls))
       .recover(err -> err instanceof Approvals.Paused again ? pause(call, again, route, progress)
         : Future.failedFuture(err));
+  }
+
+  /** The turn ends with the client's calls of the last step in {@code messages}, after the agent's own results. */
+  private static void endsWithClientCalls(JsonArray messages, JsonArray clientCalls, Progress progress) {
+    int step = messages.size() - 1;
+    while (step > 0 && "tool".equals(messages.getJsonObject(step).getString("role"))) {
+      step--;
+    }
+    progress.step = messages.getJsonObject(step);
+    progress.clientCalls = clientCalls;
+    progress.agentResults = new ArrayList<>();
+    for (int i = step + 1; i < messages.size(); i++) {
+      progress.agentResults.add(messages.getJsonObject(i));
+    }
+    progress.finishReason = "tool_calls";
   }
 
   private record Routed(ModelCall.Reply reply, ModelRouter.Route route) {
   }
 
   /** One model call; a failed routine call is retried once on the complex model. */
-  private Future<Routed> model(JsonArray messages, JsonArray tools, ModelRouter.Route route, Call call,
-                               Progress progress, boolean first) {
+  private Future<Routed> model(JsonArray messages, JsonArray tools, ToolChoice choice, ModelRouter.Route route,
+                               Call call, Progress progress, boolean first) {
     if (first) {
       events.route(spec.id(), route == ModelRouter.Route.COMPLEX ? "complex" : "routine");
     }
     String model = route == ModelRouter.Route.ROUTINE ? spec.routineModel() : spec.complexModel();
-    return ask(model, messages, tools, call, progress).map(r -> new Routed(r, route)).recover(err -> {
+    return ask(model, messages, tools, choice, call, progress).map(r -> new Routed(r, route)).recover(err -> {
       boolean canEscalate = route == ModelRouter.Route.ROUTINE && !spec.complexModel().equals(spec.routineModel())
         && !(err instanceof TurnTimeout) && !call.control().cancelled() && !streamed(err);
       if (!canEscalate) {
         return Future.failedFuture(err);
       }
       events.route(spec.id(), "escalated");
-      return ask(spec.complexModel(), messages, tools, call, progress)
+      return ask(spec.complexModel(), messages, tools, choice, call, progress)
         .map(r -> new Routed(r, ModelRouter.Route.ESCALATED));
     });
   }
@@ -483,7 +678,8 @@ final class TurnRunner {
     return err instanceof Failure f && f.kind() == Failure.Kind.STREAM_BROKEN;
   }
 
-  private Future<ModelCall.Reply> ask(String model, JsonArray messages, JsonArray tools, Call call, Progress progress) {
+  private Future<ModelCall.Reply> ask(String model, JsonArray messages, JsonArray tools, ToolChoice choice, Call call,
+                                      Progress progress) {
     long remaining = (call.skills().deadlineNanos() - System.nanoTime()) / 1_000_000;
     if (remaining <= 0) {
       return Future.failedFuture(new TurnTimeout(spec.limits().turnTimeoutMs()));
@@ -508,7 +704,7 @@ final class TurnRunner {
     }
     int inputTokens = progress.promptTokens + toolTokens(tools, counters.apply(model));
     ModelCall.Request req = new ModelCall.Request(spec.id(), model, messages, tools, call.maxTokens(),
-      request.priority(), request.stop(), stream, inputTokens, request.client());
+      request.priority(), request.stop(), stream, inputTokens, request.client(), tools.isEmpty() ? null : choice);
     // the local governor gets the context by reference: nothing changes it until the reply; signed
     // for the local consumer (principal, address, time, once), not over the context, which it would encode
     return vertx.eventBus().<JsonObject>request(ModelCall.ADDRESS, req.toJson(),
@@ -563,7 +759,11 @@ final class TurnRunner {
       }
       history.forget(session);
       return loadHistory(call).compose(v -> {
-        if (!role.equals("user")) {
+        if (call.request().continuation()) {
+          // this turn's results written so far, read back
+          history.dropLast(session, ClientTools.continuing(history.messages(session), call.request().toolResults(), true)
+            .written());
+        } else if (!role.equals("user")) {
           history.takeDangling(session, call.request().text()); // this turn's user entry, read back
         }
         return memory.append(call.transcript(), role, text, writeId, call.claim()[0]);

@@ -1,6 +1,7 @@
 package dev.agenthub.governor;
 
 import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -37,7 +38,7 @@ final class AnthropicClient extends HttpProviderClient {
 
   @Override
   JsonObject body(Call call, boolean sendStop) {
-    JsonObject body = request(call.model().name(), call.messages(), call.tools(), call.maxTokens());
+    JsonObject body = request(call.model().name(), call.messages(), call.tools(), call.toolChoice(), call.maxTokens());
     if (sendStop && !call.stop().isEmpty()) {
       body.put("stop_sequences", new JsonArray(call.stop()));
     }
@@ -48,6 +49,10 @@ final class AnthropicClient extends HttpProviderClient {
   }
 
   static JsonObject request(String model, JsonArray messages, JsonArray tools, int maxTokens) {
+    return request(model, messages, tools, null, maxTokens);
+  }
+
+  static JsonObject request(String model, JsonArray messages, JsonArray tools, ToolChoice toolChoice, int maxTokens) {
     StringBuilder system = new StringBuilder();
     JsonArray out = new JsonArray();
     for (int i = 0; i < messages.size(); i++) {
@@ -96,8 +101,24 @@ final class AnthropicClient extends HttpProviderClient {
           .put("description", fn.getString("description", "")).put("input_schema", fn.getJsonObject("parameters")));
       }
       body.put("tools", ts);
+      if (toolChoice != null && toolChoice.forced()) {
+        body.put("tool_choice", toolChoice(toolChoice));
+      }
     }
     return body;
+  }
+
+  /**
+   * OpenAI's {@code tool_choice} as Anthropic's: {@code {type: none | any | tool, name}} ({@code required}
+   * is {@code any}); only sent with tools, which Anthropic requires.
+   */
+  static JsonObject toolChoice(ToolChoice choice) {
+    return switch (choice.mode()) {
+      case AUTO -> new JsonObject().put("type", "auto");
+      case NONE -> new JsonObject().put("type", "none");
+      case REQUIRED -> new JsonObject().put("type", "any");
+      case FUNCTION -> new JsonObject().put("type", "tool").put("name", choice.function().replace(".", "__"));
+    };
   }
 
   /** Appends a content block, merging it into the last message when that has the same role. */

@@ -181,8 +181,8 @@ final class ModelCallPipeline {
       return attempt(request, model, deadline, call);
     }
     String scope = agent.sensitive() ? "agent:" + agent.id() : "standard";
-    String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.maxTokens(),
-      request.stop());
+    String key = ResponseCache.key(scope, model.id(), request.messages(), request.tools(), request.toolChoice(),
+      request.maxTokens(), request.stop());
     // a sensitive agent's answers stay on this node: cluster maps cross the network unencrypted
     boolean nodeOnly = agent.sensitive();
     return cache.get(key, nodeOnly).compose(hit -> {

@@ -64,7 +64,7 @@ final class ModelDispatch {
       return new Attempt(priced(request, model, provider, BatchLane.PRICE_FACTOR, started, result), NOT_CANCELLABLE);
     }
     ProviderLane.Handle handle = lanes.get(provider.id()).call(request.agent(), request.priority(), model,
-      request.messages(), request.tools(), request.maxTokens(), request.stop(), deadline, deltas,
+      request.messages(), request.tools(), request.toolChoice(), request.maxTokens(), request.stop(), deadline, deltas,
       counters.apply(model.id()), model.id().equals(request.model()) ? request.inputTokens() : 0);
     return new Attempt(priced(request, model, provider, 1.0, started, handle.result()), handle::cancel);
   }
@@ -74,7 +74,8 @@ final class ModelDispatch {
                            Consumer<String> deltas, long started) {
     SimProvider.Answer a;
     try {
-      a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens(), request.stop());
+      a = sim.complete(model.id(), request.messages(), request.tools(), request.maxTokens(), request.stop(),
+        request.toolChoice());
     } catch (SimProvider.Failure e) {
       Promise<ProviderClient.Result> failed = Promise.promise();
       vertx.setTimer(Math.max(1, provider.latencyMs()), id -> failed.fail(e));

@@ -2,6 +2,7 @@ package dev.agenthub.governor;
 
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -43,6 +44,9 @@ final class OpenAiClient extends HttpProviderClient {
       .put(call.model().tokenParam(), call.maxTokens());
     if (!call.tools().isEmpty()) {
       body.put("tools", outgoingToolsOf(call.tools()));
+      if (call.toolChoice() != null && call.toolChoice().forced()) {
+        body.put("tool_choice", toolChoice(call.toolChoice()));
+      }
     }
     if (sendStop && !call.stop().isEmpty()) {
       body.put("stop", new JsonArray(call.stop()));
@@ -188,6 +192,17 @@ final class OpenAiClient extends HttpProviderClient {
       calls.values().forEach(c -> out.add(toolCall(c[0], c[1], c[2])));
       return Result.answer(headers, content, out, usage, refused ? "content_filter" : finishReason(finish));
     }
+  }
+
+  /**
+   * {@code tool_choice} as OpenAI takes it ({@code "none"}, {@code "required"}, or the named function
+   * under its wire name); only sent with tools, which OpenAI requires.
+   */
+  static Object toolChoice(ToolChoice choice) {
+    if (choice.mode() == ToolChoice.Mode.FUNCTION) {
+      return ToolChoice.function(choice.function().replace(".", "__")).toJson();
+    }
+    return choice.toJson();
   }
 
   static JsonArray outgoing(JsonArray messages) {

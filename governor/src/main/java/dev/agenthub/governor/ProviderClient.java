@@ -2,6 +2,7 @@ package dev.agenthub.governor;
 
 import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -20,14 +21,15 @@ interface ProviderClient {
    * @param model     the model, with its provider name and how it takes its output cap
    * @param messages  chat messages (OpenAI shape)
    * @param tools     tools (OpenAI shape, may be empty)
+   * @param toolChoice whether and which tool the model must call (null: auto); sent only with tools
    * @param maxTokens output cap
    * @param stop      stop sequences (empty for none)
    * @param timeoutMs the whole call's deadline
    * @param deltas    receives the answer's text piece by piece as the provider streams it; null for a
    *                  plain (not streamed) call
    */
-  record Call(String secret, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
-              List<String> stop, long timeoutMs, Consumer<String> deltas) {
+  record Call(String secret, HubConfig.Model model, JsonArray messages, JsonArray tools, ToolChoice toolChoice,
+              int maxTokens, List<String> stop, long timeoutMs, Consumer<String> deltas) {
     boolean streamed() {
       return deltas != null;
     }

@@ -4,6 +4,7 @@ import dev.agenthub.config.HubConfig;
 import dev.agenthub.protocol.ModelCall;
 import dev.agenthub.protocol.Priority;
 import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.micrometer.core.instrument.Gauge;
 import io.opentelemetry.api.trace.Span;
@@ -120,11 +121,12 @@ final class ProviderLane {
    * is the prompt's tokens as the agent counted them with the same counter (0: count them here).
    */
   Handle call(String agent, Priority priority, HubConfig.Model model, JsonArray messages, JsonArray tools,
-              int maxTokens, List<String> stop, long deadline, Consumer<String> deltas, TokenCounter counter,
-              int knownInput) {
+              ToolChoice toolChoice, int maxTokens, List<String> stop, long deadline, Consumer<String> deltas,
+              TokenCounter counter, int knownInput) {
     long input = knownInput > 0 ? knownInput
       : counter.countMessages(messages) + (tools.isEmpty() ? 0 : counter.count(tools.encode()));
-    Pending p = new Pending(agent, priority, model, messages, tools, maxTokens, stop, deadline, deltas, input + maxTokens);
+    Pending p = new Pending(agent, priority, model, messages, tools, toolChoice, maxTokens, stop, deadline, deltas,
+      input + maxTokens);
     p.estimatedInput = input;
     p.counter = counter;
     attempt(p);
@@ -151,6 +153,7 @@ final class ProviderLane {
     final HubConfig.Model model;
     final JsonArray messages;
     final JsonArray tools;
+    final ToolChoice toolChoice;
     final int maxTokens;
     final List<String> stop;
     final long deadline;
@@ -169,13 +172,14 @@ final class ProviderLane {
     final Context origin = Vertx.currentContext();
     final boolean traced = Span.current().getSpanContext().isValid();
 
-    Pending(String agent, Priority priority, HubConfig.Model model, JsonArray messages, JsonArray tools, int maxTokens,
-            List<String> stop, long deadline, Consumer<String> deltas, long reserve) {
+    Pending(String agent, Priority priority, HubConfig.Model model, JsonArray messages, JsonArray tools,
+            ToolChoice toolChoice, int maxTokens, List<String> stop, long deadline, Consumer<String> deltas, long reserve) {
       this.agent = agent;
       this.priority = priority;
       this.model = model;
       this.messages = messages;
       this.tools = tools;
+      this.toolChoice = toolChoice;
       this.maxTokens = maxTokens;
       this.stop = stop;
       this.deadline = deadline;
@@ -311,7 +315,7 @@ final class ProviderLane {
       p.deltas.accept(text);
     };
     p.attempts++;
-    ProviderClient.Call call = new ProviderClient.Call(key.secret, p.model, p.messages, p.tools, p.maxTokens, p.stop,
+    ProviderClient.Call call = new ProviderClient.Call(key.secret, p.model, p.messages, p.tools, p.toolChoice, p.maxTokens, p.stop,
       Math.min(provider.timeoutMs(), remainingMs), sink);
     if (p.traced && Vertx.currentContext() != p.origin) {
       // a traced call goes out on its caller's context, where its trace is current: the HTTP client

@@ -1,5 +1,7 @@
 package dev.agenthub.governor;
 
+import dev.agenthub.protocol.ToolChoice;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.vertx.core.Future;
@@ -15,7 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Exact-match response cache: model + messages + tools + max tokens, scoped by trust level (and by
+ * Exact-match response cache: model + messages + tools + tool choice + max tokens, scoped by trust level (and by
  * agent for sensitive agents, whose private context must never answer another agent). A local
  * Caffeine cache (size and time bounded) in front of a cluster-wide map with the same TTL, so a
  * reply computed on one node answers on every node.
@@ -48,12 +50,13 @@ final class ResponseCache {
       });
   }
 
-  static String key(String scope, String model, JsonArray messages, JsonArray tools, int maxTokens,
-                    List<String> stop) {
+  static String key(String scope, String model, JsonArray messages, JsonArray tools, ToolChoice toolChoice,
+                    int maxTokens, List<String> stop) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String part : new String[]{scope, model, messages.encode(), tools.encode(), Integer.toString(maxTokens),
-        new JsonArray(stop).encode()}) {
+      String choice = toolChoice == null ? "auto" : String.valueOf(toolChoice.toJson());
+      for (String part : new String[]{scope, model, messages.encode(), tools.encode(), choice,
+        Integer.toString(maxTokens), new JsonArray(stop).encode()}) {
         sha.update(part.getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
       }

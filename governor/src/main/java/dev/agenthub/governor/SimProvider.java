@@ -2,6 +2,7 @@ package dev.agenthub.governor;
 
 
 import dev.agenthub.protocol.Tokens;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -66,6 +67,18 @@ public final class SimProvider {
 
   /** As above, the answer cut at its first stop sequence (finish reason {@code stop}) or at the cap ({@code length}). */
   public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, List<String> stop) {
+    return complete(model, messages, tools, maxTokens, stop, null);
+  }
+
+  /**
+   * As above, under a tool choice (null: {@code auto}): {@code none} calls no tool whatever the message
+   * says; {@code required} calls the {@code /tool} lines' tools, else the first tool offered, with
+   * {@code {}}; a named function is called with the arguments of a {@code /tool} line naming it, else
+   * with {@code {}}. A forced choice calls even when tool results are there, as a real model must.
+   */
+  public Answer complete(String model, JsonArray messages, JsonArray tools, int maxTokens, List<String> stop,
+                         ToolChoice choice) {
+    ToolChoice.Mode mode = choice == null ? ToolChoice.Mode.AUTO : choice.mode();
     long input = 0;
     String lastUser = "";
     int lastUserIndex = -1;
@@ -94,8 +107,8 @@ public final class SimProvider {
         results.add(messages.getJsonObject(i));
       }
     }
-    if (results.isEmpty()) {
-      JsonArray calls = toolCalls(lastUser, tools, h);
+    if (mode != ToolChoice.Mode.NONE && (results.isEmpty() || mode != ToolChoice.Mode.AUTO)) {
+      JsonArray calls = forced(toolCalls(lastUser, tools, h), choice, tools, h);
       if (!calls.isEmpty()) {
         return new Answer("", calls, input, Tokens.estimate(calls.encode()));
       }
@@ -167,6 +180,26 @@ public final class SimProvider {
         h, 0));
     }
     return calls;
+  }
+
+  /** The calls a forced tool choice makes of the calls the message asked for. */
+  private static JsonArray forced(JsonArray asked, ToolChoice choice, JsonArray tools, long h) {
+    if (choice == null || choice.mode() == ToolChoice.Mode.AUTO) {
+      return asked;
+    }
+    if (choice.mode() == ToolChoice.Mode.FUNCTION) {
+      for (int i = 0; i < asked.size(); i++) {
+        if (choice.function().equals(asked.getJsonObject(i).getString("name"))) {
+          return new JsonArray().add(asked.getJsonObject(i));
+        }
+      }
+      return new JsonArray().add(call(choice.function(), new JsonObject(), h, 0));
+    }
+    if (!asked.isEmpty() || tools.isEmpty()) {
+      return asked;
+    }
+    String first = tools.getJsonObject(0).getJsonObject("function", new JsonObject()).getString("name");
+    return new JsonArray().add(call(first, new JsonObject(), h, 0));
   }
 
   private static JsonObject call(String name, JsonObject args, long h, int i) {

@@ -71,7 +71,7 @@ class AdmissionTest {
   private static ModelCall.Request request(String model, String client) {
     JsonArray messages = new JsonArray().add(new JsonObject().put("role", "user").put("content", "hello"));
     return new ModelCall.Request("support", model, messages, new JsonArray(), 500, Priority.INTERACTIVE, List.of(),
-      null, 1000, client);
+      null, 1000, client, null);
   }
 
   private static ModelCall.Reply reply(ModelCall.Usage usage, double usd) {

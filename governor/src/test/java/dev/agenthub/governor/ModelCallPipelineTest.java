@@ -103,7 +103,7 @@ class ModelCallPipelineTest {
   private static ModelCall.Request request(String agent, String model, String text, ModelCall.Stream stream) {
     JsonArray messages = new JsonArray().add(new JsonObject().put("role", "user").put("content", text));
     return new ModelCall.Request(agent, model, messages, new JsonArray(), 100, Priority.INTERACTIVE, List.of(), stream,
-      0, null);
+      0, null, null);
   }
 
   private static long deadline() {

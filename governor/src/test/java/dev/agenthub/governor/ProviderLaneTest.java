@@ -65,7 +65,7 @@ class ProviderLaneTest {
 
   private static ProviderLane.Handle call(ProviderLane lane, Priority priority, String text, Consumer<String> deltas) {
     JsonArray messages = new JsonArray().add(new JsonObject().put("role", "user").put("content", text));
-    return lane.call("support", priority, MODEL, messages, new JsonArray(), 100, List.of(),
+    return lane.call("support", priority, MODEL, messages, new JsonArray(), null, 100, List.of(),
       System.nanoTime() + 30_000_000_000L, deltas, TokenCounter.ESTIMATE, 0);
   }
 

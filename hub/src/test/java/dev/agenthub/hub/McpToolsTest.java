@@ -7,6 +7,7 @@ import dev.agenthub.testing.Fixtures;
 import dev.agenthub.testing.NpmPeers;
 
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -106,6 +107,37 @@ class McpToolsTest {
     assertThat(local.getString("reply")).contains("ship the tools module on Monday");
     JsonObject remote = ask("vault", "v2", "/tool mcp.every.echo {\"message\": \"out\"}");
     assertThat(remote.getString("reply")).contains("not allowed for this agent").doesNotContain("Echo: out");
+  }
+
+  @Test
+  void aClientsToolCalledBesideOneThatWaitsForApprovalComesBackOnceAPersonDecided() throws Exception {
+    // one step calls the agent's tool under approve and the chat client's own tool
+    JsonArray tools = new JsonArray().add(new JsonObject().put("type", "function").put("function",
+      new JsonObject().put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"))));
+    JsonArray messages = new JsonArray().add(new JsonObject().put("role", "user").put("content",
+      "/tool mcp.every.get-sum {\"a\": 2, \"b\": 3}\n/tool get_weather {\"city\":\"Paris\"}"));
+    JsonObject chat = new JsonObject().put("model", "support").put("user", "ap-client").put("tools", tools);
+    HttpResponse<String> paused = TestHub.post(node.url() + "/v1/chat/completions",
+      chat.copy().put("messages", messages).encode());
+    assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+    String id = new JsonObject(paused.body()).getJsonObject("approval").getString("id");
+    // the decision makes the agent's call; the turn then ends with the client's, as a chat completion would
+    HttpResponse<String> approved = TestHub.post(node.url() + "/v1/approvals/" + id, "{\"decision\":\"approve\"}");
+    assertThat(approved.statusCode()).as(approved.body()).isEqualTo(200);
+    JsonObject reply = new JsonObject(approved.body());
+    assertThat(reply.getString("finish_reason")).isEqualTo("tool_calls");
+    JsonObject call = reply.getJsonArray("tool_calls").getJsonObject(0);
+    assertThat(reply.getJsonArray("tool_calls")).hasSize(1);
+    assertThat(call.getJsonObject("function").getString("name")).isEqualTo("get_weather");
+    // the client's result finishes the turn, which read the agent's result too
+    JsonArray followUp = messages.copy().add(new JsonObject().put("role", "assistant").putNull("content")
+      .put("tool_calls", reply.getJsonArray("tool_calls"))).add(new JsonObject().put("role", "tool")
+      .put("tool_call_id", call.getString("id")).put("content", "18C and sunny"));
+    HttpResponse<String> done = TestHub.post(node.url() + "/v1/chat/completions",
+      chat.copy().put("messages", followUp).encode());
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+    assertThat(new JsonObject(done.body()).getJsonArray("choices").getJsonObject(0).getJsonObject("message")
+      .getString("content")).contains("The sum of 2 and 3 is 5").contains("18C and sunny");
   }
 
   @Test

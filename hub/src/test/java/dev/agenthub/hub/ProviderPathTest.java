@@ -280,8 +280,7 @@ class ProviderPathTest {
   @Test
   void unsupportedFieldsAreRefusedByName() throws Exception {
     JsonArray hi = new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi"));
-    for (var c : List.of(new JsonObject().put("n", 2), new JsonObject().put("tools", new JsonArray().add(new JsonObject()
-        .put("type", "function").put("function", new JsonObject().put("name", "f")))),
+    for (var c : List.of(new JsonObject().put("n", 2),
       new JsonObject().put("response_format", new JsonObject().put("type", "json_object")),
       new JsonObject().put("modalities", new JsonArray().add("text").add("audio")), new JsonObject().put("bogus", 1))) {
       String field = c.fieldNames().iterator().next();
@@ -290,6 +289,47 @@ class ProviderPathTest {
       assertThat(r.statusCode()).as(field).isEqualTo(400);
       assertThat(new JsonObject(r.body()).getJsonObject("error").getString("param")).isEqualTo(field);
     }
+  }
+
+  @Test
+  void theClientsToolsAndToolChoiceReachEachProviderInItsOwnShape() throws Exception {
+    long rejectedBefore = mock.stats().getLong("rejected");
+    String ask = "/tool get_weather {\"city\":\"Paris\"}";
+    JsonArray tools = new JsonArray().add(new JsonObject().put("type", "function").put("function", new JsonObject()
+      .put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"))));
+    // cached speaks OpenAI's chat completions, billing Anthropic's messages
+    for (String agent : List.of("cached", "billing")) {
+      for (String session : new String[]{null, "ct-" + agent}) {
+        JsonObject body = new JsonObject().put("model", agent).put("tools", tools)
+          .put("tool_choice", new JsonObject().put("type", "function").put("function", new JsonObject().put("name",
+            "get_weather")))
+          .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", ask)));
+        if (session != null) {
+          body.put("user", session);
+        }
+        JsonObject choice = chat(body).getJsonArray("choices").getJsonObject(0);
+        assertThat(choice.getString("finish_reason")).as(agent).isEqualTo("tool_calls");
+        JsonObject called = choice.getJsonObject("message");
+        JsonObject call = called.getJsonArray("tool_calls").getJsonObject(0);
+        assertThat(call.getJsonObject("function").getString("name")).isEqualTo("get_weather");
+        assertThat(new JsonObject(call.getJsonObject("function").getString("arguments")).getString("city")).isEqualTo("Paris");
+        JsonArray followUp = body.getJsonArray("messages").copy().add(called).add(new JsonObject().put("role", "tool")
+          .put("tool_call_id", call.getString("id")).put("content", "18C and sunny"));
+        JsonObject answer = chat(body.copy().put("messages", followUp).put("tool_choice", "auto"));
+        assertThat(answer.getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"))
+          .as(agent + " " + session).contains("Tool result: 18C and sunny");
+      }
+      JsonArray plain = new JsonArray().add(new JsonObject().put("role", "user").put("content", "What should I wear?"));
+      JsonObject required = chat(new JsonObject().put("model", agent).put("tools", tools).put("tool_choice", "required")
+        .put("messages", plain)).getJsonArray("choices").getJsonObject(0);
+      assertThat(required.getString("finish_reason")).as(agent).isEqualTo("tool_calls");
+      JsonObject none = chat(new JsonObject().put("model", agent).put("tools", tools).put("tool_choice", "none")
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", ask))))
+        .getJsonArray("choices").getJsonObject(0);
+      assertThat(none.getString("finish_reason")).as(agent).isEqualTo("stop");
+    }
+    // the stand-ins refuse what the real APIs refuse: nothing the hub sent was refused
+    assertThat(mock.stats().getLong("rejected")).isEqualTo(rejectedBefore);
   }
 
   @Test

@@ -45,17 +45,18 @@ public final class ModelCall {
    * @param inputTokens the prompt's tokens (messages and tools) as the agent counted them with the
    *                    model's counter, so the governor need not count again; 0 when unknown
    * @param client      the API client on whose behalf the call runs (its budget and TPM apply), or null
+   * @param toolChoice  whether and which tool the model must call (null: {@code auto}); only sent with tools
    */
   public record Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens,
                         Priority priority, List<String> stop, Stream stream, int inputTokens,
-                        String client) {
+                        String client, ToolChoice toolChoice) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
     }
 
     public Request(String agent, String model, JsonArray messages, JsonArray tools, int maxTokens, Priority priority) {
-      this(agent, model, messages, tools, maxTokens, priority, List.of(), null, 0, null);
+      this(agent, model, messages, tools, maxTokens, priority, List.of(), null, 0, null, null);
     }
 
     public JsonObject toJson() {
@@ -73,6 +74,9 @@ public final class ModelCall {
       if (client != null) {
         json.put("client", client);
       }
+      if (toolChoice != null && toolChoice.forced()) {
+        json.put("tool_choice", toolChoice.toJson());
+      }
       return json;
     }
 
@@ -83,7 +87,7 @@ public final class ModelCall {
         json.getJsonArray("tools", new JsonArray()), json.getInteger("max_tokens", 1024),
         Priority.of(json.getString("priority", "interactive")),
         stop.stream().map(String::valueOf).toList(), stream == null ? null : Stream.fromJson(stream),
-        json.getInteger("input_tokens", 0), json.getString("client"));
+        json.getInteger("input_tokens", 0), json.getString("client"), ToolChoice.fromJson(json.getValue("tool_choice")));
     }
   }
 

@@ -53,10 +53,18 @@ public final class Turn {
    *                       without clients): a session belongs to the client that opened it
    * @param resume         a turn that paused for a person's approval, continued with their decision
    *                       ({@link Approval#resume}), or null for a new turn
+   * @param tools          the client's own tools, offered to the model next to the agent's ({@code [{type:
+   *                       function, function: {name, description?, parameters?}}]}); the hub never runs
+   *                       them: a call to one ends the turn with its {@link Reply#toolCalls()}. Null: none
+   * @param toolChoice     whether and which tool the model must call (null: {@code auto})
+   * @param toolResults    the client's results for the tool calls a previous turn ended with
+   *                       ({@code [{tool_call_id, content}]}): the turn continues from them instead of a
+   *                       new user message ({@code text} is empty). Null for a turn of a user message
    */
   public record Request(String session, String text, String idempotencyKey, Priority priority, String hint, int depth,
                         int maxTokens, List<String> stop, JsonArray conversation, ModelCall.Stream stream,
-                        String client, JsonObject resume) {
+                        String client, JsonObject resume, JsonArray tools, ToolChoice toolChoice,
+                        JsonArray toolResults) {
 
     public Request {
       stop = stop == null ? List.of() : List.copyOf(stop);
@@ -70,7 +78,8 @@ public final class Turn {
     /** A builder holding this turn, to change some of it. */
     public Builder toBuilder() {
       return new Builder(session, text).idempotencyKey(idempotencyKey).priority(priority).hint(hint).depth(depth)
-        .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client).resume(resume);
+        .maxTokens(maxTokens).stop(stop).conversation(conversation).stream(stream).client(client).resume(resume)
+        .tools(tools).toolChoice(toolChoice).toolResults(toolResults);
     }
 
     /**
@@ -110,6 +119,16 @@ public final class Turn {
       return conversation != null;
     }
 
+    /** The turn continues from the client's tool results, not from a user message. */
+    public boolean continuation() {
+      return toolResults != null;
+    }
+
+    /** Whether the client offered tools of its own. */
+    public boolean clientTools() {
+      return tools != null && !tools.isEmpty();
+    }
+
     public JsonObject toJson() {
       JsonObject json = new JsonObject().put("session", session).put("text", text).put("priority", priority.id())
         .put("depth", depth);
@@ -137,6 +156,15 @@ public final class Turn {
       if (resume != null) {
         json.put("resume", resume);
       }
+      if (tools != null) {
+        json.put("tools", tools);
+      }
+      if (toolChoice != null) {
+        json.put("tool_choice", toolChoice.toJson());
+      }
+      if (toolResults != null) {
+        json.put("tool_results", toolResults);
+      }
       return json;
     }
 
@@ -148,14 +176,17 @@ public final class Turn {
         .stop(json.getJsonArray("stop", new JsonArray()).stream().map(String::valueOf).toList())
         .conversation(json.getJsonArray("conversation"))
         .stream(stream == null ? null : ModelCall.Stream.fromJson(stream)).client(json.getString("client"))
-        .resume(json.getJsonObject("resume")).build();
+        .resume(json.getJsonObject("resume")).tools(json.getJsonArray("tools"))
+        .toolChoice(ToolChoice.fromJson(json.getValue("tool_choice"))).toolResults(json.getJsonArray("tool_results"))
+        .build();
     }
   }
 
   /**
    * Builds a {@link Request} by name, not by position: {@code Turn.Request.of(session, text)
    * .priority(Priority.BATCH).client(client).build()}. Unset: interactive, no idempotency key, no
-   * hint, depth 0, no output cap or stop sequences, a session kept (no conversation), no stream, no client.
+   * hint, depth 0, no output cap or stop sequences, a session kept (no conversation), no stream, no client,
+   * no client tools, tool choice {@code auto}, a user message (no tool results).
    */
   public static final class Builder {
     private final String session;
@@ -170,6 +201,9 @@ public final class Turn {
     private ModelCall.Stream stream;
     private String client;
     private JsonObject resume;
+    private JsonArray tools;
+    private ToolChoice toolChoice;
+    private JsonArray toolResults;
 
     private Builder(String session, String text) {
       this.session = session;
@@ -234,9 +268,27 @@ public final class Turn {
       return this;
     }
 
+    /** The client's own tools ({@code [{type: function, function}]}), or null. */
+    public Builder tools(JsonArray tools) {
+      this.tools = tools;
+      return this;
+    }
+
+    /** Whether and which tool the model must call; null for {@code auto}. */
+    public Builder toolChoice(ToolChoice toolChoice) {
+      this.toolChoice = toolChoice;
+      return this;
+    }
+
+    /** The client's results for the tool calls the last turn ended with ({@code [{tool_call_id, content}]}). */
+    public Builder toolResults(JsonArray toolResults) {
+      this.toolResults = toolResults;
+      return this;
+    }
+
     public Request build() {
       return new Request(session, text, idempotencyKey, priority, hint, depth, maxTokens, stop, conversation, stream,
-        client, resume);
+        client, resume, tools, toolChoice, toolResults);
     }
   }
 
@@ -251,17 +303,28 @@ public final class Turn {
    * The answer, in the shape of the HTTP contract's 200 body.
    *
    * @param finishReason why the answer ended: {@code stop}, {@code length} (the output cap),
-   *                     {@code content_filter}, {@code cancelled}, or {@value Approval#FINISH} (the
-   *                     turn waits for a person's approval: {@code approval} says of what)
+   *                     {@code content_filter}, {@code cancelled}, {@code tool_calls} (the model called
+   *                     the client's own tools: {@code toolCalls} says which), or {@value Approval#FINISH}
+   *                     (the turn waits for a person's approval: {@code approval} says of what)
    * @param approval     the approval the turn waits for ({@link Approval#shown}), or null
+   * @param toolCalls    the calls of the client's own tools the turn ended with, in OpenAI's shape
+   *                     ({@code [{id, type: function, function: {name, arguments}}]}, arguments a JSON
+   *                     string); null when there are none
    */
   public record Reply(String agent, String session, String instance, String node, String reply, String model,
                       ModelCall.Usage usage, double costUsd, boolean cached, String finishReason,
-                      JsonObject approval) {
+                      JsonObject approval, JsonArray toolCalls) {
 
+    /** An answer that neither waits for an approval nor calls the client's tools. */
     public Reply(String agent, String session, String instance, String node, String reply, String model,
                  ModelCall.Usage usage, double costUsd, boolean cached, String finishReason) {
-      this(agent, session, instance, node, reply, model, usage, costUsd, cached, finishReason, null);
+      this(agent, session, instance, node, reply, model, usage, costUsd, cached, finishReason, null, null);
+    }
+
+    /** A turn that waits for {@code approval}. */
+    public Reply(String agent, String session, String instance, String node, String reply, String model,
+                 ModelCall.Usage usage, double costUsd, boolean cached, String finishReason, JsonObject approval) {
+      this(agent, session, instance, node, reply, model, usage, costUsd, cached, finishReason, approval, null);
     }
 
     /** Whether the turn paused for a person's approval (HTTP 202). */
@@ -286,6 +349,9 @@ public final class Turn {
       if (approval != null) {
         json.put("status", Approval.STATUS).put("approval", approval);
       }
+      if (toolCalls != null && !toolCalls.isEmpty()) {
+        json.put("tool_calls", toolCalls);
+      }
       return json;
     }
 
@@ -294,7 +360,7 @@ public final class Turn {
         json.getString("node"), json.getString("reply"), json.getString("model"),
         ModelCall.Usage.fromJson(json.getJsonObject("usage")),
         json.getDouble("cost_usd", 0.0), json.getBoolean("cached", false), json.getString("finish_reason", "stop"),
-        json.getJsonObject("approval"));
+        json.getJsonObject("approval"), json.getJsonArray("tool_calls"));
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.agenthub.devtools.mock;
 
 import dev.agenthub.governor.SimProvider;
+import dev.agenthub.protocol.ToolChoice;
 
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
@@ -18,7 +19,8 @@ import java.util.regex.Pattern;
  * The mock's Anthropic Messages API ({@code POST /v1/messages}), as strict as Anthropic where it is
  * strict: {@code x-api-key} and {@code anthropic-version} required, {@code max_tokens} required, no
  * unknown fields, {@code system} only at the top level, roles user and assistant only, each
- * {@code tool_result} answering a {@code tool_use} of the message before, at most four
+ * {@code tool_result} answering a {@code tool_use} of the message before and every {@code tool_use}
+ * answered in the next message, {@code tool_choice} only with tools and naming one of them, at most four
  * {@code cache_control} breakpoints. Usage reports cache reads and writes at those breakpoints.
  * Errors are Anthropic's: {@code {"type":"error","error":{"type","message"}}}.
  */
@@ -76,8 +78,8 @@ final class MockAnthropic {
     }
     SimProvider.Answer answer;
     try {
-      answer = mock.sim.complete(body.getString("model"), openAiShape(body), new JsonArray(), max,
-        stops(body));
+      answer = mock.sim.complete(body.getString("model"), openAiShape(body), openAiTools(body), max,
+        stops(body), toolChoice(body.getJsonObject("tool_choice")));
     } catch (SimProvider.Failure e) {
       mock.failed();
       error(ctx.response(), 500, "api_error", e.getMessage());
@@ -192,6 +194,7 @@ final class MockAnthropic {
       return "system: Input should be a valid string or list of text blocks";
     }
     JsonArray tools = body.getJsonArray("tools", new JsonArray());
+    Set<String> names = new HashSet<>();
     for (int i = 0; i < tools.size(); i++) {
       JsonObject t = tools.getJsonObject(i);
       if (!TOOL_NAME.matcher(t.getString("name", "")).matches()) {
@@ -200,7 +203,12 @@ final class MockAnthropic {
       if (!(t.getValue("input_schema") instanceof JsonObject)) {
         return "tools." + i + ".custom.input_schema: Field required";
       }
+      names.add(t.getString("name"));
       breakpoints += t.containsKey("cache_control") ? 1 : 0;
+    }
+    String choice = checkToolChoice(body.getValue("tool_choice"), names, tools.isEmpty());
+    if (choice != null) {
+      return choice;
     }
     Set<String> toolUses = new HashSet<>();
     for (int i = 0; i < messages.size(); i++) {
@@ -253,12 +261,66 @@ final class MockAnthropic {
       } else if (!(content instanceof String s) || s.isEmpty()) {
         return "messages." + i + ": all messages must have non-empty content";
       }
+      if (!toolUses.isEmpty()) {
+        Set<String> answered = new HashSet<>();
+        if (content instanceof JsonArray blocks) {
+          blocks.forEach(b -> answered.add(((JsonObject) b).getString("tool_use_id")));
+        }
+        Set<String> unanswered = new HashSet<>(toolUses);
+        unanswered.removeAll(answered);
+        if (!unanswered.isEmpty()) {
+          return "messages." + i + ": `tool_use` ids were found without `tool_result` blocks immediately after: "
+            + String.join(", ", unanswered) + ". Each `tool_use` block must have a corresponding `tool_result` block "
+            + "in the next message.";
+        }
+      }
       toolUses = uses;
     }
     if (breakpoints > 4) {
       return "A maximum of 4 blocks with cache_control may be provided. Found " + breakpoints + ".";
     }
     return null;
+  }
+
+  /** {@code tool_choice}: only with tools; {@code {type: auto | any | none}} or {@code {type: tool, name}} of a tool. */
+  private static String checkToolChoice(Object choice, Set<String> names, boolean noTools) {
+    if (choice == null) {
+      return null;
+    }
+    if (noTools) {
+      return "tool_choice: tool_choice may only be specified while providing tools";
+    }
+    if (!(choice instanceof JsonObject o) || !(o.getValue("type") instanceof String type)
+      || !Set.of("auto", "any", "tool", "none").contains(type)) {
+      return "tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', 'tool', 'none'";
+    }
+    if (type.equals("tool") && !(o.getValue("name") instanceof String name && names.contains(name))) {
+      return "tool_choice.tool.name: the tool named by tool_choice is not one of the tools";
+    }
+    return null;
+  }
+
+  /** The tools as the sim reads them (OpenAI's shape, names as sent). */
+  private static JsonArray openAiTools(JsonObject body) {
+    JsonArray out = new JsonArray();
+    for (Object t : body.getJsonArray("tools", new JsonArray())) {
+      out.add(new JsonObject().put("type", "function").put("function",
+        new JsonObject().put("name", ((JsonObject) t).getString("name"))));
+    }
+    return out;
+  }
+
+  /** Anthropic's tool choice as the sim reads it. */
+  private static ToolChoice toolChoice(JsonObject choice) {
+    if (choice == null) {
+      return null;
+    }
+    return switch (choice.getString("type")) {
+      case "any" -> ToolChoice.REQUIRED;
+      case "none" -> ToolChoice.NONE;
+      case "tool" -> ToolChoice.function(choice.getString("name"));
+      default -> ToolChoice.AUTO;
+    };
   }
 
   /** The prompt's tokens (about 3.5 characters a token for Claude), and its prefixes at each cache breakpoint. */

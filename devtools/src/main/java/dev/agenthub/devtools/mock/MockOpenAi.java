@@ -3,6 +3,7 @@ package dev.agenthub.devtools.mock;
 import dev.agenthub.governor.OpenAiModels;
 import dev.agenthub.governor.SimProvider;
 import dev.agenthub.protocol.TokenCounter;
+import dev.agenthub.protocol.ToolChoice;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -207,6 +208,7 @@ public final class MockOpenAi {
         "array_above_max_length");
     }
     JsonArray tools = body.getJsonArray("tools", new JsonArray());
+    Set<String> names = new HashSet<>();
     for (int i = 0; i < tools.size(); i++) {
       JsonObject fn = tools.getJsonObject(i).getJsonObject("function", new JsonObject());
       String name = fn.getString("name", "");
@@ -214,8 +216,32 @@ public final class MockOpenAi {
         return new Invalid("Invalid 'tools[" + i + "].function.name': string does not match pattern. Expected a string "
           + "that matches the pattern '^[a-zA-Z0-9_-]+$'.", "tools[" + i + "].function.name", "invalid_value");
       }
+      names.add(name);
     }
-    return checkMessages(messages);
+    Invalid choice = checkToolChoice(body.getValue("tool_choice"), names, tools.isEmpty());
+    return choice != null ? choice : checkMessages(messages);
+  }
+
+  /** {@code tool_choice}: only with tools; none, auto, required, or a function of {@code tools} by name. */
+  private static Invalid checkToolChoice(Object choice, Set<String> names, boolean noTools) {
+    if (choice == null) {
+      return null;
+    }
+    if (noTools) {
+      return new Invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+        "tool_choice", null);
+    }
+    if (choice instanceof String s) {
+      return Set.of("none", "auto", "required").contains(s) ? null : new Invalid("Invalid value: '" + s
+        + "'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice", "invalid_value");
+    }
+    if (!(choice instanceof JsonObject o) || !"function".equals(o.getValue("type"))
+      || !(o.getValue("function") instanceof JsonObject fn) || !(fn.getValue("name") instanceof String name)) {
+      return new Invalid("Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or "
+        + "{\"type\": \"function\", \"function\": {\"name\"}}.", "tool_choice", "invalid_value");
+    }
+    return names.contains(name) ? null : new Invalid("Invalid value for 'tool_choice': function '" + name
+      + "' is not one of the functions in 'tools'.", "tool_choice", "invalid_value");
   }
 
   /** Roles, contents, and tool messages that answer the tool calls just before them, each exactly once. */
@@ -241,6 +267,10 @@ public final class MockOpenAi {
           if (id == null || !open.remove(id)) {
             return new Invalid("Invalid parameter: messages with role 'tool' must be a response to a preceeding "
               + "message with 'tool_calls'.", "messages.[" + i + "].role", null);
+          }
+          if (!(m.getValue("content") instanceof String) && !(m.getValue("content") instanceof JsonArray)) {
+            return new Invalid("Invalid value for 'content': expected a string, got null.", "messages.[" + i
+              + "].content", null);
           }
         }
         case "assistant" -> {
@@ -335,7 +365,8 @@ public final class MockOpenAi {
       a.forEach(o -> stop.add(String.valueOf(o)));
     }
     int visible = reasoning ? Math.max(1, max - REASONING_TOKENS) : max;
-    return mock.sim.complete(body.getString("model"), messages, body.getJsonArray("tools", new JsonArray()), visible, stop);
+    return mock.sim.complete(body.getString("model"), messages, body.getJsonArray("tools", new JsonArray()), visible, stop,
+      ToolChoice.fromJson(body.getValue("tool_choice")));
   }
 
   private static JsonObject usage(long prompt, long cached, long completion, long reasoning) {

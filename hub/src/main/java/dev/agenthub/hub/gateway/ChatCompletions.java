@@ -2,6 +2,7 @@ package dev.agenthub.hub.gateway;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.protocol.Failure;
+import dev.agenthub.protocol.ToolChoice;
 import dev.agenthub.protocol.Turn;
 
 import io.vertx.core.json.JsonArray;
@@ -21,9 +22,15 @@ import java.util.UUID;
  * conversation (system messages after the agent's own context, then the history, trimmed to the
  * agent's {@code context-tokens}) and nothing is kept. {@code max_tokens}/{@code max_completion_tokens}
  * and {@code stop} are honoured within the agent's limits; what the hub cannot do ({@code n} > 1,
- * client tools, non-text output, audio, log probabilities, unknown fields) is refused with 400 and the
- * field named, never ignored. Sampling fields ({@code temperature}, {@code top_p}, ...) are checked
- * (type and range, as OpenAI does) and left to the agent's configuration. With {@code stream: true} the answer goes out as it is generated.
+ * non-text output, audio, log probabilities, unknown fields) is refused with 400 and the field named,
+ * never ignored. Sampling fields ({@code temperature}, {@code top_p}, ...) are checked (type and range,
+ * as OpenAI does) and left to the agent's configuration. With {@code stream: true} the answer goes out
+ * as it is generated.
+ *
+ * <p>The client's own {@code tools} (and {@code tool_choice}) are offered to the model next to the
+ * agent's; a call of one ends the turn with {@code finish_reason: "tool_calls"} and the calls, and the
+ * client's next request brings the results as {@code tool} messages at the end of its messages: the
+ * turn goes on from them, in the request's conversation or in the session's transcript.
  */
 final class ChatCompletions {
 
@@ -98,7 +105,9 @@ final class ChatCompletions {
       Failure.Kind.MODEL_NOT_FOUND, "unknown agent '" + agent + "' (the model field names the agent)", "model", null));
     checkTypesAndRanges(json);
     refuseUnsupported(json);
-    JsonArray messages = messages(json.getValue("messages"));
+    JsonArray tools = ChatTools.tools(json.getValue("tools"));
+    ToolChoice toolChoice = ChatTools.choice(json.getValue("tool_choice"), tools);
+    JsonArray messages = ChatMessages.read(json.getValue("messages"));
     String session = Requests.optionalString(json, "user");
     String field = "user";
     if (session == null) {
@@ -116,26 +125,33 @@ final class ChatCompletions {
     }
     int maxTokens = maxTokens(json);
     List<String> stop = stop(json.getValue("stop"));
-    String text;
+    // the tool messages at the end are the client's results: the new turn goes on from them
+    int results = ChatMessages.results(messages);
+    JsonArray toolResults = results < messages.size() ? ChatMessages.results(messages, results) : null;
+    String text = "";
     JsonArray conversation = null;
     if (stateless) {
-      JsonObject last = messages.getJsonObject(messages.size() - 1);
-      if (!"user".equals(last.getString("role"))) {
-        throw Failure.badParam("messages", "the last message must have role 'user' (it is the new turn)");
+      ChatMessages.checkToolOrder(messages);
+      int end = toolResults != null ? results : messages.size() - 1;
+      if (toolResults == null) {
+        JsonObject last = messages.getJsonObject(end);
+        if (!"user".equals(last.getString("role"))) {
+          throw Failure.badParam("messages", "the last message must have role 'user' or 'tool' (it is the new turn)");
+        }
+        text = last.getString("content");
       }
-      text = last.getString("content");
       conversation = new JsonArray();
-      for (int i = 0; i < messages.size() - 1; i++) {
+      for (int i = 0; i < end; i++) {
         conversation.add(messages.getJsonObject(i));
       }
-    } else {
-      text = lastUserText(messages);
+    } else if (toolResults == null) {
+      text = ChatMessages.lastUserText(messages);
     }
-    if (text.isBlank()) {
+    if (toolResults == null && text.isBlank()) {
       throw Failure.badParam("messages", "the last user message must not be empty");
     }
     Turn.Request request = Turn.Request.of(session, text).maxTokens(maxTokens).stop(stop).conversation(conversation)
-      .client(client).build().withGatewayKey();
+      .client(client).tools(tools).toolChoice(toolChoice).toolResults(toolResults).build().withGatewayKey();
     String sessionId = stateless ? null : session;
     String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;
@@ -143,7 +159,8 @@ final class ChatCompletions {
       ctx.response().putHeader("X-Session-Id", sessionId);
     }
     if (streaming) {
-      TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model));
+      boolean includeUsage = json.getJsonObject("stream_options", new JsonObject()).getValue("include_usage") == Boolean.TRUE;
+      TurnStream stream = new TurnStream(ctx, relay, new ChunkFormat(id, created, model, includeUsage));
       Turn.Request streamed = request.toBuilder().stream(stream.stream()).build();
       stream.onClientGone(() -> intake.cancel(streamed));
       stream.follow(intake.dispatch(agent, streamed), gw, agent, started);
@@ -205,14 +222,6 @@ final class ChatCompletions {
     if (n != null && !(n instanceof Number num && num.doubleValue() == 1)) {
       throw Failure.unsupported("n", "only n=1 is supported: an agent gives one answer per turn");
     }
-    Object tools = json.getValue("tools");
-    if (tools != null && !(tools instanceof JsonArray a && a.isEmpty())) {
-      throw Failure.unsupported("tools", "client tools are not supported: an agent calls its own skills");
-    }
-    Object toolChoice = json.getValue("tool_choice");
-    if (toolChoice != null && !"none".equals(toolChoice) && !"auto".equals(toolChoice)) {
-      throw Failure.unsupported("tool_choice", "client tools are not supported: tool_choice may only be none or auto");
-    }
     Object format = json.getValue("response_format");
     if (format != null && !(format instanceof JsonObject f && "text".equals(f.getValue("type")))) {
       throw Failure.unsupported("response_format", "only response_format {\"type\":\"text\"} is supported");
@@ -261,67 +270,6 @@ final class ChatCompletions {
     return out;
   }
 
-  /**
-   * The messages as {@code [{role, content}]} with text content: roles system (and developer, as
-   * system), user and assistant; tool messages and assistant tool calls belong to client tools, which
-   * the hub does not take.
-   */
-  private static JsonArray messages(Object value) {
-    if (!(value instanceof JsonArray array) || array.isEmpty()) {
-      throw Failure.badParam("messages", "'messages' must be a non-empty array");
-    }
-    JsonArray out = new JsonArray();
-    for (int i = 0; i < array.size(); i++) {
-      if (!(array.getValue(i) instanceof JsonObject message)) {
-        throw Failure.badParam("messages[" + i + "]", "'messages[" + i + "]' must be an object");
-      }
-      Object role = message.getValue("role");
-      if (!(role instanceof String r) || !Set.of("system", "developer", "user", "assistant", "tool").contains(r)) {
-        throw Failure.badParam("messages[" + i + "].role", "'messages[" + i + "].role' must be system, developer, "
-          + "user or assistant");
-      }
-      if (r.equals("tool") || message.containsKey("tool_calls") || message.containsKey("function_call")) {
-        throw Failure.unsupported("messages[" + i + "]", "tool messages and tool calls are not supported: "
-          + "an agent calls its own skills");
-      }
-      Object content = message.getValue("content");
-      String text = content == null && r.equals("assistant") ? "" : contentText(content, i);
-      Requests.refuseNul(text, "messages[" + i + "].content");
-      out.add(new JsonObject().put("role", r.equals("developer") ? "system" : r).put("content", text));
-    }
-    return out;
-  }
-
-  private static String lastUserText(JsonArray messages) {
-    for (int i = messages.size() - 1; i >= 0; i--) {
-      JsonObject message = messages.getJsonObject(i);
-      if ("user".equals(message.getString("role"))) {
-        return message.getString("content");
-      }
-    }
-    throw Failure.badParam("messages", "'messages' must contain a message with role 'user'");
-  }
-
-  /** Content is a string or an array of parts, of which only text parts are taken. */
-  private static String contentText(Object content, int i) {
-    if (content instanceof String s) {
-      return s;
-    }
-    if (content instanceof JsonArray parts) {
-      StringBuilder sb = new StringBuilder();
-      for (int j = 0; j < parts.size(); j++) {
-        if (!(parts.getValue(j) instanceof JsonObject part) || !"text".equals(part.getValue("type"))
-          || !(part.getValue("text") instanceof String t)) {
-          throw Failure.unsupported("messages[" + i + "].content[" + j + "]", "only text content parts are supported");
-        }
-        sb.append(sb.isEmpty() ? "" : "\n").append(t);
-      }
-      return sb.toString();
-    }
-    throw Failure.badParam("messages[" + i + "].content", "'messages[" + i + "].content' must be a string or an "
-      + "array of parts");
-  }
-
   static JsonObject usage(Turn.Reply reply) {
     return new JsonObject().put("prompt_tokens", reply.inputTokens()).put("completion_tokens", reply.outputTokens())
       .put("total_tokens", reply.inputTokens() + reply.outputTokens())
@@ -345,8 +293,22 @@ final class ChatCompletions {
     return f == null || f.equals("cancelled") ? "stop" : f;
   }
 
+  private static boolean callsTools(Turn.Reply reply) {
+    return reply.toolCalls() != null && !reply.toolCalls().isEmpty();
+  }
+
+  /** The answer; with the client's tool calls, its content is the text so far, or null when there is none. */
   private static JsonObject completion(String id, long created, String model, Turn.Reply reply) {
-    JsonObject message = new JsonObject().put("role", "assistant").put("content", reply.reply()).putNull("refusal");
+    JsonObject message = new JsonObject().put("role", "assistant");
+    if (callsTools(reply) && (reply.reply() == null || reply.reply().isEmpty())) {
+      message.putNull("content");
+    } else {
+      message.put("content", reply.reply());
+    }
+    message.putNull("refusal");
+    if (callsTools(reply)) {
+      message.put("tool_calls", reply.toolCalls());
+    }
     return new JsonObject()
       .put("id", id).put("object", "chat.completion").put("created", created).put("model", model)
       .put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("message", message)
@@ -355,8 +317,13 @@ final class ChatCompletions {
       .put("agenthub", agenthub(reply));
   }
 
-  /** Chat completion chunks: content deltas, a last chunk with finish reason and usage, then [DONE]. */
-  private record ChunkFormat(String id, long created, String model) implements TurnStream.Format {
+  /**
+   * Chat completion chunks: content deltas; the client's tool calls, each as a chunk with its index,
+   * id, type and name, then one with its arguments; a last chunk with finish reason and usage; [DONE].
+   * With {@code stream_options.include_usage} the usage comes as OpenAI sends it, in a chunk of its own
+   * with no choices after the finish reason's (the official SDKs' stream accumulators take nothing else).
+   */
+  private record ChunkFormat(String id, long created, String model, boolean includeUsage) implements TurnStream.Format {
     @Override
     public String delta(String text, boolean first) {
       JsonObject delta = new JsonObject().put("content", text);
@@ -368,9 +335,32 @@ final class ChatCompletions {
 
     @Override
     public String done(Turn.Reply reply, boolean anyDelta) {
-      JsonObject last = chunk(anyDelta ? new JsonObject() : new JsonObject().put("role", "assistant").put("content", ""),
-        finishReason(reply)).put("usage", usage(reply)).put("agenthub", agenthub(reply));
-      return event(last) + "data: [DONE]\n\n";
+      StringBuilder out = new StringBuilder();
+      boolean roleSent = anyDelta;
+      JsonArray calls = callsTools(reply) ? reply.toolCalls() : new JsonArray();
+      for (int i = 0; i < calls.size(); i++) {
+        JsonObject call = calls.getJsonObject(i);
+        JsonObject fn = call.getJsonObject("function");
+        JsonObject head = new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", i)
+          .put("id", call.getString("id")).put("type", "function")
+          .put("function", new JsonObject().put("name", fn.getString("name")).put("arguments", ""))));
+        if (!roleSent) {
+          head.put("role", "assistant").putNull("content");
+          roleSent = true;
+        }
+        out.append(event(chunk(head, null)));
+        out.append(event(chunk(new JsonObject().put("tool_calls", new JsonArray().add(new JsonObject().put("index", i)
+          .put("function", new JsonObject().put("arguments", fn.getString("arguments"))))), null)));
+      }
+      JsonObject last = chunk(roleSent ? new JsonObject() : new JsonObject().put("role", "assistant").put("content", ""),
+        finishReason(reply));
+      if (includeUsage) {
+        out.append(event(last));
+        last = new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+          .put("model", model).put("choices", new JsonArray());
+      }
+      last.put("usage", usage(reply)).put("agenthub", agenthub(reply));
+      return out.append(event(last)).append("data: [DONE]\n\n").toString();
     }
 
     @Override
