@@ -54,9 +54,11 @@ class McpToolsTest {
       mcp:
         servers:
           every: { command: [node, "%s", stdio], local: false, timeout: 20s, approve: [get-sum] }
+          quick: { command: [node, "%4$s", stdio], local: false, approve: true, approval-timeout: 1s }
           files: { command: [node, "%s", "%s"], local: true }
       agents:
-        - { id: support, models: { routine: sim-small }, skills: [time.now, mcp.every.*, mcp.files.read_text_file] }
+        - { id: support, models: { routine: sim-small }, skills: [time.now, mcp.every.*, mcp.files.read_text_file,
+            mcp.quick.echo] }
         - { id: vault, trust: sensitive, models: { routine: sim-small }, skills: [memory.read, mcp.files.*] }
       """.formatted(memory, Fixtures.freshDir(), audit, everything, filesystem, shared));
   }
@@ -197,6 +199,19 @@ class McpToolsTest {
   }
 
   @Test
+  void anApprovalNobodyDecidesExpiresAsDeniedAndTheTurnGoesOn() throws Exception {
+    HttpResponse<String> paused = TestHub.post(node.url() + "/v1/agents/support/messages",
+      new JsonObject().put("session", "exp1").put("text", "/tool mcp.quick.echo {\"message\": \"too late\"}").encode());
+    assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+    String id = new JsonObject(paused.body()).getJsonObject("approval").getString("id");
+    Fixtures.await("the expired approval's turn answered", Duration.ofSeconds(90), () -> read(
+      memory.resolve("agents/support/sessions/exp1.md")).contains("nobody approved this call within its time"));
+    assertThat(Files.readString(memory.resolve("agents/support/sessions/exp1.md"))).doesNotContain("Echo: too late");
+    assertThat(TestHub.post(node.url() + "/v1/approvals/" + id, "{\"decision\":\"approve\"}").statusCode())
+      .isEqualTo(404);
+  }
+
+  @Test
   void theConfigRefusesASensitiveAgentOnANonLocalServerAndUnknownServers() {
     String base = """
       node: { name: c1 }
@@ -219,6 +234,14 @@ class McpToolsTest {
       """);
     assertThat(ok.mcp().servers().get("crm").headers().get("Authorization").toString())
       .isEqualTo("{secret-env: CRM_TOKEN}");
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String auditText() {
