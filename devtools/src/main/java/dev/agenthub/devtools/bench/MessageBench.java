@@ -284,6 +284,7 @@ public final class MessageBench {
     int base = 21_000 + (int) (Math.random() * 200) * 50;
     String cluster = "bench-" + UUID.randomUUID();
     List<Process> nodes = new ArrayList<>();
+    long warm = Math.min(n / 5, 10_000); // the warm-up measure() runs first
     try {
       int p1 = freePort();
       nodes.add(startNode(dir, "single", "general", false, cluster, base, p1, dir.resolve("memory-single"), 0));
@@ -291,7 +292,6 @@ public final class MessageBench {
       Duration cpu0 = cpu(nodes.get(0));
       measure(out, "  one node", p1, n, concurrency, path, body);
       Duration cpu1 = cpu(nodes.get(0));
-      long warm = Math.min(n / 5, 10_000);
       out.printf("  node CPU: %.3f ms per call (warm-up included); memory dir after the run: %,d bytes%n",
         (cpu1.toNanos() - cpu0.toNanos()) / 1e6 / (n + warm), size(dir.resolve("memory-single")));
       stop(nodes);
@@ -305,7 +305,14 @@ public final class MessageBench {
       nodes.add(startNode(dir, "front", "edge", true, cluster, base, front, shared, 0));
       waitReady(front, 2);
       waitReady(back, 2);
+      Duration front0 = cpu(nodes.get(1));
+      Duration back0 = cpu(nodes.get(0));
       measure(out, "  two nodes (client -> node 1, " + what + " on node 2)", front, n, concurrency, path, body);
+      // per node, so that a change on one side of the wire shows where it falls
+      double frontMs = (cpu(nodes.get(1)).toNanos() - front0.toNanos()) / 1e6 / (n + warm);
+      double backMs = (cpu(nodes.get(0)).toNanos() - back0.toNanos()) / 1e6 / (n + warm);
+      out.printf("  nodes' CPU: %.3f ms per call (node 1 %.3f, node 2 %.3f; warm-up included)%n",
+        frontMs + backMs, frontMs, backMs);
     } finally {
       stop(nodes);
     }
