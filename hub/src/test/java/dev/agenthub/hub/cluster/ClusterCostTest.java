@@ -69,8 +69,6 @@ class ClusterCostTest {
    * none.
    */
   private static final Map<String, Double> HAZELCAST = Map.of(
-    // the ledger's publish of ledger.usage, which nobody subscribes to: Vert.x keeps no empty lookup
-    "__vertx.subs", 1.0,
     // a client's idempotency key (the messages path only): is it answered already, then its answer
     "agenthub.answers", 2.0,
     // a hold, then its settlement, on each of two budgets (global, the client's)
