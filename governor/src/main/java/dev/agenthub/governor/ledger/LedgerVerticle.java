@@ -177,8 +177,10 @@ public final class LedgerVerticle extends VerticleBase {
       journal.append(month, line);
       return null;
     }, true).onFailure(ex -> LOG.warning("ledger: cannot write the journal: " + ex.getMessage()));
-    // a notice to the dashboards and the planner, not a step of the call: no span of its trace
-    vertx.eventBus().publish(USAGE, e, new DeliveryOptions().setTracingPolicy(TracingPolicy.IGNORE));
+    // a notice to this node's own listeners, not a step of the call: no span of its trace. Local
+    // only: cluster-wide, Vert.x would look up the address's subscribers in Hazelcast on every call
+    // (it keeps no empty answer), and nobody on another node listens
+    vertx.eventBus().publish(USAGE, e, new DeliveryOptions().setTracingPolicy(TracingPolicy.IGNORE).setLocalOnly(true));
     Future.join(written, rows.put(id, own.get(id).copy())).onComplete(ar -> m.reply(new JsonObject()));
   }
 
