@@ -129,7 +129,9 @@ class EventBusDoorTest {
         .await(30, TimeUnit.SECONDS);
       assertThat(again.json()).isEqualTo(first.json());
 
-      // streaming: the deltas come before the reply and put together are its text
+      // streaming: the deltas come before the reply and put together are its text (a first stream lets
+      // the nodes learn the app's stream address: until they do, its deltas are filled in from the reply)
+      hub.stream("support", new AgentHubClient.Request("eb-warm", "warm up")).reply().await(30, TimeUnit.SECONDS);
       AgentHubClient.DeltaStream stream = hub.stream("support", new AgentHubClient.Request("eb-stream", "tell me more"));
       StringBuilder pieces = new StringBuilder();
       int[] count = {0};
