@@ -16,7 +16,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.shareddata.AsyncMap;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,20 +29,15 @@ import java.util.logging.Logger;
  * The node's channels: every webhook a platform posts to {@code POST /channels/<id>} (the gateway
  * hands it here on {@link #INBOUND}) is checked (signature or secret token: 401), made plain
  * ({@link SlackWire}, {@link TelegramWire}), taken once across the cluster (a map of seen ids, then
- * the durable inbox entry under the delivery's id), acknowledged, and answered: a turn of the chat's
- * session as the channel's client, its reply sent through the {@link Outbox} and recorded as sent.
- * What a node took and did not answer ({@link #PENDING}, a lease renewed while it works) is taken
- * over by another node when the lease runs out, and answered once.
+ * the durable inbox entry under the delivery's id: {@link Deliveries}), acknowledged, and answered: a
+ * turn of the chat's session as the channel's client, its reply sent through the {@link Outbox} and
+ * recorded as sent. What a node took and did not answer is taken over by another node when its lease
+ * runs out, and answered once.
  */
 public final class ChannelsVerticle extends VerticleBase {
 
   /** Local address: {@code {channel, headers, body}} from the gateway, answered {@code {status, body}}. */
   public static final String INBOUND = "channels.inbound";
-  static final String SEEN = "agenthub.channels.seen";
-  static final String PENDING = "agenthub.channels.pending";
-  static final String SENT = "agenthub.channels.sent";
-  static final long SEEN_TTL_MS = 24 * 3_600_000L;
-  static final long LEASE_MS = 30_000;
   static final long SWEEP_MS = 5_000;
   static final String POLITE = "Sorry, I could not answer that just now. Please try again in a moment.";
   private static final Logger LOG = Logger.getLogger(ChannelsVerticle.class.getName());
@@ -59,7 +53,7 @@ public final class ChannelsVerticle extends VerticleBase {
   private final Map<String, String> botUsers = new HashMap<>();
   private final String me = UUID.randomUUID().toString();
   private final List<TelegramPoller> pollers = new ArrayList<>();
-  private MemoryClient memory;
+  private Deliveries deliveries;
   private Outbox outbox;
   private MessageConsumer<JsonObject> consumer;
   private long sweep;
@@ -93,7 +87,7 @@ public final class ChannelsVerticle extends VerticleBase {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
-    memory = memoryFactory.apply(vertx);
+    deliveries = new Deliveries(vertx, memoryFactory.apply(vertx), events, me);
     HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(10_000),
       new PoolOptions().setHttp1MaxSize(64));
     outbox = new Outbox(vertx, http, events);
@@ -103,7 +97,7 @@ public final class ChannelsVerticle extends VerticleBase {
       .onSuccess(v -> config.channels().stream().filter(c -> c.type() == HubConfig.ChannelType.TELEGRAM
         && c.mode().equals("polling")).forEach(c -> {
           TelegramPoller poller = new TelegramPoller(vertx, c, tokens.get(c.id()), outbox, me, config.node().name(),
-            ask -> accept(c, ask), ask -> answerIt(c, ask), events);
+            deliveries::take, ask -> answerIt(c, ask), events);
           pollers.add(poller);
           poller.start();
         }));
@@ -184,7 +178,7 @@ public final class ChannelsVerticle extends VerticleBase {
       answer(message, 200, new JsonObject());
       return;
     }
-    accept(channel, ask).onComplete(ar -> {
+    deliveries.take(ask).onComplete(ar -> {
       if (ar.failed()) {
         // not durable: the platform is told so and delivers it again
         LOG.warning("channel " + channel.id() + ": could not take a message (" + ar.cause().getMessage() + ")");
@@ -198,40 +192,11 @@ public final class ChannelsVerticle extends VerticleBase {
     });
   }
 
-  /**
-   * Takes a delivery once across the cluster and makes it durable before it is acknowledged: true when
-   * this is its first delivery (it must be answered), false for a duplicate.
-   */
-  private Future<Boolean> accept(HubConfig.Channel channel, Inbound ask) {
-    String key = channel.id() + ":" + ask.key();
-    return map(SEEN).compose(seen -> seen.putIfAbsent(key, new JsonObject().put("at", System.currentTimeMillis()),
-      SEEN_TTL_MS)).compose(before -> {
-        if (before != null) {
-          events.channelMessage(channel.id(), "in", "duplicate");
-          return Future.succeededFuture(false);
-        }
-        return memory.append("channels/" + channel.id() + "/inbox.md", "inbound", ask.toJson().encode(),
-          "channel-in:" + key).compose(w -> {
-            if (w.getBoolean("duplicate", false)) {
-              events.channelMessage(channel.id(), "in", "duplicate");
-              return Future.succeededFuture(false);
-            }
-            events.channelMessage(channel.id(), "in", "accepted");
-            return map(PENDING).compose(p -> p.put(key, lease(ask), LEASE_MS * 20)).map(v -> true);
-          });
-      });
-  }
-
-  private JsonObject lease(Inbound ask) {
-    return new JsonObject().put("inbound", ask.toJson()).put("owner", me)
-      .put("lease_until", System.currentTimeMillis() + LEASE_MS);
-  }
-
   /** The turn, then the reply once: the sent record is checked first, written right after the platform's 200. */
   private void answerIt(HubConfig.Channel channel, Inbound ask) {
-    String key = channel.id() + ":" + ask.key();
+    String key = Deliveries.key(ask);
     boolean slack = channel.type() == HubConfig.ChannelType.SLACK;
-    long renew = vertx.setPeriodic(LEASE_MS / 3, id -> map(PENDING).compose(p -> p.put(key, lease(ask), LEASE_MS * 20)));
+    long renew = deliveries.renewing(ask);
     if (!slack) {
       outbox.call(channel, tokens.get(channel.id()), "sendChatAction", new JsonObject().put("chat_id", ask.chat())
         .put("action", "typing")).onFailure(err -> { });
@@ -246,12 +211,12 @@ public final class ChannelsVerticle extends VerticleBase {
         LOG.info("channel " + channel.id() + ": the turn failed (" + f.kind().id() + "); a polite reply goes instead");
         return Future.succeededFuture(POLITE);
       })
-      .compose(text -> map(SENT).compose(sent -> sent.get(key)).compose(already -> already != null
-        ? Future.succeededFuture() : send(channel, ask, text).compose(v -> recordSent(channel, key))))
+      .compose(text -> deliveries.sent(ask).compose(already -> already ? Future.succeededFuture()
+        : outbox.reply(channel, tokens.get(channel.id()), ask, text).compose(v -> deliveries.recordSent(ask))))
       .onComplete(ar -> {
         vertx.cancelTimer(renew);
         if (ar.succeeded()) {
-          map(PENDING).compose(p -> p.remove(key));
+          deliveries.done(ask);
         } else {
           events.channelMessage(channel.id(), "out", "failed");
           LOG.warning("channel " + channel.id() + ": the reply was not sent (" + ar.cause().getMessage()
@@ -260,54 +225,15 @@ public final class ChannelsVerticle extends VerticleBase {
       });
   }
 
-  private Future<Void> send(HubConfig.Channel channel, Inbound ask, String text) {
-    String token = tokens.get(channel.id());
-    if (channel.type() == HubConfig.ChannelType.SLACK) {
-      Future<Void> all = Future.succeededFuture();
-      for (String part : TelegramWire.split(text, SlackWire.MAX_TEXT)) {
-        all = all.compose(v -> outbox.send(new Outbox.Call(channel, token, "chat.postMessage",
-          SlackWire.postMessage(ask, part), ask.chat(), ask.group())).mapEmpty());
-      }
-      return all.onSuccess(v -> events.channelMessage(channel.id(), "out", "sent"));
-    }
-    Future<Void> all = Future.succeededFuture();
-    for (JsonObject body : TelegramWire.sendMessages(ask, text)) {
-      all = all.compose(v -> outbox.send(new Outbox.Call(channel, token, "sendMessage", body, ask.chat(), ask.group()))
-        .mapEmpty());
-    }
-    return all.onSuccess(v -> events.channelMessage(channel.id(), "out", "sent"));
-  }
-
-  private Future<Void> recordSent(HubConfig.Channel channel, String key) {
-    return map(SENT).compose(sent -> sent.put(key, new JsonObject().put("at", System.currentTimeMillis()),
-      SEEN_TTL_MS)).compose(v -> memory.append("channels/" + channel.id() + "/outbox.md", "sent", key,
-      "channel-out:" + key)).mapEmpty();
-  }
-
-  /** Deliveries whose owner's lease ran out (its node died, or it failed to send): this node answers them. */
+  /** Deliveries another node took and did not answer (it died, or its send failed): this node answers them. */
   private void takeOver() {
-    long now = System.currentTimeMillis();
-    map(PENDING).compose(p -> p.entries().map(all -> {
-      all.forEach((key, value) -> {
-        if (value.getLong("lease_until", 0L) < now) {
-          Inbound ask = Inbound.fromJson(value.getJsonObject("inbound"));
-          HubConfig.Channel channel = channels.get(ask.channel());
-          if (channel != null) {
-            p.replaceIfPresent(key, value, lease(ask)).onSuccess(taken -> {
-              if (taken) {
-                LOG.info("channel " + channel.id() + ": answering a message another node took and did not answer");
-                answerIt(channel, ask);
-              }
-            });
-          }
-        }
-      });
-      return null;
-    }));
-  }
-
-  private Future<AsyncMap<String, JsonObject>> map(String name) {
-    return vertx.sharedData().getAsyncMap(name);
+    deliveries.takeOver(ask -> {
+      HubConfig.Channel channel = channels.get(ask.channel());
+      if (channel != null) {
+        LOG.info("channel " + channel.id() + ": answering a message another node took and did not answer");
+        answerIt(channel, ask);
+      }
+    });
   }
 
   private static void answer(Message<JsonObject> message, int status, JsonObject body) {

@@ -79,6 +79,25 @@ final class Outbox {
     return done.future();
   }
 
+  /**
+   * An answer to a message, in as many messages as the platform's limit needs: Slack's
+   * {@code chat.postMessage} in the message's thread, Telegram's {@code sendMessage}.
+   */
+  Future<Void> reply(HubConfig.Channel channel, String token, Inbound to, String text) {
+    Future<Void> all = Future.succeededFuture();
+    if (channel.type() == HubConfig.ChannelType.SLACK) {
+      for (String part : TelegramWire.split(text, SlackWire.MAX_TEXT)) {
+        all = all.compose(v -> send(new Call(channel, token, "chat.postMessage", SlackWire.postMessage(to, part),
+          to.chat(), to.group())).mapEmpty());
+      }
+    } else {
+      for (JsonObject body : TelegramWire.sendMessages(to, text)) {
+        all = all.compose(v -> send(new Call(channel, token, "sendMessage", body, to.chat(), to.group())).mapEmpty());
+      }
+    }
+    return all.onSuccess(v -> events.channelMessage(channel.id(), "out", "sent"));
+  }
+
   /** A platform call outside any chat's queue (setWebhook, auth.test, typing): not paced, not retried. */
   Future<JsonObject> call(HubConfig.Channel channel, String token, String method, JsonObject body) {
     return post(new Call(channel, token, method, body, null, false)).compose(r -> r.result() != null

@@ -68,7 +68,8 @@ final class TelegramWire {
   /** {@code text} in pieces of at most {@code max}, cut at a newline or space near the end when there is one. */
   static List<String> split(String text, int max) {
     List<String> parts = new ArrayList<>();
-    String rest = text.isEmpty() ? "(no answer)" : text;
+    // the platforms refuse an empty or blank message
+    String rest = text.isBlank() ? "(no answer)" : text.strip();
     while (rest.length() > max) {
       int cut = rest.lastIndexOf('\n', max);
       if (cut < max / 2) {
@@ -77,10 +78,12 @@ final class TelegramWire {
       if (cut < max / 2) {
         cut = max;
       }
-      parts.add(rest.substring(0, cut));
-      rest = rest.substring(cut).stripLeading();
+      parts.add(rest.substring(0, cut).stripTrailing());
+      rest = rest.substring(cut).strip();
     }
-    parts.add(rest);
+    if (!rest.isEmpty()) {
+      parts.add(rest);
+    }
     return parts;
   }
 
