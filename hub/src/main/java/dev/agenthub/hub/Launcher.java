@@ -57,6 +57,7 @@ public final class Launcher implements Callable<Integer> {
       AGENTHUB_MEMORY_DIR, _WRITER      the memory directory; may this node write it
       AGENTHUB_MEMORY_REPLICAS          copies of the memory, one per memory node (1 = one directory)
       AGENTHUB_CLIENTS_FILE             the API clients from a file of their own
+      AGENTHUB_LOG_FORMAT               text, json or auto (json when not on a terminal)
     Without --conf the embedded conf/hub.yaml is used: HTTP on 127.0.0.1:8080,
     the built-in sim model, no API key needed.""";
 

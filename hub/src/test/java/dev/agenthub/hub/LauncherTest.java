@@ -44,7 +44,8 @@ class LauncherTest {
       assertThat(r[0]).as(command).isEqualTo("0");
       assertThat(r[1]).as(command).startsWith("Usage: agenthub " + command);
     }
-    assertThat(run("run", "--help")[1]).contains("--http-port").contains("AGENTHUB_CLUSTER_SECRET");
+    assertThat(run("run", "--help")[1]).contains("--http-port").contains("AGENTHUB_CLUSTER_SECRET")
+      .contains("AGENTHUB_LOG_FORMAT");
     String[] version = run("--version");
     assertThat(version[0]).isEqualTo("0");
     assertThat(version[1]).startsWith("agenthub ");
