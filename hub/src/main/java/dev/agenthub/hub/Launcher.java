@@ -234,13 +234,19 @@ public final class Launcher implements Callable<Integer> {
     boolean json;
     @Option(names = "--from-ledger", description = "calibrate the profile from this month's ledger")
     boolean fromLedger;
-    @Option(names = "--messages-per-day", paramLabel = "N") String messagesPerDay;
-    @Option(names = "--heartbeat", paramLabel = "DUR", description = "heartbeat interval, e.g. 30m (0 = off)") String heartbeat;
-    @Option(names = "--agents", paramLabel = "N") String agents;
-    @Option(names = "--context-tokens", paramLabel = "N") String contextTokens;
-    @Option(names = "--output-tokens", paramLabel = "N") String outputTokens;
-    @Option(names = "--routine-share", paramLabel = "F", description = "share of turns on the routine model, 0-1") String routineShare;
-    @Option(names = "--peak-factor", paramLabel = "F") String peakFactor;
+    @Option(names = "--messages-per-day", paramLabel = "N", description = "users' messages a day (default 1,000)")
+    String messagesPerDay;
+    @Option(names = "--heartbeat", paramLabel = "DUR", description = "each agent's heartbeat interval (default 30m; 0 = off)") String heartbeat;
+    @Option(names = "--agents", paramLabel = "N", description = "agents with a heartbeat (default: the config's)")
+    String agents;
+    @Option(names = "--context-tokens", paramLabel = "N", description = "input tokens a message (default 2,500)")
+    String contextTokens;
+    @Option(names = "--output-tokens", paramLabel = "N", description = "output tokens a message (default 250)")
+    String outputTokens;
+    @Option(names = "--routine-share", paramLabel = "F", description = "share of turns on the routine model, 0-1 (default 0.8)")
+    String routineShare;
+    @Option(names = "--peak-factor", paramLabel = "F", description = "the busiest hour's rate over the day's average "
+      + "(default 3)") String peakFactor;
 
     @Override
     public Integer call() {

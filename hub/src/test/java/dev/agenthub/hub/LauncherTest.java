@@ -46,6 +46,9 @@ class LauncherTest {
     }
     assertThat(run("run", "--help")[1]).contains("--http-port").contains("AGENTHUB_CLUSTER_SECRET")
       .contains("AGENTHUB_LOG_FORMAT");
+    // every planner option says what it is and its default
+    assertThat(run("plan", "--help")[1]).contains("users' messages a day (default 1,000)")
+      .contains("busiest hour's rate").contains("output tokens a message (default 250)");
     String[] version = run("--version");
     assertThat(version[0]).isEqualTo("0");
     assertThat(version[1]).startsWith("agenthub ");
