@@ -7,6 +7,7 @@ import dev.agenthub.devtools.platforms.TelegramStandIn;
 import dev.agenthub.hub.cluster.NodeEntry;
 import dev.agenthub.hub.cluster.RendezvousRouter;
 import dev.agenthub.testing.Fixtures;
+import dev.agenthub.testing.NpmPeers;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -554,6 +555,57 @@ class ProcessIT {
     } finally {
       app.close().await(1, TimeUnit.MINUTES);
     }
+  }
+
+  @Test
+  void anApprovalIsDecidedAfterTheNodeThatPausedItWasKilled() throws Exception {
+    Map<String, String> env = clusterEnv("memory");
+    Files.createDirectories(work);
+    Path conf = work.resolve("approval-kill.yaml");
+    Files.writeString(conf, """
+      providers: { sim: { type: sim, latency-ms: 0 } }
+      models: { sim-small: { provider: sim } }
+      mcp: { servers: { every: { command: [node, "%s", stdio], approve: [get-sum] } } }
+      agents:
+        - { id: support, models: { routine: sim-small }, skills: [mcp.every.*] }
+      """.formatted(NpmPeers.script("@modelcontextprotocol/server-everything", "dist/index.js")));
+    int[] ports = {freePort(), freePort()};
+    for (int i = 0; i < 2; i++) {
+      launch("a" + (i + 1), env, "--conf", conf.toAbsolutePath().toString(), "--cluster", "--node", "a" + (i + 1),
+        "--http-port", String.valueOf(ports[i]));
+    }
+    for (int port : ports) {
+      Fixtures.await("node on " + port + " is ready in a 2-node cluster", Duration.ofMinutes(2),
+        () -> nodes(port) == 2 && ready(port));
+    }
+    HttpResponse<String> paused = TestHub.post(url(ports[0]) + "/v1/agents/support/messages",
+      new JsonObject().put("session", "ak1").put("text", "/tool mcp.every.get-sum {\"a\": 2, \"b\": 3}").encode());
+    assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+    JsonObject waiting = new JsonObject(paused.body());
+    String id = waiting.getJsonObject("approval").getString("id");
+    int victim = waiting.getString("node").equals("a1") ? 0 : 1;
+    int survivor = 1 - victim;
+    processes.get(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    Fixtures.await("the survivor alone", Duration.ofMinutes(1), () -> nodes(ports[survivor]) == 1);
+    String[] reply = {null};
+    Fixtures.await("the approval decided through the survivor", Duration.ofMinutes(2), () -> {
+      HttpResponse<String> r;
+      try {
+        r = TestHub.post(url(ports[survivor]) + "/v1/approvals/" + id, "{\"decision\":\"approve\"}");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      if (r.statusCode() == 404) {
+        throw new AssertionError("the approval died with its node: " + r.body());
+      }
+      if (r.statusCode() != 200) {
+        throw new IllegalStateException("not yet: " + r.statusCode() + " " + r.body());
+      }
+      reply[0] = r.body();
+      return true;
+    });
+    assertThat(new JsonObject(reply[0]).getString("reply")).contains("The sum of 2 and 3 is 5");
+    assertThat(new JsonObject(reply[0]).getString("node")).isEqualTo("a" + (survivor + 1));
   }
 
   @Test
