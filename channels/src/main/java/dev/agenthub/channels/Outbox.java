@@ -14,9 +14,10 @@ import io.vertx.core.json.JsonObject;
 
 import java.net.URI;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -133,39 +134,41 @@ final class Outbox {
     });
   }
 
-  /** Waits until the chat's, the group's and the bot's buckets have room. */
+  /** Waits until the chat's, the group's and the bot's buckets have room, then takes from each. */
   private Future<Void> paced(Call call) {
     long now = System.nanoTime();
+    List<TokenBucket> limits = limits(call, now);
     long wait = 0;
-    // a bucket of capacity 1 spaces messages evenly: the platforms count in sliding windows, where a
-    // full bucket's burst plus its refill would pass their limit; a bot's 30 a second is paced at 25,
-    // for requests waiting for a connection reach the platform bunched (seen: 2 429s in 500 at 29/s)
-    for (TokenBucket b : new TokenBucket[] {bucket("chat|" + call.channel().id() + "|" + call.chat(), () ->
-      new TokenBucket(1, 1, now)), call.group() && call.channel().type() == HubConfig.ChannelType.TELEGRAM
-      ? bucket("group|" + call.channel().id() + "|" + call.chat(), () -> new TokenBucket(1, 19 / 60.0, now)) : null,
-      call.channel().type() == HubConfig.ChannelType.TELEGRAM
-        ? bucket("bot|" + call.channel().id(), () -> new TokenBucket(1, 25, now)) : null}) {
-      if (b != null) {
-        wait = Math.max(wait, b.nanosUntil(1, now));
-      }
+    for (TokenBucket b : limits) {
+      wait = Math.max(wait, b.nanosUntil(1, now));
     }
     if (wait > 0) {
       Promise<Void> later = Promise.promise();
       vertx.setTimer(Math.max(1, wait / 1_000_000), t -> paced(call).onComplete(later));
       return later.future();
     }
-    bucket("chat|" + call.channel().id() + "|" + call.chat(), null).tryTake(1, now);
-    if (call.group() && call.channel().type() == HubConfig.ChannelType.TELEGRAM) {
-      bucket("group|" + call.channel().id() + "|" + call.chat(), null).tryTake(1, now);
-    }
-    if (call.channel().type() == HubConfig.ChannelType.TELEGRAM) {
-      bucket("bot|" + call.channel().id(), null).tryTake(1, now);
-    }
+    limits.forEach(b -> b.tryTake(1, now));
     return Future.succeededFuture();
   }
 
-  private TokenBucket bucket(String key, Supplier<TokenBucket> make) {
-    return buckets.computeIfAbsent(key, k -> make.get());
+  /**
+   * The buckets a call takes from. Capacity 1 spaces messages evenly: the platforms count in sliding
+   * windows, where a full bucket's burst plus its refill would pass their limit; a bot's 30 a second
+   * is paced at 25, for requests waiting for a connection reach the platform bunched (seen: 2 429s in
+   * 500 at 29/s).
+   */
+  private List<TokenBucket> limits(Call call, long now) {
+    String channel = call.channel().id();
+    boolean telegram = call.channel().type() == HubConfig.ChannelType.TELEGRAM;
+    List<TokenBucket> limits = new ArrayList<>();
+    limits.add(buckets.computeIfAbsent("chat|" + channel + "|" + call.chat(), k -> new TokenBucket(1, 1, now)));
+    if (telegram && call.group()) {
+      limits.add(buckets.computeIfAbsent("group|" + channel + "|" + call.chat(), k -> new TokenBucket(1, 19 / 60.0, now)));
+    }
+    if (telegram) {
+      limits.add(buckets.computeIfAbsent("bot|" + channel, k -> new TokenBucket(1, 25, now)));
+    }
+    return limits;
   }
 
   /** An answer: the result, or why not and whether (after how long) to try again. */

@@ -2,6 +2,7 @@ package dev.agenthub.config;
 
 import dev.agenthub.agents.AgentSpec;
 import dev.agenthub.agents.Skill;
+import dev.agenthub.protocol.ToolCall;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -57,7 +58,7 @@ final class AgentConfig {
       List<String> skills = a.strings("skills", List.of(Skill.MEMORY_READ.id(), Skill.MEMORY_APPEND.id(),
         Skill.TIME_NOW.id()));
       for (String skill : skills) {
-        if (!ConfigLoader.SKILLS.contains(skill) && !McpConfig.isMcpSkill(skill)) {
+        if (!ConfigLoader.SKILLS.contains(skill) && !ToolCall.isMcp(skill)) {
           throw new ConfigException(a.field("skills"), "unknown skill '" + skill + "' (built in: "
             + String.join(", ", ConfigLoader.SKILLS.stream().sorted().toList()) + "; MCP tools: mcp.<server>.<tool> "
             + "or mcp.<server>.*)");
@@ -132,7 +133,7 @@ final class AgentConfig {
       }
       for (String skill : a.skills()) {
         // MCP skills are checked against their servers (McpConfig): local ones only
-        if (!SENSITIVE_SKILLS.contains(skill) && !McpConfig.isMcpSkill(skill)) {
+        if (!SENSITIVE_SKILLS.contains(skill) && !ToolCall.isMcp(skill)) {
           throw new ConfigException(field + ".skills", "sensitive agent '" + a.id() + "' may not have '" + skill
             + "' (allowed: " + String.join(", ", SENSITIVE_SKILLS.stream().sorted().toList()) + ")");
         }

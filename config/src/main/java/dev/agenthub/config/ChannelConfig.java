@@ -5,7 +5,6 @@ import dev.agenthub.agents.AgentSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -121,20 +120,13 @@ final class ChannelConfig {
     return agent;
   }
 
-  /** A string or {@code { secret-env: NAME }}; null when absent (an error when {@code required}). */
+  /** {@link Fields#value}, an error when it is {@code required} and absent. */
   private static HubConfig.Value value(Fields c, String key, boolean required) {
-    Object raw = c.raw(key);
-    if (raw == null) {
-      if (required) {
-        throw new ConfigException(c.field(key), "is required ({ secret-env: NAME })");
-      }
-      return null;
+    HubConfig.Value v = c.value(key);
+    if (v == null && required) {
+      throw new ConfigException(c.field(key), "is required ({ secret-env: NAME })");
     }
-    if (raw instanceof Map) {
-      Fields v = c.section(key, Set.of("secret-env"));
-      v.rejectUnknown();
-      return new HubConfig.Value(null, v.requiredString("secret-env"));
-    }
-    return new HubConfig.Value(c.string(key, null), null);
+    return v;
   }
+
 }

@@ -80,6 +80,23 @@ final class Fields {
     throw new ConfigException(field(key), "must be a string, got " + describe(v));
   }
 
+  /**
+   * A value written in the config or read from the environment at start: a string, or
+   * {@code { secret-env: NAME }}; null when absent.
+   */
+  HubConfig.Value value(String key) {
+    Object raw = map.get(key);
+    if (raw == null) {
+      return null;
+    }
+    if (raw instanceof Map) {
+      Fields v = section(key, Set.of("secret-env"));
+      v.rejectUnknown();
+      return new HubConfig.Value(null, v.requiredString("secret-env"));
+    }
+    return new HubConfig.Value(string(key, null), null);
+  }
+
   String requiredString(String key) {
     String v = string(key, null);
     if (v == null || v.isBlank()) {

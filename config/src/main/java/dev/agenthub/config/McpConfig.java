@@ -89,21 +89,10 @@ final class McpConfig {
     Map<String, HubConfig.Value> out = new LinkedHashMap<>();
     for (Object k : section.keys()) {
       String name = String.valueOf(k);
-      Object raw = section.raw(name);
-      if (raw instanceof Map) {
-        Fields v = section.section(name, Set.of("secret-env"));
-        v.rejectUnknown();
-        out.put(name, new HubConfig.Value(null, v.requiredString("secret-env")));
-      } else {
-        out.put(name, new HubConfig.Value(section.string(name, ""), null));
-      }
+      HubConfig.Value v = section.value(name);
+      out.put(name, v == null ? new HubConfig.Value("", null) : v);
     }
     return out;
-  }
-
-  /** Whether {@code skill} has the shape of an MCP skill ({@code mcp.<server>.<tool>} or {@code mcp.<server>.*}). */
-  static boolean isMcpSkill(String skill) {
-    return ToolCall.isMcp(skill);
   }
 
   /**
@@ -115,7 +104,7 @@ final class McpConfig {
       AgentSpec a = agents.get(i);
       String field = "agents[" + i + "].skills";
       for (String skill : a.skills()) {
-        if (!isMcpSkill(skill)) {
+        if (!ToolCall.isMcp(skill)) {
           continue;
         }
         String rest = skill.substring(ToolCall.PREFIX.length());

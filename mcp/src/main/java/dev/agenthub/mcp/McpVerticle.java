@@ -194,7 +194,7 @@ public final class McpVerticle extends VerticleBase {
     }
     if (refusal != null) {
       LOG.warning("agent " + spec.id() + ": refused tool " + request.tool() + ": " + refusal);
-      events.toolCall(spec.id(), request.client(), server == null ? OTHER : serverName, refusedLabel(server, tool),
+      events.toolCall(spec.id(), request.client(), server == null ? OTHER : serverName, OTHER,
         System.nanoTime() - started, McpServer.Outcome.REFUSED.id(), argsHash);
       message.reply(new ToolCall.Reply("error: " + refusal, true).toJson());
       return;
@@ -206,11 +206,6 @@ public final class McpVerticle extends VerticleBase {
         System.nanoTime() - started, result.outcome().id(), argsHash);
       message.reply(new ToolCall.Reply(result.text(), result.outcome() != McpServer.Outcome.OK).toJson());
     });
-  }
-
-  /** A refused tool's metric label: the name the model made up counts as {@value #OTHER}. */
-  private static String refusedLabel(McpServer server, String tool) {
-    return OTHER;
   }
 
   private void onCancel(Message<JsonObject> message) {
